@@ -1,0 +1,83 @@
+/**
+ * The small interfaces that keep the engine's parts apart: metainfo, storage,
+ * piece picking and hashing are each built and tested alone against these,
+ * and the torrent controller only ever talks to them through these shapes.
+ *
+ * @internal
+ * @module
+ */
+
+/** One file of a torrent, with its place in the torrent's byte space. */
+export interface FileEntry {
+  /** Safe path components below the save folder (validated: no `..`, no separators, no NUL). */
+  readonly path: readonly string[]
+  readonly length: number
+  /** Offset of the file's first byte in the torrent's concatenated data. */
+  readonly offset: number
+  /** BEP 47 pad file: never written to disk, reads as zeros. */
+  readonly pad: boolean
+}
+
+/** A parsed and validated v1 torrent. */
+export interface Metainfo {
+  /** Hex v1 info hash (40 lowercase hex chars). */
+  readonly infoHash: string
+  readonly infoHashBytes: Uint8Array
+  readonly name: string
+  readonly pieceLength: number
+  readonly lastPieceLength: number
+  readonly pieceCount: number
+  /** Total bytes, pad files included. */
+  readonly length: number
+  /** All piece hashes concatenated, 20 bytes each. */
+  readonly pieceHashes: Uint8Array
+  readonly files: readonly FileEntry[]
+  /** Tracker URLs, tiers flattened in order, duplicates removed. */
+  readonly announce: readonly string[]
+  readonly urlList: readonly string[]
+  readonly private: boolean
+  /** The bencoded info dictionary, as served by ut_metadata (BEP 9). */
+  readonly infoBytes: Uint8Array
+}
+
+/** Outcome of parsing untrusted metainfo: never throws. */
+export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
+
+/** A parsed magnet URI (BEP 9). */
+export interface Magnet {
+  readonly infoHash: string
+  readonly name?: string
+  readonly announce: readonly string[]
+  /** `x.pe` peer hints as host:port. */
+  readonly peers: readonly string[]
+}
+
+/**
+ * Where a torrent's bytes live. Offsets are in the torrent's byte space;
+ * the storage maps them onto files (a block may span several files) and
+ * skips pad files.
+ */
+export interface Storage {
+  /** Write bytes at a torrent offset (positional; spans files). */
+  write(offset: number, data: Uint8Array): Promise<void>
+  /** Read bytes at a torrent offset; missing file regions read as zeros. */
+  read(offset: number, length: number): Promise<Uint8Array>
+  /** Size and mtime (ms) of each non-pad file, or null if absent. Used by resume. */
+  stat(): Promise<ReadonlyArray<{ size: number; mtimeMs: number } | null>>
+  /** Flush and close every open file handle. Idempotent. */
+  close(): Promise<void>
+}
+
+/** Verifies piece data against the metainfo's hashes (possibly off the main thread). */
+export interface Hasher {
+  /** SHA-1 of the concatenation of `chunks`, compared to the expected 20-byte digest. */
+  verify(chunks: readonly Uint8Array[], expected: Uint8Array): Promise<boolean>
+  close(): Promise<void>
+}
+
+/** One 16 KiB (or shorter, at the end) block request. */
+export interface BlockRequest {
+  readonly piece: number
+  readonly offset: number
+  readonly length: number
+}

@@ -1,0 +1,350 @@
+/**
+ * The TIPC messages (Torrent Inter-Process Communication), after Kamaelia's
+ * TorrentIPC: what patrons say to the engine, what the engine says back, and
+ * the envelopes the service uses internally.
+ *
+ * This module depends on nothing: every other part of the library (service,
+ * patron, engine, operators) speaks these types, so they must stay plain data.
+ *
+ * @module
+ */
+
+/**
+ * An opaque torrent id handed out by the engine. Ids are random strings, not
+ * small sequence numbers, so that one patron cannot address another's torrent
+ * by guessing (the service refuses such commands anyway).
+ */
+export type TorrentId = string
+
+/** Identity of one patron inside a service. Opaque to users. */
+export type PatronId = number
+
+// ---------------------------------------------------------------------------
+// Commands: patron -> engine
+
+/**
+ * Ask the engine to start a torrent.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs'
+ * const cmd = createNewTorrent(readFileSync('a.torrent'), { savefolder: '/tmp/dl' })
+ * ```
+ */
+export interface CreateNewTorrent {
+  readonly type: 'CreateNewTorrent'
+  /** The bytes of a .torrent file, or a magnet URI. */
+  readonly rawmetainfo: Uint8Array | string
+  /** Where the data goes (absolute or relative); defaults to the engine's folder. */
+  readonly savefolder?: string
+  /** Extra peers to connect to, as `host:port` (LANs, tests). */
+  readonly peers?: readonly string[]
+}
+
+/** Ask the engine to stop a torrent; verified data stays on disk. */
+export interface CloseTorrent {
+  readonly type: 'CloseTorrent'
+  readonly torrentid: TorrentId
+}
+
+/** Every message a patron (and so the engine) accepts. */
+export type EngineCommand = CreateNewTorrent | CloseTorrent
+
+/** What a patron's command stream carries. Same as {@link EngineCommand}. */
+export type Command = EngineCommand
+
+// ---------------------------------------------------------------------------
+// Feedback: engine -> patron
+
+/** The torrent was created and is running. */
+export interface NewTorrentCreated {
+  readonly type: 'NewTorrentCreated'
+  readonly torrentid: TorrentId
+  /** Absolute path of the folder the data is saved in. */
+  readonly savefolder: string
+  /** Hex v1 info hash, when known. */
+  readonly infohash?: string
+  /** The torrent's name, when known (magnets may not know it yet). */
+  readonly name?: string
+}
+
+/** The torrent could not be started; `reason` says why, in words. */
+export interface TorrentStartFail {
+  readonly type: 'TorrentStartFail'
+  readonly reason: string
+}
+
+/** A torrent with the same info hash already runs; this is its id. */
+export interface TorrentAlreadyDownloading {
+  readonly type: 'TorrentAlreadyDownloading'
+  readonly torrentid: TorrentId
+}
+
+/**
+ * Statistics of one torrent, a superset of Mainline's status dictionary.
+ * Rates are bytes per second, totals are bytes, times are seconds.
+ */
+export interface TorrentStats {
+  /**
+   * What the torrent is doing: `"fetching metadata"`, `"checking"`,
+   * `"downloading"`, `"seeding"`, `"stalled"`, `"shut down"` or `"error: ..."`.
+   */
+  readonly activity: string
+  /** Verified fraction of the torrent, 0..1. */
+  readonly fractionDone: number
+  /** Seconds left at the current rate; null when unknown or finished. */
+  readonly timeEst: number | null
+  readonly downRate: number
+  readonly upRate: number
+  readonly downTotal: number
+  readonly upTotal: number
+  /** Connected peers. */
+  readonly numPeers: number
+  /** Connected peers that have every piece. */
+  readonly numSeeds: number
+  /** Peers the trackers reported last (incomplete). */
+  readonly trackerPeers: number
+  /** Seeds the trackers reported last (complete). */
+  readonly trackerSeeds: number
+  /** Distributed copies seen among connected peers (and us). */
+  readonly numCopies: number
+  /** Bytes thrown away after failed hash checks. */
+  readonly discarded: number
+  readonly piecesDone: number
+  readonly piecesTotal: number
+  /** Connected peers by where we learnt of them. */
+  readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
+}
+
+/** Periodic (and on state change) statistics of a running torrent. */
+export interface TorrentStatusUpdate {
+  readonly type: 'TorrentStatusUpdate'
+  readonly torrentid: TorrentId
+  readonly statsdictionary: TorrentStats
+}
+
+/** The replies that answer a {@link CreateNewTorrent}, one each. */
+export type CreationReply = NewTorrentCreated | TorrentStartFail | TorrentAlreadyDownloading
+
+/** Everything an engine emits. */
+export type EngineFeedback = CreationReply | TorrentStatusUpdate
+
+/**
+ * The service refused a patron's command (for example closing a torrent the
+ * patron does not own). Nothing reached the engine.
+ */
+export interface TorrentCommandRefused {
+  readonly type: 'TorrentCommandRefused'
+  readonly command: Command
+  readonly reason: string
+}
+
+/** Everything a patron's output stream carries. */
+export type Feedback = EngineFeedback | TorrentCommandRefused
+
+// ---------------------------------------------------------------------------
+// Internal to the service
+
+/** A patron joins the service. */
+export interface ServiceAdd {
+  readonly type: 'ServiceAdd'
+  readonly patron: PatronId
+}
+
+/** A patron leaves the service. */
+export interface ServiceRemove {
+  readonly type: 'ServiceRemove'
+  readonly patron: PatronId
+}
+
+/** A patron's command, wrapped with the patron's identity. */
+export interface ServicePassOn {
+  readonly type: 'ServicePassOn'
+  readonly patron: PatronId
+  readonly message: Command
+}
+
+/** The service's own inbox. */
+export type ServiceMessage = ServiceAdd | ServiceRemove | ServicePassOn
+
+/** Any TIPC message. */
+export type Message = Command | Feedback | ServiceMessage
+
+// ---------------------------------------------------------------------------
+// Constructors
+
+/**
+ * Build a {@link CreateNewTorrent}.
+ * @example
+ * ```ts
+ * createNewTorrent('magnet:?xt=urn:btih:...', { savefolder: 'downloads' })
+ * ```
+ */
+export const createNewTorrent = (
+  rawmetainfo: Uint8Array | string,
+  options: { savefolder?: string; peers?: readonly string[] } = {}
+): CreateNewTorrent => ({ type: 'CreateNewTorrent', rawmetainfo, ...options })
+
+/**
+ * Build a {@link CloseTorrent}.
+ * @example
+ * ```ts
+ * closeTorrent(id)
+ * ```
+ */
+export const closeTorrent = (torrentid: TorrentId): CloseTorrent => ({ type: 'CloseTorrent', torrentid })
+
+/**
+ * Build a {@link NewTorrentCreated}.
+ * @example
+ * ```ts
+ * newTorrentCreated('t1', '/tmp/dl')
+ * ```
+ */
+export const newTorrentCreated = (
+  torrentid: TorrentId,
+  savefolder: string,
+  extra: { infohash?: string; name?: string } = {}
+): NewTorrentCreated => ({ type: 'NewTorrentCreated', torrentid, savefolder, ...extra })
+
+/**
+ * Build a {@link TorrentStartFail}.
+ * @example
+ * ```ts
+ * torrentStartFail('metainfo: missing "info" dictionary')
+ * ```
+ */
+export const torrentStartFail = (reason: string): TorrentStartFail => ({ type: 'TorrentStartFail', reason })
+
+/**
+ * Build a {@link TorrentAlreadyDownloading}.
+ * @example
+ * ```ts
+ * torrentAlreadyDownloading('t1')
+ * ```
+ */
+export const torrentAlreadyDownloading = (torrentid: TorrentId): TorrentAlreadyDownloading => ({
+  type: 'TorrentAlreadyDownloading',
+  torrentid
+})
+
+/**
+ * Build a {@link TorrentStatusUpdate}.
+ * @example
+ * ```ts
+ * torrentStatusUpdate('t1', { ...emptyStats, activity: 'seeding', fractionDone: 1 })
+ * ```
+ */
+export const torrentStatusUpdate = (torrentid: TorrentId, statsdictionary: TorrentStats): TorrentStatusUpdate => ({
+  type: 'TorrentStatusUpdate',
+  torrentid,
+  statsdictionary
+})
+
+/**
+ * Build a {@link TorrentCommandRefused}.
+ * @example
+ * ```ts
+ * torrentCommandRefused(closeTorrent('t9'), 'not your torrent')
+ * ```
+ */
+export const torrentCommandRefused = (command: Command, reason: string): TorrentCommandRefused => ({
+  type: 'TorrentCommandRefused',
+  command,
+  reason
+})
+
+/**
+ * Build a {@link ServiceAdd}.
+ * @example
+ * ```ts
+ * serviceAdd(1)
+ * ```
+ */
+export const serviceAdd = (patron: PatronId): ServiceAdd => ({ type: 'ServiceAdd', patron })
+
+/**
+ * Build a {@link ServiceRemove}.
+ * @example
+ * ```ts
+ * serviceRemove(1)
+ * ```
+ */
+export const serviceRemove = (patron: PatronId): ServiceRemove => ({ type: 'ServiceRemove', patron })
+
+/**
+ * Build a {@link ServicePassOn}.
+ * @example
+ * ```ts
+ * servicePassOn(1, closeTorrent('t1'))
+ * ```
+ */
+export const servicePassOn = (patron: PatronId, message: Command): ServicePassOn => ({
+  type: 'ServicePassOn',
+  patron,
+  message
+})
+
+/**
+ * Statistics of a torrent that has done nothing yet.
+ * @example
+ * ```ts
+ * const s: TorrentStats = { ...emptyStats, activity: 'checking' }
+ * ```
+ */
+export const emptyStats: TorrentStats = Object.freeze({
+  activity: 'starting',
+  fractionDone: 0,
+  timeEst: null,
+  downRate: 0,
+  upRate: 0,
+  downTotal: 0,
+  upTotal: 0,
+  numPeers: 0,
+  numSeeds: 0,
+  trackerPeers: 0,
+  trackerSeeds: 0,
+  numCopies: 0,
+  discarded: 0,
+  piecesDone: 0,
+  piecesTotal: 0
+})
+
+// ---------------------------------------------------------------------------
+// Type guards
+
+const is =
+  <T extends { type: string }>(type: T['type']) =>
+  (m: unknown): m is T =>
+    typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type
+
+/** True for a {@link CreateNewTorrent}. @example `isCreateNewTorrent(msg)` */
+export const isCreateNewTorrent = is<CreateNewTorrent>('CreateNewTorrent')
+/** True for a {@link CloseTorrent}. @example `isCloseTorrent(msg)` */
+export const isCloseTorrent = is<CloseTorrent>('CloseTorrent')
+/** True for a {@link NewTorrentCreated}. @example `isNewTorrentCreated(msg)` */
+export const isNewTorrentCreated = is<NewTorrentCreated>('NewTorrentCreated')
+/** True for a {@link TorrentStartFail}. @example `isTorrentStartFail(msg)` */
+export const isTorrentStartFail = is<TorrentStartFail>('TorrentStartFail')
+/** True for a {@link TorrentAlreadyDownloading}. @example `isTorrentAlreadyDownloading(msg)` */
+export const isTorrentAlreadyDownloading = is<TorrentAlreadyDownloading>('TorrentAlreadyDownloading')
+/** True for a {@link TorrentStatusUpdate}. @example `isTorrentStatusUpdate(msg)` */
+export const isTorrentStatusUpdate = is<TorrentStatusUpdate>('TorrentStatusUpdate')
+/** True for a {@link TorrentCommandRefused}. @example `isTorrentCommandRefused(msg)` */
+export const isTorrentCommandRefused = is<TorrentCommandRefused>('TorrentCommandRefused')
+/** True for a {@link ServiceAdd}. @example `isServiceAdd(msg)` */
+export const isServiceAdd = is<ServiceAdd>('ServiceAdd')
+/** True for a {@link ServiceRemove}. @example `isServiceRemove(msg)` */
+export const isServiceRemove = is<ServiceRemove>('ServiceRemove')
+/** True for a {@link ServicePassOn}. @example `isServicePassOn(msg)` */
+export const isServicePassOn = is<ServicePassOn>('ServicePassOn')
+
+/**
+ * True for any of the three replies that answer a {@link CreateNewTorrent}.
+ * @example
+ * ```ts
+ * if (isCreationReply(m)) pending.shift()
+ * ```
+ */
+export const isCreationReply = (m: unknown): m is CreationReply =>
+  isNewTorrentCreated(m) || isTorrentStartFail(m) || isTorrentAlreadyDownloading(m)
