@@ -1,0 +1,65 @@
+// Local declaration for bittorrent-protocol 5.x (the published @types package is far behind).
+// Shared file: engine-core and the test harness extend it; keep it to what the code uses.
+declare module 'bittorrent-protocol' {
+  import { Duplex } from 'node:stream'
+
+  interface WireBitField {
+    get(i: number): boolean
+    set(i: number, v?: boolean): void
+    buffer: Uint8Array
+  }
+
+  interface WireRequest {
+    piece: number
+    offset: number
+    length: number
+  }
+
+  class Wire extends Duplex {
+    constructor(type?: string, peEnabled?: number)
+    peerId: string | null
+    peerIdBuffer: Uint8Array | null
+    type: string
+    amChoking: boolean
+    amInterested: boolean
+    peerChoking: boolean
+    peerInterested: boolean
+    peerPieces: WireBitField
+    peerExtensions: Record<string, boolean>
+    extensions: Record<string, boolean>
+    requests: WireRequest[]
+    peerRequests: WireRequest[]
+    uploaded: number
+    downloaded: number
+    destroyed: boolean
+    setKeepAlive(enable: boolean): void
+    setTimeout(ms: number, unref?: boolean): this
+    handshake(infoHash: string | Uint8Array, peerId: string | Uint8Array, extensions?: Record<string, boolean>): void
+    choke(): void
+    unchoke(): void
+    interested(): void
+    uninterested(): void
+    have(index: number): void
+    bitfield(bitfield: Uint8Array | { buffer: Uint8Array }): void
+    request(index: number, offset: number, length: number, cb?: (err: Error | null, block?: Uint8Array) => void): void
+    piece(index: number, offset: number, buffer: Uint8Array): void
+    cancel(index: number, offset: number, length: number): void
+    keepAlive(): void
+    destroy(err?: Error): this
+    end(): this
+
+    on(event: 'handshake', fn: (infoHash: string, peerId: string, extensions: Record<string, boolean>) => void): this
+    on(event: 'bitfield', fn: (bits: WireBitField) => void): this
+    on(event: 'have', fn: (index: number) => void): this
+    on(event: 'piece', fn: (index: number, offset: number, buffer: Uint8Array) => void): this
+    on(
+      event: 'request',
+      fn: (index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) => void
+    ): this
+    on(event: 'cancel', fn: (index: number, offset: number, length: number) => void): this
+    on(event: string, fn: (...args: any[]) => void): this
+    once(event: string, fn: (...args: any[]) => void): this
+  }
+
+  export default Wire
+}
