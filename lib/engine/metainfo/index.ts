@@ -1,0 +1,10 @@
+/**
+ * Metainfo: untrusted .torrent bytes, info dictionaries and magnet URIs to
+ * validated values. See docs/security.md for every limit and refusal.
+ *
+ * @module
+ */
+export { parseMetainfo, metainfoFromInfoBytes, type InfoExtras } from './parse.ts'
+export { parseMagnet, btihToHex } from './magnet.ts'
+export { componentProblem, pathProblem, pathCollision, staysInside } from './safe-path.ts'
+export * as limits from './limits.ts'

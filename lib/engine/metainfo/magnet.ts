@@ -1,0 +1,124 @@
+/**
+ * Magnet URIs (BEP 9): `magnet:?xt=urn:btih:<hash>&dn=<name>&tr=<tracker>&x.pe=<host:port>`.
+ * Own code rather than `magnet-uri` so that every refusal has a reason, bad
+ * percent-encoding cannot throw, and lists are bounded.
+ *
+ * @module
+ */
+import type { Magnet, ParseResult } from '../contracts.ts'
+import { MAX_MAGNET_LENGTH, MAX_TRACKERS } from './limits.ts'
+
+const TRACKER_SCHEMES = ['http:', 'https:', 'udp:', 'ws:', 'wss:']
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
+
+/**
+ * Parse a magnet URI. Never throws.
+ * Accepts a 40-hex or 32-char base32 `btih` hash (returned as lowercase hex),
+ * `dn` (display name), `tr` (trackers; `tr.1`, `tr.2`... too) and `x.pe` (peer hints).
+ *
+ * @example
+ * const r = parseMagnet('magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=demo&tr=udp%3A%2F%2F127.0.0.1%3A6969')
+ * if (r.ok) console.log(r.value.infoHash, r.value.name, r.value.announce)
+ */
+export function parseMagnet (uri: string): ParseResult<Magnet> {
+  try {
+    return parse(uri)
+  } catch (err) {
+    return refuse(`internal error (${err instanceof Error ? err.message : String(err)})`)
+  }
+}
+
+const refuse = (reason: string): ParseResult<Magnet> => ({ ok: false, reason: `magnet: ${reason}` })
+
+function parse (uri: string): ParseResult<Magnet> {
+  if (typeof uri !== 'string') return refuse('not a string')
+  if (uri.length > MAX_MAGNET_LENGTH) return refuse(`URI is longer than ${MAX_MAGNET_LENGTH} characters`)
+  const m = /^magnet:\?(.*)$/is.exec(uri.trim())
+  if (m === null) return refuse('not a magnet URI (must start with "magnet:?")')
+  let infoHash: string | null = null
+  let sawV2 = false
+  let name: string | undefined
+  const trackers: string[] = []
+  const peers: string[] = []
+  for (const part of (m[1] as string).split('&')) {
+    if (part.length === 0) continue
+    const eq = part.indexOf('=')
+    const key = (eq < 0 ? part : part.slice(0, eq)).toLowerCase()
+    const raw = eq < 0 ? '' : part.slice(eq + 1)
+    const value = decode(raw)
+    if (value === null) return refuse(`bad percent-encoding in "${key}"`)
+    const base = key.replace(/\.\d+$/, '')
+    if (base === 'xt') {
+      const bt = /^urn:btih:(.*)$/i.exec(value)
+      if (bt !== null) {
+        const hash = btihToHex(bt[1] as string)
+        if (hash === null) return refuse('info hash must be 40 hex or 32 base32 characters (xt=urn:btih:...)')
+        if (infoHash !== null && infoHash !== hash) return refuse('two different info hashes in one magnet')
+        infoHash = hash
+      } else if (/^urn:btmh:/i.test(value)) {
+        sawV2 = true
+      }
+    } else if (base === 'dn') {
+      // A display name only: the real name comes from the validated info dictionary.
+      name = value.replace(/[\x00-\x1f\x7f]/g, '').slice(0, 1024)
+    } else if (base === 'tr') {
+      if (trackers.length < MAX_TRACKERS && isTrackerUrl(value) && !trackers.includes(value)) trackers.push(value)
+    } else if (base === 'x.pe') {
+      const peer = normalisePeer(value)
+      if (peer === null) return refuse(`peer hint "${value.slice(0, 80)}" is not host:port`)
+      if (peers.length < MAX_TRACKERS && !peers.includes(peer)) peers.push(peer)
+    }
+  }
+  if (infoHash === null) {
+    return refuse(sawV2
+      ? 'BitTorrent v2-only magnets (urn:btmh, BEP 52) are not supported yet'
+      : 'no BitTorrent info hash (xt=urn:btih:...)')
+  }
+  return { ok: true, value: name === undefined ? { infoHash, announce: trackers, peers } : { infoHash, name, announce: trackers, peers } }
+}
+
+function decode (s: string): string | null {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '))
+  } catch {
+    return null
+  }
+}
+
+/** 40 hex chars, or 32 base32 chars (RFC 4648, no padding) decoded to 40 hex; else null. */
+export function btihToHex (s: string): string | null {
+  if (/^[0-9a-f]{40}$/i.test(s)) return s.toLowerCase()
+  if (!/^[a-z2-7]{32}$/i.test(s)) return null
+  let bits = 0
+  let acc = 0
+  const out: number[] = []
+  for (const ch of s.toLowerCase()) {
+    acc = (acc << 5) | BASE32.indexOf(ch)
+    bits += 5
+    if (bits >= 8) {
+      bits -= 8
+      out.push((acc >> bits) & 0xff)
+    }
+  }
+  return out.map(b => b.toString(16).padStart(2, '0')).join('')
+}
+
+function isTrackerUrl (s: string): boolean {
+  if (s.length > 2048 || /[\x00-\x1f\x7f\s]/.test(s)) return false
+  try {
+    return TRACKER_SCHEMES.includes(new URL(s).protocol)
+  } catch {
+    return false
+  }
+}
+
+/** `1.2.3.4:6881`, `[::1]:6881` or `host.name:6881`, port 1..65535. */
+function normalisePeer (s: string): string | null {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))?:([0-9]{1,5})$/.exec(s)
+  if (m === null || m[1] === undefined) return null
+  const port = Number(m[2])
+  if (port < 1 || port > 65535) return null
+  const host = m[1]
+  if (/^[0-9.]+$/.test(host) && host.split('.').some(o => Number(o) > 255)) return null
+  return `${host}:${port}`
+}
