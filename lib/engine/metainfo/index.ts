@@ -6,5 +6,7 @@
  */
 export { parseMetainfo, metainfoFromInfoBytes, type InfoExtras } from './parse.ts'
 export { parseMagnet, btihToHex } from './magnet.ts'
+export { bencode, type Encodable } from './bencode-encode.ts'
+export { bdecode, type BValue, type BDict, type BList } from './bdecode-guard.ts'
 export { componentProblem, pathProblem, pathCollision, staysInside } from './safe-path.ts'
 export * as limits from './limits.ts'

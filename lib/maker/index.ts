@@ -1,0 +1,6 @@
+/**
+ * Making .torrent files from local data.
+ *
+ * @module
+ */
+export { makeTorrent, defaultPieceLength, type MakeTorrentOptions } from './make-torrent.ts'
