@@ -1,0 +1,357 @@
+/**
+ * Pure routing state of a torrent service: who is waiting for which creation
+ * reply, who owns which torrent. No streams, no I/O: every method updates the
+ * state and appends the {@link Effect}s the caller must carry out, in order.
+ * Keeping it pure makes each routing rule unit-testable and lets the service
+ * run the effects through a single non-reentrant queue.
+ *
+ * @module
+ */
+import {
+  closeTorrent,
+  isCreationReply,
+  torrentCommandRefused,
+  torrentStartFail,
+  type Command,
+  type CreationReply,
+  type EngineCommand,
+  type EngineFeedback,
+  type Feedback,
+  type PatronId,
+  type TorrentId
+} from '../messages.ts'
+
+/**
+ * Something the service must do after a routing decision.
+ *
+ * @example
+ * ```ts
+ * const out: Effect[] = []
+ * router.command(1, closeTorrent('t9'), out)
+ * // out: [{ kind: 'deliver', patron: 1, message: { type: 'TorrentCommandRefused', ... } }]
+ * ```
+ */
+export type Effect =
+  | { readonly kind: 'deliver'; readonly patron: PatronId; readonly message: Feedback }
+  | { readonly kind: 'engine'; readonly command: EngineCommand }
+  | { readonly kind: 'end'; readonly patron: PatronId }
+  | { readonly kind: 'error'; readonly patron: PatronId; readonly error: Error }
+
+/**
+ * A diagnostic snapshot of the routing state (for tests and debugging; its
+ * shape may change).
+ *
+ * @example
+ * ```ts
+ * const { patrons, pending, torrents } = router.snapshot()
+ * ```
+ */
+export interface RouterSnapshot {
+  /** Registered patrons. */
+  readonly patrons: number
+  /** Entries in the global creation queue, including those of departed patrons. */
+  readonly pending: number
+  /** Entries in the queue whose patron is still present. */
+  readonly livePending: number
+  /** Torrents with at least one owner. */
+  readonly torrents: number
+  /** Torrents closed while creation requests sent before the close were unanswered. */
+  readonly closing: number
+  /** Owners of each torrent, by torrent id. */
+  readonly owners: Readonly<Record<TorrentId, readonly PatronId[]>>
+}
+
+/** A patron as the router knows it. */
+interface PatronState {
+  readonly id: PatronId
+  /** False once the patron has left or ended: its queue entries are dead. */
+  present: boolean
+  /** Unanswered CreateNewTorrent of this patron. */
+  pending: number
+  readonly owned: Set<TorrentId>
+  commandsEnded: boolean
+}
+
+/** One CreateNewTorrent waiting for its reply, in engine order. */
+interface PendingEntry {
+  readonly patron: PatronState
+  readonly seq: number
+}
+
+/** A close sent to the engine while older creation requests were unanswered. */
+interface ClosingEntry {
+  readonly torrentid: TorrentId
+  /** Sequence number of the last creation request sent before the close. */
+  readonly upTo: number
+}
+
+/**
+ * The routing state machine of one engine session.
+ *
+ * Rules (issue 2, points 1-4): creation replies are matched FIFO against one
+ * global queue; status updates go to the torrent's owners by map lookup; a
+ * close from a non-owner is refused; a departed patron's queue entries are
+ * marked dead (not removed) so the others' FIFO order is untouched.
+ *
+ * @example
+ * ```ts
+ * const r = new Router()
+ * const out: Effect[] = []
+ * r.add(1)
+ * r.command(1, createNewTorrent(bytes), out) // out: [{ kind: 'engine', command: ... }]
+ * r.feedback(newTorrentCreated('t1', '/dl'), out) // out: [..., { kind: 'deliver', patron: 1, ... }]
+ * ```
+ */
+export class Router {
+  private readonly patrons = new Map<PatronId, PatronState>()
+  private queue: PendingEntry[] = []
+  private head = 0
+  private nextSeq = 0
+  private readonly owners = new Map<TorrentId, Set<PatronId>>()
+  private closing: ClosingEntry[] = []
+  private readonly closingCount = new Map<TorrentId, number>()
+
+  /** Number of registered patrons (the service's reference count). @example `r.size` */
+  get size(): number {
+    return this.patrons.size
+  }
+
+  /** True when the patron is registered. @example `r.has(1)` */
+  has(patron: PatronId): boolean {
+    return this.patrons.has(patron)
+  }
+
+  /** Register a patron. @example `r.add(1)` */
+  add(patron: PatronId): void {
+    if (this.patrons.has(patron)) return
+    this.patrons.set(patron, { id: patron, present: true, pending: 0, owned: new Set(), commandsEnded: false })
+  }
+
+  /**
+   * Route one command of a patron. Commands of unknown (departed or ended)
+   * patrons are ignored.
+   * @example `r.command(1, closeTorrent('t1'), out)`
+   */
+  command(patron: PatronId, cmd: Command, out: Effect[]): void {
+    const p = this.patrons.get(patron)
+    if (p === undefined) return
+    if (cmd.type === 'CreateNewTorrent') {
+      // Recorded before the command is handed out: the engine may reply synchronously.
+      this.queue.push({ patron: p, seq: this.nextSeq++ })
+      p.pending++
+      out.push({ kind: 'engine', command: cmd })
+    } else if (cmd.type === 'CloseTorrent') {
+      if (!p.owned.has(cmd.torrentid)) {
+        out.push({
+          kind: 'deliver',
+          patron,
+          message: torrentCommandRefused(cmd, `CloseTorrent refused: this patron does not own torrent ${cmd.torrentid}`)
+        })
+        return
+      }
+      this.release(p, cmd.torrentid, out)
+      this.maybeEnd(p, out)
+    } else {
+      const unknown: { type?: unknown } = cmd
+      out.push({
+        kind: 'deliver',
+        patron,
+        message: torrentCommandRefused(cmd, `unknown command type ${String(unknown.type)}`)
+      })
+    }
+  }
+
+  /**
+   * The patron's command stream ended: it stays (its torrents keep running)
+   * until it has nothing pending and owns nothing, then its output ends.
+   * @example `r.commandsEnded(1, out)`
+   */
+  commandsEnded(patron: PatronId, out: Effect[]): void {
+    const p = this.patrons.get(patron)
+    if (p === undefined) return
+    p.commandsEnded = true
+    this.maybeEnd(p, out)
+  }
+
+  /**
+   * The patron left (its output was disposed): deregister it, mark its
+   * pending entries dead, release its torrents (closing those it owned alone).
+   * No effect is addressed to it any more.
+   * @example `r.leave(1, out)`
+   */
+  leave(patron: PatronId, out: Effect[]): void {
+    const p = this.patrons.get(patron)
+    if (p === undefined) return
+    this.remove(p, out)
+  }
+
+  /**
+   * Route one message from the engine.
+   * @example `r.feedback(torrentStatusUpdate('t1', emptyStats), out)`
+   */
+  feedback(msg: EngineFeedback, out: Effect[]): void {
+    if (isCreationReply(msg)) this.reply(msg, out)
+    else if (msg.type === 'TorrentStatusUpdate') {
+      // Map lookup: cost depends on the torrent's owners, not on the patron count.
+      const owners = this.owners.get(msg.torrentid)
+      if (owners === undefined) return // unknown or closed torrent: dropped
+      for (const o of owners) out.push({ kind: 'deliver', patron: o, message: msg })
+    }
+    // Anything else from an engine is not ours to route: dropped.
+  }
+
+  /**
+   * The engine stopped (its stream ended or failed): every live pending
+   * creation gets a TorrentStartFail, then every patron's stream ends (or
+   * fails with `error`), and the state is cleared.
+   * @example `r.engineStopped('engine stream ended', undefined, out)`
+   */
+  engineStopped(reason: string, error: Error | undefined, out: Effect[]): void {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i]!
+      if (e.patron.present) out.push({ kind: 'deliver', patron: e.patron.id, message: torrentStartFail(reason) })
+    }
+    for (const p of this.patrons.values()) {
+      p.present = false
+      out.push(error === undefined ? { kind: 'end', patron: p.id } : { kind: 'error', patron: p.id, error })
+    }
+    this.reset()
+  }
+
+  /** Forget everything (the engine session is over). @example `r.reset()` */
+  reset(): void {
+    for (const p of this.patrons.values()) p.present = false
+    this.patrons.clear()
+    this.queue = []
+    this.head = 0
+    this.owners.clear()
+    this.closing = []
+    this.closingCount.clear()
+  }
+
+  /** Diagnostic snapshot. @example `r.snapshot().pending` */
+  snapshot(): RouterSnapshot {
+    let livePending = 0
+    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.patron.present) livePending++
+    const owners: Record<TorrentId, PatronId[]> = {}
+    for (const [t, os] of this.owners) owners[t] = [...os]
+    return {
+      patrons: this.patrons.size,
+      pending: this.queue.length - this.head,
+      livePending,
+      torrents: this.owners.size,
+      closing: this.closing.length,
+      owners
+    }
+  }
+
+  // -------------------------------------------------------------------------
+
+  private reply(msg: CreationReply, out: Effect[]): void {
+    const entry = this.shift()
+    if (entry === undefined) {
+      // Nobody asked. A torrent nobody owns must not run.
+      if (msg.type === 'NewTorrentCreated') this.sendClose(msg.torrentid, out)
+      return
+    }
+    this.forgetClosesUpTo(entry.seq)
+    const p = entry.patron
+    if (!p.present) {
+      // Departed patron: swallow the reply; close what it would have owned alone.
+      if (msg.type === 'NewTorrentCreated') this.sendClose(msg.torrentid, out)
+      this.forgetClosesUpTo(entry.seq + 1)
+      return
+    }
+    p.pending--
+    let delivered: CreationReply = msg
+    if (msg.type === 'NewTorrentCreated') this.own(p, msg.torrentid)
+    else if (msg.type === 'TorrentAlreadyDownloading') {
+      if (this.closingCount.has(msg.torrentid) && !this.owners.has(msg.torrentid)) {
+        // The engine matched a torrent that its last owner closed after this
+        // request was sent: by now it is gone, so joining it would be a lie.
+        delivered = torrentStartFail(
+          `torrent ${msg.torrentid} was already running but was closed by its last owner before this request was answered`
+        )
+      } else this.own(p, msg.torrentid)
+    }
+    this.forgetClosesUpTo(entry.seq + 1)
+    out.push({ kind: 'deliver', patron: p.id, message: delivered })
+    this.maybeEnd(p, out)
+  }
+
+  private shift(): PendingEntry | undefined {
+    if (this.head >= this.queue.length) return undefined
+    const e = this.queue[this.head++]!
+    // Compact now and then so the array does not grow forever.
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head)
+      this.head = 0
+    }
+    if (this.head === this.queue.length) {
+      this.queue = []
+      this.head = 0
+    }
+    return e
+  }
+
+  private own(p: PatronState, t: TorrentId): void {
+    let os = this.owners.get(t)
+    if (os === undefined) {
+      os = new Set()
+      this.owners.set(t, os)
+    }
+    os.add(p.id)
+    p.owned.add(t)
+  }
+
+  /** Remove one owner; close the torrent when it was the last. */
+  private release(p: PatronState, t: TorrentId, out: Effect[]): void {
+    p.owned.delete(t)
+    const os = this.owners.get(t)
+    if (os === undefined) return
+    os.delete(p.id)
+    if (os.size === 0) {
+      this.owners.delete(t)
+      this.sendClose(t, out)
+    }
+  }
+
+  private sendClose(t: TorrentId, out: Effect[]): void {
+    const unanswered = this.queue.length - this.head
+    if (unanswered > 0) {
+      // Older creation requests may still be answered with AlreadyDownloading(t).
+      this.closing.push({ torrentid: t, upTo: this.nextSeq - 1 })
+      this.closingCount.set(t, (this.closingCount.get(t) ?? 0) + 1)
+    }
+    out.push({ kind: 'engine', command: closeTorrent(t) })
+  }
+
+  private forgetClosesUpTo(seq: number): void {
+    // Closes are recorded in increasing upTo order; one with upTo < seq was
+    // processed by the engine before request seq, so it cannot affect its reply.
+    let i = 0
+    while (i < this.closing.length && this.closing[i]!.upTo < seq) {
+      const t = this.closing[i]!.torrentid
+      const n = (this.closingCount.get(t) ?? 1) - 1
+      if (n <= 0) this.closingCount.delete(t)
+      else this.closingCount.set(t, n)
+      i++
+    }
+    if (i > 0) this.closing = this.closing.slice(i)
+  }
+
+  private remove(p: PatronState, out: Effect[]): void {
+    p.present = false
+    this.patrons.delete(p.id)
+    for (const t of p.owned) this.release(p, t, out)
+    p.owned.clear()
+    p.pending = 0
+  }
+
+  private maybeEnd(p: PatronState, out: Effect[]): void {
+    if (p.present && p.commandsEnded && p.pending === 0 && p.owned.size === 0) {
+      this.remove(p, out)
+      out.push({ kind: 'end', patron: p.id })
+    }
+  }
+}

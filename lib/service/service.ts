@@ -1,0 +1,366 @@
+/**
+ * The torrent service: one engine shared by many patrons, after Kamaelia's
+ * TorrentService. Routing decisions live in {@link Router}; this module owns
+ * the engine's lifetime (reference counted), the patrons' sinks, and the
+ * single effect queue through which every decision is carried out.
+ *
+ * @module
+ */
+import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
+import type { Command, EngineCommand, EngineFeedback, Feedback, PatronId } from '../messages.ts'
+import { PushSource } from './push-source.ts'
+import { Router, type Effect, type RouterSnapshot } from './router.ts'
+
+/**
+ * An engine: given the stream of commands, the stream of feedback.
+ * Contract: exactly one creation reply (NewTorrentCreated, TorrentStartFail
+ * or TorrentAlreadyDownloading) per CreateNewTorrent, in request order;
+ * status updates for running torrents; disposing the returned stream's
+ * subscription stops every torrent; closing an unknown id is harmless.
+ *
+ * @example
+ * ```ts
+ * const echoFail: Engine = (commands) =>
+ *   map(() => torrentStartFail('no engine'), filter(isCreateNewTorrent, commands))
+ * ```
+ */
+export type Engine = (commands: Stream<EngineCommand>) => Stream<EngineFeedback>
+
+/**
+ * Lifetime of a service's engine: `idle` (no engine runs), `running`, or
+ * `stopping` (inside the synchronous shutdown after the last patron left).
+ *
+ * @example
+ * ```ts
+ * if (service.state === 'idle') console.log('no engine running')
+ * ```
+ */
+export type ServiceState = 'idle' | 'running' | 'stopping'
+
+/**
+ * A diagnostic snapshot of a service, for tests and debugging. Its shape may
+ * change between versions; do not build logic on it.
+ *
+ * @example
+ * ```ts
+ * const s = service.inspect()
+ * assert.equal(s.patrons + s.pending + s.torrents, 0)
+ * ```
+ */
+export interface ServiceSnapshot extends RouterSnapshot {
+  readonly state: ServiceState
+  /** How many times an engine was started by this service. */
+  readonly engineRuns: number
+  /** Patrons whose output sink the service still holds. */
+  readonly sinks: number
+  /** Decisions not yet carried out (non-zero only while re-entered). */
+  readonly queuedEffects: number
+}
+
+/**
+ * A patron's line to its service, as returned by {@link TorrentService.connect}.
+ * {@link torrentPatron} manages it; use it directly only to write another
+ * kind of patron.
+ *
+ * @example
+ * ```ts
+ * const line = service.connect(sink, scheduler)
+ * line.send(createNewTorrent(bytes))
+ * line.commandsEnded()
+ * // later
+ * line.leave()
+ * ```
+ */
+export interface PatronConnection {
+  /** The patron's identity inside the service. */
+  readonly id: PatronId
+  /** Pass one command on (routed synchronously; safe to call from inside an event). */
+  send(command: Command): void
+  /** The patron will send no more commands; its output ends once it has nothing pending and owns nothing. */
+  commandsEnded(): void
+  /** The patron's command stream failed: the patron leaves and its output fails with `err`. */
+  commandsFailed(err: Error): void
+  /** The patron leaves: pending replies dropped, torrents released. Idempotent. */
+  leave(): void
+}
+
+/**
+ * One engine shared by many patrons. Obtain one with {@link torrentService}
+ * or {@link sharedService}; talk to it through {@link torrentPatron}.
+ *
+ * @example
+ * ```ts
+ * const service = torrentService(myEngine)
+ * const out = torrentPatron(service, now(createNewTorrent(bytes)))
+ * ```
+ */
+export interface TorrentService {
+  /** Register a patron whose feedback goes to `sink`; starts the engine for the first one. */
+  connect(sink: Sink<Feedback>, scheduler: Scheduler): PatronConnection
+  /** Where the engine is in its life. */
+  readonly state: ServiceState
+  /** Diagnostic snapshot (tests, debugging). */
+  inspect(): ServiceSnapshot
+}
+
+/** One run of the engine, from the first patron joining to the last leaving. */
+class Session {
+  constructor(readonly generation: number) {}
+  readonly commands = new PushSource<EngineCommand>()
+  disposable: Disposable | undefined
+  live = true
+}
+
+/** What the drain loop carries out: router effects, tagged with their engine session, or a stop. */
+type Queued =
+  | Exclude<Effect, { kind: 'engine' }>
+  | { readonly kind: 'engine'; readonly command: EngineCommand; readonly generation: number }
+  | { readonly kind: 'stop' }
+
+interface PatronSink {
+  readonly sink: Sink<Feedback>
+  readonly scheduler: Scheduler
+}
+
+/** Receives the engine's output for one session. */
+class EngineSink implements Sink<EngineFeedback> {
+  constructor(
+    private readonly service: Service,
+    private readonly session: Session
+  ) {}
+
+  event(_t: number, msg: EngineFeedback): void {
+    this.service.onFeedback(this.session, msg)
+  }
+
+  end(_t: number): void {
+    this.service.onEngineStopped(this.session, undefined)
+  }
+
+  error(_t: number, err: Error): void {
+    this.service.onEngineStopped(this.session, err)
+  }
+}
+
+class Service implements TorrentService {
+  // State lives here, outside any run(): the engine's stream is run once per
+  // session and routed from this one place, not re-run per patron.
+  private readonly router = new Router()
+  private readonly sinks = new Map<PatronId, PatronSink>()
+  private queue: Queued[] = []
+  private head = 0
+  private draining = false
+  private stopQueued = false
+  private session: Session | undefined
+  // Engine commands are tagged with the generation they were decided in, so a
+  // command decided for one engine never reaches the next one; commands
+  // decided during a shutdown belong to the engine started after it.
+  private generation = 0
+  private nextId = 1
+  private engineRuns = 0
+  private lastScheduler: Scheduler | undefined
+  state: ServiceState = 'idle'
+
+  constructor(private readonly engine: Engine) {}
+
+  connect(sink: Sink<Feedback>, scheduler: Scheduler): PatronConnection {
+    const id = this.nextId++
+    this.sinks.set(id, { sink, scheduler })
+    this.router.add(id)
+    this.lastScheduler = scheduler
+    // While stopping, the new patron waits for the old engine to be gone;
+    // stop() then starts a fresh one for it.
+    if (this.state === 'idle') this.start(scheduler)
+    let connected = true
+    return {
+      id,
+      send: (command) => {
+        if (connected) this.apply((out) => this.router.command(id, command, out))
+      },
+      commandsEnded: () => {
+        if (connected) this.apply((out) => this.router.commandsEnded(id, out))
+      },
+      commandsFailed: (err) => {
+        if (!connected) return
+        connected = false
+        const s = this.sinks.get(id)
+        this.sinks.delete(id)
+        this.apply((out) => this.router.leave(id, out))
+        if (s !== undefined) safely(() => s.sink.error(s.scheduler.currentTime(), err))
+      },
+      leave: () => {
+        if (!connected) return
+        connected = false
+        this.sinks.delete(id)
+        this.apply((out) => this.router.leave(id, out))
+      }
+    }
+  }
+
+  inspect(): ServiceSnapshot {
+    return {
+      ...this.router.snapshot(),
+      state: this.state,
+      engineRuns: this.engineRuns,
+      sinks: this.sinks.size,
+      queuedEffects: this.queue.length - this.head
+    }
+  }
+
+  onFeedback(session: Session, msg: EngineFeedback): void {
+    if (!session.live) return
+    this.apply((out) => this.router.feedback(msg, out))
+  }
+
+  onEngineStopped(session: Session, err: Error | undefined): void {
+    if (!session.live) return
+    session.live = false
+    this.session = undefined
+    this.state = 'idle'
+    this.generation++
+    session.disposable?.dispose()
+    const reason =
+      err === undefined ? 'engine stopped: its output ended' : `engine stopped: it failed: ${err.message}`
+    this.apply((out) => this.router.engineStopped(reason, err, out))
+  }
+
+  // -------------------------------------------------------------------------
+
+  private start(scheduler: Scheduler): void {
+    const session = new Session(this.generation)
+    this.session = session
+    this.state = 'running'
+    this.engineRuns++
+    let d: Disposable
+    try {
+      d = this.engine(session.commands).run(new EngineSink(this, session), scheduler)
+    } catch (e) {
+      this.onEngineStopped(session, asError(e))
+      return
+    }
+    // The engine may have ended synchronously inside run().
+    if (session.live) session.disposable = d
+    else d.dispose()
+  }
+
+  private stop(): void {
+    const session = this.session
+    this.session = undefined
+    this.state = 'stopping'
+    this.generation++
+    // Dead queue entries of departed patrons die with the engine.
+    this.router.reset()
+    try {
+      if (session !== undefined) {
+        session.live = false
+        session.commands.end()
+        session.disposable?.dispose()
+      }
+    } finally {
+      this.state = 'idle'
+      // A patron that arrived during the shutdown gets a fresh engine.
+      if (this.router.size > 0 && this.lastScheduler !== undefined) this.start(this.lastScheduler)
+    }
+  }
+
+  /** Run one routing decision and carry out its effects. */
+  private apply(decide: (out: Effect[]) => void): void {
+    const out: Effect[] = []
+    decide(out)
+    for (const e of out) this.queue.push(e.kind === 'engine' ? { ...e, generation: this.generation } : e)
+    if (this.router.size === 0 && this.state === 'running' && !this.stopQueued) {
+      this.stopQueued = true
+      this.queue.push({ kind: 'stop' })
+    }
+    this.drain()
+  }
+
+  /**
+   * Carry out queued effects in decision order. Not re-entrant: a patron
+   * sending a command from inside an event, or an engine replying
+   * synchronously, only queues; the outer loop delivers, so every patron
+   * sees its messages in the order the router decided them.
+   */
+  private drain(): void {
+    if (this.draining) return
+    this.draining = true
+    try {
+      while (this.head < this.queue.length) {
+        const e = this.queue[this.head++]!
+        this.perform(e)
+      }
+    } finally {
+      this.queue = this.queue.slice(this.head)
+      this.head = 0
+      this.draining = false
+    }
+  }
+
+  private perform(e: Queued): void {
+    switch (e.kind) {
+      case 'engine':
+        const session = this.session
+        if (session !== undefined && session.live && session.generation === e.generation) {
+          try {
+            session.commands.event(e.command)
+          } catch (err) {
+            this.onEngineStopped(session, asError(err))
+          }
+        }
+        return
+      case 'deliver': {
+        const s = this.sinks.get(e.patron)
+        if (s === undefined) return
+        try {
+          s.sink.event(s.scheduler.currentTime(), e.message)
+        } catch (err) {
+          // A throwing sink is that patron's failure: it leaves, the others go on.
+          this.sinks.delete(e.patron)
+          this.apply((out) => this.router.leave(e.patron, out))
+          safely(() => s.sink.error(s.scheduler.currentTime(), asError(err)))
+        }
+        return
+      }
+      case 'end':
+      case 'error': {
+        const s = this.sinks.get(e.patron)
+        if (s === undefined) return
+        this.sinks.delete(e.patron)
+        const t = s.scheduler.currentTime()
+        safely(() => (e.kind === 'end' ? s.sink.end(t) : s.sink.error(t, e.error)))
+        return
+      }
+      case 'stop':
+        this.stopQueued = false
+        if (this.router.size === 0 && this.state === 'running') this.stop()
+        return
+    }
+  }
+}
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)))
+
+/** Nothing more can be told to a sink that throws while ending: ignore it. */
+const safely = (f: () => void): void => {
+  try {
+    f()
+  } catch {
+    /* the patron is gone either way */
+  }
+}
+
+/**
+ * Create an explicit, isolated service around `engine`. The engine is run
+ * when the first patron subscribes and disposed when the last one leaves;
+ * the next patron starts it afresh. No global state: create one per test.
+ *
+ * @example
+ * ```ts
+ * import { runEffects, tap, now } from '@most/core'
+ * import { newDefaultScheduler } from '@most/scheduler'
+ * const service = torrentService(torrentClient({ folder: 'downloads' }))
+ * const out = torrentPatron(service, now(createNewTorrent(bytes)))
+ * await runEffects(tap((m) => console.log(m.type), out), newDefaultScheduler())
+ * ```
+ */
+export const torrentService = (engine: Engine): TorrentService => new Service(engine)
