@@ -1,0 +1,340 @@
+/**
+ * The engine: `torrentClient(options)` turns a stream of commands into a
+ * stream of feedback, running real torrents in between.
+ *
+ * Each run of the returned stream is one engine instance (its own listener,
+ * hasher pool and torrents); disposing the run closes all of it (stopped
+ * announced, sockets, files, workers and timers released). The end of the
+ * command stream does not stop running torrents; an error on it closes them
+ * and is passed on.
+ *
+ * Choices worth knowing:
+ * - Creation replies leave in request order: creations run one after another
+ *   on a promise chain (parse, folder, file claims, storage), and the
+ *   torrent's checking of existing data runs after its reply, reported as
+ *   activity "checking".
+ * - A relative save folder is resolved against the process's working
+ *   directory; the folder is created if missing.
+ * - Two running torrents never share a file: the client keeps the absolute
+ *   path of every file each running torrent owns, and refuses a torrent that
+ *   names a path already owned (TorrentStartFail saying which file and which
+ *   torrent). Closing a torrent releases its paths.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, access, constants } from 'node:fs/promises'
+import path from 'node:path'
+import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
+import {
+  type CreateNewTorrent,
+  type CreationReply,
+  type EngineCommand,
+  type EngineFeedback,
+  type TorrentId,
+  isCloseTorrent,
+  isCreateNewTorrent,
+  newTorrentCreated,
+  torrentAlreadyDownloading,
+  torrentStartFail,
+  torrentStatusUpdate
+} from '../messages.ts'
+import type { Hasher, Metainfo } from './contracts.ts'
+import { parseMetainfo } from './metainfo/index.ts'
+import { openFileStorage, createHasher } from './parts.ts'
+import { Torrent, type PeerInfo } from './torrent.ts'
+import { listen, type Listener } from './listener.ts'
+
+/** Options of {@link torrentClient}. All optional. */
+export interface ClientOptions {
+  /** TCP port for incoming peers; 0 (default) picks a free one. */
+  readonly port?: number
+  /** Interface to listen on; default all. */
+  readonly host?: string
+  /** Save folder for commands that name none; default the working directory. */
+  readonly downloadFolder?: string
+  /** Peers (`host:port`) tried for every torrent, besides trackers. */
+  readonly peers?: readonly string[]
+  /** Milliseconds between status updates of each torrent; default 1000. */
+  readonly statusInterval?: number
+  /** Connections per torrent; default 50. */
+  readonly maxConnsPerTorrent?: number
+  /** Connections for the whole client; default 200. */
+  readonly maxConns?: number
+  /** Hashing worker threads; default min(2, cpus). 0 hashes on the main thread. */
+  readonly hasherWorkers?: number
+  /** Peers we upload to at once, per torrent; default 8. */
+  readonly uploadSlots?: number
+  /** A peer that delivers nothing for this long loses its requests to others (ms); default 10000. */
+  readonly requestTimeout?: number
+  /** Bad pieces (a shared piece counts half) before a peer is banned from a torrent; default 2. */
+  readonly banStrikes?: number
+  /** DHT is not implemented yet; only `false` is accepted. */
+  readonly dht?: false
+  /** Diagnostics: called with each torrent created (tests use it to see peers' contributions). */
+  readonly onTorrent?: (id: TorrentId, handle: TorrentHandle) => void
+}
+
+/** A read-only diagnostic view of a running torrent. */
+export interface TorrentHandle {
+  readonly infoHash: string
+  peers(): PeerInfo[]
+  banned(): string[]
+}
+
+/** The engine's type: commands in, feedback out. */
+export type Engine = (commands: Stream<EngineCommand>) => Stream<EngineFeedback>
+
+const PEER_ID_PREFIX = '-TP0100-'
+
+const newPeerId = (): string => Buffer.concat([Buffer.from(PEER_ID_PREFIX), randomBytes(12)]).toString('hex')
+
+const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** One running instance of the engine (one run of its stream). */
+class EngineInstance {
+  private readonly torrents = new Map<TorrentId, Torrent>()
+  private readonly byInfoHash = new Map<string, TorrentId>()
+  /** Absolute file path -> id of the running torrent that owns it. */
+  private readonly claims = new Map<string, TorrentId>()
+  private readonly claimsOf = new Map<TorrentId, string[]>()
+  private readonly peerId = newPeerId()
+  private readonly hasher: Hasher
+  private listener: Promise<Listener>
+  private chain: Promise<void> = Promise.resolve()
+  private timer: NodeJS.Timeout
+  private tickTimer: NodeJS.Timeout
+  private connections = 0
+  private disposed = false
+  private ending = false
+  private readonly closing = new Set<Promise<void>>()
+
+  constructor(
+    private readonly options: ClientOptions,
+    private readonly emit: (fb: EngineFeedback) => void,
+    private readonly error: (e: Error) => void
+  ) {
+    this.hasher = createHasher(options.hasherWorkers === undefined ? {} : { workers: options.hasherWorkers })
+    this.listener = listen(options.port ?? 0, options.host, (infoHash, socket, wire, peerId) => {
+      const id = this.byInfoHash.get(infoHash)
+      const t = id === undefined ? undefined : this.torrents.get(id)
+      return t ? t.acceptIncoming(socket, wire, peerId) : false
+    })
+    // A listener that fails (port taken) must not crash the process: torrents
+    // then run without incoming connections.
+    this.listener.catch(() => {})
+    this.timer = setInterval(() => this.statusAll(), options.statusInterval ?? 1000)
+    this.tickTimer = setInterval(() => {
+      for (const t of this.torrents.values()) t.tick()
+    }, 1000)
+  }
+
+  command(cmd: EngineCommand): void {
+    if (this.disposed || this.ending) return
+    if (isCreateNewTorrent(cmd)) {
+      this.chain = this.chain
+        .then(() => this.create(cmd))
+        .catch((e: unknown) => torrentStartFail(`internal error: ${describe(e)}`))
+        .then((reply: CreationReply) => {
+          if (!this.disposed) this.emit(reply)
+        })
+    } else if (isCloseTorrent(cmd)) {
+      // After pending creations, so a close right after its create finds the torrent.
+      this.chain = this.chain.then(() => {
+        void this.closeTorrent(cmd.torrentid)
+      })
+    }
+  }
+
+  private async create(cmd: CreateNewTorrent): Promise<CreationReply> {
+    if (this.disposed) return torrentStartFail('engine stopped')
+    if (typeof cmd.rawmetainfo === 'string') {
+      return torrentStartFail('magnet links are not supported yet: give the bytes of a .torrent file')
+    }
+    if (!(cmd.rawmetainfo instanceof Uint8Array)) return torrentStartFail('rawmetainfo must be the bytes of a .torrent file')
+    const parsed = await parseMetainfo(cmd.rawmetainfo)
+    if (!parsed.ok) return torrentStartFail(`bad metainfo: ${parsed.reason}`)
+    const meta = parsed.value
+    const running = this.byInfoHash.get(meta.infoHash)
+    if (running !== undefined) return torrentAlreadyDownloading(running)
+
+    const folder = path.resolve(cmd.savefolder ?? this.options.downloadFolder ?? '.')
+    try {
+      await mkdir(folder, { recursive: true })
+      await access(folder, constants.W_OK)
+    } catch (e) {
+      return torrentStartFail(`save folder ${folder} is not usable: ${describe(e)}`)
+    }
+
+    const files = meta.files.filter((f) => !f.pad).map((f) => path.join(folder, ...f.path))
+    for (const f of files) {
+      const owner = this.claims.get(f)
+      if (owner !== undefined) {
+        return torrentStartFail(`file ${f} belongs to another running torrent (${owner}); use another save folder`)
+      }
+    }
+
+    let storage
+    try {
+      storage = await openFileStorage(folder, meta.files)
+    } catch (e) {
+      return torrentStartFail(`cannot open storage in ${folder}: ${describe(e)}`)
+    }
+    if (this.disposed) {
+      await storage.close()
+      return torrentStartFail('engine stopped')
+    }
+    const listener = await this.listener.catch(() => null)
+    const id = randomBytes(12).toString('hex')
+    const torrent = new Torrent(
+      id,
+      meta,
+      folder,
+      storage,
+      {
+        peerId: this.peerId,
+        port: listener?.port ?? 6881,
+        hasher: this.hasher,
+        canConnect: () => this.connections < (this.options.maxConns ?? 200),
+        connectionsChanged: (d) => {
+          this.connections += d
+        },
+        changed: () => this.status(id),
+        maxConnsPerTorrent: this.options.maxConnsPerTorrent ?? 50,
+        uploadSlots: this.options.uploadSlots ?? 8,
+        requestTimeout: this.options.requestTimeout ?? 10000,
+        banStrikes: this.options.banStrikes ?? 2
+      },
+      [...(this.options.peers ?? []), ...(cmd.peers ?? [])]
+    )
+    this.torrents.set(id, torrent)
+    this.byInfoHash.set(meta.infoHash, id)
+    for (const f of files) this.claims.set(f, id)
+    this.claimsOf.set(id, files)
+    this.options.onTorrent?.(id, {
+      infoHash: meta.infoHash,
+      peers: () => torrent.peerInfo(),
+      banned: () => torrent.bannedPeers()
+    })
+    // Start after the reply is out, so the reply precedes the first status.
+    queueMicrotask(() => {
+      if (this.torrents.get(id) === torrent) void torrent.start()
+    })
+    return newTorrentCreated(id, folder, { infohash: meta.infoHash, name: meta.name })
+  }
+
+  private closeTorrent(id: TorrentId): Promise<void> {
+    const t = this.torrents.get(id)
+    if (!t) return Promise.resolve()
+    this.torrents.delete(id)
+    this.byInfoHash.delete(t.meta.infoHash)
+    for (const f of this.claimsOf.get(id) ?? []) if (this.claims.get(f) === id) this.claims.delete(f)
+    this.claimsOf.delete(id)
+    const p = t.close().then(
+      () => {
+        this.closing.delete(p)
+        if (!this.disposed) this.emit(torrentStatusUpdate(id, t.stats()))
+      },
+      () => {
+        this.closing.delete(p)
+      }
+    )
+    this.closing.add(p)
+    return p
+  }
+
+  private status(id: TorrentId): void {
+    const t = this.torrents.get(id)
+    if (t && !this.disposed) this.emit(torrentStatusUpdate(id, t.stats()))
+  }
+
+  private statusAll(): void {
+    for (const id of this.torrents.keys()) this.status(id)
+  }
+
+  /**
+   * The command stream ended. Torrents keep running (a `now(create)` command
+   * stream ends at once, yet its download should go on); the engine stops
+   * when its consumer disposes it.
+   */
+  commandsEnded(): void {}
+
+  commandsFailed(e: Error): void {
+    if (this.ending || this.disposed) return
+    this.ending = true
+    void Promise.all([...this.torrents.keys()].map((id) => this.closeTorrent(id)))
+      .then(() => this.shutdown())
+      .finally(() => {
+        if (!this.disposed) this.error(e)
+      })
+  }
+
+  private shutdownDone: Promise<void> | null = null
+  private shutdown(): Promise<void> {
+    if (this.shutdownDone) return this.shutdownDone
+    clearInterval(this.timer)
+    clearInterval(this.tickTimer)
+    this.shutdownDone = (async () => {
+      await Promise.allSettled([...this.closing])
+      const l = await this.listener.catch(() => null)
+      await Promise.allSettled([l?.close(), this.hasher.close()])
+    })()
+    return this.shutdownDone
+  }
+
+  /** The consumer left: close everything; nothing is emitted any more. */
+  dispose(): Promise<void> {
+    this.disposed = true
+    for (const id of [...this.torrents.keys()]) void this.closeTorrent(id)
+    return this.shutdown()
+  }
+}
+
+class TorrentClientStream implements Stream<EngineFeedback> {
+  constructor(
+    private readonly commands: Stream<EngineCommand>,
+    private readonly options: ClientOptions
+  ) {}
+
+  run(sink: Sink<EngineFeedback>, scheduler: Scheduler): Disposable {
+    const engine = new EngineInstance(
+      this.options,
+      (fb) => sink.event(scheduler.currentTime(), fb),
+      (e) => sink.error(scheduler.currentTime(), e)
+    )
+    const upstream = this.commands.run(
+      {
+        event: (_t, cmd) => engine.command(cmd),
+        end: () => engine.commandsEnded(),
+        error: (_t, e) => engine.commandsFailed(e)
+      },
+      scheduler
+    )
+    return {
+      dispose() {
+        upstream.dispose()
+        void engine.dispose()
+      }
+    }
+  }
+}
+
+/**
+ * Make a BitTorrent engine.
+ *
+ * @example
+ * ```ts
+ * import { now, merge } from '@most/core'
+ * import { newDefaultScheduler } from '@most/scheduler'
+ * const engine = torrentClient({ downloadFolder: '/tmp/dl' })
+ * const feedback = engine(now(createNewTorrent(torrentBytes)))
+ * feedback.run({ event: (_t, m) => console.log(m), end() {}, error: console.error }, newDefaultScheduler())
+ * ```
+ */
+export const torrentClient =
+  (options: ClientOptions = {}): Engine =>
+  (commands) =>
+    new TorrentClientStream(commands, options)
+
+/** Re-exported for callers that want to type-check metainfo they hold. */
+export type { Metainfo }

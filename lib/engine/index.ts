@@ -1,0 +1,16 @@
+/**
+ * The BitTorrent engine: `torrentClient(options)` is an {@link Engine}, a
+ * function from a stream of commands to a stream of feedback.
+ *
+ * @example
+ * ```ts
+ * import { torrentClient } from 'torrent-patron/lib/engine/index.ts'
+ * const engine = torrentClient({ port: 6881, downloadFolder: 'downloads' })
+ * ```
+ *
+ * @module
+ */
+export { torrentClient, type ClientOptions, type Engine, type TorrentHandle } from './client.ts'
+export type { PeerInfo } from './torrent.ts'
+export type { PeerSource } from './peer.ts'
+export { RateMeter } from './stats.ts'

@@ -1,0 +1,304 @@
+/**
+ * One peer connection: a bittorrent-protocol Wire over a TCP socket, with the
+ * checks the library leaves to us (message size cap, infohash and bitfield
+ * validation, self-connection) and the per-peer request pipeline state.
+ *
+ * Block data never goes through streams here: the torrent controller gets
+ * each block through a direct callback ({@link PeerHandler.onBlock}).
+ *
+ * @internal
+ * @module
+ */
+import net from 'node:net'
+import Wire from 'bittorrent-protocol'
+import { Bitfield } from './bitfield.ts'
+import { RateMeter } from './stats.ts'
+
+/** Where we learnt of a peer (the keys of TorrentStats.peerSources). */
+export type PeerSource = 'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd'
+
+/**
+ * Largest wire message we accept. A legal bitfield for 3.8 M pieces is 481 kB,
+ * a 128 KiB block message is a little over 128 KiB: 1 MiB leaves room for both
+ * and stops a peer from making us buffer an arbitrary length prefix.
+ */
+export const MAX_MESSAGE = 1 << 20
+
+/** Largest block a peer may request from us (clients ask for 16 KiB). */
+export const MAX_REQUEST = 128 * 1024
+
+/** Request pipeline bounds: start shallow, deepen for fast peers. */
+export const MIN_DEPTH = 16
+export const START_DEPTH = 64
+export const MAX_DEPTH = 384
+
+/** A Wire that drops the connection on an oversized length prefix. */
+class CappedWire extends Wire {
+  maxMessage = MAX_MESSAGE
+  // Overrides the library's private length parser: it would otherwise wait for
+  // (and buffer) whatever length the peer announces.
+  _onMessageLength(buffer: Uint8Array): void {
+    const length = ((buffer[0]! << 24) >>> 0) + (buffer[1]! << 16) + (buffer[2]! << 8) + buffer[3]!
+    if (length > this.maxMessage) {
+      this.emit('oversize', length)
+      return
+    }
+    ;(Wire.prototype as unknown as { _onMessageLength(b: Uint8Array): void })._onMessageLength.call(this, buffer)
+  }
+}
+
+/** What a torrent hears from its peers. */
+export interface PeerHandler {
+  onReady(peer: Peer): void
+  onBitfield(peer: Peer): void
+  onHave(peer: Peer, piece: number): void
+  onChoke(peer: Peer): void
+  onUnchoke(peer: Peer): void
+  onInterested(peer: Peer): void
+  onUninterested(peer: Peer): void
+  onBlock(peer: Peer, piece: number, offset: number, data: Uint8Array): void
+  onRequest(peer: Peer, piece: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void): void
+  onClose(peer: Peer, reason: string): void
+}
+
+export interface PeerOptions {
+  readonly infoHash: string
+  readonly peerId: string
+  readonly pieceCount: number
+  readonly source: PeerSource
+  readonly address: string
+  readonly handler: PeerHandler
+  /** Give up on a connection that has not completed its handshake by then (ms). */
+  readonly handshakeTimeout?: number
+}
+
+/**
+ * A connected (or connecting) peer of one torrent.
+ */
+export class Peer {
+  readonly wire: CappedWire
+  readonly bits: Bitfield
+  readonly down = new RateMeter(3000)
+  readonly up = new RateMeter(3000)
+  readonly source: PeerSource
+  readonly address: string
+  /** Remote peer id (hex), once the handshake arrived. */
+  remoteId: string | null = null
+  ready = false
+  closed = false
+  /** Requests we have outstanding with this peer. */
+  inflight = 0
+  /** Target number of outstanding requests; adapted to the peer's rate. */
+  depth = START_DEPTH
+  /** Last time a requested block arrived, or we (re)started waiting. */
+  lastBlockAt = Date.now()
+  /** Consecutive request timeouts. */
+  timeouts = 0
+  /** Bytes this peer delivered that we accepted (for tests and stats). */
+  downloaded = 0
+  uploaded = 0
+  private readonly handler: PeerHandler
+  private handshakeTimer: NodeJS.Timeout | null = null
+  private gotBitfield = false
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly opts: PeerOptions,
+    wire?: CappedWire
+  ) {
+    this.handler = opts.handler
+    this.source = opts.source
+    this.address = opts.address
+    this.bits = new Bitfield(opts.pieceCount)
+    this.wire = wire ?? new CappedWire(socket.remoteAddress ? 'tcpIncoming' : 'tcpOutgoing')
+    if (!wire) socket.pipe(this.wire).pipe(socket)
+    socket.setNoDelay(true)
+    socket.on('error', (e: Error) => this.close(`socket: ${e.message}`))
+    socket.on('close', () => this.close('socket closed'))
+    this.wire.on('error', (e: Error) => this.close(`wire: ${e.message}`))
+    this.wire.on('close', () => this.close('wire closed'))
+    this.wire.on('end', () => this.close('wire ended'))
+    this.wire.on('oversize', (n: number) => this.close(`message of ${n} bytes exceeds the cap`))
+    this.handshakeTimer = setTimeout(() => this.close('handshake timeout'), opts.handshakeTimeout ?? 20000)
+    this.handshakeTimer.unref?.()
+    this.listen()
+  }
+
+  /** Id used as the picker's peer id: unique per connection. */
+  get id(): string {
+    return this.address
+  }
+
+  has(piece: number): boolean {
+    return this.bits.get(piece)
+  }
+
+  /** True when the peer has every piece. */
+  isSeed(): boolean {
+    return this.bits.all()
+  }
+
+  /** Send our handshake. */
+  sendHandshake(): void {
+    this.wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })
+  }
+
+  /** Complete an incoming connection whose handshake the listener already read. */
+  acceptHandshake(remoteId: string): void {
+    this.sendHandshake()
+    this.handshakeDone(remoteId)
+  }
+
+  private handshakeDone(remoteId: string): void {
+    if (this.closed || this.ready) return
+    if (remoteId === this.opts.peerId) {
+      this.close('connected to ourselves')
+      return
+    }
+    this.remoteId = remoteId
+    this.ready = true
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
+    this.handshakeTimer = null
+    this.wire.setKeepAlive(true)
+    this.handler.onReady(this)
+  }
+
+  private listen(): void {
+    const w = this.wire
+    const h = this.handler
+    w.on('handshake', (infoHash: string, peerId: string) => {
+      if (this.ready) return
+      if (infoHash !== this.opts.infoHash) {
+        this.close('wrong infohash')
+        return
+      }
+      this.handshakeDone(peerId)
+    })
+    w.on('bitfield', (bits: { buffer: Uint8Array }) => {
+      const parsed = Bitfield.fromBytes(bits.buffer, this.opts.pieceCount)
+      if (!parsed) {
+        this.close('malformed bitfield')
+        return
+      }
+      // BEP 3: the bitfield comes first or not at all; a late one would skew availability.
+      if (this.gotBitfield || this.bits.count() > 0) {
+        this.close('bitfield out of order')
+        return
+      }
+      this.gotBitfield = true
+      for (let i = 0; i < this.opts.pieceCount; i++) if (parsed.get(i)) this.bits.set(i)
+      h.onBitfield(this)
+    })
+    w.on('have', (index: number) => {
+      if (!Number.isInteger(index) || index < 0 || index >= this.opts.pieceCount) {
+        this.close('have for a piece out of range')
+        return
+      }
+      if (this.bits.get(index)) return
+      this.bits.set(index)
+      h.onHave(this, index)
+    })
+    w.on('choke', () => h.onChoke(this))
+    w.on('unchoke', () => h.onUnchoke(this))
+    w.on('interested', () => h.onInterested(this))
+    w.on('uninterested', () => h.onUninterested(this))
+    w.on('piece', (index: number, offset: number, data: Uint8Array) => {
+      if (this.closed) return
+      h.onBlock(this, index, offset, data)
+    })
+    w.on('request', (index, offset, length, respond) => {
+      if (this.closed) return
+      h.onRequest(this, index, offset, length, respond)
+    })
+    w.on('upload', (n: number) => {
+      this.uploaded += n
+      this.up.add(n)
+    })
+  }
+
+  /** Ask for a block; the answer arrives through onBlock. */
+  request(piece: number, offset: number, length: number): void {
+    if (this.inflight === 0) this.lastBlockAt = Date.now()
+    this.inflight++
+    this.wire.request(piece, offset, length)
+  }
+
+  /** Withdraw a request. */
+  cancel(piece: number, offset: number, length: number): void {
+    if (this.closed) return
+    this.wire.cancel(piece, offset, length)
+  }
+
+  /**
+   * Count a requested block as delivered and re-size the pipeline: aim for
+   * about half a second of data in flight, so fast peers get deep queues
+   * (the wire itself moves 1.7 GB/s with 256 in flight) and slow ones
+   * do not hoard blocks.
+   */
+  delivered(bytes: number): void {
+    if (this.inflight > 0) this.inflight--
+    this.downloaded += bytes
+    this.down.add(bytes)
+    this.lastBlockAt = Date.now()
+    this.timeouts = 0
+  }
+
+  /** Re-size the pipeline from the measured rate (called on the torrent's tick). */
+  adapt(): void {
+    const want = Math.ceil((this.down.rate() * 0.5) / 16384)
+    this.depth = Math.max(MIN_DEPTH, Math.min(MAX_DEPTH, Math.max(want, this.depth > START_DEPTH ? this.depth - 16 : START_DEPTH)))
+  }
+
+  /** Close the connection (idempotent); the handler hears onClose once. */
+  close(reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
+    this.handshakeTimer = null
+    this.wire.setKeepAlive(false)
+    try {
+      this.wire.destroy()
+    } catch {
+      // a wire in a bad state must not stop the close
+    }
+    this.socket.destroy()
+    this.handler.onClose(this, reason)
+  }
+}
+
+/**
+ * Open an outgoing connection; the handshake is sent once TCP connects.
+ *
+ * @example
+ * ```ts
+ * const p = connectPeer('127.0.0.1', 6881, { infoHash, peerId, pieceCount, source: 'manual', address: '127.0.0.1:6881', handler })
+ * ```
+ */
+export const connectPeer = (host: string, port: number, opts: PeerOptions): Peer => {
+  const socket = net.connect({ host, port })
+  const peer = new Peer(socket, opts, new CappedWire('tcpOutgoing'))
+  socket.pipe(peer.wire).pipe(socket)
+  socket.once('connect', () => {
+    if (!peer.closed) peer.sendHandshake()
+  })
+  return peer
+}
+
+/**
+ * Wrap an incoming socket whose handshake is read by the listener: returns the
+ * wire (already piped) so the listener can learn the infohash first.
+ */
+export const incomingWire = (socket: net.Socket): CappedWire => {
+  const wire = new CappedWire('tcpIncoming')
+  socket.pipe(wire).pipe(socket)
+  return wire
+}
+
+/** Adopt an incoming connection for a torrent once its handshake is known. */
+export const adoptIncoming = (socket: net.Socket, wire: CappedWire, remoteId: string, opts: PeerOptions): Peer => {
+  const peer = new Peer(socket, opts, wire)
+  peer.acceptHandshake(remoteId)
+  return peer
+}
+
+export type { CappedWire }

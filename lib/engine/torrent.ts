@@ -1,0 +1,636 @@
+/**
+ * One torrent's controller: storage + picker + hasher + peers + trackers.
+ *
+ * Data path: a block arrives on a peer's wire -> the picker accepts it -> it is
+ * copied once into its piece's buffer (which frees the wire's receive buffer at
+ * once and gives the hasher a buffer we own) and written to disk at its offset
+ * straight away -> when the piece is complete and its writes are done, the
+ * piece is hashed (off the main thread) -> have to every peer, or on a bad
+ * hash: bytes discarded, piece back to the picker, its senders struck.
+ * Memory is bounded by the pieces in progress, not by the torrent's size.
+ *
+ * @internal
+ * @module
+ */
+import type net from 'node:net'
+import type { Hasher, Metainfo, Storage } from './contracts.ts'
+import type { TorrentStats } from '../messages.ts'
+import { PiecePicker } from './picker.ts'
+import { checkExisting } from './parts.ts'
+import { Peer, connectPeer, adoptIncoming, MAX_REQUEST, MIN_DEPTH, type CappedWire, type PeerHandler, type PeerSource } from './peer.ts'
+import { startTracker, type TrackerSession } from './tracker.ts'
+import { RateMeter } from './stats.ts'
+
+/** What a torrent needs from its client. */
+export interface TorrentContext {
+  /** Our peer id, hex (20 bytes). */
+  readonly peerId: string
+  /** Our listening port (for trackers). */
+  readonly port: number
+  readonly hasher: Hasher
+  /** Client-wide connection cap: may this torrent open one more? */
+  canConnect(): boolean
+  connectionsChanged(delta: number): void
+  /** Something worth an immediate status update happened. */
+  changed(): void
+  readonly maxConnsPerTorrent: number
+  readonly uploadSlots: number
+  /** A peer that delivers nothing for this long has its requests re-issued elsewhere (ms). */
+  readonly requestTimeout: number
+  /** Strikes (bad pieces) before a peer is banned from this torrent. */
+  readonly banStrikes: number
+}
+
+/** A read-only view of a torrent's peers, for tests and diagnostics. */
+export interface PeerInfo {
+  readonly address: string
+  readonly source: PeerSource
+  readonly remoteId: string | null
+  readonly downloaded: number
+  readonly uploaded: number
+}
+
+interface PieceBuffer {
+  readonly buf: Buffer
+  pendingWrites: number
+  complete: boolean
+  /** Bytes each peer contributed to this attempt, by peer id. */
+  readonly senders: Map<string, number>
+}
+
+interface KnownPeer {
+  readonly host: string
+  readonly port: number
+  readonly source: PeerSource
+  failures: number
+  nextTry: number
+  connected: boolean
+}
+
+/**
+ * A running torrent.
+ */
+export class Torrent implements PeerHandler {
+  readonly picker: PiecePicker
+  private readonly peers = new Map<string, Peer>()
+  private readonly known = new Map<string, KnownPeer>()
+  private readonly banned = new Set<string>()
+  private readonly strikes = new Map<string, number>()
+  private readonly pieces = new Map<number, PieceBuffer>()
+  private readonly down = new RateMeter(5000)
+  private readonly up = new RateMeter(5000)
+  private tracker: TrackerSession | null = null
+  private trackerSeeds = 0
+  private trackerPeers = 0
+  private discarded = 0
+  private downTotal = 0
+  private upTotal = 0
+  private activity = 'starting'
+  private error: string | null = null
+  private checking: AbortController | null = null
+  private checkProgress = 0
+  private closed = false
+  private started = false
+  private unchoked = 0
+  private lastBlockAt = Date.now()
+  private readonly startedAt = Date.now()
+  private pendingIo = 0
+  private ioIdle: (() => void) | null = null
+  /** Everything peers have (for the first tick after complete). */
+  private completeAnnounced = false
+
+  constructor(
+    readonly id: string,
+    readonly meta: Metainfo,
+    readonly folder: string,
+    private readonly storage: Storage,
+    private readonly ctx: TorrentContext,
+    manualPeers: readonly string[]
+  ) {
+    this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length })
+    for (const p of manualPeers) this.addPeerAddress(p, 'manual')
+  }
+
+  // ------------------------------------------------------------------
+  // lifecycle
+
+  /** Check existing data if there is any, then join the swarm. */
+  async start(): Promise<void> {
+    try {
+      const stats = await this.storage.stat()
+      const anyData = stats.some((s) => s !== null && s.size > 0)
+      if (anyData && !this.closed) {
+        this.activity = 'checking'
+        this.ctx.changed()
+        this.checking = new AbortController()
+        const bits = await checkExisting(
+          this.storage,
+          this.meta,
+          this.ctx.hasher,
+          (done, total) => {
+            this.checkProgress = total > 0 ? done / total : 1
+          },
+          this.checking.signal
+        )
+        this.checking = null
+        if (this.closed) return
+        this.picker.setHave(bits)
+      }
+    } catch (e) {
+      if (this.closed) return
+      this.fail(`checking failed: ${(e as Error).message}`)
+      return
+    }
+    if (this.closed) return
+    this.started = true
+    this.activity = this.picker.isComplete() ? 'seeding' : 'downloading'
+    this.completeAnnounced = this.picker.isComplete()
+    this.ctx.changed()
+    this.tracker = startTracker({
+      infoHash: this.meta.infoHash,
+      peerId: this.ctx.peerId,
+      announce: this.meta.announce,
+      port: this.ctx.port,
+      stats: () => ({ uploaded: this.upTotal, downloaded: this.downTotal, left: this.bytesLeft() }),
+      onPeer: (host, port) => this.addPeerAddress(`${host}:${port}`, 'tracker'),
+      onCounts: (seeds, leechers) => {
+        this.trackerSeeds = seeds
+        this.trackerPeers = leechers
+      }
+    })
+    this.connectMore()
+  }
+
+  /** True once checking is over and peers may join. */
+  get accepting(): boolean {
+    return this.started && !this.closed && this.error === null
+  }
+
+  /** Stop: announce stopped, close peers, wait for in-flight writes, close files. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.activity = 'shut down'
+    this.checking?.abort()
+    const tracker = this.tracker?.stop()
+    for (const p of [...this.peers.values()]) p.close('torrent closed')
+    if (this.pendingIo > 0) await new Promise<void>((r) => (this.ioIdle = r))
+    this.pieces.clear()
+    await Promise.allSettled([tracker, this.storage.close()])
+  }
+
+  private fail(reason: string): void {
+    if (this.error !== null || this.closed) return
+    this.error = reason
+    this.activity = `error: ${reason}`
+    this.checking?.abort()
+    void this.tracker?.stop()
+    this.tracker = null
+    for (const p of [...this.peers.values()]) p.close('torrent failed')
+    this.ctx.changed()
+  }
+
+  // ------------------------------------------------------------------
+  // peers: discovery and connection
+
+  /** Learn of a peer at `host:port`. */
+  addPeerAddress(addr: string, source: PeerSource): void {
+    const i = addr.lastIndexOf(':')
+    if (i <= 0) return
+    const host = addr.slice(0, i).replace(/^\[|\]$/g, '')
+    const port = Number(addr.slice(i + 1))
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) return
+    const key = `${host}:${port}`
+    if (this.banned.has(key)) return
+    const k = this.known.get(key)
+    if (k) {
+      // Heard again (e.g. a fresh announce): allow a prompt retry.
+      if (!k.connected) k.nextTry = Math.min(k.nextTry, Date.now())
+    } else {
+      this.known.set(key, { host, port, source, failures: 0, nextTry: 0, connected: false })
+    }
+    if (this.started) this.connectMore()
+  }
+
+  private connectMore(): void {
+    if (!this.accepting) return
+    // Seeds gain nothing from other seeds; still connect: most swarm peers are leechers.
+    const now = Date.now()
+    for (const [key, k] of this.known) {
+      if (this.peers.size >= this.ctx.maxConnsPerTorrent || !this.ctx.canConnect()) return
+      if (k.connected || k.nextTry > now || this.banned.has(key)) continue
+      k.connected = true
+      this.ctx.connectionsChanged(1)
+      const peer = connectPeer(k.host, k.port, {
+        infoHash: this.meta.infoHash,
+        peerId: this.ctx.peerId,
+        pieceCount: this.meta.pieceCount,
+        source: k.source,
+        address: key,
+        handler: this
+      })
+      this.peers.set(key, peer)
+    }
+  }
+
+  /** An incoming connection whose handshake named this torrent. */
+  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+    const address = `${socket.remoteAddress}:${socket.remotePort}`
+    if (!this.accepting || this.banned.has(remoteId) || this.peers.has(address)) return false
+    if (this.peers.size >= this.ctx.maxConnsPerTorrent || !this.ctx.canConnect()) return false
+    this.ctx.connectionsChanged(1)
+    const peer = new Peer(socket, {
+      infoHash: this.meta.infoHash,
+      peerId: this.ctx.peerId,
+      pieceCount: this.meta.pieceCount,
+      source: 'incoming',
+      address,
+      handler: this
+    }, wire)
+    this.peers.set(address, peer)
+    peer.acceptHandshake(remoteId)
+    return true
+  }
+
+  // ------------------------------------------------------------------
+  // PeerHandler
+
+  onReady(peer: Peer): void {
+    if (peer.remoteId && this.banned.has(peer.remoteId)) {
+      peer.close('banned')
+      return
+    }
+    for (const other of this.peers.values()) {
+      if (other !== peer && other.ready && other.remoteId === peer.remoteId) {
+        peer.close('duplicate connection')
+        return
+      }
+    }
+    const k = this.known.get(peer.address)
+    if (k) k.failures = 0
+    if (this.picker.haveCount() > 0) peer.wire.bitfield(this.picker.haveBitfield().toBytes())
+  }
+
+  onBitfield(peer: Peer): void {
+    this.picker.addAvailability(peer.bits)
+    if (this.picker.isComplete() && peer.isSeed()) {
+      peer.close('both seeds')
+      return
+    }
+    this.updateInterest(peer)
+  }
+
+  onHave(peer: Peer, piece: number): void {
+    this.picker.addHave(piece)
+    if (!peer.wire.amInterested && !this.picker.have(piece)) {
+      peer.wire.interested()
+      this.fill(peer)
+    } else if (peer.wire.amInterested) this.fill(peer)
+  }
+
+  onChoke(peer: Peer): void {
+    this.picker.releasePeer(peer.id)
+    this.refillAll()
+  }
+
+  onUnchoke(peer: Peer): void {
+    peer.lastBlockAt = Date.now()
+    this.fill(peer)
+  }
+
+  onInterested(peer: Peer): void {
+    if (peer.wire.amChoking && this.unchoked < this.ctx.uploadSlots && this.picker.haveCount() > 0) {
+      peer.wire.unchoke()
+      this.unchoked++
+    }
+  }
+
+  onUninterested(peer: Peer): void {
+    if (!peer.wire.amChoking) {
+      peer.wire.choke()
+      this.unchoked--
+      this.unchokeNext()
+    }
+  }
+
+  onBlock(peer: Peer, piece: number, offset: number, data: Uint8Array): void {
+    const length = data.length
+    this.downTotal += length
+    this.down.add(length)
+    if (piece >= this.meta.pieceCount) return
+    const res = this.picker.received(peer.id, { piece, offset, length })
+    if (!res.accepted) {
+      this.fill(peer)
+      return
+    }
+    peer.delivered(length)
+    this.lastBlockAt = peer.lastBlockAt
+    for (const other of res.cancelPeers) this.peers.get(other)?.cancel(piece, offset, length)
+
+    let pb = this.pieces.get(piece)
+    if (!pb) {
+      pb = { buf: Buffer.allocUnsafe(this.picker.pieceSize(piece)), pendingWrites: 0, complete: false, senders: new Map() }
+      this.pieces.set(piece, pb)
+    }
+    pb.buf.set(data, offset)
+    pb.senders.set(peer.id, (pb.senders.get(peer.id) ?? 0) + length)
+    if (res.pieceComplete) pb.complete = true
+    const entry = pb
+    entry.pendingWrites++
+    this.pendingIo++
+    this.storage.write(piece * this.meta.pieceLength + offset, entry.buf.subarray(offset, offset + length)).then(
+      () => {
+        entry.pendingWrites--
+        this.ioDone()
+        if (entry.complete && entry.pendingWrites === 0) this.verify(piece, entry)
+      },
+      (e: Error) => {
+        entry.pendingWrites--
+        this.ioDone()
+        this.fail(`cannot write: ${e.message}`)
+      }
+    )
+    this.fill(peer)
+  }
+
+  onRequest(
+    peer: Peer,
+    piece: number,
+    offset: number,
+    length: number,
+    respond: (err: Error | null, buf?: Uint8Array) => void
+  ): void {
+    // A request we cannot honestly answer is a protocol violation: drop the peer.
+    if (
+      piece < 0 ||
+      piece >= this.meta.pieceCount ||
+      !this.picker.have(piece) ||
+      length <= 0 ||
+      length > MAX_REQUEST ||
+      offset < 0 ||
+      offset + length > this.picker.pieceSize(piece)
+    ) {
+      peer.close('bad request')
+      return
+    }
+    this.pendingIo++
+    this.storage.read(piece * this.meta.pieceLength + offset, length).then(
+      (buf) => {
+        this.ioDone()
+        if (peer.closed || this.closed) return
+        this.upTotal += length
+        this.up.add(length)
+        respond(null, buf)
+      },
+      (e: Error) => {
+        this.ioDone()
+        respond(e)
+      }
+    )
+  }
+
+  onClose(peer: Peer, reason: string): void {
+    void reason
+    if (this.peers.get(peer.address) !== peer) return
+    this.peers.delete(peer.address)
+    this.ctx.connectionsChanged(-1)
+    this.picker.releasePeer(peer.id)
+    if (peer.ready) this.picker.removeAvailability(peer.bits)
+    if (!peer.wire.amChoking && peer.ready) {
+      this.unchoked--
+      this.unchokeNext()
+    }
+    const k = this.known.get(peer.address)
+    if (k) {
+      k.connected = false
+      k.failures++
+      k.nextTry = Date.now() + Math.min(60000, 2000 * 2 ** Math.min(k.failures, 5))
+      if (k.failures > 6 && k.source !== 'manual') this.known.delete(peer.address)
+    }
+    if (!this.closed) {
+      this.refillAll()
+      this.connectMore()
+    }
+  }
+
+  // ------------------------------------------------------------------
+  // requests
+
+  private updateInterest(peer: Peer): void {
+    if (!peer.ready || peer.closed) return
+    let wants = false
+    if (!this.picker.isComplete()) {
+      for (let i = 0; i < this.meta.pieceCount; i++) {
+        if (peer.bits.get(i) && !this.picker.have(i)) {
+          wants = true
+          break
+        }
+      }
+    }
+    if (wants && !peer.wire.amInterested) peer.wire.interested()
+    else if (!wants && peer.wire.amInterested) peer.wire.uninterested()
+    if (wants) this.fill(peer)
+  }
+
+  /** Top up a peer's pipeline. */
+  private fill(peer: Peer): void {
+    if (this.closed || !peer.ready || peer.closed || peer.wire.peerChoking || !peer.wire.amInterested) return
+    const inflight = peer.wire.requests.length
+    const room = peer.depth - inflight
+    // Ask in batches: one pick per few blocks keeps the picker off the hot path.
+    if (room < Math.min(8, peer.depth / 4) && inflight > 0) return
+    const reqs = this.picker.pick(peer, room)
+    for (const r of reqs) peer.request(r.piece, r.offset, r.length)
+  }
+
+  private refillAll(): void {
+    for (const p of this.peers.values()) this.fill(p)
+  }
+
+  private unchokeNext(): void {
+    if (this.picker.haveCount() === 0) return
+    for (const p of this.peers.values()) {
+      if (this.unchoked >= this.ctx.uploadSlots) return
+      if (p.ready && p.wire.peerInterested && p.wire.amChoking) {
+        p.wire.unchoke()
+        this.unchoked++
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------
+  // verification
+
+  private verify(piece: number, pb: PieceBuffer): void {
+    const expected = this.meta.pieceHashes.subarray(piece * 20, piece * 20 + 20)
+    this.pendingIo++
+    this.ctx.hasher.verify([pb.buf], expected).then(
+      (ok) => {
+        this.ioDone()
+        if (this.pieces.get(piece) === pb) this.pieces.delete(piece)
+        if (this.closed) return
+        if (ok) this.pieceVerified(piece)
+        else this.pieceFailed(piece, pb)
+      },
+      (e: Error) => {
+        this.ioDone()
+        if (this.pieces.get(piece) === pb) this.pieces.delete(piece)
+        if (!this.closed) this.fail(`hashing failed: ${e.message}`)
+      }
+    )
+  }
+
+  private pieceVerified(piece: number): void {
+    this.picker.verified(piece)
+    for (const p of this.peers.values()) if (p.ready) p.wire.have(piece)
+    if (this.picker.haveCount() === 1) this.unchokeNext()
+    if (this.picker.isComplete() && !this.completeAnnounced) {
+      this.completeAnnounced = true
+      this.activity = 'seeding'
+      this.tracker?.completed()
+      for (const p of [...this.peers.values()]) {
+        if (p.ready && p.isSeed()) p.close('both seeds')
+        else if (p.wire.amInterested) p.wire.uninterested()
+      }
+      this.ctx.changed()
+    }
+  }
+
+  private pieceFailed(piece: number, pb: PieceBuffer): void {
+    this.discarded += pb.buf.length
+    this.picker.failed(piece)
+    // A sole sender is surely at fault; a shared piece half-implicates each sender.
+    const weight = pb.senders.size === 1 ? 1 : 0.5
+    for (const senderId of pb.senders.keys()) {
+      const peer = this.peers.get(senderId)
+      const key = peer?.remoteId ?? senderId
+      const s = (this.strikes.get(key) ?? 0) + weight
+      this.strikes.set(key, s)
+      if (s >= this.ctx.banStrikes) {
+        this.banned.add(key)
+        this.banned.add(senderId)
+        this.known.delete(senderId)
+        peer?.close('banned: sent bad data')
+      }
+    }
+    this.refillAll()
+  }
+
+  private ioDone(): void {
+    this.pendingIo--
+    if (this.pendingIo === 0 && this.ioIdle) {
+      const r = this.ioIdle
+      this.ioIdle = null
+      r()
+    }
+  }
+
+  // ------------------------------------------------------------------
+  // periodic work and status
+
+  /** Called by the client about once a second: timeouts, pipelines, interest, connections. */
+  tick(): void {
+    if (!this.accepting) return
+    const now = Date.now()
+    for (const p of [...this.peers.values()]) {
+      if (!p.ready) continue
+      p.adapt()
+      if (p.wire.requests.length > 0 && now - p.lastBlockAt > this.ctx.requestTimeout) {
+        // Stalled: hand its blocks to others, and shrink what it may hold.
+        for (const r of this.picker.requestedBy(p.id)) p.cancel(r.piece, r.offset, r.length)
+        this.picker.releasePeer(p.id)
+        p.depth = MIN_DEPTH
+        p.lastBlockAt = now
+        p.timeouts++
+        if (p.timeouts >= 3) p.close('too many request timeouts')
+      }
+    }
+    for (const p of this.peers.values()) if (p.ready && !this.picker.isComplete()) this.updateInterest(p)
+    this.connectMore()
+    if (!this.picker.isComplete() && this.readyPeers() === 0 && now - this.lastBlockAt > 15000) this.tracker?.update()
+  }
+
+  private readyPeers(): number {
+    let n = 0
+    for (const p of this.peers.values()) if (p.ready) n++
+    return n
+  }
+
+  private bytesLeft(): number {
+    return this.meta.length - this.verifiedBytes()
+  }
+
+  private verifiedBytes(): number {
+    const n = this.picker.haveCount()
+    const last = this.meta.pieceCount - 1
+    if (n === 0) return 0
+    return n * this.meta.pieceLength - (this.picker.have(last) ? this.meta.pieceLength - this.meta.lastPieceLength : 0)
+  }
+
+  /** Peers and what each moved (tests use it to see who contributed). */
+  peerInfo(): PeerInfo[] {
+    return [...this.peers.values()].map((p) => ({
+      address: p.address,
+      source: p.source,
+      remoteId: p.remoteId,
+      downloaded: p.downloaded,
+      uploaded: p.uploaded
+    }))
+  }
+
+  /** Addresses and peer ids banned from this torrent. */
+  bannedPeers(): string[] {
+    return [...this.banned]
+  }
+
+  private copiesOf(piece: number): number {
+    return this.picker.availability(piece) + (this.picker.have(piece) ? 1 : 0)
+  }
+
+  /** The status dictionary, computed now. */
+  stats(): TorrentStats {
+    const pieceCount = this.meta.pieceCount
+    const done = this.picker.haveCount()
+    const complete = this.picker.isComplete()
+    const downRate = Math.round(this.down.rate())
+    const upRate = Math.round(this.up.rate())
+    let numPeers = 0
+    let numSeeds = 0
+    const sources = { tracker: 0, dht: 0, pex: 0, manual: 0, incoming: 0, lsd: 0 }
+    for (const p of this.peers.values()) {
+      if (!p.ready) continue
+      numPeers++
+      if (p.isSeed()) numSeeds++
+      sources[p.source]++
+    }
+    // Distributed copies: the least-replicated piece's count, plus the
+    // fraction of pieces that have more than that.
+    let min = Infinity
+    let above = 0
+    for (let i = 0; i < pieceCount; i++) min = Math.min(min, this.copiesOf(i))
+    for (let i = 0; i < pieceCount; i++) if (this.copiesOf(i) > min) above++
+    const numCopies = pieceCount === 0 ? 0 : min + above / pieceCount
+    let activity = this.activity
+    if (activity === 'downloading' && Date.now() - Math.max(this.lastBlockAt, this.startedAt) > 15000 && downRate === 0)
+      activity = 'stalled'
+    const left = this.bytesLeft()
+    return {
+      activity,
+      fractionDone: this.activity === 'checking' ? this.checkProgress : this.meta.length === 0 ? 1 : (this.meta.length - left) / this.meta.length,
+      timeEst: complete || downRate <= 0 ? null : Math.round(left / downRate),
+      downRate,
+      upRate,
+      downTotal: this.downTotal,
+      upTotal: this.upTotal,
+      numPeers,
+      numSeeds,
+      trackerPeers: this.trackerPeers,
+      trackerSeeds: this.trackerSeeds,
+      numCopies: Math.round(numCopies * 1000) / 1000,
+      discarded: this.discarded,
+      piecesDone: done,
+      piecesTotal: pieceCount,
+      peerSources: sources
+    }
+  }
+}
