@@ -1,0 +1,56 @@
+import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
+
+class FromAsyncIterable<A> implements Stream<A> {
+  constructor(private readonly iterable: AsyncIterable<A>) {}
+
+  run(sink: Sink<A>, scheduler: Scheduler): Disposable {
+    const pull = new Pull(this.iterable[Symbol.asyncIterator](), sink, scheduler)
+    void pull.loop()
+    return pull
+  }
+}
+
+/** Pulls one item at a time: the next is asked for only after the last was delivered. */
+class Pull<A> implements Disposable {
+  private disposed = false
+
+  constructor(
+    private readonly iterator: AsyncIterator<A>,
+    private readonly sink: Sink<A>,
+    private readonly scheduler: Scheduler
+  ) {}
+
+  async loop(): Promise<void> {
+    try {
+      for (;;) {
+        const r = await this.iterator.next()
+        if (this.disposed) return
+        if (r.done) return this.sink.end(this.scheduler.currentTime())
+        this.sink.event(this.scheduler.currentTime(), r.value)
+      }
+    } catch (e) {
+      if (!this.disposed) this.sink.error(this.scheduler.currentTime(), e instanceof Error ? e : new Error(String(e)))
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    // Let the producer release what it holds (file handles, sockets).
+    void Promise.resolve(this.iterator.return?.()).catch(() => undefined)
+  }
+}
+
+/**
+ * A stream of the items of an async iterable (an async generator, a Node
+ * Readable, an `events.on` iterator). The next item is pulled only after the
+ * previous one was delivered; disposing the stream calls the iterator's
+ * `return()`.
+ *
+ * @example
+ * ```ts
+ * async function* torrentsInQueue() { yield await readFile('a.torrent'); yield await readFile('b.torrent') }
+ * const commands = map((bytes: Uint8Array) => createTorrent(bytes), fromAsyncIterable(torrentsInQueue()))
+ * ```
+ */
+export const fromAsyncIterable = <A>(iterable: AsyncIterable<A>): Stream<A> => new FromAsyncIterable(iterable)

@@ -1,0 +1,36 @@
+/**
+ * Operators for declarative torrent pipelines, in @most/core style: small,
+ * curried, each a function from stream to stream. Select and measure
+ * ({@link forTorrent}, {@link progress}, {@link rates}, {@link completion},
+ * {@link errors}), drive ({@link downloadAll}, {@link closeAfter},
+ * {@link feedbackLoop}, {@link createTorrent}, {@link closeTorrent}), and
+ * bridge to other worlds (async iterables, Node streams and events, `most` 1.x).
+ *
+ * @example
+ * ```ts
+ * import { runEffects, tap } from '@most/core'
+ * import { newDefaultScheduler } from '@most/scheduler'
+ * import { downloadAll, progress } from 'torrent-patron/operators'
+ * const feedback = downloadAll(service, [torrentBytes])
+ * await runEffects(tap((f: number) => console.log(f), progress(feedback)), newDefaultScheduler())
+ * ```
+ *
+ * @module
+ */
+export { closeAfter, type SeedLimits } from './closeAfter.ts'
+export { closeTorrent, createTorrent, type CreateTorrentOptions } from './commands.ts'
+export { completion, isComplete, isFailed, TorrentFailedError } from './completion.ts'
+export { createdIds } from './createdIds.ts'
+export { downloadAll, type PatronSource, type TorrentSource } from './downloadAll.ts'
+export { errors, type TorrentProblem } from './errors.ts'
+export { feedbackLoop } from './feedbackLoop.ts'
+export { forTorrent } from './forTorrent.ts'
+export { fromAsyncIterable } from './fromAsyncIterable.ts'
+export { fromEvent } from './fromEvent.ts'
+export { fromReadable } from './fromReadable.ts'
+export { progress } from './progress.ts'
+export { rates, type Rates } from './rates.ts'
+export { statusUpdates } from './statusUpdates.ts'
+export { toAsyncIterable } from './toAsyncIterable.ts'
+export { toMostLegacy } from './toMostLegacy.ts'
+export type { Curried2, Curried3 } from './curry.ts'
