@@ -5,6 +5,9 @@ export function sleep (ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
+/** Thrown by a probe to make {@link pollUntil} give up at once instead of retrying. */
+export class FatalPollError extends Error {}
+
 /** Options of {@link pollUntil}. */
 export interface PollOptions {
   readonly timeoutMs: number
@@ -18,7 +21,8 @@ export interface PollOptions {
 
 /**
  * Calls `probe` until it returns something other than undefined/false and returns that;
- * rejects after `timeoutMs` (with the last error the probe threw, if any).
+ * rejects after `timeoutMs` (with the last error the probe threw, if any), or at once when the
+ * probe throws a {@link FatalPollError}.
  *
  * @example
  * const info = await pollUntil(async () => (await qb.info(hash))?.progress === 1 || undefined,
@@ -32,6 +36,7 @@ export async function pollUntil<T> (probe: () => Promise<T | undefined | false> 
       const value = await probe()
       if (value !== undefined && value !== false) return value
     } catch (err) {
+      if (err instanceof FatalPollError) throw err
       lastError = err
     }
     if (Date.now() > deadline) {
