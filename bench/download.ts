@@ -1,0 +1,191 @@
+/**
+ * Download benchmark (issue 3, issue 7): one aria2c seeder on loopback, a
+ * 1 GiB single-file torrent (256 KiB pieces), and in the same run each
+ * leecher N times, round-robin: this project's engine, WebTorrent 2.8.x and
+ * aria2c. Reports MB/s, CPU s per GiB and peak RSS (median, min–max) and
+ * rewrites the "download" section of docs/benchmarks.md.
+ *
+ *   npm run bench:download [-- --quick] [--runs N] [--no-engine] [--docs|--no-docs]
+ */
+import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import { aria2LeechArgs, aria2Version, startAria2Seeder } from './lib/aria2.ts'
+import { cacheResidency, ensureDataset, torrentWithAnnounce, warmCache } from './lib/data.ts'
+import { engineHas } from './lib/engine.ts'
+import { leechOnce, type LeechRun, type LeechSpec } from './lib/leech.ts'
+import { freePort, waitFor } from './lib/net.ts'
+import { GiB, MB, MiB, benchDir, workDir } from './lib/paths.ts'
+import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOptions } from './lib/report.ts'
+import { cell, fmt, ratio, summarize, type Summary } from './lib/stats.ts'
+import { startTracker } from './lib/tracker.ts'
+import { ensureWebtorrent, webtorrentLeech } from './lib/webtorrent.ts'
+
+export interface ContenderResult {
+  readonly name: string
+  /** Why it did not run, or null. */
+  readonly skipped: string | null
+  readonly runs: readonly LeechRun[]
+  readonly mbps: Summary
+  /** MB/s over the leecher's own add-to-done time (node leechers only). */
+  readonly transferMbps: Summary
+  readonly cpuPerGiB: Summary
+  readonly rssMiB: Summary
+  readonly failures: readonly string[]
+}
+
+export interface DownloadOutcome {
+  readonly size: number
+  readonly results: readonly ContenderResult[]
+  readonly markdown: string
+}
+
+/** Summaries of one contender's runs (failed runs count only as failures). */
+export const summarizeRuns = (name: string, runs: readonly LeechRun[], bytes: number, skipped: string | null = null): ContenderResult => {
+  const good = runs.filter((r) => r.error === null)
+  return {
+    name,
+    skipped,
+    runs,
+    mbps: summarize(good.map((r) => bytes / MB / r.wallS)),
+    transferMbps: summarize(good.filter((r) => r.transferS !== null).map((r) => bytes / MB / r.transferS!)),
+    cpuPerGiB: summarize(good.map((r) => r.cpuS / (bytes / GiB))),
+    rssMiB: summarize(good.map((r) => r.peakRssBytes / MiB)),
+    failures: runs.filter((r) => r.error !== null).map((r) => r.error!)
+  }
+}
+
+const ENGINE = 'torrent-patron (this project)'
+
+export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => void = console.log): Promise<DownloadOutcome> => {
+  const size = opts.quick ? 64 * MiB : GiB
+  const timeoutMs = opts.quick ? 60_000 : 300_000
+  const ds = ensureDataset(size, log)
+  warmCache(ds.file)
+  const residency = cacheResidency(ds.file)
+  const runDir = join(workDir, 'download')
+  mkdirSync(runDir, { recursive: true })
+
+  const tracker = await startTracker()
+  const torrent = torrentWithAnnounce(ds.torrentFile, tracker.url, join(runDir, 'bench.torrent'))
+  const seeder = await startAria2Seeder(torrent, ds.dir, await freePort())
+  const peer = `127.0.0.1:${seeder.port}`
+  try {
+    // aria2c leechers find the seeder only through the tracker.
+    await waitFor('the aria2c seeder to announce', () => tracker.peerCount(ds.infoHash) > 0, 20_000)
+
+    const contenders: { spec: LeechSpec; skipped: string | null }[] = []
+    const engineReady = engineHas('client')
+    contenders.push({
+      spec: {
+        name: ENGINE,
+        verify: 'full',
+        command: (out) => [
+          process.execPath,
+          ['--import', 'tsx', join(benchDir, 'leech-engine.ts'), '--torrent', torrent, '--out', out, '--peer', peer, '--timeout-ms', String(timeoutMs)]
+        ]
+      },
+      skipped: opts.noEngine ? 'skipped (--no-engine)' : engineReady ? null : 'not available yet (lib/engine/client.ts missing)'
+    })
+    let wtVersion = '2.8.x'
+    let wtSkip: string | null = null
+    try {
+      wtVersion = ensureWebtorrent(log)
+    } catch (e) {
+      wtSkip = `could not install: ${e instanceof Error ? e.message : String(e)}`
+    }
+    contenders.push({
+      spec: {
+        name: `webtorrent ${wtVersion}`,
+        verify: 'sample',
+        command: (out) => [process.execPath, [webtorrentLeech, '--torrent', torrent, '--out', out, '--peer', peer, '--timeout-ms', String(timeoutMs)]]
+      },
+      skipped: wtSkip
+    })
+    const a2 = (await aria2Version()).replace(/^aria2 version /, 'aria2c ')
+    const a2Port = await freePort()
+    contenders.push({
+      spec: { name: a2, verify: 'sample', command: (out) => ['aria2c', aria2LeechArgs(torrent, out, a2Port)] },
+      skipped: null
+    })
+
+    const runs = new Map<string, LeechRun[]>(contenders.map((c) => [c.spec.name, []]))
+    for (let i = 1; i <= opts.runs; i++) {
+      for (const c of contenders) {
+        if (c.skipped) continue
+        const r = await leechOnce(c.spec, ds.file, timeoutMs)
+        runs.get(c.spec.name)!.push(r)
+        log(
+          `[download] run ${i}/${opts.runs} ${c.spec.name}: ` +
+            (r.error
+              ? `FAILED ${r.error}`
+              : `${fmt(size / MB / r.wallS)} MB/s, ${fmt(r.cpuS / (size / GiB))} CPU s/GiB, ${fmt(r.peakRssBytes / MiB)} MiB RSS`)
+        )
+      }
+    }
+    const results = contenders.map((c) => summarizeRuns(c.spec.name, runs.get(c.spec.name)!, size, c.skipped))
+    const markdown = downloadMarkdown(results, { size, runs: opts.runs, residency, aria2: a2 })
+    return { size, results, markdown }
+  } finally {
+    await seeder.stop()
+    await tracker.close()
+  }
+}
+
+const label = (size: number): string => (size >= GiB ? `${size / GiB} GiB` : `${size / MiB} MiB`)
+
+const downloadMarkdown = (
+  results: readonly ContenderResult[],
+  ctx: { size: number; runs: number; residency: number; aria2: string }
+): string => {
+  const engine = results.find((r) => r.name === ENGINE)
+  const wt = results.find((r) => r.name.startsWith('webtorrent'))
+  const a2 = results.find((r) => r.name.startsWith('aria2c'))
+  const rows = results.map((r) =>
+    r.skipped
+      ? [r.name, r.skipped, '', '', '', '', '']
+      : [
+          r.name,
+          cell(r.mbps),
+          cell(r.transferMbps),
+          cell(r.cpuPerGiB),
+          cell(r.rssMiB, 0),
+          wt ? ratio(r.mbps.median, wt.mbps.median) : '–',
+          r.failures.length ? `${r.failures.length} failed: ${r.failures[0]}` : `${r.runs.length}/${r.runs.length} ok`
+        ]
+  )
+  const lines = [
+    '## Download',
+    '',
+    `${label(ctx.size)} single file, 256 KiB pieces, one ${ctx.aria2} seeder on 127.0.0.1 (data in page cache: ` +
+      `${Number.isFinite(ctx.residency) ? `${Math.round(ctx.residency * 100)}% resident` : 'pre-read'}); ` +
+      `each leecher ${ctx.runs} times, round-robin, into a fresh empty folder deleted after each run. ` +
+      'The engine gets the seeder as an explicit peer, WebTorrent gets it as an explicit peer and through the tracker, ' +
+      'aria2c through an embedded bittorrent-tracker. MB/s counts the whole process (start to exit); ' +
+      '"transfer MB/s" is the leecher\'s own add-to-done time (node leechers report it).',
+    '',
+    `Measured ${stamp()} on ${machineLine()}.`,
+    '',
+    table(['leecher', 'MB/s', 'transfer MB/s', 'CPU s per GiB', 'peak RSS MiB', 'vs WebTorrent', 'runs'], rows),
+    ''
+  ]
+  if (engine && !engine.skipped && wt && a2) {
+    const checks = [
+      `- Issue 3 bar: MB/s at least WebTorrent's (${ratio(engine.mbps.median, wt.mbps.median)}) and peak RSS under 150 MiB ` +
+        `(${fmt(engine.rssMiB.median, 0)} MiB): ${engine.mbps.median >= wt.mbps.median && engine.rssMiB.max < 150 ? 'met' : 'not met'}.`,
+      `- Issue 7 target: 1.5x WebTorrent's MB/s (${ratio(engine.mbps.median, wt.mbps.median)}), at most 2.0 CPU s per GiB ` +
+        `(${fmt(engine.cpuPerGiB.median)}; aria2c ${fmt(a2.cpuPerGiB.median)}), peak RSS at most 100 MiB (${fmt(engine.rssMiB.max, 0)}): ` +
+        `${engine.mbps.median >= 1.5 * wt.mbps.median && engine.cpuPerGiB.median <= 2 && engine.rssMiB.max <= 100 ? 'met' : 'not met'}.`
+    ]
+    lines.push(...checks, '')
+  }
+  lines.push(`Reproduce: \`npm run bench:download${ctx.size < GiB ? ' -- --quick' : ''}\``)
+  return lines.join('\n')
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const opts = parseBenchArgs(process.argv.slice(2))
+  const outcome = await runDownloadBench(opts)
+  console.log('\n' + outcome.markdown)
+  if (opts.docs) updateSection('download', outcome.markdown)
+}

@@ -1,0 +1,74 @@
+/**
+ * This project's engine as a benchmark leecher (a child process of
+ * bench/download.ts): downloads one torrent into a folder from the peers
+ * given, prints one JSON line, exits 0 when every piece is verified.
+ *
+ *   node --import tsx bench/leech-engine.ts --torrent t.torrent --out DIR --peer 127.0.0.1:6881 [--timeout-ms N]
+ */
+import { readFileSync } from 'node:fs'
+import { closeTorrent, createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
+import { argValues, CommandSource, loadClient, report, startEngine } from './lib/engine.ts'
+
+const argv = process.argv.slice(2)
+const [torrentFile] = argValues(argv, 'torrent')
+const [out] = argValues(argv, 'out')
+const peers = argValues(argv, 'peer')
+const timeoutMs = Number(argValues(argv, 'timeout-ms')[0] ?? 600_000)
+if (!torrentFile || !out) {
+  console.error('usage: leech-engine.ts --torrent FILE --out DIR [--peer HOST:PORT]...')
+  process.exit(2)
+}
+
+const fail = (message: string): never => {
+  console.error(`engine leech: ${message}`)
+  process.exit(1)
+}
+
+const started = performance.now()
+const { torrentClient } = await loadClient()
+const commands = new CommandSource()
+let id: TorrentId | undefined
+let created = 0
+let finished = false
+
+const onFeedback = (f: EngineFeedback): void => {
+  if (f.type === 'TorrentStartFail') fail(`start failed: ${f.reason}`)
+  else if (f.type === 'TorrentAlreadyDownloading') fail('already downloading?')
+  else if (f.type === 'NewTorrentCreated') {
+    id = f.torrentid
+    created = performance.now()
+  } else if (f.type === 'TorrentStatusUpdate' && f.torrentid === id && !finished) {
+    const s = f.statsdictionary
+    if (s.activity.startsWith('error')) fail(s.activity)
+    if (s.activity !== 'checking' && s.fractionDone >= 1) {
+      finished = true
+      void finish(s.downTotal, s.discarded)
+    }
+  }
+}
+
+const engine = startEngine(torrentClient({ dht: false, host: '127.0.0.1', statusInterval: 250 }), commands, onFeedback, (e) =>
+  fail(e.message)
+)
+const timer = setTimeout(() => fail('timed out'), timeoutMs)
+
+const finish = async (downTotal: number, discarded: number): Promise<void> => {
+  const done = performance.now()
+  clearTimeout(timer)
+  // Close so the files are flushed and closed before the parent compares them.
+  commands.push(closeTorrent(id!))
+  await new Promise((r) => setTimeout(r, 50))
+  engine.dispose()
+  report({
+    event: 'done',
+    transferMs: done - created,
+    totalMs: done - started,
+    downTotal,
+    discarded,
+    resourceUsage: process.resourceUsage()
+  })
+  process.exit(0)
+}
+
+// Push after the engine has subscribed to the command source.
+setImmediate(() => commands.push(createNewTorrent(readFileSync(torrentFile), { savefolder: out, peers })))

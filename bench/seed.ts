@@ -1,0 +1,215 @@
+/**
+ * Seeding benchmark (issue 4, issue 7): aria2c downloads the 1 GiB torrent
+ * from this project's engine seeding existing data (bench/seed-engine.ts),
+ * and, in the same run, from an aria2c seeder. Each seeder has its own
+ * tracker so the leecher sees exactly one seeder. Reports the leecher's MB/s
+ * and the seeder's CPU s per GiB uploaded (from /proc) and peak RSS.
+ *
+ *   npm run bench:seed [-- --quick] [--runs N] [--no-engine] [--docs|--no-docs]
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { pathToFileURL } from 'node:url'
+import { aria2LeechArgs, aria2Version, startAria2Seeder } from './lib/aria2.ts'
+import { cacheResidency, ensureDataset, torrentWithAnnounce, warmCache } from './lib/data.ts'
+import { engineHas } from './lib/engine.ts'
+import { leechOnce, type LeechRun } from './lib/leech.ts'
+import { procSnapshot, type ProcSnapshot } from './lib/measure.ts'
+import { freePort, waitFor } from './lib/net.ts'
+import { GiB, MB, MiB, benchDir, workDir } from './lib/paths.ts'
+import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOptions } from './lib/report.ts'
+import { cell, fmt, ratio, summarize, type Summary } from './lib/stats.ts'
+import { startTracker, type LocalTracker } from './lib/tracker.ts'
+
+interface Seeder {
+  readonly pid: number
+  snapshot(): ProcSnapshot
+  stop(): Promise<void>
+}
+
+export interface SeedResult {
+  readonly name: string
+  readonly skipped: string | null
+  readonly leecherMbps: Summary
+  readonly seederCpuPerGiB: Summary
+  readonly seederPeakRssMiB: number
+  /** Engine only: time from start to "seeding" (includes checking the data). */
+  readonly readyS: number | null
+  readonly failures: readonly string[]
+  readonly runs: number
+}
+
+/** Start bench/seed-engine.ts and wait until it says it seeds. */
+const startEngineSeeder = async (torrent: string, dir: string, port: number, timeoutMs: number): Promise<Seeder & { readyS: number }> => {
+  const t0 = performance.now()
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(benchDir, 'seed-engine.ts'), '--torrent', torrent, '--data', dir, '--port', String(port)],
+    { stdio: ['ignore', 'pipe', 'pipe'] }
+  )
+  let stderr = ''
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const ready = new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('"event":"seeding"')) resolve()
+    })
+    void exited.then(() => reject(new Error(`engine seeder exited: ${stderr.trim().split('\n').slice(-3).join(' / ')}`)))
+    setTimeout(() => reject(new Error('engine seeder not seeding in time')), timeoutMs)
+  })
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+    await exited
+    clearTimeout(timer)
+  }
+  try {
+    await ready
+  } catch (e) {
+    await stop()
+    throw e
+  }
+  return { pid: child.pid!, readyS: (performance.now() - t0) / 1000, snapshot: () => procSnapshot(child.pid!), stop }
+}
+
+const ENGINE = 'torrent-patron (this project)'
+
+export const runSeedBench = async (opts: BenchOptions, log: (s: string) => void = console.log): Promise<{ markdown: string; results: SeedResult[] }> => {
+  const size = opts.quick ? 64 * MiB : GiB
+  const timeoutMs = opts.quick ? 60_000 : 300_000
+  const ds = ensureDataset(size, log)
+  warmCache(ds.file)
+  const residency = cacheResidency(ds.file)
+  const runDir = join(workDir, 'seed')
+  mkdirSync(runDir, { recursive: true })
+  const a2name = (await aria2Version()).replace(/^aria2 version /, 'aria2c ')
+
+  const trackers: LocalTracker[] = []
+  const seeders: Seeder[] = []
+  try {
+    const setups: { name: string; torrent: string; seeder: Seeder | null; skipped: string | null; readyS: number | null }[] = []
+
+    const trA = await startTracker()
+    trackers.push(trA)
+    const torrentA = torrentWithAnnounce(ds.torrentFile, trA.url, join(runDir, 'aria2-seeded.torrent'))
+    const a2seeder = await startAria2Seeder(torrentA, ds.dir, await freePort())
+    seeders.push(a2seeder)
+    await waitFor('the aria2c seeder to announce', () => trA.peerCount(ds.infoHash) > 0, 20_000)
+
+    let engineSetup: (typeof setups)[number] = {
+      name: ENGINE,
+      torrent: '',
+      seeder: null,
+      skipped: opts.noEngine ? 'skipped (--no-engine)' : engineHas('client') ? null : 'not available yet (lib/engine/client.ts missing)',
+      readyS: null
+    }
+    if (!engineSetup.skipped) {
+      const trB = await startTracker()
+      trackers.push(trB)
+      const torrentB = torrentWithAnnounce(ds.torrentFile, trB.url, join(runDir, 'engine-seeded.torrent'))
+      try {
+        const s = await startEngineSeeder(torrentB, ds.dir, await freePort(), timeoutMs)
+        seeders.push(s)
+        await waitFor('the engine seeder to announce', () => trB.peerCount(ds.infoHash) > 0, 20_000)
+        engineSetup = { ...engineSetup, torrent: torrentB, seeder: s, readyS: s.readyS }
+      } catch (e) {
+        engineSetup = { ...engineSetup, skipped: `failed to start: ${e instanceof Error ? e.message : String(e)}` }
+      }
+    }
+    setups.push(engineSetup, { name: a2name, torrent: torrentA, seeder: a2seeder, skipped: null, readyS: null })
+
+    const leechPort = await freePort()
+    const runs = new Map<string, { leech: LeechRun; seederCpuS: number }[]>(setups.map((s) => [s.name, []]))
+    for (let i = 1; i <= opts.runs; i++) {
+      for (const s of setups) {
+        if (s.skipped || !s.seeder) continue
+        const before = s.seeder.snapshot()
+        const leech = await leechOnce(
+          { name: `aria2c-from-${s.name}`, verify: 'sample', command: (out) => ['aria2c', aria2LeechArgs(s.torrent, out, leechPort)] },
+          ds.file,
+          timeoutMs
+        )
+        const seederCpuS = s.seeder.snapshot().cpuS - before.cpuS
+        runs.get(s.name)!.push({ leech, seederCpuS })
+        log(
+          `[seed] run ${i}/${opts.runs} aria2c from ${s.name}: ` +
+            (leech.error ? `FAILED ${leech.error}` : `${fmt(size / MB / leech.wallS)} MB/s, seeder ${fmt(seederCpuS / (size / GiB))} CPU s/GiB`)
+        )
+      }
+    }
+    const results: SeedResult[] = setups.map((s) => {
+      const rs = runs.get(s.name)!
+      const good = rs.filter((r) => r.leech.error === null)
+      let peak = NaN
+      try {
+        if (s.seeder) peak = s.seeder.snapshot().peakRssBytes / MiB
+      } catch {}
+      return {
+        name: s.name,
+        skipped: s.skipped,
+        leecherMbps: summarize(good.map((r) => size / MB / r.leech.wallS)),
+        seederCpuPerGiB: summarize(good.map((r) => r.seederCpuS / (size / GiB))),
+        seederPeakRssMiB: peak,
+        readyS: s.readyS,
+        failures: rs.filter((r) => r.leech.error !== null).map((r) => r.leech.error!),
+        runs: rs.length
+      }
+    })
+    return { results, markdown: seedMarkdown(results, { size, runs: opts.runs, residency, aria2: a2name }) }
+  } finally {
+    for (const s of seeders.reverse()) await s.stop()
+    for (const t of trackers) await t.close()
+  }
+}
+
+const seedMarkdown = (results: readonly SeedResult[], ctx: { size: number; runs: number; residency: number; aria2: string }): string => {
+  const a2 = results.find((r) => r.name !== ENGINE)
+  const engine = results.find((r) => r.name === ENGINE)
+  const rows = results.map((r) =>
+    r.skipped
+      ? [r.name, r.skipped, '', '', '', '']
+      : [
+          r.name,
+          cell(r.leecherMbps),
+          cell(r.seederCpuPerGiB),
+          fmt(r.seederPeakRssMiB, 0),
+          a2 ? ratio(r.leecherMbps.median, a2.leecherMbps.median) : '–',
+          r.failures.length ? `${r.failures.length} failed: ${r.failures[0]}` : `${r.runs}/${r.runs} ok`
+        ]
+  )
+  const size = ctx.size >= GiB ? `${ctx.size / GiB} GiB` : `${ctx.size / MiB} MiB`
+  const lines = [
+    '## Seeding',
+    '',
+    `${ctx.aria2} downloads ${size} (one file, 256 KiB pieces) from one seeder over 127.0.0.1, ${ctx.runs} times per seeder, ` +
+      'alternating; each seeder announces to its own embedded tracker so the leecher sees only it. The seeders start from the ' +
+      `data already on disk (page cache: ${Number.isFinite(ctx.residency) ? `${Math.round(ctx.residency * 100)}% resident` : 'pre-read'}; ` +
+      'aria2c with --bt-seed-unverified, the engine after checking it). Seeder CPU is the /proc delta over each download; ' +
+      'peak RSS is the seeder\'s VmHWM at the end of the session.',
+    '',
+    `Measured ${stamp()} on ${machineLine()}.`,
+    '',
+    table(['seeder', 'aria2c leech MB/s', 'seeder CPU s per GiB', 'seeder peak RSS MiB', 'vs aria2c seeder', 'runs'], rows),
+    ''
+  ]
+  if (engine && !engine.skipped && a2) {
+    lines.push(
+      `- Engine ready to seed after ${fmt(engine.readyS ?? NaN)} s (start, check of the existing data, listen).`,
+      `- Issue 4 target: at least the aria2c-to-aria2c throughput (${ratio(engine.leecherMbps.median, a2.leecherMbps.median)}): ` +
+        `${engine.leecherMbps.median >= a2.leecherMbps.median ? 'met' : 'not met'}. Issue 7 target 1.2x: ` +
+        `${engine.leecherMbps.median >= 1.2 * a2.leecherMbps.median ? 'met' : 'not met'}.`,
+      ''
+    )
+  }
+  lines.push(`Reproduce: \`npm run bench:seed${ctx.size < GiB ? ' -- --quick' : ''}\``)
+  return lines.join('\n')
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const opts = parseBenchArgs(process.argv.slice(2))
+  const outcome = await runSeedBench(opts)
+  console.log('\n' + outcome.markdown)
+  if (opts.docs) updateSection('seed', outcome.markdown)
+}
