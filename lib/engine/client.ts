@@ -69,6 +69,8 @@ export interface ClientOptions {
   readonly requestTimeout?: number
   /** Bad pieces (a shared piece counts half) before a peer is banned from a torrent; default 2. */
   readonly banStrikes?: number
+  /** Upload cap per torrent in bytes per second; default none. */
+  readonly uploadRateLimit?: number
   /** DHT is not implemented yet; only `false` is accepted. */
   readonly dht?: false
   /** Diagnostics: called with each torrent created (tests use it to see peers' contributions). */
@@ -79,6 +81,8 @@ export interface ClientOptions {
 export interface TorrentHandle {
   readonly infoHash: string
   peers(): PeerInfo[]
+  /** Accepted block bytes by peer address since the torrent started. */
+  contributed(): Record<string, number>
   banned(): string[]
 }
 
@@ -203,7 +207,8 @@ class EngineInstance {
         maxConnsPerTorrent: this.options.maxConnsPerTorrent ?? 50,
         uploadSlots: this.options.uploadSlots ?? 8,
         requestTimeout: this.options.requestTimeout ?? 10000,
-        banStrikes: this.options.banStrikes ?? 2
+        banStrikes: this.options.banStrikes ?? 2,
+        uploadRateLimit: this.options.uploadRateLimit ?? 0
       },
       [...(this.options.peers ?? []), ...(cmd.peers ?? [])]
     )
@@ -214,6 +219,7 @@ class EngineInstance {
     this.options.onTorrent?.(id, {
       infoHash: meta.infoHash,
       peers: () => torrent.peerInfo(),
+      contributed: () => torrent.contributed(),
       banned: () => torrent.bannedPeers()
     })
     // Start after the reply is out, so the reply precedes the first status.

@@ -39,6 +39,8 @@ export interface TorrentContext {
   readonly requestTimeout: number
   /** Strikes (bad pieces) before a peer is banned from this torrent. */
   readonly banStrikes: number
+  /** Upload cap in bytes per second for this torrent; 0 or undefined = none. */
+  readonly uploadRateLimit?: number
 }
 
 /** A read-only view of a torrent's peers, for tests and diagnostics. */
@@ -77,6 +79,8 @@ export class Torrent implements PeerHandler {
   private readonly banned = new Set<string>()
   private readonly strikes = new Map<string, number>()
   private readonly pieces = new Map<number, PieceBuffer>()
+  /** Accepted bytes per peer address over the torrent's life (peers come and go). */
+  private readonly contributions = new Map<string, number>()
   private readonly down = new RateMeter(5000)
   private readonly up = new RateMeter(5000)
   private tracker: TrackerSession | null = null
@@ -95,6 +99,9 @@ export class Torrent implements PeerHandler {
   private lastBlockAt = Date.now()
   private readonly startedAt = Date.now()
   private pendingIo = 0
+  /** Upload pacing: when the next block may leave (ms), and the timers holding blocks back. */
+  private uploadFreeAt = 0
+  private readonly paced = new Set<NodeJS.Timeout>()
   private ioIdle: (() => void) | null = null
   /** Everything peers have (for the first tick after complete). */
   private completeAnnounced = false
@@ -172,6 +179,8 @@ export class Torrent implements PeerHandler {
     this.closed = true
     this.activity = 'shut down'
     this.checking?.abort()
+    for (const timer of this.paced) clearTimeout(timer)
+    this.paced.clear()
     const tracker = this.tracker?.stop()
     for (const p of [...this.peers.values()]) p.close('torrent closed')
     if (this.pendingIo > 0) await new Promise<void>((r) => (this.ioIdle = r))
@@ -324,6 +333,7 @@ export class Torrent implements PeerHandler {
       return
     }
     peer.delivered(length)
+    this.contributions.set(peer.address, (this.contributions.get(peer.address) ?? 0) + length)
     this.lastBlockAt = peer.lastBlockAt
     for (const other of res.cancelPeers) this.peers.get(other)?.cancel(piece, offset, length)
 
@@ -378,9 +388,24 @@ export class Torrent implements PeerHandler {
       (buf) => {
         this.ioDone()
         if (peer.closed || this.closed) return
-        this.upTotal += length
-        this.up.add(length)
-        respond(null, buf)
+        const send = (): void => {
+          if (peer.closed || this.closed) return
+          this.upTotal += length
+          this.up.add(length)
+          respond(null, buf)
+        }
+        const limit = this.ctx.uploadRateLimit ?? 0
+        if (limit <= 0) return send()
+        // Pace blocks on a virtual clock: each one takes length/limit seconds of the budget.
+        const now = Date.now()
+        this.uploadFreeAt = Math.max(now, this.uploadFreeAt) + (length * 1000) / limit
+        const wait = this.uploadFreeAt - now - (length * 1000) / limit
+        if (wait <= 0) return send()
+        const timer = setTimeout(() => {
+          this.paced.delete(timer)
+          send()
+        }, wait)
+        this.paced.add(timer)
       },
       (e: Error) => {
         this.ioDone()
@@ -576,6 +601,11 @@ export class Torrent implements PeerHandler {
       downloaded: p.downloaded,
       uploaded: p.uploaded
     }))
+  }
+
+  /** Accepted block bytes by peer address, since the torrent started. */
+  contributed(): Record<string, number> {
+    return Object.fromEntries(this.contributions)
   }
 
   /** Addresses and peer ids banned from this torrent. */

@@ -1,0 +1,118 @@
+/**
+ * The engine in a small swarm on 127.0.0.1:
+ * - two seeders at once (aria2c and a second engine instance that checks the
+ *   data it finds on disk, then seeds it): both deliver bytes;
+ * - a seeder killed mid-download while another remains: the download
+ *   completes and is correct.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { dirname, join } from 'node:path'
+import { torrentClient, type ClientOptions, type TorrentHandle } from '../lib/engine/index.ts'
+import {
+  createNewTorrent,
+  isNewTorrentCreated,
+  isTorrentStatusUpdate,
+  type EngineCommand,
+  type EngineFeedback,
+  type TorrentStats
+} from '../lib/messages.ts'
+import { collect, PushSource } from './support/most.ts'
+import { makeTempDir } from './support/peers/tmp.ts'
+import { makeRandomTree, compareTrees } from './support/peers/data.ts'
+import { mktorrent } from './support/peers/mktorrent.ts'
+import { startAria2Seeder } from './support/peers/aria2.ts'
+import { freePort } from './support/peers/ports.ts'
+import { pollUntil } from './support/peers/wait.ts'
+
+const runEngine = (t: { after(fn: () => unknown): void }, options: ClientOptions = {}) => {
+  const handles = new Map<string, TorrentHandle>()
+  const commands = new PushSource<EngineCommand>()
+  const out = collect<EngineFeedback>(
+    torrentClient({ statusInterval: 200, ...options, onTorrent: (id, h) => handles.set(id, h) })(commands)
+  )
+  t.after(() => out.dispose())
+  const latest = (id: string): TorrentStats | undefined =>
+    out.events.filter(isTorrentStatusUpdate).filter((m) => m.torrentid === id).at(-1)?.statsdictionary
+  const create = async (bytes: Uint8Array, savefolder: string, peers: string[] = []): Promise<string> => {
+    const before = out.events.filter(isNewTorrentCreated).length
+    commands.event(createNewTorrent(bytes, { savefolder, peers }))
+    const created = await pollUntil(() => out.events.filter(isNewTorrentCreated)[before], {
+      timeoutMs: 10000,
+      what: 'NewTorrentCreated',
+      explain: () => JSON.stringify(out.events.at(-1))
+    })
+    return created.torrentid
+  }
+  const waitActivity = (id: string, activity: string, timeoutMs: number) =>
+    pollUntil(
+      () => {
+        const s = latest(id)
+        if (s?.activity.startsWith('error')) throw new Error(s.activity)
+        return s?.activity === activity ? s : undefined
+      },
+      { timeoutMs, what: `activity ${activity}`, explain: () => JSON.stringify(latest(id)) }
+    )
+  return { commands, out, handles, latest, create, waitActivity }
+}
+
+test('two seeders at once, aria2c and another engine: both contribute', { timeout: 60000 }, async (t) => {
+  const tmp = await makeTempDir('eng-2seed-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: 20 << 20, fileCount: 4 })
+  const made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 16 })
+  // Both seeders capped so that neither can take the whole download alone.
+  const aria = await startAria2Seeder({ torrentPath: made.path, dir: dirname(tree.root), maxUploadBytesPerSec: 4 << 20 })
+  t.after(() => aria.close())
+
+  const seederPort = await freePort()
+  const seeder = runEngine(t, { port: seederPort, host: '127.0.0.1', uploadRateLimit: 4 << 20 })
+  const sid = await seeder.create(made.bytes, dirname(tree.root))
+  const checked = await seeder.waitActivity(sid, 'seeding', 20000)
+  assert.equal(checked.piecesDone, checked.piecesTotal, 'the second engine found all data by checking')
+
+  const leecher = runEngine(t, { uploadSlots: 4 })
+  const out = join(tmp.path, 'out')
+  const lid = await leecher.create(made.bytes, out, [aria.peer, `127.0.0.1:${seederPort}`])
+  const done = await leecher.waitActivity(lid, 'seeding', 40000)
+  assert.equal(done.piecesDone, done.piecesTotal)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+
+  const by = leecher.handles.get(lid)!.contributed()
+  assert.ok((by[aria.peer] ?? 0) > 0, `aria2c delivered nothing: ${JSON.stringify(by)}`)
+  assert.ok((by[`127.0.0.1:${seederPort}`] ?? 0) > 0, `the seeding engine delivered nothing: ${JSON.stringify(by)}`)
+  const seederStats = await pollUntil(() => {
+    const s = seeder.latest(sid)
+    return s && s.upTotal > 0 ? s : undefined
+  }, { timeoutMs: 5000, what: 'seeder upTotal' })
+  assert.ok(seederStats.upTotal >= (by[`127.0.0.1:${seederPort}`] ?? 0))
+})
+
+test('a seeder killed mid-download: the other one finishes it', { timeout: 60000 }, async (t) => {
+  const tmp = await makeTempDir('eng-kill-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: 16 << 20, fileCount: 3 })
+  const made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 16 })
+  const a = await startAria2Seeder({ torrentPath: made.path, dir: dirname(tree.root), maxUploadBytesPerSec: 2 << 20 })
+  t.after(() => a.close())
+  const b = await startAria2Seeder({ torrentPath: made.path, dir: dirname(tree.root), maxUploadBytesPerSec: 2 << 20 })
+  t.after(() => b.close())
+
+  const leecher = runEngine(t, { requestTimeout: 3000 })
+  const out = join(tmp.path, 'out')
+  const id = await leecher.create(made.bytes, out, [a.peer, b.peer])
+  const midway = await pollUntil(() => {
+    const s = leecher.latest(id)
+    return s && s.piecesDone > s.piecesTotal * 0.2 ? s : undefined
+  }, { timeoutMs: 30000, what: '20% downloaded' })
+  assert.ok(midway.piecesDone < midway.piecesTotal, 'still downloading when the seeder dies')
+  a.process.signal('SIGKILL')
+  await a.process.exited
+
+  const done = await leecher.waitActivity(id, 'seeding', 40000)
+  assert.equal(done.piecesDone, done.piecesTotal)
+  assert.equal(done.discarded, 0)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+  const by = leecher.handles.get(id)!.contributed()
+  assert.ok((by[a.peer] ?? 0) > 0 && (by[b.peer] ?? 0) > 0, JSON.stringify(by))
+})
