@@ -115,6 +115,13 @@ export class EngineModel {
     return all
   }
 
+  /** Ids of created torrents whose NewTorrentCreated is not emitted yet. */
+  unrepliedIds(): Set<TorrentId> {
+    const ids = new Set<TorrentId>()
+    for (const r of this.runs) if (r.live) for (const m of r.outbox) if (m.type === 'NewTorrentCreated') ids.add(m.torrentid)
+    return ids
+  }
+
   /** Emit one status update for every running torrent; `n` goes in piecesDone. */
   tick(n: number): void {
     for (const r of this.runs) {
