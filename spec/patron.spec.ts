@@ -46,7 +46,6 @@ test('output ends once commands ended, nothing is pending and nothing is owned',
   cmds.event(createNewTorrent('h1'))
   cmds.event(createNewTorrent('bad'))
   const id = (a.events[0] as { torrentid: string }).torrentid
-  // close it from a second patron line? No: only its owner can. Close, then end.
   cmds.event(closeTorrent(id))
   assert.equal(a.ended, false)
   cmds.end()

@@ -18,6 +18,7 @@ import {
   type EngineFeedback,
   type Feedback,
   type PatronId,
+  type ServiceMessage,
   type TorrentId
 } from '../messages.ts'
 
@@ -32,10 +33,34 @@ import {
  * ```
  */
 export type Effect =
-  | { readonly kind: 'deliver'; readonly patron: PatronId; readonly message: Feedback }
-  | { readonly kind: 'engine'; readonly command: EngineCommand }
-  | { readonly kind: 'end'; readonly patron: PatronId }
-  | { readonly kind: 'error'; readonly patron: PatronId; readonly error: Error }
+  | {
+      /** Give `message` to the patron's output stream. */
+      readonly kind: 'deliver'
+      /** The addressee. */
+      readonly patron: PatronId
+      /** What it gets. */
+      readonly message: Feedback
+    }
+  | {
+      /** Pass `command` on to the engine. */
+      readonly kind: 'engine'
+      /** The command, as the engine will see it. */
+      readonly command: EngineCommand
+    }
+  | {
+      /** End the patron's output stream. */
+      readonly kind: 'end'
+      /** The patron whose output ends. */
+      readonly patron: PatronId
+    }
+  | {
+      /** Fail the patron's output stream with `error`. */
+      readonly kind: 'error'
+      /** The patron whose output fails. */
+      readonly patron: PatronId
+      /** Why. */
+      readonly error: Error
+    }
 
 /**
  * A diagnostic snapshot of the routing state (for tests and debugging; its
@@ -119,6 +144,18 @@ export class Router {
   /** True when the patron is registered. @example `r.has(1)` */
   has(patron: PatronId): boolean {
     return this.patrons.has(patron)
+  }
+
+  /**
+   * Handle one message of the service's inbox (the TIPC envelopes):
+   * ServiceAdd registers, ServiceRemove leaves, ServicePassOn routes the
+   * wrapped command.
+   * @example `r.inbox(servicePassOn(1, closeTorrent('t1')), out)`
+   */
+  inbox(msg: ServiceMessage, out: Effect[]): void {
+    if (msg.type === 'ServiceAdd') this.add(msg.patron)
+    else if (msg.type === 'ServiceRemove') this.leave(msg.patron, out)
+    else this.command(msg.patron, msg.message, out)
   }
 
   /** Register a patron. @example `r.add(1)` */

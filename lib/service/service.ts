@@ -7,6 +7,7 @@
  * @module
  */
 import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
+import { serviceAdd, servicePassOn, serviceRemove } from '../messages.ts'
 import type { Command, EngineCommand, EngineFeedback, Feedback, PatronId } from '../messages.ts'
 import { PushSource } from './push-source.ts'
 import { Router, type Effect, type RouterSnapshot } from './router.ts'
@@ -48,6 +49,7 @@ export type ServiceState = 'idle' | 'running' | 'stopping'
  * ```
  */
 export interface ServiceSnapshot extends RouterSnapshot {
+  /** Where the engine is in its life. */
   readonly state: ServiceState
   /** How many times an engine was started by this service. */
   readonly engineRuns: number
@@ -59,7 +61,7 @@ export interface ServiceSnapshot extends RouterSnapshot {
 
 /**
  * A patron's line to its service, as returned by {@link TorrentService.connect}.
- * {@link torrentPatron} manages it; use it directly only to write another
+ * `torrentPatron` manages it; use it directly only to write another
  * kind of patron.
  *
  * @example
@@ -86,7 +88,7 @@ export interface PatronConnection {
 
 /**
  * One engine shared by many patrons. Obtain one with {@link torrentService}
- * or {@link sharedService}; talk to it through {@link torrentPatron}.
+ * or `sharedService`; talk to it through `torrentPatron`.
  *
  * @example
  * ```ts
@@ -166,7 +168,7 @@ class Service implements TorrentService {
   connect(sink: Sink<Feedback>, scheduler: Scheduler): PatronConnection {
     const id = this.nextId++
     this.sinks.set(id, { sink, scheduler })
-    this.router.add(id)
+    this.router.inbox(serviceAdd(id), [])
     this.lastScheduler = scheduler
     // While stopping, the new patron waits for the old engine to be gone;
     // stop() then starts a fresh one for it.
@@ -175,7 +177,7 @@ class Service implements TorrentService {
     return {
       id,
       send: (command) => {
-        if (connected) this.apply((out) => this.router.command(id, command, out))
+        if (connected) this.apply((out) => this.router.inbox(servicePassOn(id, command), out))
       },
       commandsEnded: () => {
         if (connected) this.apply((out) => this.router.commandsEnded(id, out))
@@ -192,7 +194,7 @@ class Service implements TorrentService {
         if (!connected) return
         connected = false
         this.sinks.delete(id)
-        this.apply((out) => this.router.leave(id, out))
+        this.apply((out) => this.router.inbox(serviceRemove(id), out))
       }
     }
   }
