@@ -23,6 +23,8 @@ import { makeRandomTree, compareTrees } from './support/peers/data.ts'
 import { mktorrent } from './support/peers/mktorrent.ts'
 import { startAria2Seeder } from './support/peers/aria2.ts'
 import { freePort } from './support/peers/ports.ts'
+import { startFakeSeeder } from './support/fake-seeder.ts'
+import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
 import { pollUntil } from './support/peers/wait.ts'
 
 const runEngine = (t: { after(fn: () => unknown): void }, options: ClientOptions = {}) => {
@@ -115,4 +117,42 @@ test('a seeder killed mid-download: the other one finishes it', { timeout: 60000
   assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
   const by = leecher.handles.get(id)!.contributed()
   assert.ok((by[a.peer] ?? 0) > 0 && (by[b.peer] ?? 0) > 0, JSON.stringify(by))
+})
+
+test('a corrupting seeder beside an honest one: hash failures, ban, correct data', { timeout: 60000 }, async (t) => {
+  const tmp = await makeTempDir('eng-bad-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: 12 << 20, fileCount: 3 })
+  const made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 16 })
+  const parsed = await parseMetainfo(made.bytes)
+  assert.ok(parsed.ok)
+  const meta = parsed.value
+  const liar = await startFakeSeeder({
+    torrent: {
+      infoHash: meta.infoHash,
+      pieceLength: meta.pieceLength,
+      length: meta.length,
+      files: meta.files.map((f) => ({ path: f.path.join('/'), length: f.length, offset: f.offset }))
+    },
+    dir: dirname(tree.root),
+    corrupt: () => true
+  })
+  t.after(() => liar.close())
+  // The honest seeder is capped, so the liar (fast, in process) gets plenty of requests.
+  const honest = await startAria2Seeder({ torrentPath: made.path, dir: dirname(tree.root), maxUploadBytesPerSec: 4 << 20 })
+  t.after(() => honest.close())
+
+  const leecher = runEngine(t, { banStrikes: 2 })
+  const out = join(tmp.path, 'out')
+  const id = await leecher.create(made.bytes, out, [liar.peer, honest.peer])
+  const done = await leecher.waitActivity(id, 'seeding', 45000)
+  assert.equal(done.piecesDone, done.piecesTotal)
+  assert.ok(done.discarded > 0, 'bad pieces were thrown away')
+  assert.equal(done.discarded % meta.pieceLength, 0, 'whole pieces are discarded')
+  assert.ok(liar.stats().corruptBlocksSent > 0)
+  assert.ok(leecher.handles.get(id)!.banned().includes(liar.peer), `banned: ${leecher.handles.get(id)!.banned()}`)
+  // Pieces already in flight from the liar when its second bad piece is found still fail,
+  // so allow some, but far from the whole torrent.
+  assert.ok(done.discarded < meta.length / 2, `discarded ${done.discarded}: the liar was banned early`)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
 })
