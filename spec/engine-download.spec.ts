@@ -94,3 +94,43 @@ for (const kind of ['bittorrent-tracker', 'opentracker'] as const) {
     assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
   })
 }
+
+test('two patrons on one service download two torrents at once, each sees only its own', { timeout: 60000 }, async (t) => {
+  const tmp = await makeTempDir('eng-2pat-')
+  t.after(() => tmp.close())
+  const service = torrentService(torrentClient({ statusInterval: 200 }))
+  const runs = await Promise.all(
+    ['one', 'two'].map(async (name) => {
+      const tree = await makeRandomTree(join(tmp.path, name, 'payload'), { totalBytes: 6 << 20, fileCount: 3 })
+      const made = await mktorrent(tree.root, join(tmp.path, `${name}.torrent`), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 16 })
+      const seeder = await startAria2Seeder({ torrentPath: made.path, dir: dirname(tree.root), maxUploadBytesPerSec: 3 << 20 })
+      t.after(() => seeder.close())
+      return { name, tree, made, seeder }
+    })
+  )
+  const patrons = runs.map((r) => {
+    const commands = new PushSource<Command>()
+    const out = collect<Feedback>(torrentPatron(service, commands))
+    t.after(() => out.dispose())
+    commands.event(createNewTorrent(r.made.bytes, { savefolder: join(tmp.path, `out-${r.name}`), peers: [r.seeder.peer] }))
+    return { ...r, commands, out }
+  })
+  const ids = await Promise.all(
+    patrons.map((p) => pollUntil(() => p.out.events.find(isNewTorrentCreated)?.torrentid, { timeoutMs: 10000, what: 'created' }))
+  )
+  assert.notEqual(ids[0], ids[1])
+  await Promise.all(
+    patrons.map((p, i) =>
+      pollUntil(
+        () => p.out.events.some((m) => isTorrentStatusUpdate(m) && m.torrentid === ids[i] && m.statsdictionary.activity === 'seeding'),
+        { timeoutMs: 40000, what: `${p.name} complete` }
+      )
+    )
+  )
+  patrons.forEach((p, i) => {
+    const foreign = p.out.events.filter((m) => isTorrentStatusUpdate(m) && m.torrentid !== ids[i])
+    assert.equal(foreign.length, 0, `${p.name} saw another patron's updates`)
+    assert.equal(p.out.events.filter(isNewTorrentCreated).length, 1)
+  })
+  for (const p of patrons) assert.equal(await compareTrees(p.tree.root, join(tmp.path, `out-${p.name}`, 'payload')), undefined)
+})
