@@ -122,22 +122,29 @@ export async function startFakeSeeder (options: FakeSeederOptions): Promise<Fake
 
   const counters = { connections: 0, requests: 0, blocksSent: 0, bytesSent: 0, corruptBlocksSent: 0, drops: 0, badRequests: 0 }
   const peers: string[] = []
-  const sockets = new Set<Socket>()
+  const sockets = new Map<Socket, Wire>()
   let dead = false
   let closed = false
 
+  /** Hang up after what was already queued has been written (destroy() would discard it). */
+  const hangUp = (socket: Socket): void => {
+    const wire = sockets.get(socket)
+    if (wire !== undefined && !wire.destroyed) wire.end()
+    else socket.end()
+    setTimeout(() => socket.destroy(), 1000).unref()
+  }
   const die = (): void => {
     dead = true
-    for (const s of sockets) s.destroy()
+    for (const s of sockets.keys()) hangUp(s)
   }
 
   const serve = (socket: Socket, outgoing: boolean): void => {
     if (dead || closed) { socket.destroy(); return }
-    sockets.add(socket)
+    const wire = new Wire(outgoing ? 'tcpOutgoing' : 'tcpIncoming')
+    sockets.set(socket, wire)
     counters.connections++
     socket.on('error', () => {})
     socket.on('close', () => sockets.delete(socket))
-    const wire = new Wire(outgoing ? 'tcpOutgoing' : 'tcpIncoming')
     wire.on('error', () => {})
     socket.pipe(wire).pipe(socket)
     let sentHere = 0
@@ -176,7 +183,7 @@ export async function startFakeSeeder (options: FakeSeederOptions): Promise<Fake
           die()
         } else if (options.dropAfterBytes !== undefined && sentHere >= options.dropAfterBytes) {
           counters.drops++
-          socket.destroy()
+          hangUp(socket)
         }
       }
       answer().catch(() => socket.destroy())
@@ -221,7 +228,8 @@ export async function startFakeSeeder (options: FakeSeederOptions): Promise<Fake
           t.stop({ left: 0 })
           await new Promise<void>((resolve) => t.destroy(() => resolve()))
         }
-        die()
+        dead = true
+        for (const s of sockets.keys()) s.destroy()
         await new Promise<void>((resolve) => server.close(() => resolve()))
         for (const h of handles.values()) await h.then((fh) => fh.close(), () => {})
       })()
