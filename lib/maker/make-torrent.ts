@@ -24,6 +24,7 @@ export interface MakeTorrentOptions {
   readonly pieceLength?: number
   /** Set the BEP 27 private flag (peers only from the trackers). */
   readonly private?: boolean
+  /** Free text stored in the .torrent's `comment` field (outside the info dictionary). */
   readonly comment?: string
   /** Torrent name; default: the last component of `path`. */
   readonly name?: string

@@ -22,8 +22,11 @@ export type BList = BValue[]
 /** Dictionary keyed by the key's raw bytes read as latin1 (one char per byte, lossless). */
 export type BDict = Map<string, BValue>
 
+/** Limits for {@link bdecode}; defaults come from limits.ts. */
 export interface DecodeLimits {
+  /** Deepest list/dictionary nesting allowed. */
   readonly maxDepth: number
+  /** Most values (of any type) in the document. */
   readonly maxValues: number
   /**
    * Ignore bytes after the first complete value. libtorrent does, and real
@@ -35,6 +38,7 @@ export interface DecodeLimits {
 
 const DEFAULT_LIMITS: DecodeLimits = { maxDepth: MAX_BENCODE_DEPTH, maxValues: MAX_BENCODE_VALUES, allowTrailing: false }
 
+/** The decoded value and the byte span of each value of a top-level dictionary, or a reason. */
 export type DecodeOutcome =
   | { readonly ok: true; readonly value: BValue; readonly rootSpans: ReadonlyMap<string, readonly [number, number]> }
   | { readonly ok: false; readonly reason: string }
@@ -56,12 +60,22 @@ type Frame = ListFrame | DictFrame
 
 class BencodeError extends Error {}
 
-/** Read bytes [start, end) as a latin1 string: exact, one char per byte. */
+/**
+ * Read bytes [start, end) as a latin1 string: exact, one char per byte.
+ *
+ * @example
+ * latin1(new Uint8Array([0x69, 0x6e, 0x66, 0x6f])) // 'info'
+ */
 export function latin1 (data: Uint8Array, start = 0, end = data.length): string {
   return Buffer.from(data.buffer, data.byteOffset + start, end - start).toString('latin1')
 }
 
-/** Bytes of a dictionary key as stored by {@link bdecode}. */
+/**
+ * Bytes of a dictionary key as stored by {@link bdecode} (the inverse of {@link latin1}).
+ *
+ * @example
+ * new TextDecoder().decode(keyBytes('piece length')) // 'piece length'
+ */
 export function keyBytes (key: string): Uint8Array {
   return new Uint8Array(Buffer.from(key, 'latin1'))
 }

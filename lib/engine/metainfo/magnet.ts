@@ -85,7 +85,12 @@ function decode (s: string): string | null {
   }
 }
 
-/** 40 hex chars, or 32 base32 chars (RFC 4648, no padding) decoded to 40 hex; else null. */
+/**
+ * 40 hex chars, or 32 base32 chars (RFC 4648, no padding) decoded to 40 lowercase hex; else null.
+ *
+ * @example
+ * btihToHex('YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK') // 'c12fe1c06bba254a9dc9f519b335aa7c1367a88a'
+ */
 export function btihToHex (s: string): string | null {
   if (/^[0-9a-f]{40}$/i.test(s)) return s.toLowerCase()
   if (!/^[a-z2-7]{32}$/i.test(s)) return null

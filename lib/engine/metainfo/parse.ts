@@ -27,6 +27,7 @@ const refuse = (reason: string): { ok: false; reason: string } => ({ ok: false, 
 export interface InfoExtras {
   /** Tracker URLs (e.g. from the magnet that led to the info dictionary). */
   readonly announce?: readonly string[]
+  /** Web seed URLs (BEP 19). */
   readonly urlList?: readonly string[]
 }
 
@@ -179,6 +180,7 @@ function buildMetainfo (info: BDict, infoBytes: Uint8Array, ctx: Context): Resul
 
 /** A v1 file entry before paths are joined under the name: what the hybrid check compares. */
 export interface RawEntry {
+  /** Path as in the file list (without the torrent name); for single-file torrents, `[name]`. */
   readonly path: readonly string[]
   readonly length: number
   readonly offset: number
