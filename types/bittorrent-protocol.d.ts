@@ -45,6 +45,19 @@ declare module 'bittorrent-protocol' {
     piece(index: number, offset: number, buffer: Uint8Array): void
     cancel(index: number, offset: number, length: number): void
     keepAlive(): void
+    // BEP 10 extension protocol (added by the discovery helper: ut_metadata, ut_pex).
+    /** Our extended handshake before it is sent (the wire fills in `m`). */
+    extendedHandshake: Record<string, unknown>
+    /** The peer's extended handshake, once received. */
+    peerExtendedHandshake: Record<string, unknown>
+    /** Our message id -> extension name. */
+    extendedMapping: Record<number, string>
+    /** The peer's extension name -> its message id. */
+    peerExtendedMapping: Record<string, number>
+    /** Register an extension class (named on its prototype); must be called before handshake(). */
+    use(Extension: { new (wire: Wire): object; prototype: { name: string } }): void
+    /** Send an extended message by the peer's id or by extension name. */
+    extended(ext: number | string, payload: Uint8Array | object): void
     destroy(err?: Error): this
     end(): this
 
