@@ -1,0 +1,46 @@
+/**
+ * Argument parsing on node:util parseArgs, with its errors turned into
+ * one-line usage errors and small validators for the values we take.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { usageError } from './errors.ts'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+/** Parse `argv` for `command`; unknown options and missing values become usage errors. */
+export const parse = <O extends Options>(command: string, argv: readonly string[], options: O) => {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true })
+  } catch (e) {
+    const message = e instanceof Error ? e.message.split('\n')[0]!.replace(/\.$/, '') : String(e)
+    throw usageError(message.replace(/^Unknown option '([^']*)'.*$/, 'unknown option $1'), command)
+  }
+}
+
+/** A TCP port 1..65535 (or 0 for "any"). */
+export const parsePort = (command: string, text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n > 65535) throw usageError(`--port wants a number from 0 to 65535, not "${text}"`, command)
+  return n
+}
+
+/** `host:port` peers, checked for shape. */
+export const parsePeers = (command: string, peers: readonly string[] | undefined): string[] => {
+  const out: string[] = []
+  for (const p of peers ?? []) {
+    const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(p)
+    if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw usageError(`--peer wants HOST:PORT, not "${p}"`, command)
+    out.push(p)
+  }
+  return out
+}
+
+/** Exactly one positional argument, named `what` in the message when missing. */
+export const onePositional = (command: string, positionals: readonly string[], what: string): string => {
+  if (positionals.length === 0) throw usageError(`missing ${what}`, command)
+  if (positionals.length > 1) throw usageError(`unexpected argument "${positionals[1]}"`, command)
+  return positionals[0]!
+}

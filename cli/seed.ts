@@ -1,0 +1,138 @@
+/**
+ * `torrent-patron seed <path | file.torrent>`: share data until Ctrl-C.
+ *
+ * @module
+ */
+import { stat } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import path from 'node:path'
+import { torrentClient } from '../lib/engine/index.ts'
+import { createNewTorrent, type Feedback, type TorrentId } from '../lib/messages.ts'
+import { torrentService } from '../lib/service/index.ts'
+import { isComplete, isFailed } from '../operators/completion.ts'
+import { onePositional, parse, parsePeers, parsePort } from './args.ts'
+import { CliError, reasonOf, usageError } from './errors.ts'
+import { ensurePortFree, readTorrentFile, type TorrentFileInput } from './input.ts'
+import { makeTorrentFile } from './make.ts'
+import { onInterrupt, runPatron } from './patron-run.ts'
+import { bytes, percent } from './ui/format.ts'
+import { chooseView } from './ui/view.ts'
+
+export const help = `Usage: torrent-patron seed <path | file.torrent> [options]
+
+Share data until Ctrl-C. Given a file or folder, make its .torrent first
+(written beside it as <path>.torrent; needs --announce) and seed it from
+where it lies. Given a .torrent, seed its data from --out.
+
+Options:
+  -o, --out DIR          folder holding the torrent's data (for a .torrent; default: .)
+  -a, --announce URL     tracker URL for a new torrent (repeatable)
+  -p, --peer HOST:PORT   also connect to this peer (repeatable)
+      --port N           TCP port for incoming peers (default: any free port)
+      --json             print each status update as one JSON line
+  -h, --help             show this help`
+
+/** A free TCP port, so that we can tell users (and tests) where we listen. */
+const anyFreePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+const looksLikeTorrent = async (arg: string): Promise<boolean> => {
+  if (!arg.toLowerCase().endsWith('.torrent')) return false
+  const s = await stat(arg).catch(() => undefined)
+  return s?.isFile() === true
+}
+
+/** Run `seed`; returns the exit code (0 after Ctrl-C). */
+export const seed = async (argv: readonly string[]): Promise<number> => {
+  const { values, positionals } = parse('seed', argv, {
+    out: { type: 'string', short: 'o' },
+    announce: { type: 'string', short: 'a', multiple: true },
+    peer: { type: 'string', short: 'p', multiple: true },
+    port: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' }
+  })
+  if (values.help) {
+    console.log(help)
+    return 0
+  }
+  const arg = onePositional('seed', positionals, 'path or .torrent file')
+  const peers = parsePeers('seed', values.peer)
+  let port = parsePort('seed', values.port)
+  let input: TorrentFileInput
+  let folder: string
+  let made: string | undefined
+  if (await looksLikeTorrent(arg)) {
+    input = await readTorrentFile(arg)
+    folder = path.resolve(values.out ?? '.')
+  } else {
+    const s = await stat(arg).catch((e: unknown) => {
+      throw new CliError(`cannot read ${arg}: ${reasonOf(e)}`)
+    })
+    if (!s.isFile() && !s.isDirectory()) throw new CliError(`cannot seed ${arg}: not a file or folder`)
+    if (values.announce === undefined) throw usageError('--announce URL is required to make a torrent of a path', 'seed')
+    const source = path.resolve(arg)
+    const { file } = await makeTorrentFile(source, { announce: values.announce, output: `${source}.torrent` })
+    made = file
+    input = await readTorrentFile(file)
+    folder = path.dirname(source)
+  }
+  if (port === undefined || port === 0) port = await anyFreePort()
+  else await ensurePortFree(port)
+
+  const view = chooseView(values)
+  const engine = torrentClient({ port, downloadFolder: folder, statusInterval: 500 })
+  const service = torrentService(engine)
+  if (made !== undefined) view.note(`wrote ${made}`)
+  view.note(`seeding ${input.meta.name} (${input.meta.infoHash}, ${bytes(input.meta.length)}) from ${folder}`)
+  view.note(`listening on port ${port}; peers can connect to 127.0.0.1:${port}; Ctrl-C to stop`)
+
+  return new Promise<number>((resolve, reject) => {
+    let id: TorrentId | undefined
+    let warned = false
+    let settled = false
+    const settle = (f: () => void) => {
+      if (settled) return
+      settled = true
+      interrupt.off()
+      patron.leave()
+      view.stop()
+      f()
+    }
+    const interrupt = onInterrupt(() =>
+      settle(() => {
+        view.result(`${input.meta.name}: stopped seeding`, { result: 'stopped', name: input.meta.name, torrentid: id ?? null })
+        resolve(0)
+      })
+    )
+    const patron = runPatron(service, {
+      feedback: (m: Feedback) => {
+        view.feedback(m)
+        if (m.type === 'TorrentStartFail' || m.type === 'TorrentCommandRefused') {
+          settle(() => reject(new CliError(`cannot seed ${input.meta.name}: ${m.reason}`)))
+        } else if (m.type === 'NewTorrentCreated' || m.type === 'TorrentAlreadyDownloading') {
+          id = m.torrentid
+          view.add(id, input.meta.name)
+        } else if (m.type === 'TorrentStatusUpdate' && m.torrentid === id) {
+          if (isFailed(m)) settle(() => reject(new CliError(`${input.meta.name}: ${m.statsdictionary.activity}`)))
+          else if (!warned && m.statsdictionary.activity !== 'checking' && m.statsdictionary.activity !== 'starting' && !isComplete(m)) {
+            warned = true
+            view.note(
+              `only ${percent(m.statsdictionary.fractionDone)} of ${input.meta.name} is in ${folder}: sharing that and fetching the rest`
+            )
+          }
+        }
+      },
+      ended: (err) => settle(() => reject(new CliError(err?.message ?? 'the engine stopped')))
+    })
+    patron.send(createNewTorrent(input.bytes, { savefolder: folder, peers }))
+  })
+}
