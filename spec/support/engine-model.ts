@@ -29,6 +29,8 @@ export interface EngineModelOptions {
   delay?: (label: string) => Promise<unknown>
   /** Called when a CloseTorrent reaches the engine, before it takes effect. */
   onClose?: (id: TorrentId, running: boolean) => void
+  /** Keep the logs `received` and `replyFor` (default true; benches turn it off). */
+  record?: boolean
   /** Called while a run is being disposed (after its torrents stopped). */
   onDispose?: () => void
 }
@@ -37,6 +39,7 @@ export interface EngineModelOptions {
 class ModelRun implements Disposable {
   live = true
   readonly running = new Map<TorrentId, string>()
+  readonly byHash = new Map<string, TorrentId>()
   readonly outbox: CreationReply[] = []
   commandsEnded = false
   commandsDisposable: Disposable | undefined
@@ -60,6 +63,7 @@ class ModelRun implements Disposable {
     if (!this.live) return
     this.live = false
     this.running.clear()
+    this.byHash.clear()
     this.commandsDisposable?.dispose()
     this.model.onDispose()
   }
@@ -86,7 +90,7 @@ export class EngineModel {
   readonly runs: ModelRun[] = []
   /** Every command that reached the engine, in order. */
   readonly received: EngineCommand[] = []
-  /** The reply chosen for each tagged request. */
+  /** The reply chosen for each tagged request (unless `record: false`). */
   readonly replyFor = new Map<string, CreationReply>()
   /** Info hash of every torrent id ever created. */
   readonly hashOf = new Map<TorrentId, string>()
@@ -152,9 +156,11 @@ export class EngineModel {
 
   /** @internal */
   receive(run: ModelRun, cmd: EngineCommand): void {
-    this.received.push(cmd)
+    if (this.opts.record !== false) this.received.push(cmd)
     if (cmd.type === 'CloseTorrent') {
       this.opts.onClose?.(cmd.torrentid, run.running.has(cmd.torrentid))
+      const hash = run.running.get(cmd.torrentid)
+      if (hash !== undefined) run.byHash.delete(hash)
       run.running.delete(cmd.torrentid) // unknown ids: harmless
       return
     }
@@ -163,16 +169,17 @@ export class EngineModel {
     if (tag.startsWith('bad')) reply = torrentStartFail('undecodable metainfo')
     else {
       const hash = tag.split('#')[0]!
-      const existing = [...run.running].find(([, h]) => h === hash)
-      if (existing !== undefined) reply = torrentAlreadyDownloading(existing[0])
+      const existing = run.byHash.get(hash)
+      if (existing !== undefined) reply = torrentAlreadyDownloading(existing)
       else {
         const id = `T${this.nextId++}`
         run.running.set(id, hash)
+        run.byHash.set(hash, id)
         this.hashOf.set(id, hash)
         reply = newTorrentCreated(id, '/dl')
       }
     }
-    this.replyFor.set(tag, reply)
+    if (this.opts.record !== false) this.replyFor.set(tag, reply)
     run.outbox.push(reply)
     if (this.opts.delay === undefined) run.emitNextReply()
     else void this.opts.delay(`reply to ${tag}`).then(() => run.emitNextReply())

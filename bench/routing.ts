@@ -1,0 +1,168 @@
+/**
+ * Routing throughput of one torrent service over the in-memory engine model
+ * (no network, no disk): what the service itself costs.
+ *
+ *   node --import tsx bench/routing.ts [--quick] [--runs N]
+ *
+ * - status updates routed per second with 1, 100 and 10,000 patrons, each
+ *   owning one torrent (updates spread round-robin over the torrents);
+ * - create -> reply round trips per second with 1,000 concurrent patrons, each
+ *   closing its torrent and asking for the next one as soon as it is answered
+ *   (replies come back on a microtask, so 1,000 requests are in flight).
+ *
+ * `runRoutingBench(opts)` returns the figures (medians of `runs`) and a
+ * markdown table, for bench/run.ts.
+ */
+import { pathToFileURL } from 'node:url'
+import type { Scheduler, Sink } from '@most/types'
+import { newDefaultScheduler } from '@most/scheduler'
+import { torrentService, PushSource } from '../lib/service/index.ts'
+import { torrentPatron } from '../lib/patron.ts'
+import {
+  closeTorrent,
+  createNewTorrent,
+  emptyStats,
+  torrentStatusUpdate,
+  type Command,
+  type Feedback,
+  type TorrentId,
+  type TorrentStatusUpdate
+} from '../lib/messages.ts'
+import { EngineModel } from '../spec/support/engine-model.ts'
+
+export interface RoutingBenchOptions {
+  /** Smaller workloads (seconds, not tens of seconds). */
+  readonly quick?: boolean
+  /** Repetitions; the median is reported. Default 3. */
+  readonly runs?: number
+}
+
+export interface RoutingBenchResult {
+  /** Status updates routed per second, by patron count. */
+  readonly updatesPerSecond: Readonly<Record<number, number>>
+  /** Create -> reply round trips per second with `concurrentPatrons` patrons. */
+  readonly roundTripsPerSecond: number
+  readonly concurrentPatrons: number
+  readonly markdown: string
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]!
+}
+
+const countingSink = (onEvent: (f: Feedback) => void): Sink<Feedback> => ({
+  event: (_t, f) => onEvent(f),
+  end: () => {},
+  error: (_t, e) => {
+    throw e
+  }
+})
+
+/** Updates routed per second with `patrons` patrons owning one torrent each. */
+const measureUpdates = (patrons: number, total: number, scheduler: Scheduler): number => {
+  const model = new EngineModel({ record: false })
+  const service = torrentService(model.engine)
+  const ids: TorrentId[] = []
+  let delivered = 0
+  const lines = []
+  for (let i = 0; i < patrons; i++) {
+    const cmds = new PushSource<Command>()
+    lines.push(
+      torrentPatron(service, cmds).run(
+        countingSink((f) => {
+          if (f.type === 'NewTorrentCreated') ids.push(f.torrentid)
+          else delivered++
+        }),
+        scheduler
+      )
+    )
+    cmds.event(createNewTorrent(`h${i}`))
+  }
+  const run = model.runs[0]!
+  const updates: TorrentStatusUpdate[] = ids.map((id) => torrentStatusUpdate(id, emptyStats))
+  for (let k = 0; k < Math.min(total, 10_000); k++) run.emit(updates[k % updates.length]!) // warm up
+  delivered = 0
+  const t0 = performance.now()
+  for (let k = 0; k < total; k++) run.emit(updates[k % updates.length]!)
+  const seconds = (performance.now() - t0) / 1000
+  if (delivered !== total) throw new Error(`routed ${delivered} of ${total} updates`)
+  for (const l of lines) l.dispose()
+  if (service.state !== 'idle') throw new Error('service still running after everyone left')
+  return total / seconds
+}
+
+/** Round trips per second: each patron keeps one creation in flight until `total` replies. */
+const measureRoundTrips = (patrons: number, total: number, scheduler: Scheduler): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const model = new EngineModel({ record: false, delay: () => Promise.resolve() })
+    const service = torrentService(model.engine)
+    let replies = 0
+    let asked = 0
+    let t0 = 0
+    const lines: { dispose(): void }[] = []
+    const sources: PushSource<Command>[] = []
+    const finish = (): void => {
+      const seconds = (performance.now() - t0) / 1000
+      for (const l of lines) l.dispose()
+      if (service.state !== 'idle') reject(new Error('service still running after everyone left'))
+      else resolve(total / seconds)
+    }
+    for (let i = 0; i < patrons; i++) {
+      const cmds = new PushSource<Command>()
+      sources.push(cmds)
+      lines.push(
+        torrentPatron(service, cmds).run(
+          countingSink((f) => {
+            if (f.type !== 'NewTorrentCreated') return reject(new Error(`unexpected ${f.type}`))
+            replies++
+            // Re-entrant on purpose: the next request leaves from inside event().
+            cmds.event(closeTorrent(f.torrentid))
+            if (replies === total) queueMicrotask(finish)
+            else if (asked < total) cmds.event(createNewTorrent(`h${asked++}`))
+          }),
+          scheduler
+        )
+      )
+    }
+    t0 = performance.now()
+    for (const cmds of sources) if (asked < total) cmds.event(createNewTorrent(`h${asked++}`))
+  })
+
+/** Run the routing bench; prints nothing. */
+export const runRoutingBench = async (opts: RoutingBenchOptions = {}): Promise<RoutingBenchResult> => {
+  const runs = Math.max(1, opts.runs ?? 3)
+  const updates = opts.quick ? 200_000 : 2_000_000
+  const trips = opts.quick ? 50_000 : 500_000
+  const concurrentPatrons = 1000
+  const scheduler = newDefaultScheduler()
+  const updatesPerSecond: Record<number, number> = {}
+  for (const n of [1, 100, 10_000]) {
+    const xs: number[] = []
+    for (let r = 0; r < runs; r++) xs.push(measureUpdates(n, updates, scheduler))
+    updatesPerSecond[n] = median(xs)
+  }
+  const rts: number[] = []
+  for (let r = 0; r < runs; r++) rts.push(await measureRoundTrips(concurrentPatrons, trips, scheduler))
+  const roundTripsPerSecond = median(rts)
+  const fmt = (x: number): string => Math.round(x).toLocaleString('en-US')
+  const markdown = [
+    `Routing through one service, in-memory engine model, Node ${process.version}, median of ${runs}.`,
+    '',
+    '| measure | patrons | per second |',
+    '|---|---:|---:|',
+    ...[1, 100, 10_000].map((n) => `| status updates routed | ${fmt(n)} | ${fmt(updatesPerSecond[n]!)} |`),
+    `| create -> reply round trips | ${fmt(concurrentPatrons)} concurrent | ${fmt(roundTripsPerSecond)} |`
+  ].join('\n')
+  return { updatesPerSecond, roundTripsPerSecond, concurrentPatrons, markdown }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const argv = process.argv.slice(2)
+  const runsAt = argv.indexOf('--runs')
+  const result = await runRoutingBench({
+    quick: argv.includes('--quick'),
+    runs: runsAt >= 0 ? Number(argv[runsAt + 1]) : 3
+  })
+  console.log(result.markdown)
+}
