@@ -8,6 +8,7 @@ import { checkExisting, type CheckedTorrent } from '../lib/engine/checker.ts'
 import { openFileStorage } from '../lib/engine/file-storage.ts'
 import { createHasher } from '../lib/engine/hasher.ts'
 import type { FileEntry, Storage } from '../lib/engine/contracts.ts'
+import { Bitfield } from '../lib/engine/bitfield.ts'
 
 const PL = 1000 // piece length: files cross piece boundaries at odd places
 
@@ -182,4 +183,21 @@ test('mismatched piece hashes length is refused', async (t) => {
   const storage = await openFileStorage(folder, torrent.files, { readonly: true })
   t.after(() => storage.close())
   await assert.rejects(checkExisting(storage, { ...torrent, pieceHashes: new Uint8Array(20) }, createHasher({ workers: 0 })), /piece hashes/)
+})
+
+test('only: checks just the given pieces', async (t) => {
+  const folder = await tempDir(t)
+  const torrent = await dataSet(folder, SPECS)
+  const inner = await openFileStorage(folder, torrent.files, { readonly: true })
+  let bytesRead = 0
+  const storage: Storage = { stat: () => inner.stat(), close: () => inner.close(), write: inner.write.bind(inner), read: (o, n) => ((bytesRead += n), inner.read(o, n)) }
+  const hasher = createHasher({ workers: 0 })
+  t.after(() => storage.close())
+  const only = new Bitfield(10)
+  only.set(3)
+  only.set(8)
+  const have = await checkExisting(storage, torrent, hasher, undefined, undefined, { only })
+  assert.deepEqual([...have.setIndices()], [3, 8])
+  assert.equal(bytesRead, 2000)
+  await assert.rejects(checkExisting(storage, torrent, hasher, undefined, undefined, { only: new Bitfield(3) }), RangeError)
 })

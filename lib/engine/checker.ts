@@ -22,6 +22,8 @@ export interface CheckOptions {
   readonly chunkSize?: number
   /** Chunks read ahead of the oldest one still hashing; default 3. */
   readonly inFlight?: number
+  /** Check only these pieces (e.g. a resume record's `toCheck`); the others are skipped and come back unset. */
+  readonly only?: Bitfield
 }
 
 /**
@@ -55,6 +57,10 @@ export async function checkExisting(
   const pieceSize = (p: number) => (p === pieceCount - 1 ? length - pieceLength * (pieceCount - 1) : pieceLength)
 
   const absent = await absentPieces(storage, metainfo)
+  if (opts.only !== undefined) {
+    if (opts.only.length !== pieceCount) throw new RangeError(`only: bitfield of ${opts.only.length} pieces, torrent has ${pieceCount}`)
+    for (let p = 0; p < pieceCount; p++) if (!opts.only.get(p)) absent[p] = 1
+  }
   let done = 0
   const progress = (n: number) => {
     done += n
@@ -75,7 +81,7 @@ export async function checkExisting(
     while (p < pieceCount) {
       signal?.throwIfAborted()
       if (absent[p] === 1) {
-        // absent pieces count as done once everything before them has settled
+        // skipped pieces count as done once everything before them has settled
         while (window.length > 0) await settle()
         let n = 0
         while (p < pieceCount && absent[p] === 1) p++, n++
@@ -122,7 +128,7 @@ function slice(parts: readonly Uint8Array[], partSize: number, from: number, len
   return out
 }
 
-/** 1 for each piece overlapping bytes of a non-pad file that is absent or too short. */
+/** 1 for each piece overlapping bytes of a non-pad file that is absent or too short (skipped: cannot be complete). */
 async function absentPieces(storage: Storage, m: CheckedTorrent): Promise<Uint8Array> {
   const flags = new Uint8Array(m.pieceCount)
   const stats = await storage.stat()
