@@ -36,7 +36,11 @@ class PatronDisposable implements Disposable {
     private readonly line: PatronConnection
   ) {}
 
+  private disposed = false
+
   dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
     this.commandSink.active = false
     try {
       this.commands.dispose()
