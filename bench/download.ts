@@ -75,7 +75,7 @@ export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => v
     await waitFor('the aria2c seeder to announce', () => tracker.peerCount(ds.infoHash) > 0, 20_000)
 
     const contenders: { spec: LeechSpec; skipped: string | null }[] = []
-    const engineReady = engineHas('client')
+    const engineReady = engineHas('client', 'hasher', 'storage')
     contenders.push({
       spec: {
         name: ENGINE,
@@ -85,7 +85,7 @@ export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => v
           ['--import', 'tsx', join(benchDir, 'leech-engine.ts'), '--torrent', torrent, '--out', out, '--peer', peer, '--timeout-ms', String(timeoutMs)]
         ]
       },
-      skipped: opts.noEngine ? 'skipped (--no-engine)' : engineReady ? null : 'not available yet (lib/engine/client.ts missing)'
+      skipped: opts.noEngine ? 'skipped (--no-engine)' : engineReady ? null : 'not available yet (lib/engine/client.ts, hasher.ts or file-storage.ts missing)'
     })
     let wtVersion = '2.8.x'
     let wtSkip: string | null = null

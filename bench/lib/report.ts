@@ -3,7 +3,7 @@
  * so each bench rewrites only its own section; plus the machine description
  * and table rendering every section shares.
  */
-import { cpus, totalmem, release } from 'node:os'
+import { cpus, loadavg, totalmem, release } from 'node:os'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { docsFile, GiB } from './paths.ts'
@@ -57,10 +57,14 @@ export const updateSection = (name: SectionName, markdown: string, file = docsFi
   writeFileSync(file, doc)
 }
 
-/** One line describing this machine and runtime. */
+/**
+ * One line describing this machine and runtime, with the load average at the
+ * end of the bench (other work on the machine skews every figure).
+ */
 export const machineLine = (): string => {
   const cpu = cpus()
-  return `${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / GiB).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`
+  const load = loadavg()[0]!.toFixed(2)
+  return `${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / GiB).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}; 1-min load average ${load}`
 }
 
 /** Today's date and time in UTC, to the minute. */

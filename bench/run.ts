@@ -1,0 +1,78 @@
+/**
+ * Every benchmark in one go (issue 7): download, seed, check, and routing
+ * when bench/routing.ts exports `runRoutingBench`. Installs the Debian peers
+ * if missing (scripts/install-peers.sh) and WebTorrent in bench/webtorrent/,
+ * then rewrites each section of docs/benchmarks.md.
+ *
+ *   npm run bench                 # 1 GiB, 3 runs each, writes docs/benchmarks.md
+ *   npm run bench -- --quick      # 64 MiB harness check, under two minutes, docs untouched unless --docs
+ *   options: --runs N, --no-engine, --docs / --no-docs, --only download,seed,check,routing
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { runCheckBench } from './check.ts'
+import { runDownloadBench } from './download.ts'
+import { benchDir, projectRoot } from './lib/paths.ts'
+import { parseBenchArgs, updateSection, type BenchOptions } from './lib/report.ts'
+import { runSeedBench } from './seed.ts'
+
+/** Install aria2c / mktorrent (and the other peers) from Debian when missing. */
+const ensurePeers = (): void => {
+  const missing = ['aria2c', 'mktorrent', 'fincore'].filter((bin) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' })
+      return false
+    } catch {
+      return true
+    }
+  })
+  if (missing.length) execFileSync('bash', [join(projectRoot, 'scripts', 'install-peers.sh')], { stdio: 'inherit' })
+}
+
+type RoutingOutcome = string | { markdown: string }
+type RoutingModule = { runRoutingBench?: (opts: BenchOptions) => Promise<RoutingOutcome> | RoutingOutcome }
+
+const runRouting = async (opts: BenchOptions): Promise<string | null> => {
+  const file = join(benchDir, 'routing.ts')
+  if (!existsSync(file)) return null
+  const mod = (await import(pathToFileURL(file).href)) as RoutingModule
+  if (typeof mod.runRoutingBench !== 'function') return null
+  const out = await mod.runRoutingBench(opts)
+  return typeof out === 'string' ? out : out.markdown
+}
+
+const argv = process.argv.slice(2)
+const opts = parseBenchArgs(argv)
+const onlyAt = argv.indexOf('--only')
+const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',')) : null
+const wanted = (name: string): boolean => only === null || only.has(name)
+
+const t0 = performance.now()
+ensurePeers()
+const failures: string[] = []
+const step = async (name: string, run: () => Promise<string | null>): Promise<void> => {
+  if (!wanted(name)) return
+  console.log(`\n=== ${name} ===`)
+  try {
+    const markdown = await run()
+    if (markdown === null) console.log(`(${name}: nothing to run)`)
+    else {
+      console.log('\n' + markdown)
+      if (opts.docs) updateSection(name, markdown)
+    }
+  } catch (e) {
+    failures.push(name)
+    console.error(`[bench] ${name} failed:`, e)
+  }
+}
+await step('download', async () => (await runDownloadBench(opts)).markdown)
+await step('seed', async () => (await runSeedBench(opts)).markdown)
+await step('check', async () => (await runCheckBench(opts)).markdown)
+await step('routing', () => runRouting(opts))
+console.log(`\n[bench] done in ${((performance.now() - t0) / 1000).toFixed(0)} s${opts.docs ? '; docs/benchmarks.md updated' : ''}`)
+if (failures.length) {
+  console.error(`[bench] failed: ${failures.join(', ')}`)
+  process.exitCode = 1
+}
