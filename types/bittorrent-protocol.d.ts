@@ -60,6 +60,36 @@ declare module 'bittorrent-protocol' {
     extended(ext: number | string, payload: Uint8Array | object): void
     destroy(err?: Error): this
     end(): this
+    // Added by the test harness: BEP 5 port, BEP 6 fast extension, counters and speeds.
+    /** BEP 6 negotiated (both sides set the fast bit). */
+    hasFast: boolean
+    /** Pieces we allow the peer to request while choked (BEP 6). */
+    allowedFastSet: number[]
+    /** Pieces the peer allows us to request while choked (BEP 6). */
+    peerAllowedFastSet: number[]
+    /** Bytes per second over the last seconds (a `throughput` meter: call to read, or with a delta to record). */
+    uploadSpeed: (delta?: number) => number
+    downloadSpeed: (delta?: number) => number
+    /** BEP 5: our DHT port. */
+    port(port: number): void
+    /** BEP 6 messages. */
+    suggest(index: number): void
+    haveAll(): void
+    haveNone(): void
+    reject(index: number, offset: number, length: number): void
+    allowedFast(index: number): void
+    /** Sets the infohash for an incoming encrypted (MSE) connection. */
+    setInfoHash(infoHash: string | Uint8Array): void
+
+    on(event: 'choke' | 'unchoke' | 'interested' | 'uninterested' | 'keep-alive' | 'timeout' | 'have-all' | 'have-none' | 'close' | 'finish' | 'end', fn: () => void): this
+    on(event: 'suggest' | 'allowed-fast', fn: (index: number) => void): this
+    on(event: 'reject', fn: (index: number, offset: number, length: number) => void): this
+    on(event: 'port', fn: (port: number) => void): this
+    /** 'handshake' with the peer's extended handshake, or an extension's name (or unknown id) with its payload. */
+    on(event: 'extended', fn: (ext: string | number, payload: any) => void): this
+    on(event: 'upload' | 'download', fn: (bytes: number) => void): this
+    on(event: 'unknownmessage', fn: (buffer: Uint8Array) => void): this
+    on(event: 'error', fn: (err: Error) => void): this
 
     on(event: 'handshake', fn: (infoHash: string, peerId: string, extensions: Record<string, boolean>) => void): this
     on(event: 'bitfield', fn: (bits: WireBitField) => void): this
