@@ -61,11 +61,10 @@ const startSeeder = (
   engineFolder: string,
   torrents: readonly Uint8Array[],
   signal: AbortSignal
-): Promise<{ patron: PatronRun; uploaded: () => number }> =>
+): Promise<{ patron: PatronRun }> =>
   new Promise((resolve, reject) => {
     const service = torrentService(torrentClient({ downloadFolder: engineFolder, statusInterval: 500 }))
     const seeding = new Set<TorrentId>()
-    const upTotals = new Map<TorrentId, number>()
     let ready = false
     const fail = (reason: string) => {
       patron.leave()
@@ -75,12 +74,11 @@ const startSeeder = (
       feedback: (m: Feedback) => {
         if (m.type === 'TorrentStartFail' || m.type === 'TorrentCommandRefused') return fail(m.reason)
         if (m.type !== 'TorrentStatusUpdate') return
-        upTotals.set(m.torrentid, m.statsdictionary.upTotal)
         if (isFailed(m)) return fail(m.statsdictionary.activity)
         if (isComplete(m)) seeding.add(m.torrentid)
         if (!ready && seeding.size === torrents.length) {
           ready = true
-          resolve({ patron, uploaded: () => [...upTotals.values()].reduce((a, b) => a + b, 0) })
+          resolve({ patron })
         }
       },
       ended: (err) => fail(err?.message ?? 'engine stopped')
@@ -176,7 +174,6 @@ export const demo = async (argv: readonly string[]): Promise<number> => {
       result: allSame ? 'complete' : 'mismatch',
       bytes: total,
       seconds,
-      seederUploaded: seeder.uploaded(),
       downloads: checks
     })
     if (!allSame) throw new CliError('demo: a downloaded copy differs from its source')

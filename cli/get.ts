@@ -76,6 +76,10 @@ export const download = (
         case 'TorrentStartFail':
           return settle('failed', m.reason)
         case 'NewTorrentCreated':
+          // A reply for another torrent would mean the service mis-routed it: say so rather than show wrong data.
+          if (input.kind === 'torrent' && m.infohash !== undefined && m.infohash !== input.meta.infoHash) {
+            return settle('failed', `got the creation reply of another torrent (${m.infohash}): routing error`)
+          }
           id = m.torrentid
           name = m.name ?? name
           view.add(id, name)
