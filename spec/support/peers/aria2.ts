@@ -27,6 +27,11 @@ export interface Aria2Options {
   /** Upload / download caps in bytes per second (default: none). */
   readonly maxUploadBytesPerSec?: number
   readonly maxDownloadBytesPerSec?: number
+  /**
+   * Level of the detailed log (default 'info': peers, pieces, tracker requests; about 50 KB
+   * per MiB moved, so use 'warn' for benchmarks).
+   */
+  readonly logLevel?: 'debug' | 'info' | 'notice' | 'warn' | 'error'
   /** Further command-line options, appended last. */
   readonly extraArgs?: readonly string[]
 }
@@ -39,7 +44,7 @@ export interface Aria2Handle {
   readonly peer: string
   /** aria2c's console output (warnings and errors). */
   readonly logPath: string
-  /** aria2c's detailed log (--log-level=info): peers, pieces, tracker requests. */
+  /** aria2c's detailed log (--log, at `logLevel`). */
   readonly detailLogPath: string
   readonly process: ChildHandle
   /** Kills aria2c and removes its log folder. Safe to call twice. */
@@ -67,7 +72,7 @@ function commonArgs (options: Aria2Options, port: number, logPath: string): stri
     '--bt-save-metadata=false',
     '--bt-max-peers=0', // no cap: tests may add many peers
     '--summary-interval=0', '--console-log-level=warn', '--enable-color=false', '--show-console-readout=false',
-    `--log=${logPath}.aria2`, '--log-level=info',
+    `--log=${logPath}.aria2`, `--log-level=${options.logLevel ?? 'info'}`,
     // aria2c quits if the test process dies without cleaning up.
     `--stop-with-process=${process.pid}`
   ]
