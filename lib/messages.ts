@@ -32,6 +32,7 @@ export type PatronId = number
  * ```
  */
 export interface CreateNewTorrent {
+  /** Discriminant of the union. */
   readonly type: 'CreateNewTorrent'
   /** The bytes of a .torrent file, or a magnet URI. */
   readonly rawmetainfo: Uint8Array | string
@@ -43,7 +44,9 @@ export interface CreateNewTorrent {
 
 /** Ask the engine to stop a torrent; verified data stays on disk. */
 export interface CloseTorrent {
+  /** Discriminant of the union. */
   readonly type: 'CloseTorrent'
+  /** Id of the torrent, as handed out by the engine. */
   readonly torrentid: TorrentId
 }
 
@@ -58,7 +61,9 @@ export type Command = EngineCommand
 
 /** The torrent was created and is running. */
 export interface NewTorrentCreated {
+  /** Discriminant of the union. */
   readonly type: 'NewTorrentCreated'
+  /** Id of the torrent, as handed out by the engine. */
   readonly torrentid: TorrentId
   /** Absolute path of the folder the data is saved in. */
   readonly savefolder: string
@@ -70,13 +75,17 @@ export interface NewTorrentCreated {
 
 /** The torrent could not be started; `reason` says why, in words. */
 export interface TorrentStartFail {
+  /** Discriminant of the union. */
   readonly type: 'TorrentStartFail'
+  /** Why, in words a user can act on. */
   readonly reason: string
 }
 
 /** A torrent with the same info hash already runs; this is its id. */
 export interface TorrentAlreadyDownloading {
+  /** Discriminant of the union. */
   readonly type: 'TorrentAlreadyDownloading'
+  /** Id of the torrent, as handed out by the engine. */
   readonly torrentid: TorrentId
 }
 
@@ -94,9 +103,13 @@ export interface TorrentStats {
   readonly fractionDone: number
   /** Seconds left at the current rate; null when unknown or finished. */
   readonly timeEst: number | null
+  /** Download rate in bytes per second, smoothed over a few seconds. */
   readonly downRate: number
+  /** Upload rate in bytes per second, smoothed over a few seconds. */
   readonly upRate: number
+  /** Bytes downloaded since the torrent started (payload only). */
   readonly downTotal: number
+  /** Bytes uploaded since the torrent started (payload only). */
   readonly upTotal: number
   /** Connected peers. */
   readonly numPeers: number
@@ -110,7 +123,9 @@ export interface TorrentStats {
   readonly numCopies: number
   /** Bytes thrown away after failed hash checks. */
   readonly discarded: number
+  /** Verified pieces. */
   readonly piecesDone: number
+  /** Pieces in the torrent (0 while fetching metadata). */
   readonly piecesTotal: number
   /** Connected peers by where we learnt of them. */
   readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
@@ -118,8 +133,11 @@ export interface TorrentStats {
 
 /** Periodic (and on state change) statistics of a running torrent. */
 export interface TorrentStatusUpdate {
+  /** Discriminant of the union. */
   readonly type: 'TorrentStatusUpdate'
+  /** Id of the torrent, as handed out by the engine. */
   readonly torrentid: TorrentId
+  /** The statistics, named after the original's status dictionary. */
   readonly statsdictionary: TorrentStats
 }
 
@@ -134,8 +152,11 @@ export type EngineFeedback = CreationReply | TorrentStatusUpdate
  * patron does not own). Nothing reached the engine.
  */
 export interface TorrentCommandRefused {
+  /** Discriminant of the union. */
   readonly type: 'TorrentCommandRefused'
+  /** The command that was refused. */
   readonly command: Command
+  /** Why, in words a user can act on. */
   readonly reason: string
 }
 
@@ -147,20 +168,27 @@ export type Feedback = EngineFeedback | TorrentCommandRefused
 
 /** A patron joins the service. */
 export interface ServiceAdd {
+  /** Discriminant of the union. */
   readonly type: 'ServiceAdd'
+  /** The patron concerned. */
   readonly patron: PatronId
 }
 
 /** A patron leaves the service. */
 export interface ServiceRemove {
+  /** Discriminant of the union. */
   readonly type: 'ServiceRemove'
+  /** The patron concerned. */
   readonly patron: PatronId
 }
 
 /** A patron's command, wrapped with the patron's identity. */
 export interface ServicePassOn {
+  /** Discriminant of the union. */
   readonly type: 'ServicePassOn'
+  /** The patron concerned. */
   readonly patron: PatronId
+  /** The patron's command. */
   readonly message: Command
 }
 

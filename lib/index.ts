@@ -1,0 +1,27 @@
+/**
+ * torrent-patron: BitTorrent as @most/core streams.
+ *
+ * - {@link torrentClient} is the engine: `Stream<EngineCommand> -> Stream<EngineFeedback>`.
+ * - {@link torrentService} shares one engine among many patrons and routes every reply to its owner.
+ * - {@link torrentPatron} is one private view of a service: `Stream<Command> -> Stream<Feedback>`.
+ *
+ * @example
+ * ```ts
+ * import { now, runEffects, tap } from '@most/core'
+ * import { newDefaultScheduler } from '@most/scheduler'
+ * import { torrentClient, torrentService, torrentPatron, createNewTorrent } from 'torrent-patron'
+ * const service = torrentService(torrentClient({ downloadFolder: 'downloads' }))
+ * const feedback = torrentPatron(service)(now(createNewTorrent(torrentBytes)))
+ * await runEffects(tap((m) => console.log(m.type), feedback), newDefaultScheduler())
+ * ```
+ *
+ * @module
+ */
+export * from './messages.ts'
+export { torrentService, sharedService, type Engine, type TorrentService, type PatronConnection, type ServiceSnapshot, type ServiceState } from './service/index.ts'
+export { torrentPatron } from './patron.ts'
+export { defaultService } from './default-service.ts'
+export { torrentClient, type ClientOptions, type TorrentHandle } from './engine/index.ts'
+export { makeTorrent, type MakeTorrentOptions } from './maker/index.ts'
+export { parseMetainfo, parseMagnet } from './engine/metainfo/index.ts'
+export type { Metainfo, Magnet, FileEntry, ParseResult } from './engine/contracts.ts'
