@@ -85,6 +85,21 @@ for (const order of ['liar first', 'honest first', 'liar alone, honest later'] a
   })
 }
 
+test('ut_metadata: a piece refused by every peer is asked for again later', { timeout: 10_000 }, async (t) => {
+  const { info, infoHash } = makeInfo(2000)
+  let calls = 0
+  // Call 0 advertises metadata_size; call 1 is the first request (piece 0): refused once.
+  const [leech, seed] = await wirePair(infoHash, w => w.use(utMetadata({ info: null })), w => w.use(utMetadata({ info: () => (calls++ === 1 ? null : info) })))
+  t.after(() => { leech.destroy(); seed.destroy() })
+  const rejects: number[] = []
+  utMetadataOf(leech)!.on('reject', p => rejects.push(p))
+  const fetcher = createMetadataFetcher({ infoHash, requestTimeoutMs: 100 })
+  fetcher.add(leech)
+  const got = await within(fetcher.metadata, 5000, 'metadata after a refusal')
+  assert.deepEqual(Buffer.from(got), Buffer.from(info))
+  assert.deepEqual(rejects, [0])
+})
+
 test('ut_metadata: hostile requests get reject or nothing, and the server keeps serving', { timeout: 10_000 }, async (t) => {
   const { info, infoHash } = makeInfo(2000)
   const { leech, seed } = await leechFrom(infoHash, info)

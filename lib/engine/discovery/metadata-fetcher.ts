@@ -80,6 +80,7 @@ export function createMetadataFetcher (opts: MetadataFetcherOptions): MetadataFe
   let singleMode = false
   let suspects: Array<{ bytes: Uint8Array; wire: object } | undefined> = []
   let done = false
+  let retryTimer: NodeJS.Timeout | null = null
 
   let resolve!: (b: Uint8Array) => void
   let reject!: (e: Error) => void
@@ -158,6 +159,16 @@ export function createMetadataFetcher (opts: MetadataFetcherOptions): MetadataFe
       inFlight.set(piece, { source: s, timer })
       s.ext.request(piece)
     }
+    // Everyone refused what is missing (peers rate-limit, or just got the metadata themselves):
+    // forget the refusals after a while and ask again, rather than stall until a new peer comes.
+    if (inFlight.size === 0 && retryTimer === null && sources.size > 0 && pieces.some(p => p === undefined)) {
+      retryTimer = setTimeout(() => {
+        retryTimer = null
+        for (const src of sources.values()) src.rejected.clear()
+        pump()
+      }, timeoutMs)
+      retryTimer.unref()
+    }
   }
 
   function onData (s: Source, piece: number, bytes: Uint8Array): void {
@@ -200,6 +211,8 @@ export function createMetadataFetcher (opts: MetadataFetcherOptions): MetadataFe
   }
 
   function cleanup (): void {
+    if (retryTimer !== null) clearTimeout(retryTimer)
+    retryTimer = null
     for (const p of [...inFlight.keys()]) release(p)
     for (const s of sources.values()) s.detach()
     sources.clear()
