@@ -45,7 +45,9 @@ class Pull<A> implements Disposable {
  * A stream of the items of an async iterable (an async generator, a Node
  * Readable, an `events.on` iterator). The next item is pulled only after the
  * previous one was delivered; disposing the stream calls the iterator's
- * `return()`.
+ * `return()`. An async generator waiting inside an `await` finishes that
+ * wait before `return()` takes effect: give such producers an AbortSignal
+ * (as `fs/promises` `watch` takes) to stop them at once.
  *
  * @example
  * ```ts
