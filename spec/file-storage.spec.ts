@@ -196,3 +196,18 @@ test('sync() flushes open handles', async (t) => {
   await s.sync()
   assert.deepEqual([...(await readFile(path.join(folder, 'a.bin'))).subarray(5, 7)], [1, 2])
 })
+
+test('readInto overwrites every byte: data where written, zeros elsewhere (pad, absent, short files)', async (t) => {
+  const folder = await tempDir(t)
+  const s = await openFileStorage(folder, FILES)
+  t.after(() => s.close())
+  await s.write(990, Uint8Array.from({ length: 40 }, (_, i) => i + 1))
+  const target = new Uint8Array(100).fill(0xee)
+  const same = await s.readInto(960, target)
+  assert.equal(same, target)
+  const want = new Uint8Array(100)
+  for (let i = 0; i < 40; i++) want[30 + i] = i + 1
+  for (let i = 40; i < 64; i++) want[i] = 0 // pad region 1000..1023: written bytes are dropped
+  assert.deepEqual(target, want)
+  assert.equal(s.freshReads, true)
+})

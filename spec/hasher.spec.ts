@@ -46,6 +46,30 @@ for (const workers of [0, 1, 2]) {
   })
 }
 
+for (const workers of [0, 1, 2]) {
+  test(`digestPieces (${workers} workers): per-piece digests, buffers given back for reuse`, async (t) => {
+    const hasher = createHasher({ workers })
+    t.after(() => hasher.close())
+    const data = new Uint8Array(randomBytes(10_000))
+    const lengths = [4000, 4000, 1500, 0]
+    const want = [nodeSha1([data.subarray(0, 4000)]), nodeSha1([data.subarray(4000, 8000)]), nodeSha1([data.subarray(8000, 9500)]), nodeSha1([])]
+    const copy = data.slice()
+    assert.deepEqual(await hasher.digestPieces(data, lengths), want)
+    assert.deepEqual(data, copy, 'not moved without transfer')
+    const back: Uint8Array[] = []
+    assert.deepEqual(await hasher.digestPieces(data, lengths, { transfer: true, giveBack: (b) => back.push(b) }), want)
+    assert.equal(back.length, 1)
+    assert.deepEqual(back[0], copy, 'the same bytes come back')
+    // a view cannot be moved: it is copied and not given back
+    const view = copy.subarray(1)
+    const back2: Uint8Array[] = []
+    assert.deepEqual(await hasher.digestPieces(view, [5], { transfer: true, giveBack: (b) => back2.push(b) }), [nodeSha1([copy.subarray(1, 6)])])
+    assert.equal(view.length, 9999)
+    assert.equal(back2.length, workers === 0 ? 1 : 0)
+    await assert.rejects(hasher.digestPieces(new Uint8Array(3), [2, 2]), RangeError)
+  })
+}
+
 test('transfer moves whole-buffer chunks and copies views', async (t) => {
   const hasher = createHasher({ workers: 1 })
   t.after(() => hasher.close())

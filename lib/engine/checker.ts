@@ -56,7 +56,13 @@ export async function checkExisting(
   const inFlight = Math.max(1, opts.inFlight ?? 3)
   const pieceSize = (p: number) => (p === pieceCount - 1 ? length - pieceLength * (pieceCount - 1) : pieceLength)
 
+  // buffers from read() may be moved to the workers only when the storage promises they are the caller's alone
+  const ownsReads = (storage as { readonly freshReads?: boolean }).freshReads === true
   const absent = await absentPieces(storage, metainfo)
+  // fast path: storage that reads into our buffers + a hasher that takes whole chunks
+  const readInto = (storage as { readInto?: (offset: number, target: Uint8Array) => Promise<Uint8Array> }).readInto?.bind(storage)
+  const recycling = readInto !== undefined && isBatchHasher(hasher)
+  const pool: Uint8Array[] = []
   if (opts.only !== undefined) {
     if (opts.only.length !== pieceCount) throw new RangeError(`only: bitfield of ${opts.only.length} pieces, torrent has ${pieceCount}`)
     for (let p = 0; p < pieceCount; p++) if (!opts.only.get(p)) absent[p] = 1
@@ -93,14 +99,23 @@ export async function checkExisting(
       let bytes = 0
       while (p < pieceCount && absent[p] !== 1 && (p === first || bytes + pieceSize(p) <= chunkSize)) bytes += pieceSize(p++)
       const start = first * pieceLength
-      const parts: Uint8Array[] = []
-      for (let off = 0; off < bytes; off += chunkSize) parts.push(await storage.read(start + off, Math.min(chunkSize, bytes - off)))
-      const verifies: Promise<boolean>[] = []
-      for (let q = first, rel = 0; q < p; rel += pieceSize(q), q++) {
-        const expected = pieceHashes.subarray(q * 20, q * 20 + 20)
-        verifies.push(hasher.verify(slice(parts, chunkSize, rel, pieceSize(q)), expected))
+      const lengths: number[] = []
+      for (let q = first; q < p; q++) lengths.push(pieceSize(q))
+      const expected = pieceHashes.subarray(first * 20, p * 20)
+      let batch: Promise<boolean[]>
+      if (recycling && bytes <= chunkSize) {
+        // read into a recycled buffer, move it to a worker whole, get it back afterwards
+        const buf = pool.pop() ?? new Uint8Array(chunkSize)
+        await readInto!(start, buf.subarray(0, bytes))
+        batch = hasher.digestPieces(buf, lengths, { transfer: true, giveBack: (b) => pool.push(b) }).then((ds) =>
+          ds.map((d, i) => sameBytes(d, expected.subarray(20 * i, 20 * i + 20))),
+        )
+      } else {
+        const parts: Uint8Array[] = []
+        for (let off = 0; off < bytes; off += chunkSize) parts.push(await storage.read(start + off, Math.min(chunkSize, bytes - off)))
+        batch = hashBatch(hasher, parts, ownsReads, chunkSize, lengths, expected)
       }
-      window.push(Promise.all(verifies).then((ok) => ({ first, ok })))
+      window.push(batch.then((ok) => ({ first, ok })))
       while (window.length >= inFlight) await settle()
       await yieldToLoop()
     }
@@ -111,6 +126,39 @@ export async function checkExisting(
     throw err
   }
   return have
+}
+
+/** A hasher that can take a whole read chunk in one message (see hasher.ts). */
+interface BatchHasher extends Hasher {
+  digestPieces(data: Uint8Array, lengths: readonly number[], opts?: { transfer?: boolean; giveBack?: (chunk: Uint8Array) => void }): Promise<Uint8Array[]>
+  verify(chunks: readonly Uint8Array[], expected: Uint8Array, opts?: { transfer?: boolean }): Promise<boolean>
+}
+
+const isBatchHasher = (h: Hasher): h is BatchHasher => typeof (h as Partial<BatchHasher>).digestPieces === 'function'
+
+/**
+ * Hashes consecutive pieces read as `parts` (chunks of `partSize` bytes); when
+ * the parts are ours alone (`transfer`) they are moved to the workers, not copied.
+ */
+async function hashBatch(hasher: Hasher, parts: Uint8Array[], transfer: boolean, partSize: number, lengths: number[], expected: Uint8Array): Promise<boolean[]> {
+  const want = (i: number) => expected.subarray(20 * i, 20 * i + 20)
+  if (isBatchHasher(hasher)) {
+    if (parts.length === 1) {
+      const digests = await hasher.digestPieces(parts[0]!, lengths, { transfer })
+      return digests.map((d, i) => sameBytes(d, want(i)))
+    }
+    // a piece longer than one read: all its parts at once
+    if (lengths.length === 1) return [await hasher.verify(parts, want(0), { transfer })]
+  }
+  const out: Promise<boolean>[] = []
+  for (let i = 0, rel = 0; i < lengths.length; rel += lengths[i]!, i++) out.push(hasher.verify(slice(parts, partSize, rel, lengths[i]!), want(i)))
+  return Promise.all(out)
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** Views of [from, from+len) over consecutive parts of `partSize` bytes each. */

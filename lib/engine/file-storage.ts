@@ -23,6 +23,10 @@ export interface FileStorageOptions {
 
 /** {@link Storage} plus a few extras the engine may use. */
 export interface FileStorage extends Storage {
+  /** read() always resolves to a new buffer that the caller alone holds (so it may be transferred to a worker). */
+  readonly freshReads: true
+  /** Like read(), into the caller's buffer (every byte of it is overwritten; absent regions become zeros). */
+  readInto(offset: number, target: Uint8Array): Promise<Uint8Array>
   /** Absolute paths of the torrent's files, aligned with `files` (null for pad files). */
   readonly paths: ReadonlyArray<string | null>
   /** Creates every non-pad file (zero-length ones included) and its folders. Done automatically on the first write. */
@@ -101,6 +105,7 @@ export async function openFileStorage(folder: string, files: readonly FileEntry[
 }
 
 class DiskStorage implements FileStorage {
+  readonly freshReads = true as const
   private readonly handles = new Map<number, HandleEntry>()
   private readonly maxOpen: number
   private readonly pending = new Set<Promise<unknown>>()
@@ -143,19 +148,29 @@ class DiskStorage implements FileStorage {
   }
 
   read(offset: number, length: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(length) || length < 0) return Promise.reject(new RangeError(`bad length ${length}`))
+    return this.readInto(offset, new Uint8Array(length))
+  }
+
+  readInto(offset: number, out: Uint8Array): Promise<Uint8Array> {
     return this.track(async () => {
-      const out = new Uint8Array(length)
+      const segments = this.segments(offset, out.length)
+      // files are contiguous in valid metainfo; if not, the gaps must not keep stale bytes
+      if (segments.reduce((n, s) => n + s.length, 0) !== out.length) out.fill(0)
       await Promise.all(
-        this.segments(offset, length).map(async (s) => {
-          if (this.files[s.file]!.pad) return
-          await this.withHandle(s.file, false, async (h) => {
-            let done = 0
-            while (done < s.length) {
-              const { bytesRead } = await h.read(out, s.at + done, s.length - done, s.position + done)
-              if (bytesRead === 0) break // past the end of a short file: zeros
-              done += bytesRead
-            }
-          })
+        segments.map(async (s) => {
+          let done = 0
+          if (!this.files[s.file]!.pad) {
+            await this.withHandle(s.file, false, async (h) => {
+              while (done < s.length) {
+                const { bytesRead } = await h.read(out, s.at + done, s.length - done, s.position + done)
+                if (bytesRead === 0) break // past the end of a short file
+                done += bytesRead
+              }
+            })
+          }
+          // pad files, absent files and the missing tail of short files read as zeros
+          if (done < s.length) out.fill(0, s.at + done, s.at + s.length)
         }),
       )
       return out

@@ -30,6 +30,11 @@ export interface HashCallOptions {
    * Chunks that are views into a larger buffer are always copied.
    */
   readonly transfer?: boolean
+  /**
+   * With `transfer`: receives each moved chunk back once hashed (same bytes, usable again),
+   * so a reader can recycle its buffers instead of allocating (and page-faulting) new ones.
+   */
+  readonly giveBack?: (chunk: Uint8Array) => void
 }
 
 /** A {@link Hasher} that can also return digests. */
@@ -37,6 +42,12 @@ export interface PoolHasher extends Hasher {
   verify(chunks: readonly Uint8Array[], expected: Uint8Array, opts?: HashCallOptions): Promise<boolean>
   /** SHA-1 of the concatenation of `chunks` (20 bytes). */
   digest(chunks: readonly Uint8Array[], opts?: HashCallOptions): Promise<Uint8Array>
+  /**
+   * SHA-1 of consecutive pieces packed in `data` (piece i is the `lengths[i]`
+   * bytes after piece i-1): one message for many pieces, so a checker can hand
+   * over a whole read chunk (zero-copy with `transfer`).
+   */
+  digestPieces(data: Uint8Array, lengths: readonly number[], opts?: HashCallOptions): Promise<Uint8Array[]>
   /** Number of worker threads this hasher may use. */
   readonly workers: number
 }
@@ -45,12 +56,24 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
 parentPort.on('message', (job) => {
-  const h = createHash('sha1')
-  for (const c of job.chunks) h.update(c)
-  const d = h.digest()
-  const out = new Uint8Array(20)
-  out.set(d)
-  parentPort.postMessage({ id: job.id, digest: out }, [out.buffer])
+  let out
+  if (job.lengths) {
+    const data = job.chunks[0]
+    out = new Uint8Array(20 * job.lengths.length)
+    let at = 0
+    job.lengths.forEach((n, i) => {
+      out.set(createHash('sha1').update(data.subarray(at, at + n)).digest(), 20 * i)
+      at += n
+    })
+  } else {
+    const h = createHash('sha1')
+    for (const c of job.chunks) h.update(c)
+    out = new Uint8Array(20)
+    out.set(h.digest())
+  }
+  // moved buffers go back, so the sender can reuse them instead of allocating
+  const back = job.giveBack ? job.chunks : undefined
+  parentPort.postMessage({ id: job.id, digest: out, back }, back ? [out.buffer, ...new Set(back.map((c) => c.buffer))] : [out.buffer])
 })
 `
 
@@ -64,6 +87,29 @@ parentPort.on('message', (job) => {
  */
 export async function sha1(chunks: readonly Uint8Array[]): Promise<Uint8Array> {
   return sha1Sync(chunks)
+}
+
+function piecesSync(data: Uint8Array, lengths: readonly number[]): Uint8Array[] {
+  let at = 0
+  return lengths.map((n) => {
+    const d = sha1Sync([data.subarray(at, at + n)])
+    at += n
+    return d
+  })
+}
+
+function checkLengths(data: Uint8Array, lengths: readonly number[]): void {
+  let sum = 0
+  for (const n of lengths) {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`bad piece length ${n}`)
+    sum += n
+  }
+  if (sum > data.length) throw new RangeError(`pieces need ${sum} bytes, data has ${data.length}`)
+}
+
+/** Splits 20-byte digests packed end to end. */
+function unpack(packed: Uint8Array, n: number): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) => packed.subarray(20 * i, 20 * i + 20))
 }
 
 function sha1Sync(chunks: readonly Uint8Array[]): Uint8Array {
@@ -82,6 +128,8 @@ export function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
 interface Job {
   readonly id: number
   readonly chunks: readonly Uint8Array[]
+  readonly lengths?: readonly number[]
+  readonly giveBack?: (chunk: Uint8Array) => void
   readonly transfer: boolean
   readonly resolve: (d: Uint8Array) => void
   readonly reject: (e: Error) => void
@@ -120,6 +168,14 @@ class InlineHasher implements PoolHasher {
     return sameDigest(await this.digest(chunks), expected)
   }
 
+  async digestPieces(data: Uint8Array, lengths: readonly number[], opts: HashCallOptions = {}): Promise<Uint8Array[]> {
+    if (this.closed) throw new Error('hasher is closed')
+    checkLengths(data, lengths)
+    const out = piecesSync(data, lengths)
+    if (opts.transfer && opts.giveBack) opts.giveBack(data) // never moved: usable again right away
+    return out
+  }
+
   async close(): Promise<void> {
     this.closed = true
   }
@@ -139,13 +195,23 @@ class WorkerPoolHasher implements PoolHasher {
   digest(chunks: readonly Uint8Array[], opts: HashCallOptions = {}): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new Error('hasher is closed'))
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, chunks, transfer: opts.transfer === true, resolve, reject })
+      this.queue.push({ id: this.nextId++, chunks, transfer: opts.transfer === true, giveBack: opts.giveBack, resolve, reject })
       this.dispatch()
     })
   }
 
   async verify(chunks: readonly Uint8Array[], expected: Uint8Array, opts?: HashCallOptions): Promise<boolean> {
     return sameDigest(await this.digest(chunks, opts), expected)
+  }
+
+  async digestPieces(data: Uint8Array, lengths: readonly number[], opts: HashCallOptions = {}): Promise<Uint8Array[]> {
+    if (this.closed) throw new Error('hasher is closed')
+    checkLengths(data, lengths)
+    const packed = await new Promise<Uint8Array>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, chunks: [data], lengths, transfer: opts.transfer === true, giveBack: opts.giveBack, resolve, reject })
+      this.dispatch()
+    })
+    return unpack(packed, lengths.length)
   }
 
   async close(): Promise<void> {
@@ -171,17 +237,30 @@ class WorkerPoolHasher implements PoolHasher {
   }
 
   private send(slot: Slot, job: Job): void {
+    // Structured clone of a view copies its WHOLE underlying buffer: a 256 KiB
+    // piece of a 4 MiB read (or of Node's 8 KiB Buffer pool) would cost the lot.
+    // So views get one compact copy of their own, which is then moved, not cloned.
     const transfer: ArrayBuffer[] = []
-    if (job.transfer) {
-      for (const c of job.chunks) {
-        const buf = c.buffer
-        if (buf instanceof ArrayBuffer && c.byteOffset === 0 && c.byteLength === buf.byteLength && !transfer.includes(buf)) transfer.push(buf)
+    let moved = 0
+    const chunks = job.chunks.map((c) => {
+      const buf = c.buffer
+      const owns = buf instanceof ArrayBuffer && c.byteOffset === 0 && c.byteLength === buf.byteLength
+      if (owns && job.transfer) {
+        if (!transfer.includes(buf)) transfer.push(buf)
+        moved++
+        return c
       }
-    }
+      if (owns && c.byteLength <= 65536) return c // small: cloning is as cheap as copying
+      const copy = c.slice()
+      transfer.push(copy.buffer)
+      return copy
+    })
     if (slot.jobs.size === 0) slot.worker.ref()
     slot.jobs.set(job.id, job)
     try {
-      slot.worker.postMessage({ id: job.id, chunks: job.chunks }, transfer)
+      // give back only when every chunk was moved (copies are ours to drop)
+      const giveBack = job.giveBack !== undefined && moved === chunks.length
+      slot.worker.postMessage({ id: job.id, chunks, lengths: job.lengths, giveBack }, transfer)
     } catch (err) {
       slot.jobs.delete(job.id)
       if (slot.jobs.size === 0) slot.worker.unref()
@@ -193,11 +272,12 @@ class WorkerPoolHasher implements PoolHasher {
     const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] })
     const slot: Slot = { worker, jobs: new Map() }
     worker.unref()
-    worker.on('message', (msg: { id: number; digest: Uint8Array }) => {
+    worker.on('message', (msg: { id: number; digest: Uint8Array; back?: Uint8Array[] }) => {
       const job = slot.jobs.get(msg.id)
       if (job === undefined) return
       slot.jobs.delete(msg.id)
       if (slot.jobs.size === 0) worker.unref()
+      if (msg.back !== undefined && job.giveBack !== undefined) for (const c of msg.back) job.giveBack(c)
       job.resolve(msg.digest)
       this.dispatch()
     })
