@@ -174,6 +174,25 @@ test('qbittorrent-nox downloads from an aria2c seeder given as an explicit peer'
   assert.equal(diff, undefined, diff?.detail)
 })
 
+test('qbittorrent-nox seeds existing data (skip_checking) to an aria2c leecher through the embedded tracker', { timeout: 60_000 }, async (t) => {
+  const out = await makeTempDir('harness-qbseed-')
+  t.after(() => out.close())
+  const made = await mktorrent(tree.root, join(work.path, 'qb-seed.torrent'), { announce: [tracker.httpAnnounce], pieceLengthLog2: 17 })
+  const parsed = await parseTorrent(made.bytes) as Parsed
+  const qb = await startQbittorrent()
+  t.after(() => qb.close())
+  await qb.addTorrent(made.bytes, parsed.infoHash, { savePath: seedParent, skipChecking: true })
+  const seeding = await qb.waitComplete(parsed.infoHash, 20_000)
+  assert.equal(seeding.progress, 1)
+  await tracker.waitForSeeders(parsed.infoHash, 1, 20_000)
+  assert.ok(tracker.peers(parsed.infoHash).includes(qb.peer), `tracker lists ${qb.peer}: ${tracker.peers(parsed.infoHash).join()}`)
+  const leecher = await startAria2Leecher({ torrentPath: made.path, dir: out.path })
+  t.after(() => leecher.close())
+  await leecher.waitDone(45_000)
+  const diff = await compareTrees(tree.root, join(out.path, NAME))
+  assert.equal(diff, undefined, diff?.detail)
+})
+
 test('the fake seeder serves an aria2c leecher found through the embedded tracker', { timeout: 60_000 }, async (t) => {
   const out = await makeTempDir('harness-fake-')
   t.after(() => out.close())
