@@ -1,0 +1,218 @@
+/**
+ * The engine against a hostile peer (spec/support/hostile-peer.ts, raw bytes on 127.0.0.1) with an
+ * honest aria2c seeder beside it: for every attack the engine hangs up on the attacker (where
+ * the attack is a protocol violation), keeps downloading from aria2c, ends with byte-identical
+ * data, and its heap (plus buffers) stays within a bound while it happens.
+ */
+import { before, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { dirname, join } from 'node:path'
+import { torrentClient, type ClientOptions, type TorrentHandle } from '../lib/engine/index.ts'
+import {
+  createNewTorrent,
+  isNewTorrentCreated,
+  isTorrentStatusUpdate,
+  type EngineCommand,
+  type EngineFeedback,
+  type TorrentStats
+} from '../lib/messages.ts'
+import { collect, PushSource } from './support/most.ts'
+import { makeTempDir, type TempDir } from './support/peers/tmp.ts'
+import { makeRandomTree, compareTrees, type RandomTree } from './support/peers/data.ts'
+import { mktorrent, type MadeTorrent } from './support/peers/mktorrent.ts'
+import { startAria2Seeder, type Aria2Handle } from './support/peers/aria2.ts'
+import { freePort } from './support/peers/ports.ts'
+import { pollUntil } from './support/peers/wait.ts'
+import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
+import {
+  dialHostile,
+  disconnectScripts,
+  hostileScripts,
+  requestFloodWhenUnchoked,
+  startHostilePeer,
+  type HostileScript,
+  type HostileTarget
+} from './support/hostile-peer.ts'
+
+const SIZE = 4 << 20
+/** Bound on heap + array buffers above the level at the start of a scenario. */
+const MEMORY_BOUND = 150 << 20
+
+let tmp: TempDir
+let tree: RandomTree
+let made: MadeTorrent
+let target: HostileTarget
+let honest: Aria2Handle
+let runs = 0
+
+before(async () => {
+  tmp = await makeTempDir('hostile-')
+  tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: SIZE, fileCount: 3 })
+  made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 16 })
+  const parsed = await parseMetainfo(made.bytes)
+  assert.ok(parsed.ok)
+  target = { infoHash: parsed.value.infoHash, pieceCount: parsed.value.pieceCount, pieceLength: parsed.value.pieceLength }
+  // Capped so that each download lasts a moment and the attacker is in the swarm meanwhile.
+  honest = await startAria2Seeder({ torrentPath: made.path, dir: dirname(tree.root), maxUploadBytesPerSec: 3 << 20 })
+})
+
+after(async () => {
+  await honest?.close()
+  await tmp?.close()
+})
+
+/** Samples heapUsed + arrayBuffers every 20 ms; `peak()` is the highest rise over the start. */
+const memoryWatch = (): { peak(): number, stop(): void } => {
+  const now = (): number => {
+    const m = process.memoryUsage()
+    return m.heapUsed + m.arrayBuffers
+  }
+  const base = now()
+  let top = base
+  const timer = setInterval(() => {
+    top = Math.max(top, now())
+  }, 20)
+  return {
+    peak: () => Math.max(top, now()) - base,
+    stop: () => clearInterval(timer)
+  }
+}
+
+const runEngine = (t: { after(fn: () => unknown): void }, options: ClientOptions = {}) => {
+  const handles = new Map<string, TorrentHandle>()
+  const commands = new PushSource<EngineCommand>()
+  const out = collect<EngineFeedback>(
+    torrentClient({ statusInterval: 200, hasherWorkers: 1, ...options, onTorrent: (id, h) => handles.set(id, h) })(commands)
+  )
+  t.after(() => out.dispose())
+  const latest = (id: string): TorrentStats | undefined =>
+    out.events.filter(isTorrentStatusUpdate).filter((m) => m.torrentid === id).at(-1)?.statsdictionary
+  const create = async (savefolder: string, peers: string[]): Promise<string> => {
+    commands.event(createNewTorrent(made.bytes, { savefolder, peers }))
+    return (await pollUntil(() => out.events.find(isNewTorrentCreated), { timeoutMs: 10000, what: 'NewTorrentCreated' })).torrentid
+  }
+  const waitSeeding = (id: string, timeoutMs: number) =>
+    pollUntil(
+      () => {
+        const s = latest(id)
+        if (s?.activity.startsWith('error')) throw new Error(s.activity)
+        return s?.activity === 'seeding' ? s : undefined
+      },
+      { timeoutMs, what: 'download complete', explain: () => JSON.stringify(latest(id)) }
+    )
+  return { out, handles, latest, create, waitSeeding }
+}
+
+/** Downloads the torrent from [extraPeers..., honest] and checks the result. */
+const download = async (
+  t: { after(fn: () => unknown): void },
+  extraPeers: string[],
+  options: ClientOptions = {}
+) => {
+  const engine = runEngine(t, options)
+  const folder = join(tmp.path, `out-${runs++}`)
+  const id = await engine.create(folder, [...extraPeers, honest.peer])
+  return {
+    engine,
+    id,
+    finish: async () => {
+      const done = await engine.waitSeeding(id, 30000)
+      assert.equal(done.piecesDone, done.piecesTotal)
+      assert.equal(await compareTrees(tree.root, join(folder, 'payload')), undefined, 'data differs from the original')
+      return done
+    }
+  }
+}
+
+/** Attacks the engine dials (explicit peer); `dropped` says whether it must hang up on us. */
+const dialled: Array<{ name: keyof typeof hostileScripts, dropped: boolean }> = [
+  { name: 'wrongInfoHash', dropped: true },
+  { name: 'notBitTorrent', dropped: true },
+  { name: 'giantLength', dropped: true },
+  { name: 'bitfieldTooLong', dropped: true },
+  { name: 'bitfieldTooShort', dropped: true },
+  { name: 'haveOutOfRange', dropped: true },
+  { name: 'haveTruncated', dropped: false },
+  { name: 'unknownThenDoubleBitfield', dropped: true },
+  { name: 'requestFlood', dropped: false },
+  { name: 'unrequestedPieces', dropped: false },
+  { name: 'wrongBlocks', dropped: false },
+  { name: 'keepAlivesOnly', dropped: false },
+  { name: 'extendedGarbage', dropped: false },
+  { name: 'extendedHuge', dropped: false }
+]
+
+for (const { name, dropped } of dialled) {
+  test(`hostile peer (engine dials it): ${name}`, { timeout: 45000 }, async (t) => {
+    const mem = memoryWatch()
+    t.after(() => mem.stop())
+    const evil = await startHostilePeer(target, hostileScripts[name] as HostileScript)
+    t.after(() => evil.close())
+    const run = await download(t, [evil.peer], { requestTimeout: 3000 })
+    await run.finish()
+    assert.ok(evil.connections.length > 0, 'the engine never dialled the hostile peer')
+    const first = evil.connections[0]!
+    assert.equal(first.scriptError, undefined, `script failed: ${String(first.scriptError)}`)
+    if (dropped) {
+      assert.ok(await first.conn.waitClosed(10000), 'the engine did not hang up on the hostile peer')
+      assert.ok(first.conn.closedByRemote, 'the connection ended, but not by the engine')
+    }
+    t.diagnostic(`peak rise ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+    assert.ok(mem.peak() < MEMORY_BOUND, `heap + buffers rose by ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+  })
+}
+
+test('hostile peers dialling the engine: wrong infohash, giant length, bad bitfield, garbage', { timeout: 45000 }, async (t) => {
+  const mem = memoryWatch()
+  t.after(() => mem.stop())
+  const port = await freePort()
+  const run = await download(t, [], { port, host: '127.0.0.1' })
+  await pollUntil(() => run.engine.latest(run.id)?.activity === 'downloading', { timeoutMs: 10000, what: 'downloading' })
+  const names = ['wrongInfoHash', 'giantLength', 'bitfieldTooLong', 'haveOutOfRange', 'notBitTorrent'] as const
+  // The listener speaks second: these scripts send their handshake first, then misbehave.
+  const records = await Promise.all(names.map((n) => dialHostile(port, target, hostileScripts[n] as HostileScript)))
+  records.forEach((r, i) => {
+    assert.equal(r.scriptError, undefined, `${names[i]}: ${String(r.scriptError)}`)
+    assert.ok(r.conn.closed && r.conn.closedByRemote, `${names[i]}: the engine did not hang up`)
+  })
+  await run.finish()
+  t.diagnostic(`peak rise ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+  assert.ok(mem.peak() < MEMORY_BOUND, `heap + buffers rose by ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+})
+
+test('disconnects at every point of the handshake and first messages, while downloading', { timeout: 45000 }, async (t) => {
+  const mem = memoryWatch()
+  t.after(() => mem.stop())
+  // As a dialled peer: the engine's outgoing side is cut at successive points on each redial.
+  const cuts = disconnectScripts(target)
+  let next = 0
+  const evil = await startHostilePeer(target, (c) => cuts[next++ % cuts.length]!.script(c))
+  t.after(() => evil.close())
+  const port = await freePort()
+  const run = await download(t, [evil.peer], { port, host: '127.0.0.1' })
+  await pollUntil(() => run.engine.latest(run.id)?.activity === 'downloading', { timeoutMs: 10000, what: 'downloading' })
+  // As peers dialling the engine's listener: one connection per cut point.
+  for (const { name, script } of disconnectScripts(target)) {
+    const r = await dialHostile(port, target, script)
+    assert.equal(r.scriptError, undefined, `${name}: ${String(r.scriptError)}`)
+  }
+  await run.finish()
+  assert.ok(evil.connections.length > 0, 'the engine never dialled the cutting peer')
+  t.diagnostic(`peak rise ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+  assert.ok(mem.peak() < MEMORY_BOUND, `heap + buffers rose by ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+})
+
+test('a request flood against a seeding engine from a peer that never reads: memory stays bounded', { timeout: 45000 }, async (t) => {
+  const port = await freePort()
+  const run = await download(t, [], { port, host: '127.0.0.1' })
+  await run.finish()
+  const mem = memoryWatch()
+  t.after(() => mem.stop())
+  // 3,000 requests of 16 KiB = 47 MiB of answers, none of them read.
+  const r = await dialHostile(port, target, requestFloodWhenUnchoked(3000, 16384, 8000))
+  assert.equal(r.scriptError, undefined, String(r.scriptError))
+  const s = run.engine.latest(run.id)!
+  assert.equal(s.activity, 'seeding')
+  t.diagnostic(`peak rise ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+  assert.ok(mem.peak() < MEMORY_BOUND, `heap + buffers rose by ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+})
