@@ -151,8 +151,7 @@ test('a corrupting seeder beside an honest one: hash failures, ban, correct data
   assert.equal(done.discarded % meta.pieceLength, 0, 'whole pieces are discarded')
   assert.ok(liar.stats().corruptBlocksSent > 0)
   assert.ok(leecher.handles.get(id)!.banned().includes(liar.peer), `banned: ${leecher.handles.get(id)!.banned()}`)
-  // Pieces already in flight from the liar when its second bad piece is found still fail,
-  // so allow some, but far from the whole torrent.
-  assert.ok(done.discarded < meta.length / 2, `discarded ${done.discarded}: the liar was banned early`)
+  // An untrusted peer may hold two pieces of unverified data: the liar costs a few pieces at most.
+  assert.ok(done.discarded <= 6 * meta.pieceLength, `discarded ${done.discarded}: the liar was banned early`)
   assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
 })

@@ -39,9 +39,9 @@ import {
   torrentStartFail,
   torrentStatusUpdate
 } from '../messages.ts'
-import type { Hasher, Metainfo } from './contracts.ts'
+import type { Metainfo } from './contracts.ts'
 import { parseMetainfo } from './metainfo/index.ts'
-import { openFileStorage, createHasher } from './parts.ts'
+import { openFileStorage, createHasher, type PoolHasher } from './parts.ts'
 import { Torrent, type PeerInfo } from './torrent.ts'
 import { listen, type Listener } from './listener.ts'
 
@@ -103,7 +103,7 @@ class EngineInstance {
   private readonly claims = new Map<string, TorrentId>()
   private readonly claimsOf = new Map<TorrentId, string[]>()
   private readonly peerId = newPeerId()
-  private readonly hasher: Hasher
+  private readonly hasher: PoolHasher
   private listener: Promise<Listener>
   private chain: Promise<void> = Promise.resolve()
   private timer: NodeJS.Timeout

@@ -1,25 +1,17 @@
 /**
  * The engine parts the core uses (storage, hasher, checker), in one place.
- * TEMPORARY: minimal local hasher and checker until the engine-parts
- * modules (hasher.ts, checker.ts) land; then this file only re-exports them.
+ * TEMPORARY: a minimal local checker until the engine-parts checker.ts
+ * lands; then this file only re-exports.
  *
  * @internal
  * @module
  */
-import { createHash } from 'node:crypto'
 import type { Hasher, Metainfo, Storage } from './contracts.ts'
 import { Bitfield } from './bitfield.ts'
 
 export { openFileStorage } from './file-storage.ts'
 
-export const createHasher = (_opts: { workers?: number } = {}): Hasher => ({
-  async verify(chunks, expected) {
-    const h = createHash('sha1')
-    for (const c of chunks) h.update(c)
-    return Buffer.from(expected).equals(h.digest())
-  },
-  async close() {}
-})
+export { createHasher, type PoolHasher } from './hasher.ts'
 
 export const checkExisting = async (
   storage: Storage,

@@ -13,7 +13,8 @@
  * @module
  */
 import type net from 'node:net'
-import type { Hasher, Metainfo, Storage } from './contracts.ts'
+import type { Metainfo, Storage } from './contracts.ts'
+import type { PoolHasher } from './parts.ts'
 import type { TorrentStats } from '../messages.ts'
 import { PiecePicker } from './picker.ts'
 import { checkExisting } from './parts.ts'
@@ -21,13 +22,25 @@ import { Peer, connectPeer, adoptIncoming, MAX_REQUEST, MIN_DEPTH, type CappedWi
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
 
+/**
+ * Most bytes of complete pieces held in memory per torrent while they are
+ * written and hashed. Past it no new requests go out until pieces drain.
+ */
+const MAX_BUFFERED = 32 << 20
+
+/** Block size we request (the picker's default). */
+const BLOCK = 16384
+
+/** Contiguous bytes of a piece gathered before they are written. */
+const WRITE_CHUNK = 128 * 1024
+
 /** What a torrent needs from its client. */
 export interface TorrentContext {
   /** Our peer id, hex (20 bytes). */
   readonly peerId: string
   /** Our listening port (for trackers). */
   readonly port: number
-  readonly hasher: Hasher
+  readonly hasher: PoolHasher
   /** Client-wide connection cap: may this torrent open one more? */
   canConnect(): boolean
   connectionsChanged(delta: number): void
@@ -54,6 +67,12 @@ export interface PeerInfo {
 
 interface PieceBuffer {
   readonly buf: Buffer
+  /** Received flag per block. */
+  readonly got: Uint8Array
+  /** Blocks received contiguously from the piece's start. */
+  contig: number
+  /** Bytes from the start already handed to storage. */
+  written: number
   pendingWrites: number
   complete: boolean
   /** Bytes each peer contributed to this attempt, by peer id. */
@@ -79,6 +98,13 @@ export class Torrent implements PeerHandler {
   private readonly banned = new Set<string>()
   private readonly strikes = new Map<string, number>()
   private readonly pieces = new Map<number, PieceBuffer>()
+  /**
+   * Bytes of complete pieces still being written or hashed. Bounded by
+   * MAX_BUFFERED; pieces still receiving are bounded by the request pipelines
+   * (and must not count here: throttling them could stop them ever completing).
+   */
+  private buffered = 0
+  private throttled = false
   /** Accepted bytes per peer address over the torrent's life (peers come and go). */
   private readonly contributions = new Map<string, number>()
   private readonly down = new RateMeter(5000)
@@ -339,27 +365,34 @@ export class Torrent implements PeerHandler {
 
     let pb = this.pieces.get(piece)
     if (!pb) {
-      pb = { buf: Buffer.allocUnsafe(this.picker.pieceSize(piece)), pendingWrites: 0, complete: false, senders: new Map() }
+      const size = this.picker.pieceSize(piece)
+      pb = {
+        buf: Buffer.allocUnsafe(size),
+        got: new Uint8Array(Math.ceil(size / BLOCK)),
+        contig: 0,
+        written: 0,
+        pendingWrites: 0,
+        complete: false,
+        senders: new Map()
+      }
       this.pieces.set(piece, pb)
     }
     pb.buf.set(data, offset)
     pb.senders.set(peer.id, (pb.senders.get(peer.id) ?? 0) + length)
-    if (res.pieceComplete) pb.complete = true
-    const entry = pb
-    entry.pendingWrites++
-    this.pendingIo++
-    this.storage.write(piece * this.meta.pieceLength + offset, entry.buf.subarray(offset, offset + length)).then(
-      () => {
-        entry.pendingWrites--
-        this.ioDone()
-        if (entry.complete && entry.pendingWrites === 0) this.verify(piece, entry)
-      },
-      (e: Error) => {
-        entry.pendingWrites--
-        this.ioDone()
-        this.fail(`cannot write: ${e.message}`)
-      }
-    )
+    peer.unverified += length
+    if (res.pieceComplete) {
+      pb.complete = true
+      this.buffered += pb.buf.length
+    }
+    // Write as data arrives, but coalesced: the contiguous run of received
+    // blocks goes out once it reaches WRITE_CHUNK (and the rest when the
+    // piece completes). One write per 16 KiB block cost more CPU than
+    // anything else on the download path.
+    pb.got[offset / BLOCK] = 1
+    while (pb.contig < pb.got.length && pb.got[pb.contig]) pb.contig++
+    const ready = Math.min(pb.contig * BLOCK, pb.buf.length)
+    if (pb.complete) this.writeRange(piece, pb, pb.written, pb.buf.length)
+    else if (ready - pb.written >= WRITE_CHUNK) this.writeRange(piece, pb, pb.written, ready)
     this.fill(peer)
   }
 
@@ -460,12 +493,21 @@ export class Torrent implements PeerHandler {
   /** Top up a peer's pipeline. */
   private fill(peer: Peer): void {
     if (this.closed || !peer.ready || peer.closed || peer.wire.peerChoking || !peer.wire.amInterested) return
-    const inflight = peer.wire.requests.length
-    const room = peer.depth - inflight
-    // Ask in batches: one pick per few blocks keeps the picker off the hot path.
-    if (room < Math.min(8, peer.depth / 4) && inflight > 0) return
-    const reqs = this.picker.pick(peer, room)
-    for (const r of reqs) peer.request(r.piece, r.offset, r.length)
+    // Disk or hasher behind the network: stop asking until pieces drain (memory stays bounded).
+    if (this.buffered > MAX_BUFFERED) {
+      this.throttled = true
+      return
+    }
+    const inflight = peer.inflight
+    let room = peer.depth - inflight
+    if (!peer.trusted) {
+      const budget = 2 * this.meta.pieceLength - peer.unverified - inflight * BLOCK
+      room = Math.min(room, Math.floor(budget / BLOCK))
+      if (room <= 0) return
+    }
+    // Ask in batches: one pick (and one socket write) per several blocks.
+    if (room < Math.min(16, peer.depth / 4) && inflight > 0) return
+    peer.requestMany(this.picker.pick(peer, room))
   }
 
   private refillAll(): void {
@@ -486,20 +528,59 @@ export class Torrent implements PeerHandler {
   // ------------------------------------------------------------------
   // verification
 
+  private writeRange(piece: number, pb: PieceBuffer, from: number, to: number): void {
+    pb.written = to
+    if (to <= from) {
+      if (pb.complete && pb.pendingWrites === 0) this.verify(piece, pb)
+      return
+    }
+    pb.pendingWrites++
+    this.pendingIo++
+    this.storage.write(piece * this.meta.pieceLength + from, pb.buf.subarray(from, to)).then(
+      () => {
+        pb.pendingWrites--
+        this.ioDone()
+        if (pb.complete && pb.pendingWrites === 0) this.verify(piece, pb)
+      },
+      (e: Error) => {
+        pb.pendingWrites--
+        this.ioDone()
+        this.fail(`cannot write: ${e.message}`)
+      }
+    )
+  }
+
+  private dropPiece(piece: number, pb: PieceBuffer): void {
+    if (this.pieces.get(piece) !== pb) return
+    this.pieces.delete(piece)
+    if (pb.complete) this.buffered -= this.picker.pieceSize(piece)
+    if (this.throttled && this.buffered <= MAX_BUFFERED / 2) {
+      this.throttled = false
+      this.refillAll()
+    }
+  }
+
   private verify(piece: number, pb: PieceBuffer): void {
     const expected = this.meta.pieceHashes.subarray(piece * 20, piece * 20 + 20)
     this.pendingIo++
-    this.ctx.hasher.verify([pb.buf], expected).then(
+    // Every write of the piece is done, so its buffer can move to the worker (zero-copy).
+    this.ctx.hasher.verify([pb.buf], expected, { transfer: true }).then(
       (ok) => {
         this.ioDone()
-        if (this.pieces.get(piece) === pb) this.pieces.delete(piece)
+        this.dropPiece(piece, pb)
         if (this.closed) return
+        for (const [id, bytes] of pb.senders) {
+          const p = this.peers.get(id)
+          if (!p) continue
+          p.unverified = Math.max(0, p.unverified - bytes)
+          p.trusted = ok
+        }
         if (ok) this.pieceVerified(piece)
         else this.pieceFailed(piece, pb)
       },
       (e: Error) => {
         this.ioDone()
-        if (this.pieces.get(piece) === pb) this.pieces.delete(piece)
+        this.dropPiece(piece, pb)
         if (!this.closed) this.fail(`hashing failed: ${e.message}`)
       }
     )
@@ -509,6 +590,7 @@ export class Torrent implements PeerHandler {
     this.picker.verified(piece)
     for (const p of this.peers.values()) if (p.ready) p.wire.have(piece)
     if (this.picker.haveCount() === 1) this.unchokeNext()
+    this.refillAll()
     if (this.picker.isComplete() && !this.completeAnnounced) {
       this.completeAnnounced = true
       this.activity = 'seeding'
@@ -522,7 +604,7 @@ export class Torrent implements PeerHandler {
   }
 
   private pieceFailed(piece: number, pb: PieceBuffer): void {
-    this.discarded += pb.buf.length
+    this.discarded += this.picker.pieceSize(piece) // pb.buf was moved to the hasher
     this.picker.failed(piece)
     // A sole sender is surely at fault; a shared piece half-implicates each sender.
     const weight = pb.senders.size === 1 ? 1 : 0.5
@@ -560,10 +642,11 @@ export class Torrent implements PeerHandler {
     for (const p of [...this.peers.values()]) {
       if (!p.ready) continue
       p.adapt()
-      if (p.wire.requests.length > 0 && now - p.lastBlockAt > this.ctx.requestTimeout) {
+      if (p.inflight > 0 && now - p.lastBlockAt > this.ctx.requestTimeout) {
         // Stalled: hand its blocks to others, and shrink what it may hold.
         for (const r of this.picker.requestedBy(p.id)) p.cancel(r.piece, r.offset, r.length)
         this.picker.releasePeer(p.id)
+        p.forgetRequests()
         p.depth = MIN_DEPTH
         p.lastBlockAt = now
         p.timeouts++
