@@ -18,6 +18,7 @@
  * ```
  */
 export class Bitfield {
+  /** Number of pieces (bits). */
   readonly length: number
   private readonly bytes: Uint8Array
   private ones = 0

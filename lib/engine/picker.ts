@@ -27,13 +27,17 @@ import { Bitfield } from './bitfield.ts'
 
 /** What the picker needs to know of a peer. */
 export interface PeerView {
+  /** Stable id of the connection, as passed to received()/releasePeer(). */
   readonly id: string
+  /** Whether the peer announced `piece` (bitfield or have). */
   has(piece: number): boolean
 }
 
 /** Construction options of {@link PiecePicker}. */
 export interface PiecePickerOptions {
+  /** Must equal ceil(length / pieceLength). */
   readonly pieceCount: number
+  /** Bytes per piece (all but the last). */
   readonly pieceLength: number
   /** Total torrent length in bytes (pad files included). */
   readonly length: number
@@ -85,9 +89,13 @@ const REJECT: ReceivedResult = Object.freeze({ accepted: false, pieceComplete: f
  * ```
  */
 export class PiecePicker {
+  /** Number of pieces. */
   readonly pieceCount: number
+  /** Bytes per piece (all but the last). */
   readonly pieceLength: number
+  /** Total bytes. */
   readonly length: number
+  /** Bytes per block (all but the last of a piece). */
   readonly blockSize: number
   private readonly rng: () => number
   private readonly endgamePeers: number

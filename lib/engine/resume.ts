@@ -17,16 +17,25 @@ import type { Metainfo } from './contracts.ts'
 import { Bitfield } from './bitfield.ts'
 
 /** Size and mtime of a file (as from Storage.stat()), null when absent or a pad file. */
-export type FileStat = { readonly size: number; readonly mtimeMs: number } | null
+export type FileStat = {
+  /** Bytes. */
+  readonly size: number
+  /** Modification time, ms since the epoch (with sub-ms precision where the file system has it). */
+  readonly mtimeMs: number
+} | null
 
 /** The metainfo fields resume records use. */
 export type ResumeTorrent = Pick<Metainfo, 'infoHash' | 'pieceLength' | 'pieceCount' | 'files'>
 
 /** On-disk shape of a resume record (version 1). */
 export interface ResumeRecord {
+  /** Format version. */
   readonly version: 1
+  /** Hex v1 info hash of the torrent. */
   readonly infoHash: string
+  /** Piece length the bitfield refers to. */
   readonly pieceLength: number
+  /** Number of pieces the bitfield holds. */
   readonly pieceCount: number
   /** Verified pieces, BEP 3 bitfield bytes in base64. */
   readonly bitfield: string
@@ -183,12 +192,22 @@ function parseRecord(text: string, m: ResumeTorrent): ResumeRecord | null {
   return r as unknown as ResumeRecord
 }
 
+/** What a resume record is made of. */
+export interface ResumeSnapshot {
+  /** Verified pieces. */
+  readonly have: Bitfield
+  /** Storage.stat(), taken after the data of `have` was written. */
+  readonly stats: ReadonlyArray<FileStat>
+}
+
 /** Options of {@link createResumeWriter}. */
 export interface ResumeWriterOptions {
+  /** The torrent's save folder. */
   readonly folder: string
+  /** The torrent. */
   readonly metainfo: ResumeTorrent
   /** Current verified pieces and file stats (e.g. picker.haveBitfield() and storage.sync() then storage.stat()). */
-  readonly snapshot: () => Promise<{ have: Bitfield; stats: ReadonlyArray<FileStat> }>
+  readonly snapshot: () => Promise<ResumeSnapshot>
   /** Least time between two writes while changes keep coming; default 2000 ms. */
   readonly minIntervalMs?: number
   /** Write failures land here (default: ignored); the next change retries. */
