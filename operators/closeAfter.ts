@@ -4,7 +4,14 @@ import { closeTorrent, isTorrentStatusUpdate, type CloseTorrent, type Feedback, 
 import { isComplete, isFailed } from './completion.ts'
 import { curry2 } from './curry.ts'
 
-/** When {@link closeAfter} closes a completed torrent; whichever limit is reached first. */
+/**
+ * When {@link closeAfter} closes a completed torrent; whichever limit is reached first.
+ *
+ * @example
+ * ```ts
+ * const limits: SeedLimits = { ratio: 1.5, seconds: 2 * 3600 }
+ * ```
+ */
 export interface SeedLimits {
   /**
    * Share ratio: bytes uploaded divided by bytes downloaded in this session.

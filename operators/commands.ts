@@ -6,7 +6,14 @@
  */
 import { closeTorrent as closeTorrentMessage, createNewTorrent, type CloseTorrent, type CreateNewTorrent, type TorrentId } from '../lib/messages.ts'
 
-/** Options of {@link createTorrent}. */
+/**
+ * Options of {@link createTorrent}.
+ *
+ * @example
+ * ```ts
+ * const opts: CreateTorrentOptions = { savefolder: 'downloads', peers: ['192.168.1.20:6881'] }
+ * ```
+ */
 export interface CreateTorrentOptions {
   /** Folder the data is saved in; the engine's default folder when absent. */
   readonly savefolder?: string

@@ -3,10 +3,22 @@ import { isTorrentStatusUpdate, type Feedback, type TorrentId, type TorrentStatu
 import { curry2 } from './curry.ts'
 import { SettableDisposable } from './settable.ts'
 
-/** A torrent stopped (error or shut down) before it completed. */
+/**
+ * A torrent stopped (error or shut down) before it completed: the error of a
+ * {@link completion} stream.
+ *
+ * @example
+ * ```ts
+ * await runEffects(completion(id, feedback), scheduler).catch((e) => {
+ *   if (e instanceof TorrentFailedError) console.error(e.torrentid, e.activity)
+ * })
+ * ```
+ */
 export class TorrentFailedError extends Error {
   constructor(
+    /** The torrent that failed. */
     readonly torrentid: TorrentId,
+    /** Its last activity, e.g. `"error: disk full"` or `"shut down"`. */
     readonly activity: string
   ) {
     super(`torrent ${torrentid} did not complete: ${activity}`)
@@ -14,11 +26,29 @@ export class TorrentFailedError extends Error {
   }
 }
 
-/** True when a status update says the torrent has all its data. */
+/**
+ * True when a status update says the torrent has all its verified data:
+ * activity `"seeding"`, or `fractionDone` 1 outside `"checking"` (where the
+ * fraction measures the check, not the data).
+ *
+ * @example
+ * ```ts
+ * const done = filter(isComplete, statusUpdates(feedback))
+ * ```
+ */
 export const isComplete = (u: TorrentStatusUpdate): boolean =>
-  u.statsdictionary.fractionDone >= 1 || u.statsdictionary.activity === 'seeding'
+  u.statsdictionary.activity === 'seeding' ||
+  (u.statsdictionary.fractionDone >= 1 && u.statsdictionary.activity !== 'checking')
 
-/** True when a status update says the torrent stopped for good before completing. */
+/**
+ * True when a status update says the torrent stopped for good: activity
+ * `"error: ..."` or `"shut down"`.
+ *
+ * @example
+ * ```ts
+ * const stopped = filter(isFailed, forTorrent(id, feedback))
+ * ```
+ */
 export const isFailed = (u: TorrentStatusUpdate): boolean =>
   u.statsdictionary.activity.startsWith('error') || u.statsdictionary.activity === 'shut down'
 

@@ -7,13 +7,28 @@
  * @module
  */
 
-/** A two-argument function that may also be applied one argument at a time. */
+/**
+ * A two-argument function that may also be applied one argument at a time.
+ *
+ * @example
+ * ```ts
+ * forTorrent(id, feedback) // same as forTorrent(id)(feedback)
+ * ```
+ */
 export interface Curried2<A, B, R> {
   (a: A): (b: B) => R
   (a: A, b: B): R
 }
 
-/** A three-argument function that may also be applied one argument at a time. */
+/**
+ * A three-argument function that may also be applied one argument at a time.
+ *
+ * @example
+ * ```ts
+ * const f: Curried3<number, number, number, number> = curry3((a, b, c) => a + b + c)
+ * f(1)(2)(3) === f(1, 2, 3)
+ * ```
+ */
 export interface Curried3<A, B, C, R> {
   (a: A): Curried2<B, C, R>
   (a: A, b: B): (c: C) => R

@@ -11,17 +11,31 @@ import {
   type Feedback,
   type TorrentId
 } from '../lib/messages.ts'
-import { torrentPatron, type PatronOf } from '../lib/patron.ts'
+import { torrentPatron } from '../lib/patron.ts'
 import type { TorrentService } from '../lib/service/index.ts'
 import { isComplete, isFailed } from './completion.ts'
 import { curry2 } from './curry.ts'
 import { SettableDisposable } from './settable.ts'
 
-/** A torrent to download: .torrent bytes, a magnet URI, or a full command (to set its folder or peers). */
+/**
+ * A torrent to download: .torrent bytes, a magnet URI, or a full command (to set its folder or peers).
+ *
+ * @example
+ * ```ts
+ * const list: TorrentSource[] = [bytes, 'magnet:?xt=urn:btih:...', createTorrent(bytes2, { savefolder: 'b' })]
+ * ```
+ */
 export type TorrentSource = Uint8Array | string | CreateNewTorrent
 
-/** Where downloads go: a service (a new patron is made for the run) or a patron function. */
-export type PatronSource = TorrentService | PatronOf
+/**
+ * Where downloads go: a service (a new patron is made for the run) or a patron function.
+ *
+ * @example
+ * ```ts
+ * const via: PatronSource = torrentPatron(service) // or just: service
+ * ```
+ */
+export type PatronSource = TorrentService | ((commands: Stream<Command>) => Stream<Feedback>)
 
 const toCommand = (t: TorrentSource): CreateNewTorrent => (isCreateNewTorrent(t) ? t : createNewTorrent(t))
 

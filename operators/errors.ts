@@ -10,16 +10,49 @@ import {
   type TorrentStatusUpdate
 } from '../lib/messages.ts'
 
-/** One problem found in a feedback stream, with the message it came from. */
-export type TorrentProblem =
-  | { readonly kind: 'start-fail'; readonly reason: string; readonly message: TorrentStartFail }
-  | { readonly kind: 'refused'; readonly reason: string; readonly message: TorrentCommandRefused }
-  | {
-      readonly kind: 'torrent'
-      readonly reason: string
-      readonly torrentid: TorrentId
-      readonly message: TorrentStatusUpdate
-    }
+/**
+ * One problem found in a feedback stream, with the message it came from:
+ * `kind` says which (a creation that failed, a refused command, a torrent
+ * in error), `reason` says why in words.
+ *
+ * @example
+ * ```ts
+ * const text = (p: TorrentProblem) => (p.kind === 'torrent' ? `${p.torrentid}: ${p.reason}` : p.reason)
+ * ```
+ */
+export type TorrentProblem = StartFailProblem | RefusedProblem | TorrentErrorProblem
+
+/** A creation that failed. @example `if (p.kind === 'start-fail') console.error(p.reason)` */
+export interface StartFailProblem {
+  /** Discriminant. */
+  readonly kind: 'start-fail'
+  /** Why the torrent could not start. */
+  readonly reason: string
+  /** The reply that said so. */
+  readonly message: TorrentStartFail
+}
+
+/** A command the service refused. @example `if (p.kind === 'refused') console.error(p.message.command)` */
+export interface RefusedProblem {
+  /** Discriminant. */
+  readonly kind: 'refused'
+  /** Why it was refused. */
+  readonly reason: string
+  /** The refusal, holding the command. */
+  readonly message: TorrentCommandRefused
+}
+
+/** A running torrent whose activity turned to `"error: ..."`. @example `if (p.kind === 'torrent') close(p.torrentid)` */
+export interface TorrentErrorProblem {
+  /** Discriminant. */
+  readonly kind: 'torrent'
+  /** The activity without its `error:` prefix. */
+  readonly reason: string
+  /** The torrent in error. */
+  readonly torrentid: TorrentId
+  /** The status update that showed it. */
+  readonly message: TorrentStatusUpdate
+}
 
 const errorActivity = /^error:?\s*/
 

@@ -1,13 +1,14 @@
 import { merge } from '@most/core'
 import type { Disposable, Scheduler, Sink, Stream, Time } from '@most/types'
 import type { Command, Feedback } from '../lib/messages.ts'
-import { torrentPatron, type PatronOf } from '../lib/patron.ts'
-import { PushSource, type TorrentService } from '../lib/service/index.ts'
+import { torrentPatron } from '../lib/patron.ts'
+import { PushSource } from '../lib/service/index.ts'
+import type { PatronSource } from './downloadAll.ts'
 import { curry2 } from './curry.ts'
 
 class FeedbackLoop implements Stream<Feedback> {
   constructor(
-    private readonly patron: PatronOf,
+    private readonly patron: (commands: Stream<Command>) => Stream<Feedback>,
     private readonly react: (feedback: Stream<Feedback>) => Stream<Command>,
     private readonly commands: Stream<Command>
   ) {}
@@ -67,7 +68,7 @@ class FeedbackLoop implements Stream<Feedback> {
  * ```
  */
 export const feedbackLoop = curry2(
-  (via: TorrentService | PatronOf, react: (feedback: Stream<Feedback>) => Stream<Command>): PatronOf => {
+  (via: PatronSource, react: (feedback: Stream<Feedback>) => Stream<Command>): ((commands: Stream<Command>) => Stream<Feedback>) => {
     const patron = typeof via === 'function' ? via : torrentPatron(via)
     return (commands: Stream<Command>) => new FeedbackLoop(patron, react, commands)
   }

@@ -6,7 +6,7 @@ import { fromAsyncIterable } from './fromAsyncIterable.ts'
  * A stream of the chunks of a Node Readable (objects, lines, small
  * messages). It reads through the Readable's async iterator, so it honours
  * the Readable's back pressure; disposing the stream destroys the Readable.
- * Keep bulk data off @most streams: use this for events, not file contents.
+ * Keep bulk data off `@most/core` streams: use this for events, not file contents.
  *
  * @example
  * ```ts

@@ -22,7 +22,7 @@ export { closeTorrent, createTorrent, type CreateTorrentOptions } from './comman
 export { completion, isComplete, isFailed, TorrentFailedError } from './completion.ts'
 export { createdIds } from './createdIds.ts'
 export { downloadAll, type PatronSource, type TorrentSource } from './downloadAll.ts'
-export { errors, type TorrentProblem } from './errors.ts'
+export { errors, type RefusedProblem, type StartFailProblem, type TorrentErrorProblem, type TorrentProblem } from './errors.ts'
 export { feedbackLoop } from './feedbackLoop.ts'
 export { forTorrent } from './forTorrent.ts'
 export { fromAsyncIterable } from './fromAsyncIterable.ts'

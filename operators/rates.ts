@@ -2,12 +2,24 @@ import { filter, map } from '@most/core'
 import type { Stream } from '@most/types'
 import { isTorrentStatusUpdate, type Feedback, type TorrentId, type TorrentStatusUpdate } from '../lib/messages.ts'
 
-/** Transfer rates and totals of one torrent at one moment, in bytes (per second). */
+/**
+ * Transfer rates and totals of one torrent at one moment.
+ *
+ * @example
+ * ```ts
+ * const ratio = (r: Rates) => (r.downTotal === 0 ? 0 : r.upTotal / r.downTotal)
+ * ```
+ */
 export interface Rates {
+  /** The torrent these figures are of. */
   readonly torrentid: TorrentId
+  /** Bytes per second received. */
   readonly downRate: number
+  /** Bytes per second sent. */
   readonly upRate: number
+  /** Bytes received so far. */
   readonly downTotal: number
+  /** Bytes sent so far. */
   readonly upTotal: number
 }
 

@@ -30,6 +30,20 @@ test('completion counts activity "seeding" as complete', () => {
   assert.equal(collect(completion('a', seq([update('a', { activity: 'seeding', fractionDone: 0.99 })]))).values.length, 1)
 })
 
+test('completion ignores a check that reaches 100% (that fraction measures the check, not the data)', () => {
+  const out = collect(
+    completion(
+      'a',
+      seq([
+        update('a', { activity: 'checking', fractionDone: 1 }),
+        update('a', { activity: 'downloading', fractionDone: 0.4 }),
+        update('a', { activity: 'downloading', fractionDone: 1 })
+      ])
+    )
+  )
+  assert.deepEqual(out.values.map((u) => u.statsdictionary.activity), ['downloading'])
+})
+
 test('completion lets go of a source that never ends', () => {
   const out = collect(completion('a', startWith(update('a', { fractionDone: 1 }), never())))
   assert.equal(out.values.length, 1)
@@ -66,7 +80,10 @@ test('property: completion emits at most once, and only for its torrent, then en
       assert.ok(out.values.length <= 1)
       assert.ok(out.values.every((u) => u.torrentid === 'a'))
       const first = msgs.findIndex(
-        (m) => m.torrentid === 'a' && (m.statsdictionary.fractionDone >= 1 || m.statsdictionary.activity === 'seeding')
+        (m) =>
+          m.torrentid === 'a' &&
+          (m.statsdictionary.activity === 'seeding' ||
+            (m.statsdictionary.fractionDone >= 1 && m.statsdictionary.activity !== 'checking'))
       )
       assert.equal(out.values.length, first === -1 ? 0 : 1)
       if (first !== -1) assert.equal(out.values[0], msgs[first])

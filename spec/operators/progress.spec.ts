@@ -9,6 +9,8 @@ import { collect, timed, update } from './helpers.ts'
 test('progress emits fractionDone once per change', () => {
   const msgs: Feedback[] = [
     newTorrentCreated('a', '/d'),
+    update('a', { fractionDone: 0.5, activity: 'checking' }),
+    update('a', { fractionDone: 1, activity: 'checking' }),
     update('a', { fractionDone: 0 }),
     update('a', { fractionDone: 0 }),
     update('a', { fractionDone: 0.25 }),
