@@ -69,11 +69,11 @@ export function resumePath(folder: string, infoHash: string): string {
 
 /**
  * Writes the resume record atomically. Take `stats` (Storage.stat()) after
- * the data of every piece in `have` was written, ideally after Storage sync.
+ * the data of every piece in `have` was written (after a storage sync too,
+ * if the record must survive power loss and not just a killed process).
  *
  * @example
  * ```ts
- * await storage.sync()
  * await saveResume(saveFolder, metainfo, picker.haveBitfield(), await storage.stat())
  * ```
  */
@@ -206,7 +206,7 @@ export interface ResumeWriterOptions {
   readonly folder: string
   /** The torrent. */
   readonly metainfo: ResumeTorrent
-  /** Current verified pieces and file stats (e.g. picker.haveBitfield() and storage.sync() then storage.stat()). */
+  /** Current verified pieces and file stats (e.g. picker.haveBitfield() and storage.stat()). */
   readonly snapshot: () => Promise<ResumeSnapshot>
   /** Least time between two writes while changes keep coming; default 2000 ms. */
   readonly minIntervalMs?: number
@@ -230,10 +230,11 @@ export interface ResumeWriter {
  *
  * @example
  * ```ts
- * const writer = createResumeWriter({ folder, metainfo, snapshot: async () => {
- *   await storage.sync()
- *   return { have: picker.haveBitfield(), stats: await storage.stat() }
- * } })
+ * // no fsync needed against a killed process (the page cache survives it);
+ * // call storage.sync() in snapshot only to survive power loss too
+ * const writer = createResumeWriter({ folder, metainfo, snapshot: async () => (
+ *   { have: picker.haveBitfield(), stats: await storage.stat() }
+ * ) })
  * // on every verified piece:
  * writer.changed()
  * // on close:
