@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, readFile, readdir, writeFile, stat, mkdir } from 'node:fs/promises'
+import { mkdtemp, rm, readFile, readdir, writeFile, stat, mkdir, symlink } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -210,4 +210,15 @@ test('readInto overwrites every byte: data where written, zeros elsewhere (pad, 
   for (let i = 40; i < 64; i++) want[i] = 0 // pad region 1000..1023: written bytes are dropped
   assert.deepEqual(target, want)
   assert.equal(s.freshReads, true)
+})
+
+test('a full disk rejects with "disk full writing <file>" (a symlink to /dev/full stands in for it)', async (t) => {
+  const folder = await tempDir(t)
+  await symlink('/dev/full', path.join(folder, 'd.bin'))
+  const s = await openFileStorage(folder, FILES)
+  t.after(() => s.close())
+  await assert.rejects(s.write(TOTAL - 17, new Uint8Array(17).fill(1)), (err: Error) => {
+    assert.match(err.message, /^disk full writing .*d\.bin \(ENOSPC\)$/)
+    return true
+  })
 })
