@@ -46,6 +46,7 @@ const labelled = (view: View, prefix: string): View => ({
   feedback: (m) => view.feedback(m),
   note: (t) => view.note(t),
   result: (t, d) => view.result(t, d),
+  failure: (d) => view.failure(d),
   stop: () => view.stop()
 })
 

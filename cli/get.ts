@@ -123,6 +123,7 @@ export const report = (o: Outcome, view: View): number => {
     view.result(`${o.name}: interrupted; verified data kept in ${o.savefolder} (run the same command to resume)`, data)
     return exitCodes.interrupted
   }
+  view.failure(data)
   view.stop()
   throw new CliError(`${o.name}: ${o.reason ?? 'failed'}`)
 }

@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import { startAria2Seeder } from './support/peers/aria2.ts'
 import { compareTrees, makeRandomTree } from './support/peers/data.ts'
 import { mktorrent } from './support/peers/mktorrent.ts'
+import { freePort } from './support/peers/ports.ts'
 import { makeTempDir } from './support/peers/tmp.ts'
 import { startTracker } from './support/peers/tracker-server.ts'
 import { jsonLines, runCli, startCli } from './cli-support.ts'
@@ -109,4 +110,34 @@ test('Ctrl-C stops get cleanly (exit 130) and a second run resumes from the veri
   assert.ok(afterCheck.statsdictionary.fractionDone >= reached * 0.9, `resumed at ${afterCheck.statsdictionary.fractionDone}, had ${reached}`)
   assert.equal(jsonLines(second.stdout).at(-1)!['result'], 'complete')
   assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+})
+
+test('seed an existing .torrent from --out (JSON lines), get it with --peer', { timeout: 90_000 }, async (t) => {
+  const tmp = await makeTempDir('cli-seed-torrent-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'data', 'set'), { totalBytes: 1 << 20, fileCount: 2 })
+  const torrentFile = join(tmp.path, 'set.torrent')
+  const made = await runCli(['make', tree.root, '-a', 'http://127.0.0.1:9/announce', '-o', torrentFile])
+  assert.equal(made.code, 0, made.stderr)
+  const port = await freePort()
+  const seeder = startCli(['seed', torrentFile, '--out', join(tmp.path, 'data'), '--port', String(port), '--json'])
+  t.after(() => seeder.kill())
+  await seeder.waitForLine((l) => l.includes('"activity":"seeding"'), 30_000)
+
+  const out = join(tmp.path, 'out')
+  const r = await runCli(['get', torrentFile, '--out', out, '--peer', `127.0.0.1:${port}`, '--json'], { timeoutMs: 60_000 })
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(jsonLines(r.stdout).at(-1)!['result'], 'complete')
+  assert.equal(await compareTrees(tree.root, join(out, 'set')), undefined)
+
+  // The seeder's own updates show the upload (they come every half second).
+  await seeder.waitForLine((l) => {
+    const m = JSON.parse(l) as { type: string; statsdictionary?: { upTotal: number } }
+    return m.type === 'TorrentStatusUpdate' && m.statsdictionary!.upTotal >= tree.totalBytes
+  }, 10_000)
+  seeder.child.kill('SIGINT')
+  const end = await seeder.exited
+  assert.equal(end.code, 0, end.stderr)
+  const lines = jsonLines(end.stdout)
+  assert.deepEqual(lines.at(-1), { type: 'Summary', result: 'stopped', name: 'set', torrentid: lines[0]!['torrentid'] })
 })

@@ -69,6 +69,10 @@ export class BarsView implements View {
     this.out.write(`${text}\n`)
   }
 
+  failure(): void {
+    this.stop()
+  }
+
   stop(): void {
     if (this.stopped) return
     this.stopped = true

@@ -17,6 +17,10 @@ export class JsonView implements View {
     this.write({ type: 'Summary', ...data })
   }
 
+  failure(data: Record<string, unknown>): void {
+    this.write({ type: 'Summary', ...data })
+  }
+
   stop(): void {}
 
   private write(v: unknown): void {

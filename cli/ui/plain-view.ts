@@ -41,5 +41,7 @@ export class PlainView implements View {
     this.out.write(`${text}\n`)
   }
 
+  failure(): void {}
+
   stop(): void {}
 }

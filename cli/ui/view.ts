@@ -20,6 +20,8 @@ export interface View {
   note(text: string): void
   /** The outcome, once: a sentence for people, the object as the last JSON line. */
   result(text: string, data: Record<string, unknown>): void
+  /** A failure, once: only the JSON view prints it (as its last line); the error itself goes to stderr. */
+  failure(data: Record<string, unknown>): void
   /** Stop drawing (restores the cursor). Idempotent. */
   stop(): void
 }
