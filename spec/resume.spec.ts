@@ -3,7 +3,10 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile, readFile, readdir, stat, utimes, appendFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { loadResume, saveResume, resumePath, deleteResume, createResumeWriter, type ResumeTorrent, type FileStat } from '../lib/engine/resume.ts'
+import { createHash, randomBytes } from 'node:crypto'
+import { loadResume, saveResume, resumePath, deleteResume, createResumeWriter, restoreHave, type ResumeTorrent, type FileStat } from '../lib/engine/resume.ts'
+import { createHasher } from '../lib/engine/hasher.ts'
+import type { Storage } from '../lib/engine/contracts.ts'
 import { openFileStorage } from '../lib/engine/file-storage.ts'
 import { Bitfield } from '../lib/engine/bitfield.ts'
 import type { FileEntry } from '../lib/engine/contracts.ts'
@@ -207,4 +210,45 @@ test('resume writer reports errors and retries on the next change', async (t) =>
   writer.changed()
   await writer.close()
   assert.deepEqual(list((await loadResume(folder, TORRENT, await storage.stat()))!), [2])
+})
+
+test('restoreHave: empty folder, full check without a record, partial check with one', async (t) => {
+  const folder = await tempDir(t)
+  const data = new Uint8Array(randomBytes(600))
+  data.fill(0, 250, 300) // the pad region
+  const pieceHashes = new Uint8Array(6 * 20)
+  for (let p = 0; p < 6; p++) pieceHashes.set(createHash('sha1').update(data.subarray(p * 100, p * 100 + 100)).digest(), p * 20)
+  const torrent = { ...TORRENT, length: 600, pieceHashes }
+  const inner = await openFileStorage(folder, FILES)
+  const reads: number[] = []
+  const storage: Storage = { stat: () => inner.stat(), close: () => inner.close(), write: (o, d) => inner.write(o, d), read: (o, n) => (reads.push(o), inner.read(o, n)) }
+  t.after(() => storage.close())
+  const hasher = createHasher({ workers: 0 })
+
+  const empty = await restoreHave(folder, torrent, storage, hasher)
+  assert.deepEqual([empty.source, empty.have.count(), reads.length], ['empty', 0, 0])
+
+  await storage.write(0, data)
+  const full = await restoreHave(folder, torrent, storage, hasher)
+  assert.equal(full.source, 'check')
+  assert.equal(full.have.all(), true)
+
+  await saveResume(folder, torrent, full.have, await storage.stat())
+  reads.length = 0
+  const trusted = await restoreHave(folder, torrent, storage, hasher)
+  assert.deepEqual([trusted.source, trusted.checked, trusted.have.all(), reads.length], ['resume', 0, true, 0])
+
+  // b.bin touched (pieces 3-5) and one of its bytes changed: only those pieces are read, piece 4 is lost
+  const b = path.join(folder, 'b.bin')
+  const bytes = await readFile(b)
+  bytes[150] ^= 1 // torrent byte 450: piece 4
+  await writeFile(b, bytes)
+  reads.length = 0
+  const progress: number[] = []
+  const partial = await restoreHave(folder, torrent, storage, hasher, (d) => progress.push(d))
+  assert.equal(partial.source, 'resume')
+  assert.equal(partial.checked, 3)
+  assert.deepEqual(list(partial.have), [0, 1, 2, 3, 5])
+  assert.ok(reads.length > 0 && reads.every((o) => o >= 300), `read outside pieces 3-5: ${reads}`)
+  assert.equal(progress.at(-1), 6)
 })

@@ -13,8 +13,9 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
-import type { Metainfo } from './contracts.ts'
+import type { Hasher, Metainfo, Storage } from './contracts.ts'
 import { Bitfield } from './bitfield.ts'
+import { checkExisting, type CheckedTorrent } from './checker.ts'
 
 /** Size and mtime of a file (as from Storage.stat()), null when absent or a pad file. */
 export type FileStat = {
@@ -163,6 +164,51 @@ export async function loadResume(folder: string, metainfo: ResumeTorrent, stats:
     }
   })
   return new ResumeBitfield(trusted, toCheck)
+}
+
+/** Outcome of {@link restoreHave}. */
+export interface Restored {
+  /** Verified pieces: trusted from the resume record or found good by hashing. */
+  readonly have: Bitfield
+  /** How the result was obtained: nothing on disk, resume record (+ partial check), or a full check. */
+  readonly source: 'empty' | 'resume' | 'check'
+  /** Pieces that needed checking (hashed, unless their file was absent or short). */
+  readonly checked: number
+}
+
+/**
+ * What a starting torrent already has: nothing when no file has data; else
+ * the resume record's trusted pieces plus a check of only the pieces it
+ * could not vouch for; else (no usable record) a full check.
+ *
+ * @example
+ * ```ts
+ * const { have, source } = await restoreHave(saveFolder, metainfo, storage, hasher, (d, n) => progress(d / n), signal)
+ * picker.setHave(have)
+ * ```
+ */
+export async function restoreHave(
+  folder: string,
+  metainfo: ResumeTorrent & CheckedTorrent,
+  storage: Storage,
+  hasher: Hasher,
+  onProgress?: (done: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<Restored> {
+  const stats = await storage.stat()
+  if (!stats.some((s) => s !== null && s.size > 0)) return { have: new Bitfield(metainfo.pieceCount), source: 'empty', checked: 0 }
+  const resumed = await loadResume(folder, metainfo, stats)
+  if (resumed === null) {
+    const have = await checkExisting(storage, metainfo, hasher, onProgress, signal)
+    return { have, source: 'check', checked: metainfo.pieceCount }
+  }
+  const have = new Bitfield(resumed.length, resumed.toBytes())
+  const checked = resumed.toCheck.count()
+  if (checked > 0) {
+    const found = await checkExisting(storage, metainfo, hasher, onProgress, signal, { only: resumed.toCheck })
+    for (const p of found.setIndices()) have.set(p)
+  } else onProgress?.(metainfo.pieceCount, metainfo.pieceCount)
+  return { have, source: 'resume', checked }
 }
 
 /** Deletes the resume record of a torrent, if any. */
