@@ -240,7 +240,11 @@ function parseRecord(text: string, m: ResumeTorrent): ResumeRecord | null {
 
 /** What a resume record is made of. */
 export interface ResumeSnapshot {
-  /** Verified pieces. */
+  /**
+   * Verified pieces whose storage writes have all resolved: a piece verified
+   * from memory while its blocks are still being written must wait, or a kill
+   * at the wrong moment would leave a trusted piece that is not on disk.
+   */
   readonly have: Bitfield
   /** Storage.stat(), taken after the data of `have` was written. */
   readonly stats: ReadonlyArray<FileStat>
