@@ -8,16 +8,17 @@ import { torrentClient } from '../lib/engine/index.ts'
 import { createNewTorrent, type Feedback, type TorrentId } from '../lib/messages.ts'
 import { torrentService } from '../lib/service/index.ts'
 import { isComplete, isFailed } from '../operators/completion.ts'
-import { onePositional, parse, parsePeers, parsePort } from './args.ts'
-import { CliError, exitCodes } from './errors.ts'
+import { parse, parsePeers, parsePort } from './args.ts'
+import { CliError, exitCodes, usageError } from './errors.ts'
 import { ensurePortFree, ensureWritableFolder, readTorrentInput, type TorrentInput } from './input.ts'
 import { onInterrupt, runPatron } from './patron-run.ts'
 import { bytes, duration, rate } from './ui/format.ts'
 import { chooseView, type View } from './ui/view.ts'
 
-export const help = `Usage: torrent-patron get <file.torrent | magnet> [options]
+export const help = `Usage: torrent-patron get <file.torrent | magnet> [more ...] [options]
 
-Download a torrent. Exits 0 once every piece is downloaded and verified.
+Download torrents (several at once: one patron each, on one engine). Exits 0
+once every piece of every torrent is downloaded and verified.
 Ctrl-C closes the torrent cleanly; verified data stays for a later resume.
 
 Options:
@@ -142,7 +143,8 @@ export const get = async (argv: readonly string[]): Promise<number> => {
     console.log(help)
     return 0
   }
-  const input = await readTorrentInput(onePositional('get', positionals, 'torrent file or magnet link'))
+  if (positionals.length === 0) throw usageError('missing torrent file or magnet link', 'get')
+  const inputs = await Promise.all(positionals.map(readTorrentInput))
   const peers = parsePeers('get', values.peer)
   const port = parsePort('get', values.port)
   const savefolder = await ensureWritableFolder(values.out ?? '.')
@@ -151,8 +153,21 @@ export const get = async (argv: readonly string[]): Promise<number> => {
   const service = torrentService(engine)
   const view = chooseView(values)
   try {
-    const outcome = await download((h) => runPatron(service, h), input, { savefolder, peers, seed: values.seed === true }, view)
-    return report(outcome, view)
+    const outcomes = await Promise.all(
+      inputs.map((input) => download((h) => runPatron(service, h), input, { savefolder, peers, seed: values.seed === true }, view))
+    )
+    // Report every torrent; fail with the first failure once all are told.
+    let code = 0
+    let failure: unknown
+    for (const o of outcomes) {
+      try {
+        code = Math.max(code, report(o, view))
+      } catch (e) {
+        failure ??= e
+      }
+    }
+    if (failure !== undefined) throw failure
+    return code
   } finally {
     view.stop()
   }

@@ -141,3 +141,31 @@ test('seed an existing .torrent from --out (JSON lines), get it with --peer', { 
   const lines = jsonLines(end.stdout)
   assert.deepEqual(lines.at(-1), { type: 'Summary', result: 'stopped', name: 'set', torrentid: lines[0]!['torrentid'] })
 })
+
+test('get of two torrents at once: a patron each, one Summary each, both complete', { timeout: 90_000 }, async (t) => {
+  const tmp = await makeTempDir('cli-get-two-')
+  t.after(() => tmp.close())
+  const names = ['left', 'right']
+  const peers: string[] = []
+  const torrents: string[] = []
+  for (const name of names) {
+    const tree = await makeRandomTree(join(tmp.path, 'data', name), { totalBytes: 700_000 + names.indexOf(name), fileCount: 2 })
+    const file = join(tmp.path, `${name}.torrent`)
+    assert.equal((await runCli(['make', tree.root, '-a', 'http://127.0.0.1:9/announce', '-o', file])).code, 0)
+    const port = await freePort()
+    const seeder = startCli(['seed', file, '--out', join(tmp.path, 'data'), '--port', String(port), '--json'])
+    t.after(() => seeder.kill())
+    await seeder.waitForLine((l) => l.includes('"activity":"seeding"'), 30_000)
+    peers.push('--peer', `127.0.0.1:${port}`)
+    torrents.push(file)
+  }
+  const out = join(tmp.path, 'out')
+  const r = await runCli(['get', ...torrents, '--out', out, ...peers, '--json'], { timeoutMs: 60_000 })
+  assert.equal(r.code, 0, r.stderr)
+  const summaries = jsonLines(r.stdout).filter((l) => l['type'] === 'Summary')
+  assert.deepEqual(summaries.map((s) => [s['name'], s['result']]), [
+    ['left', 'complete'],
+    ['right', 'complete']
+  ])
+  for (const name of names) assert.equal(await compareTrees(join(tmp.path, 'data', name), join(out, name)), undefined)
+})
