@@ -78,7 +78,7 @@ const ENGINE = 'torrent-patron (this project)'
 
 export const runSeedBench = async (opts: BenchOptions, log: (s: string) => void = console.log): Promise<{ markdown: string; results: SeedResult[] }> => {
   const size = opts.quick ? 64 * MiB : GiB
-  const timeoutMs = opts.quick ? 60_000 : 300_000
+  const timeoutMs = opts.quick ? 30_000 : 300_000
   const ds = ensureDataset(size, log)
   warmCache(ds.file)
   const residency = cacheResidency(ds.file)
@@ -125,6 +125,8 @@ export const runSeedBench = async (opts: BenchOptions, log: (s: string) => void 
     for (let i = 1; i <= opts.runs; i++) {
       for (const s of setups) {
         if (s.skipped || !s.seeder) continue
+        // A seeder that failed twice will fail again: do not burn timeouts on it.
+        if (runs.get(s.name)!.filter((r) => r.leech.error !== null).length >= 2) continue
         const before = s.seeder.snapshot()
         const leech = await leechOnce(
           { name: `aria2c-from-${s.name}`, verify: 'sample', command: (out) => ['aria2c', aria2LeechArgs(s.torrent, out, leechPort)] },
