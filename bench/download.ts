@@ -59,7 +59,7 @@ const ENGINE = 'torrent-patron (this project)'
 
 export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => void = console.log): Promise<DownloadOutcome> => {
   const size = opts.quick ? 64 * MiB : GiB
-  const timeoutMs = opts.quick ? 30_000 : 300_000
+  const timeoutMs = opts.timeoutS !== null ? opts.timeoutS * 1000 : opts.quick ? 20_000 : 300_000
   const ds = ensureDataset(size, log)
   warmCache(ds.file)
   const residency = cacheResidency(ds.file)

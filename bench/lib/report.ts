@@ -82,16 +82,21 @@ export interface BenchOptions {
   readonly docs: boolean
   /** Skip the engine even if it is there (peers-only figures). */
   readonly noEngine: boolean
+  /** Per-run timeout override in seconds (`--timeout-s N`). */
+  readonly timeoutS: number | null
 }
 
 /**
  * `--quick` (64 MiB), `--runs N` (default 3), `--docs` / `--no-docs`
- * (default: write docs for full-size runs only), `--no-engine`.
+ * (default: write docs for full-size runs only), `--no-engine`, `--timeout-s N`
+ * (per run; default 20 quick, 300 full).
  */
 export const parseBenchArgs = (argv: readonly string[]): BenchOptions => {
   const quick = argv.includes('--quick')
   const runsAt = argv.indexOf('--runs')
   const runs = runsAt >= 0 ? Math.max(1, Number(argv[runsAt + 1]) || 3) : 3
   const docs = argv.includes('--no-docs') ? false : argv.includes('--docs') ? true : !quick
-  return { quick, runs, docs, noEngine: argv.includes('--no-engine') }
+  const tAt = argv.indexOf('--timeout-s')
+  const timeoutS = tAt >= 0 ? Number(argv[tAt + 1]) || null : null
+  return { quick, runs, docs, noEngine: argv.includes('--no-engine'), timeoutS }
 }
