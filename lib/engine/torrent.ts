@@ -128,7 +128,7 @@ export class Torrent implements PeerHandler {
   /** Upload pacing: when the next block may leave (ms), and the timers holding blocks back. */
   private uploadFreeAt = 0
   private readonly paced = new Set<NodeJS.Timeout>()
-  private ioIdle: (() => void) | null = null
+  private readonly idleWaiters: (() => void)[] = []
   /** Everything peers have (for the first tick after complete). */
   private completeAnnounced = false
 
@@ -209,7 +209,7 @@ export class Torrent implements PeerHandler {
     this.paced.clear()
     const tracker = this.tracker?.stop()
     for (const p of [...this.peers.values()]) p.close('torrent closed')
-    if (this.pendingIo > 0) await new Promise<void>((r) => (this.ioIdle = r))
+    await this.whenIdle()
     this.pieces.clear()
     await Promise.allSettled([tracker, this.storage.close()])
   }
@@ -222,6 +222,10 @@ export class Torrent implements PeerHandler {
     void this.tracker?.stop()
     this.tracker = null
     for (const p of [...this.peers.values()]) p.close('torrent failed')
+    this.pieces.clear()
+    // A failed torrent holds no files open (the user may want to free the disk or unmount).
+    const release = (): void => void this.storage.close().catch(() => {})
+    void this.whenIdle().then(release)
     this.ctx.changed()
   }
 
@@ -623,13 +627,14 @@ export class Torrent implements PeerHandler {
     this.refillAll()
   }
 
+  /** Resolves once no write, read or hash of this torrent is in flight. */
+  private whenIdle(): Promise<void> {
+    return this.pendingIo === 0 ? Promise.resolve() : new Promise<void>((r) => this.idleWaiters.push(r))
+  }
+
   private ioDone(): void {
     this.pendingIo--
-    if (this.pendingIo === 0 && this.ioIdle) {
-      const r = this.ioIdle
-      this.ioIdle = null
-      r()
-    }
+    if (this.pendingIo === 0) for (const r of this.idleWaiters.splice(0)) r()
   }
 
   // ------------------------------------------------------------------
