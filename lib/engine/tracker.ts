@@ -109,16 +109,16 @@ export const startTracker = (opts: TrackerOptions): TrackerSession => {
         // nothing to do: we are leaving anyway
       }
       // Give the stopped announce a moment to leave, then tear down regardless.
+      // These timers stay ref'd: they are short and bounded, and an unref'd one
+      // could leave this promise pending forever in a process with nothing else to do.
       return new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
+        setTimeout(() => {
           const cap = setTimeout(resolve, 1200)
-          cap.unref?.()
           client.destroy(() => {
             clearTimeout(cap)
             resolve()
           })
         }, 300)
-        t.unref?.()
       })
     }
   }
