@@ -3,14 +3,14 @@
  * piece picking and hashing are each built and tested alone against these,
  * and the torrent controller only ever talks to them through these shapes.
  *
- * @internal
  * @module
  */
 
 /** One file of a torrent, with its place in the torrent's byte space. */
 export interface FileEntry {
-  /** Safe path components below the save folder (validated: no `..`, no separators, no NUL). */
+  /** Safe path components below the save folder, the torrent's name first (validated: no `..`, no separators, no NUL). */
   readonly path: readonly string[]
+  /** Size in bytes. */
   readonly length: number
   /** Offset of the file's first byte in the torrent's concatenated data. */
   readonly offset: number
@@ -22,31 +22,54 @@ export interface FileEntry {
 export interface Metainfo {
   /** Hex v1 info hash (40 lowercase hex chars). */
   readonly infoHash: string
+  /** The same info hash as 20 raw bytes. */
   readonly infoHashBytes: Uint8Array
+  /** The torrent's suggested name (the file name of a single-file torrent). */
   readonly name: string
+  /** Bytes per piece (a power of two), the last piece excepted. */
   readonly pieceLength: number
+  /** Bytes in the last piece. */
   readonly lastPieceLength: number
+  /** Number of pieces. */
   readonly pieceCount: number
   /** Total bytes, pad files included. */
   readonly length: number
   /** All piece hashes concatenated, 20 bytes each. */
   readonly pieceHashes: Uint8Array
+  /** Files in torrent order, pad files included. */
   readonly files: readonly FileEntry[]
   /** Tracker URLs, tiers flattened in order, duplicates removed. */
   readonly announce: readonly string[]
+  /** BEP 19 web seed URLs (not used for downloading yet). */
   readonly urlList: readonly string[]
+  /** BEP 27 private flag: no DHT, no PEX. */
   readonly private: boolean
   /** The bencoded info dictionary, as served by ut_metadata (BEP 9). */
   readonly infoBytes: Uint8Array
 }
 
 /** Outcome of parsing untrusted metainfo: never throws. */
-export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
+export type ParseResult<T> =
+  | {
+      /** Parsing succeeded. */
+      readonly ok: true
+      /** The parsed value. */
+      readonly value: T
+    }
+  | {
+      /** Parsing failed. */
+      readonly ok: false
+      /** Why it was refused, in words a user can act on. */
+      readonly reason: string
+    }
 
 /** A parsed magnet URI (BEP 9). */
 export interface Magnet {
+  /** Hex v1 info hash (40 lowercase hex chars). */
   readonly infoHash: string
+  /** The torrent's suggested name (the file name of a single-file torrent). */
   readonly name?: string
+  /** Tracker URLs. */
   readonly announce: readonly string[]
   /** `x.pe` peer hints as host:port. */
   readonly peers: readonly string[]
@@ -77,7 +100,10 @@ export interface Hasher {
 
 /** One 16 KiB (or shorter, at the end) block request. */
 export interface BlockRequest {
+  /** Piece index. */
   readonly piece: number
+  /** Byte offset. */
   readonly offset: number
+  /** Size in bytes. */
   readonly length: number
 }
