@@ -19,9 +19,9 @@
  */
 export * from './messages.ts'
 export { torrentService, sharedService, type Engine, type TorrentService, type PatronConnection, type ServiceSnapshot, type ServiceState } from './service/index.ts'
-export { torrentPatron } from './patron.ts'
+export { torrentPatron, type PatronOf } from './patron.ts'
 export { defaultService } from './default-service.ts'
 export { torrentClient, type ClientOptions, type TorrentHandle } from './engine/index.ts'
-export { makeTorrent, type MakeTorrentOptions } from './maker/index.ts'
+export { makeTorrent, defaultPieceLength, type MakeTorrentOptions } from './maker/index.ts'
 export { parseMetainfo, parseMagnet } from './engine/metainfo/index.ts'
 export type { Metainfo, Magnet, FileEntry, ParseResult } from './engine/contracts.ts'
