@@ -334,6 +334,40 @@ export const hostileScripts = {
     }
     await linger(c, LINGER)
   },
+  /**
+   * Answers every request with the right index, offset and length but random bytes: each piece
+   * it touches fails its hash, together with the honest blocks other peers sent for it.
+   */
+  junkAnswers: async (c: HostileConn) => {
+    if (!(await greetAsSeed(c))) return
+    let parsed = 68
+    for (let i = 0; i < 6000 && !c.closed; i++) {
+      const got = c.received()
+      while (parsed + 4 <= got.length) {
+        const len = got.readUInt32BE(parsed)
+        if (parsed + 4 + len > got.length) break
+        if (len === 13 && got[parsed + 4] === 6) {
+          await c.write(pieceMsg(got.readUInt32BE(parsed + 5), got.readUInt32BE(parsed + 9), randomBytes(got.readUInt32BE(parsed + 13))))
+        }
+        parsed += 4 + len
+      }
+      if (got.length >= 1 << 20) break
+      await c.sleep(5)
+    }
+    await linger(c, LINGER)
+  },
+  /**
+   * Claims everything, unchokes, and blasts one junk block at offset 0 of every piece, then
+   * goes quiet. Only the blocks the engine happened to request from us are accepted; the rest
+   * of each such piece comes from honest peers, so the piece fails with several senders.
+   */
+  poisonFirstBlocks: async (c: HostileConn) => {
+    if (!(await greetAsSeed(c))) return
+    await c.sleep(100)
+    const junk = randomBytes(16384)
+    for (let i = 0; i < c.target.pieceCount && !c.closed; i++) await c.write(pieceMsg(i, 0, junk))
+    while (!c.closed && !(await c.waitClosed(1000))) await c.write(keepAlive())
+  },
   /** Claims everything, unchokes, then sends only keep-alives while requests go unanswered. */
   keepAlivesOnly: async (c: HostileConn) => {
     if (!(await greetAsSeed(c))) return
