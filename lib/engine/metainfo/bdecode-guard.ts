@@ -40,7 +40,13 @@ const DEFAULT_LIMITS: DecodeLimits = { maxDepth: MAX_BENCODE_DEPTH, maxValues: M
 
 /** The decoded value and the byte span of each value of a top-level dictionary, or a reason. */
 export type DecodeOutcome =
-  | { readonly ok: true; readonly value: BValue; readonly rootSpans: ReadonlyMap<string, readonly [number, number]> }
+  | {
+      readonly ok: true
+      readonly value: BValue
+      readonly rootSpans: ReadonlyMap<string, readonly [number, number]>
+      /** Offset just past the first complete value (trailing bytes start here). */
+      readonly end: number
+    }
   | { readonly ok: false; readonly reason: string }
 
 const I = 0x69
@@ -159,7 +165,7 @@ function decodeOrThrow (data: Uint8Array, limits: DecodeLimits): DecodeOutcome {
     }
   }
   if (pos !== n && limits.allowTrailing !== true) fail(pos, `${n - pos} unexpected bytes after the end`)
-  return { ok: true, value: root, rootSpans }
+  return { ok: true, value: root, rootSpans, end: pos }
 }
 
 /** `<len>:<bytes>` starting at pos; returns the span of the bytes. */
