@@ -216,3 +216,19 @@ test('a request flood against a seeding engine from a peer that never reads: mem
   t.diagnostic(`peak rise ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
   assert.ok(mem.peak() < MEMORY_BOUND, `heap + buffers rose by ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
 })
+
+test('a peer that claims every piece, unchokes, then sends only keep-alives is dropped once its requests time out', { timeout: 45000 }, async (t) => {
+  const evil = await startHostilePeer(target, hostileScripts.keepAlivesOnly as HostileScript)
+  t.after(() => evil.close())
+  // No honest peer: completion would otherwise close the "seed" for another reason.
+  const engine = runEngine(t, { requestTimeout: 2000 })
+  const id = await engine.create(join(tmp.path, `out-${runs++}`), [evil.peer])
+  await pollUntil(() => evil.connections[0], { timeoutMs: 10000, what: 'engine dials the peer' })
+  const conn = evil.connections[0]!.conn
+  // Three request timeouts of 2 s each (checked on a 1 s tick), with a wide margin.
+  assert.ok(await conn.waitClosed(30000), 'the silent peer was never dropped')
+  assert.ok(conn.closedByRemote)
+  const s = engine.latest(id)!
+  assert.equal(s.piecesDone, 0)
+  assert.equal(s.discarded, 0)
+})
