@@ -166,4 +166,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const outcome = await runCheckBench(opts)
   console.log('\n' + outcome.markdown)
   if (opts.docs) updateSection('check', outcome.markdown)
+  process.exit(0)
 }

@@ -191,4 +191,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const outcome = await runDownloadBench(opts)
   console.log('\n' + outcome.markdown)
   if (opts.docs) updateSection('download', outcome.markdown)
+  process.exit(0)
 }

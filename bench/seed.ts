@@ -214,4 +214,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const outcome = await runSeedBench(opts)
   console.log('\n' + outcome.markdown)
   if (opts.docs) updateSection('seed', outcome.markdown)
+  process.exit(0)
 }
