@@ -18,6 +18,7 @@ import { freePort, waitFor } from './lib/net.ts'
 import { GiB, MB, MiB, benchDir, workDir } from './lib/paths.ts'
 import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOptions } from './lib/report.ts'
 import { cell, fmt, ratio, summarize, type Summary } from './lib/stats.ts'
+import { qbittorrentLeech, qbittorrentVersion } from './lib/qbittorrent.ts'
 import { startTracker } from './lib/tracker.ts'
 import { ensureWebtorrent, webtorrentLeech } from './lib/webtorrent.ts'
 
@@ -74,7 +75,7 @@ export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => v
     // aria2c leechers find the seeder only through the tracker.
     await waitFor('the aria2c seeder to announce', () => tracker.peerCount(ds.infoHash) > 0, 20_000)
 
-    const contenders: { spec: LeechSpec; skipped: string | null }[] = []
+    const contenders: { spec: LeechSpec; skipped: string | null; run?: () => Promise<LeechRun> }[] = []
     const engineReady = engineHas('client', 'hasher', 'storage')
     contenders.push({
       spec: {
@@ -109,6 +110,15 @@ export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => v
       skipped: null
     })
 
+    const qbt = qbittorrentVersion()
+    if (qbt !== null && (opts.qbittorrent ?? !opts.quick)) {
+      contenders.push({
+        spec: { name: qbt.replace(/^qBittorrent v/, 'qBittorrent '), verify: 'sample', command: () => ['qbittorrent-nox', []] },
+        skipped: null,
+        run: () => qbittorrentLeech(torrent, ds.file, timeoutMs)
+      })
+    }
+
     const runs = new Map<string, LeechRun[]>(contenders.map((c) => [c.spec.name, []]))
     for (let i = 1; i <= opts.runs; i++) {
       for (const c of contenders) {
@@ -116,7 +126,7 @@ export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => v
         const mine = runs.get(c.spec.name)!
         // A leecher that failed twice will fail again: do not burn timeouts on it.
         if (mine.filter((r) => r.error !== null).length >= 2) continue
-        const r = await leechOnce(c.spec, ds.file, timeoutMs)
+        const r = c.run ? await c.run() : await leechOnce(c.spec, ds.file, timeoutMs)
         mine.push(r)
         log(
           `[download] run ${i}/${opts.runs} ${c.spec.name}: ` +
@@ -164,8 +174,10 @@ const downloadMarkdown = (
       `${Number.isFinite(ctx.residency) ? `${Math.round(ctx.residency * 100)}% resident` : 'pre-read'}); ` +
       `each leecher ${ctx.runs} times, round-robin, into a fresh empty folder deleted after each run. ` +
       'The engine gets the seeder as an explicit peer, WebTorrent gets it as an explicit peer and through the tracker, ' +
-      'aria2c through an embedded bittorrent-tracker. MB/s counts the whole process (start to exit); ' +
-      '"transfer MB/s" is the leecher\'s own add-to-done time (node leechers report it).',
+      'aria2c and qBittorrent through an embedded bittorrent-tracker. MB/s counts the whole process (start to exit; ' +
+      'qBittorrent: spawn to 100% in its Web API, a fresh instance per run); "transfer MB/s" is the time from adding ' +
+      'the torrent to done (node leechers report it; qBittorrent from the Web API). qBittorrent\'s CPU and RSS are read ' +
+      'from /proc at completion; libtorrent 2 maps the file, so its RSS counts file pages.',
     '',
     `Measured ${stamp()} on ${machineLine()}.`,
     '',

@@ -84,6 +84,8 @@ export interface BenchOptions {
   readonly noEngine: boolean
   /** Per-run timeout override in seconds (`--timeout-s N`). */
   readonly timeoutS: number | null
+  /** Include qBittorrent as a leecher: `--qbittorrent` / `--no-qbittorrent`; default: full-size runs only. */
+  readonly qbittorrent?: boolean
 }
 
 /**
@@ -98,5 +100,6 @@ export const parseBenchArgs = (argv: readonly string[]): BenchOptions => {
   const docs = argv.includes('--no-docs') ? false : argv.includes('--docs') ? true : !quick
   const tAt = argv.indexOf('--timeout-s')
   const timeoutS = tAt >= 0 ? Number(argv[tAt + 1]) || null : null
-  return { quick, runs, docs, noEngine: argv.includes('--no-engine'), timeoutS }
+  const qbittorrent = argv.includes('--no-qbittorrent') ? false : argv.includes('--qbittorrent') ? true : undefined
+  return { quick, runs, docs, noEngine: argv.includes('--no-engine'), timeoutS, ...(qbittorrent === undefined ? {} : { qbittorrent }) }
 }
