@@ -22,6 +22,6 @@ export { torrentService, sharedService, type Engine, type TorrentService, type P
 export { torrentPatron, type PatronOf } from './patron.ts'
 export { defaultService } from './default-service.ts'
 export { torrentClient, type ClientOptions, type TorrentHandle } from './engine/index.ts'
-export { makeTorrent, defaultPieceLength, type MakeTorrentOptions } from './maker/index.ts'
+export { makeTorrent, defaultPieceLength, makeSeedCommand, type MakeTorrentOptions, type SeedCommand, type SeedCommandOptions } from './maker/index.ts'
 export { parseMetainfo, parseMagnet } from './engine/metainfo/index.ts'
 export type { Metainfo, Magnet, FileEntry, ParseResult } from './engine/contracts.ts'
