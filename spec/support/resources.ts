@@ -70,27 +70,29 @@ const HANDLE_KINDS = ['TCPSocketWrap', 'TCPServerWrap', 'UDPWrap', 'Worker', 'Fi
 
 /**
  * What `now` holds beyond `base`, as readable lines; empty when nothing is
- * left over. Counts sockets, regular files and pipes by fd, and the libuv
- * handle kinds that belong to network, workers and files. Timers are not
- * compared (the test runner keeps its own).
+ * left over. Fds are compared by target (a socket's inode, a file's path), so
+ * a new socket is seen even if an old one closed meanwhile; handles are
+ * compared by count for the kinds that belong to network, workers and files
+ * (timers are not: the test runner keeps its own).
  *
  * @example
  * assert.deepEqual(leftOver(base, resources()), [])
  */
 export function leftOver (base: Resources, now: Resources): string[] {
   const out: string[] = []
-  const fd = (k: 'sockets' | 'files' | 'pipes' | 'anon'): void => {
-    if (now.fds[k] > base.fds[k]) out.push(`${now.fds[k] - base.fds[k]} more ${k} fds (${base.fds[k]} -> ${now.fds[k]})`)
+  const before = new Map<string, number>()
+  for (const t of base.fds.targets) before.set(t, (before.get(t) ?? 0) + 1)
+  const extra: string[] = []
+  for (const t of now.fds.targets) {
+    const n = before.get(t) ?? 0
+    if (n > 0) before.set(t, n - 1)
+    else extra.push(t)
   }
-  fd('sockets'); fd('files'); fd('pipes'); fd('anon')
+  if (extra.length > 0) out.push(`${extra.length} new fds: ${extra.slice(0, 20).join(', ')}`)
   for (const k of HANDLE_KINDS) {
     const a = base.handles[k] ?? 0
     const b = now.handles[k] ?? 0
     if (b > a) out.push(`${b - a} more ${k} handles (${a} -> ${b})`)
-  }
-  if (out.length > 0) {
-    const extra = now.fds.targets.filter((t) => !base.fds.targets.includes(t))
-    out.push(`new fd targets: ${extra.slice(0, 20).join(', ')}`)
   }
   return out
 }
