@@ -65,12 +65,13 @@ export const listen = (
       const addr = server.address()
       resolve({
         port: typeof addr === 'object' && addr ? addr.port : port,
-        close: () =>
-          new Promise<void>((r) => {
-            for (const s of pending) s.destroy()
-            pending.clear()
-            server.close(() => r())
-          })
+        // Stops accepting at once; connections already handed to torrents are
+        // theirs to close (server.close's callback would wait for them).
+        close: async () => {
+          for (const s of pending) s.destroy()
+          pending.clear()
+          server.close()
+        }
       })
     })
   })
