@@ -525,7 +525,7 @@ export class Torrent implements PeerHandler {
       if (room <= 0) return
     }
     // Ask in batches: one pick (and one socket write) per several blocks.
-    if (room < Math.min(16, peer.depth / 4) && inflight > 0) return
+    if (room < Math.max(16, peer.depth / 4) && inflight > 0) return
     peer.requestMany(this.picker.pick(peer, room))
   }
 
@@ -621,7 +621,9 @@ export class Torrent implements PeerHandler {
 
   private pieceVerified(piece: number): void {
     this.picker.verified(piece)
-    for (const p of this.peers.values()) if (p.ready) p.wire.have(piece)
+    // No redundant haves: a peer that has the piece gains nothing from hearing
+    // of ours (and to a seed that is one socket write per piece saved).
+    for (const p of this.peers.values()) if (p.ready && !p.bits.get(piece)) p.wire.have(piece)
     if (this.picker.haveCount() === 1) this.unchokeNext()
     this.refillAll()
     if (this.picker.isComplete() && !this.completeAnnounced) {
