@@ -155,3 +155,49 @@ test('a corrupting seeder beside an honest one: hash failures, ban, correct data
   assert.ok(done.discarded <= 6 * meta.pieceLength, `discarded ${done.discarded}: the liar was banned early`)
   assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
 })
+
+test('a peer that stops answering: its requests time out, are cancelled and go elsewhere', { timeout: 60000 }, async (t) => {
+  const tmp = await makeTempDir('eng-stall-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: 8 << 20, fileCount: 2 })
+  const made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 16 })
+  const parsed = await parseMetainfo(made.bytes)
+  assert.ok(parsed.ok)
+  const meta = parsed.value
+  let cancels = 0
+  let doneAtFirstCancel: number | undefined
+  let progress = (): number => 0
+  // Answers each request only after 4 s: far past the engine's 1 s request timeout.
+  const sluggish = await startFakeSeeder({
+    torrent: {
+      infoHash: meta.infoHash,
+      pieceLength: meta.pieceLength,
+      length: meta.length,
+      files: meta.files.map((f) => ({ path: f.path.join('/'), length: f.length, offset: f.offset }))
+    },
+    dir: dirname(tree.root),
+    slowMs: 4000,
+    onWire: (wire) =>
+      wire.on('cancel', () => {
+        cancels++
+        doneAtFirstCancel ??= progress()
+      })
+  })
+  t.after(() => sluggish.close())
+  const honest = await startAria2Seeder({ torrentPath: made.path, dir: dirname(tree.root), maxUploadBytesPerSec: 2 << 20 })
+  t.after(() => honest.close())
+
+  const leecher = runEngine(t, { requestTimeout: 1000 })
+  const out = join(tmp.path, 'out')
+  const id = await leecher.create(made.bytes, out, [sluggish.peer, honest.peer])
+  progress = () => leecher.latest(id)?.fractionDone ?? 0
+  const done = await leecher.waitActivity(id, 'seeding', 40000)
+  assert.equal(done.piecesDone, done.piecesTotal)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+  assert.ok(sluggish.stats().requests > 0, 'the sluggish peer was asked')
+  assert.ok(cancels > 0, 'timed-out requests were cancelled')
+  // Endgame cancels come only at the very end; a timeout's cancel comes long before.
+  assert.ok(doneAtFirstCancel !== undefined && doneAtFirstCancel < 0.5, `first cancel at ${doneAtFirstCancel}`)
+  const by = leecher.handles.get(id)!.contributed()
+  assert.ok((by[honest.peer] ?? 0) >= meta.length / 2, `the honest peer did most of it: ${JSON.stringify(by)}`)
+})
