@@ -231,7 +231,7 @@ class EngineInstance {
     })
     // Start after the reply is out, so the reply precedes the first status.
     queueMicrotask(() => {
-      if (this.torrents.get(id) === torrent) void torrent.start()
+      if (this.torrents.get(id) === torrent) torrent.start().catch(() => {})
     })
     return newTorrentCreated(id, folder, { infohash: meta.infoHash, name: meta.name })
   }

@@ -193,7 +193,18 @@ export class Torrent implements PeerHandler {
     this.activity = this.picker.isComplete() ? 'seeding' : 'downloading'
     this.completeAnnounced = this.picker.isComplete()
     this.ctx.changed()
-    this.tracker = startTracker({
+    try {
+      this.tracker = this.startTrackers()
+    } catch (e) {
+      // A tracker URL the library cannot use must not stop the torrent: peers may come from elsewhere.
+      this.tracker = null
+      void e
+    }
+    this.connectMore()
+  }
+
+  private startTrackers(): TrackerSession {
+    return startTracker({
       infoHash: this.meta.infoHash,
       peerId: this.ctx.peerId,
       announce: this.meta.announce,
@@ -205,7 +216,6 @@ export class Torrent implements PeerHandler {
         this.trackerPeers = leechers
       }
     })
-    this.connectMore()
   }
 
   /** True once checking is over and peers may join. */
