@@ -115,7 +115,7 @@ export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => v
       contenders.push({
         spec: { name: qbt.replace(/^qBittorrent v/, 'qBittorrent '), verify: 'sample', command: () => ['qbittorrent-nox', []] },
         skipped: null,
-        run: () => qbittorrentLeech(torrent, ds.file, timeoutMs)
+        run: () => qbittorrentLeech(torrent, ds.file, timeoutMs, [peer])
       })
     }
 

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import { aria2LeechArgs, aria2Version, startAria2Seeder } from './lib/aria2.ts'
 import { cacheResidency, ensureDataset, torrentWithAnnounce, warmCache } from './lib/data.ts'
+import { killOnExit } from './lib/children.ts'
 import { engineHas } from './lib/engine.ts'
 import { leechOnce, type LeechRun } from './lib/leech.ts'
 import { procSnapshot, type ProcSnapshot } from './lib/measure.ts'
@@ -44,11 +45,11 @@ export interface SeedResult {
 /** Start bench/seed-engine.ts and wait until it says it seeds. */
 const startEngineSeeder = async (torrent: string, dir: string, port: number, timeoutMs: number): Promise<Seeder & { readyS: number }> => {
   const t0 = performance.now()
-  const child: ChildProcess = spawn(
+  const child: ChildProcess = killOnExit(spawn(
     process.execPath,
     ['--import', 'tsx', join(benchDir, 'seed-engine.ts'), '--torrent', torrent, '--data', dir, '--port', String(port)],
     { stdio: ['ignore', 'pipe', 'pipe'] }
-  )
+  ))
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

@@ -3,6 +3,7 @@
  * Everything that would reach beyond loopback (DHT, LPD, PEX) is off.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { killOnExit } from './children.ts'
 import { procSnapshot, type ProcSnapshot } from './measure.ts'
 import { waitForPort } from './net.ts'
 
@@ -63,7 +64,7 @@ export interface Aria2Seeder {
  * ```
  */
 export const startAria2Seeder = async (torrent: string, dir: string, port: number): Promise<Aria2Seeder> => {
-  const child: ChildProcess = spawn(
+  const child: ChildProcess = killOnExit(spawn(
     'aria2c',
     [
       '-d',
@@ -79,7 +80,7 @@ export const startAria2Seeder = async (torrent: string, dir: string, port: numbe
       torrent
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] }
-  )
+  ))
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

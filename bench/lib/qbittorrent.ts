@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
+import { killOnExit } from './children.ts'
 import { verifyOutput } from './data.ts'
 import type { LeechRun } from './leech.ts'
 import { procSnapshot } from './measure.ts'
@@ -54,7 +55,12 @@ const config = (peerPort: number, webPort: number, downloads: string): string =>
  * to completion (CPU and VmHWM read from /proc just before it is stopped;
  * its RSS includes file pages libtorrent 2 maps).
  */
-export const qbittorrentLeech = async (torrent: string, original: string, timeoutMs: number): Promise<LeechRun> => {
+export const qbittorrentLeech = async (
+  torrent: string,
+  original: string,
+  timeoutMs: number,
+  peers: readonly string[] = []
+): Promise<LeechRun> => {
   mkdirSync(workDir, { recursive: true })
   const dir = mkdtempSync(join(workDir, 'qbt-'))
   const downloads = join(dir, 'downloads')
@@ -64,7 +70,7 @@ export const qbittorrentLeech = async (torrent: string, original: string, timeou
   const [peerPort, webPort] = [await freePort(), await freePort()]
   writeFileSync(join(confDir, 'qBittorrent.conf'), config(peerPort, webPort, downloads))
   const t0 = performance.now()
-  const child = spawn('qbittorrent-nox', [`--profile=${join(dir, 'profile')}`, `--webui-port=${webPort}`], { stdio: 'ignore' })
+  const child = killOnExit(spawn('qbittorrent-nox', [`--profile=${join(dir, 'profile')}`, `--webui-port=${webPort}`], { stdio: 'ignore' }))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const web = `http://127.0.0.1:${webPort}/api/v2`
   const deadline = Date.now() + timeoutMs
@@ -87,10 +93,16 @@ export const qbittorrentLeech = async (torrent: string, original: string, timeou
     const added = await fetch(`${web}/torrents/add`, { method: 'POST', body: form })
     if (!added.ok) throw new Error(`torrents/add: HTTP ${added.status}`)
     tAdded = performance.now()
+    let lastPeerAdd = 0
     for (;;) {
       if (Date.now() > deadline) throw new Error('timed out')
-      const list = (await (await fetch(`${web}/torrents/info`)).json()) as { progress: number; state: string }[]
+      const list = (await (await fetch(`${web}/torrents/info`)).json()) as { progress: number; state: string; hash: string; num_seeds: number }[]
       const t = list[0]
+      // Tracker peers alone sometimes leave it idle ("stalledDL"): hand it the seeder too, again while it has none.
+      if (t && peers.length && t.num_seeds === 0 && Date.now() - lastPeerAdd > 2_000) {
+        lastPeerAdd = Date.now()
+        await fetch(`${web}/torrents/addPeers`, { method: 'POST', body: new URLSearchParams({ hashes: t.hash, peers: peers.join('|') }) }).catch(() => {})
+      }
       if (t && (t.state === 'error' || t.state === 'missingFiles')) throw new Error(`state ${t.state}`)
       if (t && t.progress >= 1 && !t.state.startsWith('checking')) break
       await sleep(50)
