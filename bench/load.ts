@@ -78,7 +78,8 @@ const fmt = (xs: readonly number[], digits = 0): string => {
 
 interface Row { patrons: number; torrents: number; results: LoadResult[] }
 
-const section = (a: Args, rows: readonly Row[]): string => {
+/** The Load section's Markdown. */
+export const loadSection = (a: Args, rows: readonly Row[]): string => {
   const cpu = cpus()
   const lines = [
     '## Load: many patrons on one service',
@@ -105,10 +106,33 @@ const section = (a: Args, rows: readonly Row[]): string => {
       `${pick((x) => x.completeMs)} | ${pick((x) => x.releaseMs)} | ${pick((x) => x.peakRssMiB)} | ${pick((x) => x.peakHeapMiB)} | ${pick((x) => x.deliveredUpdates)} | ` +
       `${rs.reduce((n, x) => n + x.violations.length, 0)} |`)
   }
+  lines.push('', ...LOAD_NOTES)
   return lines.join('\n')
 }
 
-const writeSection = (markdown: string): void => {
+/** Findings kept with the section (written by hand; re-check them when the figures move). */
+export const LOAD_NOTES = [
+  'Findings (2026-11-24):',
+  '',
+  '- **Creation replies dominate.** "complete" is only a little above "replies": the downloads themselves (64–256',
+  '  KiB from loopback) take milliseconds, the time goes into answering the creations. The engine answers them one',
+  '  after another on one promise chain (parse, mkdir, access, open storage, listener, for each new torrent) so that',
+  '  replies leave in request order. Alone, an engine answers 200 new torrents in about 220 ms and 800 duplicates',
+  '  (TorrentAlreadyDownloading: a parse and a map lookup) in about 50 ms; under load the same 1,000 replies take',
+  '  about 1.35 s, because every `await` of the chain queues behind the I/O of the torrents already downloading',
+  '  (and of the seeder, in the same process). Duplicates wait behind new torrents\' file work. Preparing creations',
+  '  concurrently (parse, folders, storage) and serialising only the decisions and the replies would keep the',
+  '  order and cut this. Reply latency grows linearly: about 1.1 ms per patron at 10,000.',
+  '- **Routing is not the limit:** the service routes millions of updates per second (Routing section). The',
+  '  1,000 / 200 run adds about 22 MiB of heap (patrons, torrents, the messages the test keeps). Peak RSS grows by',
+  '  about 25–45 MiB per 100 MiB of torrent data (seeder and leecher in one process, with their buffers).',
+  '- **Release is prompt:** the leecher engine\'s sockets, files, worker threads and handles are gone within',
+  '  milliseconds of the last patron leaving. Here its peer connections had already closed (both sides seeds);',
+  '  spec/churn.property.spec.ts checks the release with downloads in flight.'
+]
+
+/** Replace (or append) the Load section of docs/benchmarks.md, leaving the rest of the file as it is. */
+export const writeLoadSection = (markdown: string): void => {
   let doc = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : '# Benchmarks\n'
   const block = `${START}\n${markdown.trim()}\n${END}`
   const a = doc.indexOf(START)
@@ -135,9 +159,9 @@ const main = async (): Promise<void> => {
     }
     rows.push(row)
   }
-  const md = section(a, rows)
+  const md = loadSection(a, rows)
   console.log(`\n${md}`)
-  if (a.docs) writeSection(md)
+  if (a.docs) writeLoadSection(md)
   if (rows.some((r) => r.results.some((x) => x.violations.length > 0))) process.exitCode = 1
 }
 
