@@ -21,7 +21,7 @@ import { collect, PushSource } from './support/most.ts'
 import { makeTempDir } from './support/peers/tmp.ts'
 import { makeRandomTree, compareTrees } from './support/peers/data.ts'
 import { mktorrent } from './support/peers/mktorrent.ts'
-import { startAria2Seeder } from './support/peers/aria2.ts'
+import { startAria2Seeder, startAria2Leecher } from './support/peers/aria2.ts'
 import { freePort } from './support/peers/ports.ts'
 import { startFakeSeeder } from './support/fake-seeder.ts'
 import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
@@ -200,4 +200,24 @@ test('a peer that stops answering: its requests time out, are cancelled and go e
   assert.ok(doneAtFirstCancel !== undefined && doneAtFirstCancel < 0.5, `first cancel at ${doneAtFirstCancel}`)
   const by = leecher.handles.get(id)!.contributed()
   assert.ok((by[honest.peer] ?? 0) >= meta.length / 2, `the honest peer did most of it: ${JSON.stringify(by)}`)
+})
+
+test('aria2c downloads a whole torrent from the engine alone (upload path)', { timeout: 60000 }, async (t) => {
+  const tmp = await makeTempDir('eng-up-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: 16 << 20, fileCount: 3 })
+  const made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 16 })
+  const out = join(tmp.path, 'out')
+  const leecher = await startAria2Leecher({ torrentPath: made.path, dir: out })
+  t.after(() => leecher.close())
+  const seeder = runEngine(t)
+  // aria2c takes no explicit peers: the engine dials it.
+  const id = await seeder.create(made.bytes, dirname(tree.root), [leecher.peer])
+  await leecher.waitDone(40000)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload'), { ignoreExtra: true }), undefined)
+  const s = await pollUntil(() => {
+    const x = seeder.latest(id)
+    return x && x.upTotal >= 16 << 20 ? x : undefined
+  }, { timeoutMs: 5000, what: 'upTotal', explain: () => JSON.stringify(seeder.latest(id)) })
+  assert.equal(s.activity, 'seeding')
 })

@@ -50,7 +50,8 @@ class CappedWire extends Wire {
 /** What a torrent hears from its peers. */
 export interface PeerHandler {
   onReady(peer: Peer): void
-  onBitfield(peer: Peer): void
+  /** The peer's bitfield arrived; `previous` is what we knew before, when it replaces earlier news. */
+  onBitfield(peer: Peer, previous: Bitfield | null): void
   onHave(peer: Peer, piece: number): void
   onChoke(peer: Peer): void
   onUnchoke(peer: Peer): void
@@ -188,14 +189,13 @@ export class Peer {
         this.close('malformed bitfield')
         return
       }
-      // BEP 3: the bitfield comes first or not at all; a late one would skew availability.
-      if (this.gotBitfield || this.bits.count() > 0) {
-        this.close('bitfield out of order')
-        return
-      }
+      // BEP 3 wants the bitfield first and once, but aria2c 1.36 sends haves
+      // first and then a full bitfield again now and then (seen on loopback):
+      // take each one as a replacement, and the torrent fixes availability.
+      const previous = this.gotBitfield || this.bits.count() > 0 ? this.bits.clone() : null
       this.gotBitfield = true
-      for (let i = 0; i < this.opts.pieceCount; i++) if (parsed.get(i)) this.bits.set(i)
-      h.onBitfield(this)
+      for (let i = 0; i < this.opts.pieceCount; i++) this.bits.set(i, parsed.get(i))
+      h.onBitfield(this, previous)
     })
     w.on('have', (index: number) => {
       if (!Number.isInteger(index) || index < 0 || index >= this.opts.pieceCount) {

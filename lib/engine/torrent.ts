@@ -13,6 +13,7 @@
  * @module
  */
 import type net from 'node:net'
+import type { Bitfield } from './bitfield.ts'
 import { createHash, type Hash } from 'node:crypto'
 import type { Metainfo, Storage } from './contracts.ts'
 import type { PoolHasher } from './parts.ts'
@@ -334,7 +335,8 @@ export class Torrent implements PeerHandler {
     if (this.picker.haveCount() > 0) peer.wire.bitfield(this.picker.haveBitfield().toBytes())
   }
 
-  onBitfield(peer: Peer): void {
+  onBitfield(peer: Peer, previous: Bitfield | null): void {
+    if (previous) this.picker.removeAvailability(previous)
     this.picker.addAvailability(peer.bits)
     if (this.picker.isComplete() && peer.isSeed()) {
       peer.close('both seeds')
