@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
-import { argValues, CommandSource, loadClient, report, startEngine } from './lib/engine.ts'
+import { torrentClient } from '../lib/engine/client.ts'
+import { argValues, CommandSource, report, startEngine } from './lib/engine.ts'
 
 const argv = process.argv.slice(2)
 const [torrentFile] = argValues(argv, 'torrent')
@@ -25,7 +26,6 @@ const fail = (message: string): never => {
 }
 
 const started = performance.now()
-const { torrentClient } = await loadClient()
 const commands = new CommandSource()
 let id: TorrentId | undefined
 let ready = false

@@ -5,7 +5,6 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { currentTime } from '@most/scheduler'
 import { newDefaultScheduler } from '@most/scheduler'
 import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
@@ -50,22 +49,6 @@ export class CommandSource implements Stream<EngineCommand> {
 
 /** The engine's shape (lib/engine/client.ts `Engine`), restated so the bench typechecks without it. */
 export type EngineFn = (commands: Stream<EngineCommand>) => Stream<EngineFeedback>
-
-/** What the bench uses of lib/engine/client.ts, loaded at run time (it may not exist yet). */
-export interface ClientModule {
-  torrentClient(options: {
-    port?: number
-    host?: string
-    downloadFolder?: string
-    statusInterval?: number
-    hasherWorkers?: number
-    dht?: false
-  }): EngineFn
-}
-
-/** Load lib/engine/client.ts by path (a variable specifier keeps tsc from requiring it). */
-export const loadClient = (): Promise<ClientModule> =>
-  import(pathToFileURL(join(projectRoot, ENGINE_PARTS.client)).href) as Promise<ClientModule>
 
 /**
  * Run `engine(commands)` on a fresh scheduler, feeding each feedback message
