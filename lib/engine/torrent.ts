@@ -28,10 +28,10 @@ import { RateMeter } from './stats.ts'
  * Most bytes of complete pieces held in memory per torrent while they are
  * written and hashed. Past it no new requests go out until pieces drain.
  */
-const MAX_BUFFERED = 16 << 20
+const MAX_BUFFERED = 8 << 20
 
 /** Spare piece buffers kept per torrent. */
-const SPARE_BUFFERS = 32
+const SPARE_BUFFERS = 16
 
 /** Block size we request (the picker's default). */
 const BLOCK = 16384
