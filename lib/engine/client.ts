@@ -85,15 +85,18 @@ export interface ClientOptions {
 
 /** A read-only diagnostic view of a running torrent. */
 export interface TorrentHandle {
+  /** Hex v1 info hash. */
   readonly infoHash: string
+  /** Connected peers, with what each moved. */
   peers(): PeerInfo[]
   /** Accepted block bytes by peer address since the torrent started. */
   contributed(): Record<string, number>
+  /** Addresses banned from this torrent for sending bad data. */
   banned(): string[]
 }
 
-/** The engine's type: commands in, feedback out. */
-export type Engine = (commands: Stream<EngineCommand>) => Stream<EngineFeedback>
+import type { Engine } from '../engine-contract.ts'
+export type { Engine }
 
 const PEER_ID_PREFIX = '-TP0100-'
 

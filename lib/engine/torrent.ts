@@ -68,11 +68,17 @@ export interface TorrentContext {
 }
 
 /** A read-only view of a torrent's peers, for tests and diagnostics. */
+/** Diagnostic view of one connected peer. */
 export interface PeerInfo {
+  /** `host:port`. */
   readonly address: string
+  /** Where we learnt of it. */
   readonly source: PeerSource
+  /** Its peer id (hex), once handshaken. */
   readonly remoteId: string | null
+  /** Payload bytes it sent us. */
   readonly downloaded: number
+  /** Payload bytes we sent it. */
   readonly uploaded: number
 }
 

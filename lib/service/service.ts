@@ -12,20 +12,8 @@ import type { Command, EngineCommand, EngineFeedback, Feedback, PatronId } from 
 import { PushSource } from './push-source.ts'
 import { Router, type Effect, type RouterSnapshot } from './router.ts'
 
-/**
- * An engine: given the stream of commands, the stream of feedback.
- * Contract: exactly one creation reply (NewTorrentCreated, TorrentStartFail
- * or TorrentAlreadyDownloading) per CreateNewTorrent, in request order;
- * status updates for running torrents; disposing the returned stream's
- * subscription stops every torrent; closing an unknown id is harmless.
- *
- * @example
- * ```ts
- * const echoFail: Engine = (commands) =>
- *   map(() => torrentStartFail('no engine'), filter(isCreateNewTorrent, commands))
- * ```
- */
-export type Engine = (commands: Stream<EngineCommand>) => Stream<EngineFeedback>
+import type { Engine } from '../engine-contract.ts'
+export type { Engine }
 
 /**
  * Lifetime of a service's engine: `idle` (no engine runs), `running`, or
