@@ -103,8 +103,12 @@ async function pollFast (engine: EngineProcess, pred: (all: readonly TorrentStat
   }
 }
 
-/** Waits for the kill point, SIGKILLs the child, returns its statuses (the log survives the kill). */
-async function killAt (engine: EngineProcess, point: KillPoint, busy: (s: TorrentStats) => boolean): Promise<readonly TorrentStats[]> {
+/**
+ * Waits for the kill point, SIGKILLs the child, returns its statuses (the log
+ * survives the kill). `busy` says a status shows the transfer under way;
+ * `over` that there is nothing left to transfer (then waiting stops).
+ */
+async function killAt (engine: EngineProcess, point: KillPoint, busy: (s: TorrentStats) => boolean, over: (all: readonly TorrentStats[]) => boolean): Promise<readonly TorrentStats[]> {
   switch (point.kind) {
     case 'early':
       await sleep(point.ms)
@@ -115,12 +119,12 @@ async function killAt (engine: EngineProcess, point: KillPoint, busy: (s: Torren
     case 'fraction':
       await pollFast(engine, (all) => {
         const s = all.at(-1)
-        return s !== undefined && (s.fractionDone >= point.f || s.activity === 'seeding')
+        return (s !== undefined && s.fractionDone >= point.f) || over(all)
       }, 30_000, `fractionDone >= ${point.f}`)
       await sleep(point.extraMs)
       break
     case 'busy':
-      await pollFast(engine, (all) => all.some(busy) || all.at(-1)?.activity === 'seeding', 30_000, 'transfer')
+      await pollFast(engine, (all) => all.some(busy) || over(all), 30_000, 'transfer')
       await sleep(point.ms)
       break
   }
@@ -218,7 +222,7 @@ async function spawnEngine (t: TestContext, options: EngineProcessOptions): Prom
   return engine
 }
 
-test(`download: SIGKILL at ${KILLS} random points (seed ${SEED}), restart on the same folder each time: no verified piece lost, none claimed unverified, completes bit-identical`, { timeout: 75_000 }, async (t) => {
+test(`download: SIGKILL at ${KILLS} random points (seed ${SEED}), restart on the same folder each time: no verified piece lost, none claimed unverified, completes bit-identical`, { timeout: 40_000 + KILLS * 12_000 }, async (t) => {
   const rng = rngOf(SEED)
   const plan = killPlan(rng, KILLS, 'fraction')
   t.diagnostic(`seed ${SEED} (replay: KILL_SEED=${SEED} KILL_POINTS=${KILLS}); plan: ${plan.map(describe).join('; ')}`)
@@ -259,7 +263,7 @@ test(`download: SIGKILL at ${KILLS} random points (seed ${SEED}), restart on the
   for (let i = 0; i < plan.length; i++) {
     const point = plan[i]!
     const engine = await spawnEngine(t, options)
-    const all = await killAt(engine, point, downloading)
+    const all = await killAt(engine, point, downloading, (all) => all.at(-1)?.activity === 'seeding')
     const afterCheck = checkRun(i + 1, all)
     const last = all.at(-1)
 
@@ -298,7 +302,7 @@ test(`download: SIGKILL at ${KILLS} random points (seed ${SEED}), restart on the
   await final.close()
 })
 
-test(`seeding: SIGKILL at ${KILLS} random points (seed ${SEED}), restart on the same folder: data never written, fractionDone 1 after every check, aria2c completes identical`, { timeout: 60_000 }, async (t) => {
+test(`seeding: SIGKILL at ${KILLS} random points (seed ${SEED}), restart on the same folder: data never written, fractionDone 1 after every check, aria2c completes identical`, { timeout: 30_000 + KILLS * 10_000 }, async (t) => {
   const rng = rngOf(SEED ^ 0x5eed)
   const plan = killPlan(rng, KILLS, 'busy')
   t.diagnostic(`seed ${SEED} (replay: KILL_SEED=${SEED} KILL_POINTS=${KILLS}); plan: ${plan.map(describe).join('; ')}`)
@@ -330,7 +334,7 @@ test(`seeding: SIGKILL at ${KILLS} random points (seed ${SEED}), restart on the 
   for (let i = 0; i < plan.length; i++) {
     const point = plan[i]!
     const engine = await spawnEngine(t, options)
-    const all = await killAt(engine, point, uploading)
+    const all = await killAt(engine, point, uploading, () => leecher.process.exitInfo() !== undefined)
     const afterCheck = checkRun(i + 1, all)
     assert.equal(await compareTrees(fx.root, join(seedFolder, 'payload')), undefined, `kill ${i + 1}: the seeder's data changed (seed ${SEED})`)
     assert.deepEqual(await fileStamps(seedFolder, meta), stamps, `kill ${i + 1}: the seeder touched its files (seed ${SEED})`)
