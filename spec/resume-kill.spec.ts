@@ -49,6 +49,8 @@ test('SIGKILL mid-download, restart on the same folder: completes byte-identical
   const doneAtKill = atKill.piecesDone
   const resumeFile = join(out, '.torrent-patron', `${infoHash}.resume.json`)
   const hadResumeRecord = existsSync(resumeFile)
+  // The engine records verified pieces as they complete (the first write goes out at once).
+  assert.ok(hadResumeRecord, `no resume record at ${resumeFile} at the kill`)
 
   const second = await startEngineProcess({ torrentPath, savefolder: out, peers: [seeder.peer] })
   t.after(() => second.close())

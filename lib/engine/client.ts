@@ -93,6 +93,12 @@ export interface TorrentHandle {
   contributed(): Record<string, number>
   /** Addresses banned from this torrent for sending bad data. */
   banned(): string[]
+  /**
+   * How the torrent's start found existing data: `'resume'` (its resume
+   * record, plus hashing `checked` pieces of files whose size or mtime
+   * changed), `'check'` (no usable record: all pieces hashed) or `'empty'`.
+   */
+  restoredFrom(): { source: 'empty' | 'resume' | 'check'; checked: number }
 }
 
 import type { Engine } from '../engine-contract.ts'
@@ -230,7 +236,8 @@ class EngineInstance {
       infoHash: meta.infoHash,
       peers: () => torrent.peerInfo(),
       contributed: () => torrent.contributed(),
-      banned: () => torrent.bannedPeers()
+      banned: () => torrent.bannedPeers(),
+      restoredFrom: () => torrent.restoredFrom()
     })
     // Start after the reply is out, so the reply precedes the first status.
     queueMicrotask(() => {

@@ -19,7 +19,7 @@ import type { Metainfo, Storage } from './contracts.ts'
 import type { PoolHasher } from './parts.ts'
 import type { TorrentStats } from '../messages.ts'
 import { PiecePicker } from './picker.ts'
-import { checkExisting } from './parts.ts'
+import { restoreHave, createResumeWriter, type ResumeWriter } from './resume.ts'
 import { Peer, connectPeer, adoptIncoming, MAX_REQUEST, MIN_DEPTH, type CappedWire, type PeerHandler, type PeerSource } from './peer.ts'
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
@@ -38,6 +38,33 @@ const BLOCK = 16384
 
 /** Contiguous bytes of a piece gathered before they are written. */
 const WRITE_CHUNK = 128 * 1024
+
+/** Refused blocks (never requested, or malformed) a peer may send before it is closed. */
+export const MAX_UNREQUESTED = 8
+
+/**
+ * Upload requests queued per peer. libtorrent leechers pipeline up to 500 by
+ * default (max_out_request_queue) and libtorrent as a seed accepts 2000
+ * (max_allowed_in_request_queue) and drops the rest; we close a peer that
+ * queues more than that: an honest client never needs it.
+ */
+export const MAX_UPLOAD_QUEUE = 2000
+
+/** Answer bytes (queued in the wire and socket, or being read) per peer before reads pause. */
+export const UPLOAD_BUFFER = 1 << 20
+
+/** Recorded blocks of a piece that failed with several senders (smart ban). */
+interface SuspectBlock {
+  readonly block: number
+  /** Sender's address (the picker's peer id) and its ban key (peer id, else address). */
+  readonly address: string
+  readonly key: string
+  /** SHA-1 (hex) of the block as that sender delivered it. */
+  readonly hash: string
+}
+
+/** Suspect records kept per piece; past it the oldest go (a piece failing over and over). */
+const MAX_SUSPECTS_PER_PIECE = 256
 
 /** What a torrent needs from its client. */
 export interface TorrentContext {
@@ -96,6 +123,8 @@ interface PieceBuffer {
   complete: boolean
   /** Bytes each peer contributed to this attempt, by peer id. */
   readonly senders: Map<string, number>
+  /** Sender of each block (peer id = address), for telling the liar from honest peers on a failure. */
+  readonly from: string[]
 }
 
 interface KnownPeer {
@@ -116,6 +145,10 @@ export class Torrent implements PeerHandler {
   private readonly known = new Map<string, KnownPeer>()
   private readonly banned = new Set<string>()
   private readonly strikes = new Map<string, number>()
+  /** Blocks of pieces that failed with several senders, until the piece passes (smart ban). */
+  private readonly suspects = new Map<number, SuspectBlock[]>()
+  /** Ban key (peer id, else address) of every address that sent us a block, kept after it leaves. */
+  private readonly banKeys = new Map<string, string>()
   private readonly pieces = new Map<number, PieceBuffer>()
   /** Spare full-size piece buffers: reusing them keeps allocation churn (and RSS) down at speed. */
   private readonly spare: Buffer[] = []
@@ -152,6 +185,10 @@ export class Torrent implements PeerHandler {
   private readonly idleWaiters: (() => void)[] = []
   /** Everything peers have (for the first tick after complete). */
   private completeAnnounced = false
+  /** Writes the resume record as pieces verify; null until checking is over. */
+  private resume: ResumeWriter | null = null
+  /** How start() found existing data: resume record, full check, or nothing there. */
+  private restored: { source: 'empty' | 'resume' | 'check'; checked: number } = { source: 'empty', checked: 0 }
 
   constructor(
     readonly id: string,
@@ -177,9 +214,11 @@ export class Torrent implements PeerHandler {
         this.activity = 'checking'
         this.ctx.changed()
         this.checking = new AbortController()
-        const bits = await checkExisting(
-          this.storage,
+        // The resume record vouches for pieces of unchanged files; only the rest is hashed.
+        const restored = await restoreHave(
+          this.folder,
           this.meta,
+          this.storage,
           this.ctx.hasher,
           (done, total) => {
             this.checkProgress = total > 0 ? done / total : 1
@@ -188,7 +227,8 @@ export class Torrent implements PeerHandler {
         )
         this.checking = null
         if (this.closed) return
-        this.picker.setHave(bits)
+        this.restored = { source: restored.source, checked: restored.checked }
+        this.picker.setHave(restored.have)
       }
     } catch (e) {
       if (this.closed) return
@@ -199,6 +239,14 @@ export class Torrent implements PeerHandler {
     this.started = true
     this.activity = this.picker.isComplete() ? 'seeding' : 'downloading'
     this.completeAnnounced = this.picker.isComplete()
+    this.resume = createResumeWriter({
+      folder: this.folder,
+      metainfo: this.meta,
+      // Verified pieces all have their writes resolved (a piece is hashed only after them).
+      snapshot: async () => ({ have: this.picker.haveBitfield(), stats: await this.storage.stat() })
+    })
+    // Record what checking found, so the next start need not hash it again.
+    if (this.picker.haveCount() > 0 && (this.restored.source !== 'resume' || this.restored.checked > 0)) this.resume.changed()
     this.ctx.changed()
     try {
       this.tracker = this.startTrackers()
@@ -242,6 +290,8 @@ export class Torrent implements PeerHandler {
     for (const p of [...this.peers.values()]) p.close('torrent closed')
     await this.whenIdle()
     this.pieces.clear()
+    // Last record before the files close (its stats must see the final sizes and mtimes).
+    await this.resume?.close().catch(() => {})
     await Promise.allSettled([tracker, this.storage.close()])
   }
 
@@ -388,10 +438,12 @@ export class Torrent implements PeerHandler {
     const length = data.length
     this.downTotal += length
     this.down.add(length)
-    if (piece >= this.meta.pieceCount) return
-    const res = this.picker.received(peer.id, { piece, offset, length })
-    if (!res.accepted) {
-      this.fill(peer)
+    const res = piece < this.meta.pieceCount ? this.picker.received(peer.id, { piece, offset, length }) : null
+    if (!res?.accepted) {
+      // Refused (unrequested, duplicate, wrong size or place): wasted bytes.
+      this.discarded += length
+      if (peer.refused(MAX_UNREQUESTED)) peer.close('sent blocks we did not request')
+      else this.fill(peer)
       return
     }
     peer.delivered(length)
@@ -410,12 +462,15 @@ export class Torrent implements PeerHandler {
         hash: this.ctx.hashInline ? createHash('sha1') : null,
         pendingWrites: 0,
         complete: false,
-        senders: new Map()
+        senders: new Map(),
+        from: []
       }
       this.pieces.set(piece, pb)
     }
     pb.buf.set(data, offset)
     pb.senders.set(peer.id, (pb.senders.get(peer.id) ?? 0) + length)
+    pb.from[offset / BLOCK] = peer.id
+    if (!this.banKeys.has(peer.id)) this.banKeys.set(peer.id, peer.remoteId ?? peer.id)
     peer.unverified += length
     if (res.pieceComplete) {
       pb.complete = true
@@ -453,6 +508,46 @@ export class Torrent implements PeerHandler {
       peer.close('bad request')
       return
     }
+    // Queued requests cost a few bytes each; the answers are read only as the
+    // peer takes them (pumpUploads), so a peer that never reads costs at most
+    // UPLOAD_BUFFER, and one that queues absurdly deep is dropped.
+    if (peer.uploadQueue.length >= MAX_UPLOAD_QUEUE) {
+      peer.close(`more than ${MAX_UPLOAD_QUEUE} queued requests`)
+      return
+    }
+    peer.uploadQueue.push({ piece, offset, length, respond })
+    this.pumpUploads(peer)
+  }
+
+  /** Read and send queued answers while the peer's unsent bytes stay under UPLOAD_BUFFER; resumes on 'drain'. */
+  private pumpUploads(peer: Peer): void {
+    while (peer.uploadQueue.length > 0 && !peer.closed && !this.closed) {
+      if (peer.outgoingBytes() >= UPLOAD_BUFFER) {
+        if (!peer.awaitingDrain) {
+          peer.awaitingDrain = true
+          peer.socket.once('drain', () => {
+            peer.awaitingDrain = false
+            this.pumpUploads(peer)
+          })
+        }
+        return
+      }
+      const { piece, offset, length, respond } = peer.uploadQueue.shift()!
+      // After our choke the library drops answers to earlier requests: do not read them.
+      if (peer.wire.amChoking) continue
+      this.serveUpload(peer, piece, offset, length, respond)
+    }
+  }
+
+  private serveUpload(
+    peer: Peer,
+    piece: number,
+    offset: number,
+    length: number,
+    respond: (err: Error | null, buf?: Uint8Array) => void
+  ): void {
+    // Counted from the read until the wire has the bytes (pacing may hold them).
+    peer.uploadReading += length
     this.pendingIo++
     this.storage.read(piece * this.meta.pieceLength + offset, length).then(
       (buf) => {
@@ -460,9 +555,11 @@ export class Torrent implements PeerHandler {
         if (peer.closed || this.closed) return
         const send = (): void => {
           if (peer.closed || this.closed) return
+          peer.uploadReading -= length
           this.upTotal += length
           this.up.add(length)
           respond(null, buf)
+          this.pumpUploads(peer)
         }
         const limit = this.ctx.uploadRateLimit ?? 0
         if (limit <= 0) return send()
@@ -479,7 +576,9 @@ export class Torrent implements PeerHandler {
       },
       (e: Error) => {
         this.ioDone()
+        peer.uploadReading -= length
         respond(e)
+        this.pumpUploads(peer)
       }
     )
   }
@@ -633,12 +732,76 @@ export class Torrent implements PeerHandler {
       p.unverified = Math.max(0, p.unverified - bytes)
       p.trusted = ok
     }
-    if (ok) this.pieceVerified(piece)
-    else this.pieceFailed(piece, pb)
+    if (ok) {
+      if (this.suspects.has(piece)) this.pieceData(piece, pb, (data) => this.judgeSuspects(piece, data))
+      this.pieceVerified(piece)
+    } else this.pieceFailed(piece, pb)
+  }
+
+  /**
+   * The piece's bytes as they were hashed: its buffer when it was hashed
+   * inline (still intact: nothing reuses it before this returns), else read
+   * back from storage (the buffer went to a worker). `use` gets null on a
+   * read error.
+   */
+  private pieceData(piece: number, pb: PieceBuffer, use: (data: Uint8Array | null) => void): void {
+    const size = this.picker.pieceSize(piece)
+    if (pb.buf.length === size) return use(pb.buf)
+    this.pendingIo++
+    this.storage.read(piece * this.meta.pieceLength, size).then(
+      (buf) => {
+        this.ioDone()
+        use(buf)
+      },
+      () => {
+        this.ioDone()
+        use(null)
+      }
+    )
+  }
+
+  private blockHash(data: Uint8Array, block: number): string {
+    return createHash('sha1').update(data.subarray(block * BLOCK, (block + 1) * BLOCK)).digest('hex')
+  }
+
+  /**
+   * A piece that failed before now passed: every sender whose recorded block
+   * differs from the good one lied (libtorrent's "smart ban"). One strike per
+   * liar per piece; honest senders of the failed attempts are never struck.
+   */
+  private judgeSuspects(piece: number, data: Uint8Array | null): void {
+    const records = this.suspects.get(piece)
+    this.suspects.delete(piece)
+    if (!records || !data || this.closed) return
+    const good = new Map<number, string>()
+    const liars = new Map<string, string>()
+    for (const r of records) {
+      let h = good.get(r.block)
+      if (h === undefined) good.set(r.block, (h = this.blockHash(data, r.block)))
+      if (h !== r.hash) liars.set(r.key, r.address)
+    }
+    for (const [key, address] of liars) this.strike(key, address, 1)
+  }
+
+  /** Count a strike against a sender (by peer id and by address); ban it at `banStrikes`. */
+  private strike(key: string, address: string, weight: number): void {
+    let worst = 0
+    for (const k of new Set([key, address])) {
+      const s = (this.strikes.get(k) ?? 0) + weight
+      this.strikes.set(k, s)
+      worst = Math.max(worst, s)
+    }
+    if (worst < this.ctx.banStrikes) return
+    this.banned.add(key)
+    this.banned.add(address)
+    this.known.delete(address)
+    this.peers.get(address)?.close('banned: sent bad data')
+    for (const p of [...this.peers.values()]) if (p.remoteId === key) p.close('banned: sent bad data')
   }
 
   private pieceVerified(piece: number): void {
     this.picker.verified(piece)
+    this.resume?.changed()
     // No redundant haves: a peer that has the piece gains nothing from hearing
     // of ours (and to a seed that is one socket write per piece saved).
     for (const p of this.peers.values()) if (p.ready && !p.bits.get(piece)) p.wire.have(piece)
@@ -647,6 +810,7 @@ export class Torrent implements PeerHandler {
     if (this.picker.isComplete() && !this.completeAnnounced) {
       this.completeAnnounced = true
       this.activity = 'seeding'
+      void this.resume?.flush()
       this.tracker?.completed()
       for (const p of [...this.peers.values()]) {
         if (p.ready && p.isSeed()) p.close('both seeds')
@@ -658,22 +822,30 @@ export class Torrent implements PeerHandler {
 
   private pieceFailed(piece: number, pb: PieceBuffer): void {
     this.discarded += this.picker.pieceSize(piece) // pb.buf was moved to the hasher
-    this.picker.failed(piece)
-    // A sole sender is surely at fault; a shared piece half-implicates each sender.
-    const weight = pb.senders.size === 1 ? 1 : 0.5
-    for (const senderId of pb.senders.keys()) {
-      const peer = this.peers.get(senderId)
-      const key = peer?.remoteId ?? senderId
-      const s = (this.strikes.get(key) ?? 0) + weight
-      this.strikes.set(key, s)
-      if (s >= this.ctx.banStrikes) {
-        this.banned.add(key)
-        this.banned.add(senderId)
-        this.known.delete(senderId)
-        peer?.close('banned: sent bad data')
-      }
+    if (pb.senders.size === 1) {
+      // A sole sender is surely at fault.
+      this.picker.failed(piece)
+      for (const address of pb.senders.keys()) this.strike(this.banKeys.get(address) ?? address, address, 1)
+      this.refillAll()
+      return
     }
-    this.refillAll()
+    // Shared: the fault is unknown, so nobody is struck now. Remember what
+    // each sender gave per block; once the piece passes, the blocks that
+    // differ name the liar (judgeSuspects). The piece goes back to the picker
+    // only after its bytes are recorded: until then nothing can overwrite them.
+    this.pieceData(piece, pb, (data) => {
+      if (data && !this.closed) {
+        const list = this.suspects.get(piece) ?? []
+        pb.from.forEach((address, block) => {
+          if (address === undefined) return
+          list.push({ block, address, key: this.banKeys.get(address) ?? address, hash: this.blockHash(data, block) })
+        })
+        this.suspects.set(piece, list.slice(-MAX_SUSPECTS_PER_PIECE))
+      }
+      if (this.closed) return
+      this.picker.failed(piece)
+      this.refillAll()
+    })
   }
 
   /** Resolves once no write, read or hash of this torrent is in flight. */
@@ -743,6 +915,11 @@ export class Torrent implements PeerHandler {
   /** Accepted block bytes by peer address, since the torrent started. */
   contributed(): Record<string, number> {
     return Object.fromEntries(this.contributions)
+  }
+
+  /** How the last start found existing data (diagnostics: `checked` = pieces hashed, not trusted from the resume record). */
+  restoredFrom(): { source: 'empty' | 'resume' | 'check'; checked: number } {
+    return { ...this.restored }
   }
 
   /** Addresses and peer ids banned from this torrent. */
