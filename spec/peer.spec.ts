@@ -39,7 +39,11 @@ const recorder = (serve?: (piece: number, offset: number, length: number) => Uin
       p.wire.unchoke()
     },
     onUninterested: () => r.log.push('uninterested'),
-    onBlock: (_p, piece, offset, data) => r.blocks.push([piece, offset, data.length]),
+    onBlock: (p, piece, offset, data) => {
+      // As the torrent does for a block it accepts: the peer's pipeline shrinks only then.
+      p.delivered(data.length)
+      r.blocks.push([piece, offset, data.length])
+    },
     onRequest: (_p, piece, offset, length, respond) => respond(null, serve ? serve(piece, offset, length) : new Uint8Array(length)),
     onClose: (_p, reason) => r.closes.push(reason)
   }

@@ -45,6 +45,51 @@ class CappedWire extends Wire {
     }
     ;(Wire.prototype as unknown as { _onMessageLength(b: Uint8Array): void })._onMessageLength.call(this, buffer)
   }
+
+  // Overrides the library's private dispatcher, which reads missing bytes of a
+  // short message as zeros (a 1-byte have would count as "have 0").
+  _onMessage(buffer: Uint8Array): void {
+    const id = buffer[0]!
+    const want = MESSAGE_LENGTH[id]
+    const n = buffer.length
+    if (want !== undefined && (want > 0 ? n !== want : n < -want)) {
+      this.emit('malformed', id, n)
+      return
+    }
+    ;(Wire.prototype as unknown as { _onMessage(b: Uint8Array): void })._onMessage.call(this, buffer)
+  }
+}
+
+/**
+ * Body length (id byte included) each message id must have: positive = exact,
+ * negative = at least that many. Bitfield size is checked against the piece
+ * count by the Peer; unknown ids pass (extensions may define them).
+ */
+const MESSAGE_LENGTH: Readonly<Record<number, number>> = {
+  0: 1, // choke
+  1: 1, // unchoke
+  2: 1, // interested
+  3: 1, // not interested
+  4: 5, // have
+  5: -1, // bitfield
+  6: 13, // request
+  7: -9, // piece
+  8: 13, // cancel
+  9: 3, // port
+  0x0d: 5, // suggest (BEP 6)
+  0x0e: 1, // have all
+  0x0f: 1, // have none
+  0x10: 13, // reject
+  0x11: 5, // allowed fast
+  20: -2 // extended
+}
+
+/** A peer's request waiting to be read from storage and sent. */
+export interface UploadRequest {
+  readonly piece: number
+  readonly offset: number
+  readonly length: number
+  readonly respond: (err: Error | null, buf?: Uint8Array) => void
 }
 
 /** What a torrent hears from its peers. */
@@ -105,6 +150,19 @@ export class Peer {
   unverified = 0
   /** Bytes this peer delivered that we accepted (for tests and stats). */
   downloaded = 0
+  /**
+   * Blocks we withdrew or gave up on (cancel, choke, timeout) that may still
+   * arrive: that many refused blocks are the network's lag, not the peer's fault.
+   */
+  lateAllowance = 0
+  /** Blocks refused beyond the allowance (unrequested, duplicate, malformed). */
+  unrequested = 0
+  /** Upload requests waiting for a storage read (see Torrent.pumpUploads). */
+  readonly uploadQueue: UploadRequest[] = []
+  /** Bytes read (or being read) from storage for this peer, not yet handed to the wire. */
+  uploadReading = 0
+  /** A 'drain' listener is set to resume uploads. */
+  awaitingDrain = false
   uploaded = 0
   private readonly handler: PeerHandler
   private handshakeTimer: NodeJS.Timeout | null = null
@@ -128,6 +186,7 @@ export class Peer {
     this.wire.on('close', () => this.close('wire closed'))
     this.wire.on('end', () => this.close('wire ended'))
     this.wire.on('oversize', (n: number) => this.close(`message of ${n} bytes exceeds the cap`))
+    this.wire.on('malformed', (id: number, n: number) => this.close(`message id ${id} of wrong length ${n}`))
     this.handshakeTimer = setTimeout(() => this.close('handshake timeout'), opts.handshakeTimeout ?? 20000)
     this.handshakeTimer.unref?.()
     this.listen()
@@ -208,7 +267,7 @@ export class Peer {
     })
     w.on('choke', () => {
       // Without the fast extension a choke discards every request we made.
-      this.inflight = 0
+      this.forgetRequests()
       h.onChoke(this)
     })
     w.on('unchoke', () => h.onUnchoke(this))
@@ -216,7 +275,7 @@ export class Peer {
     w.on('uninterested', () => h.onUninterested(this))
     w.on('piece', (index: number, offset: number, data: Uint8Array) => {
       if (this.closed) return
-      if (this.inflight > 0) this.inflight--
+      // inflight drops only when the torrent accepts the block (Peer.accepted).
       h.onBlock(this, index, offset, data)
     })
     w.on('request', (index, offset, length, respond) => {
@@ -255,13 +314,34 @@ export class Peer {
 
   /** We gave up on every outstanding request (timeout) or the peer dropped them (choke). */
   forgetRequests(): void {
+    this.lateAllowance += this.inflight
     this.inflight = 0
   }
 
   /** Withdraw a request. */
   cancel(piece: number, offset: number, length: number): void {
     if (this.closed) return
+    if (this.inflight > 0) this.inflight--
+    this.lateAllowance++
     this.wire.cancel(piece, offset, length)
+  }
+
+  /**
+   * A block from this peer was refused. Returns true when the peer has sent
+   * more than `limit` blocks nobody asked it for (late answers to requests we
+   * withdrew are forgiven).
+   */
+  refused(limit: number): boolean {
+    if (this.lateAllowance > 0) this.lateAllowance--
+    else this.unrequested++
+    return this.unrequested > limit
+  }
+
+  /** Bytes of answers queued for this peer but not yet on the network. */
+  outgoingBytes(): number {
+    // The Wire is a streamx Duplex: its readable buffer is `_readableState.buffered` (bytes).
+    const wireBuffered = (this.wire as unknown as { _readableState?: { buffered?: number } })._readableState?.buffered ?? 0
+    return wireBuffered + this.socket.writableLength + this.uploadReading
   }
 
   /**
@@ -271,6 +351,7 @@ export class Peer {
    * do not hoard blocks.
    */
   delivered(bytes: number): void {
+    if (this.inflight > 0) this.inflight--
     this.downloaded += bytes
     this.down.add(bytes)
     this.lastBlockAt = Date.now()

@@ -1,0 +1,242 @@
+/**
+ * Hostile peers, second part: the attacks that used to win (docs/security.md, Peer wire):
+ * a liar sharing pieces with an honest seeder (smart ban), a request flood against a seed
+ * that never reads, blocks nobody asked for, and messages of the wrong length per id.
+ * Raw-byte attacker from spec/support/hostile-peer.ts next to an honest aria2c, on 127.0.0.1.
+ */
+import { before, after, test } from 'node:test'
+import { randomBytes } from 'node:crypto'
+import assert from 'node:assert/strict'
+import { dirname, join } from 'node:path'
+import { torrentClient, type ClientOptions, type TorrentHandle } from '../lib/engine/index.ts'
+import {
+  createNewTorrent,
+  isNewTorrentCreated,
+  isTorrentStatusUpdate,
+  type EngineCommand,
+  type EngineFeedback,
+  type TorrentStats
+} from '../lib/messages.ts'
+import { collect, PushSource } from './support/most.ts'
+import { makeTempDir, type TempDir } from './support/peers/tmp.ts'
+import { makeRandomTree, compareTrees, type RandomTree } from './support/peers/data.ts'
+import { mktorrent, type MadeTorrent } from './support/peers/mktorrent.ts'
+import { startAria2Seeder, type Aria2Handle } from './support/peers/aria2.ts'
+import { freePort } from './support/peers/ports.ts'
+import { pollUntil } from './support/peers/wait.ts'
+import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
+import {
+  dialHostile,
+  fullBitfield,
+  handshakeBytes,
+  haveMsg,
+  hostileScripts,
+  interestedMsg,
+  message,
+  pieceMsg,
+  receivedMessages,
+  requestFloodWhenUnchoked,
+  startHostilePeer,
+  type HostileConn,
+  type HostileScript,
+  type HostileTarget
+} from './support/hostile-peer.ts'
+
+const SIZE = 4 << 20
+
+let tmp: TempDir
+let tree: RandomTree
+let made: MadeTorrent
+let target: HostileTarget
+let honest: Aria2Handle
+let runs = 0
+
+before(async () => {
+  tmp = await makeTempDir('hostile2-')
+  tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: SIZE, fileCount: 3 })
+  made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 16 })
+  const parsed = await parseMetainfo(made.bytes)
+  assert.ok(parsed.ok)
+  target = { infoHash: parsed.value.infoHash, pieceCount: parsed.value.pieceCount, pieceLength: parsed.value.pieceLength }
+  // Capped so that each download lasts a moment and the attacker is in the swarm meanwhile.
+  honest = await startAria2Seeder({ torrentPath: made.path, dir: dirname(tree.root), maxUploadBytesPerSec: 3 << 20 })
+})
+
+after(async () => {
+  await honest?.close()
+  await tmp?.close()
+})
+
+/** Samples heapUsed + arrayBuffers every 20 ms; `peak()` is the highest rise over the start. */
+const memoryWatch = (): { peak(): number, stop(): void } => {
+  const now = (): number => {
+    const m = process.memoryUsage()
+    return m.heapUsed + m.arrayBuffers
+  }
+  const base = now()
+  let top = base
+  const timer = setInterval(() => {
+    top = Math.max(top, now())
+  }, 20)
+  return { peak: () => Math.max(top, now()) - base, stop: () => clearInterval(timer) }
+}
+
+/** One engine downloading the test torrent into a fresh folder from `peers`. */
+const download = async (t: { after(fn: () => unknown): void }, peers: string[], options: ClientOptions = {}) => {
+  const handles = new Map<string, TorrentHandle>()
+  const commands = new PushSource<EngineCommand>()
+  const out = collect<EngineFeedback>(
+    torrentClient({ statusInterval: 200, hasherWorkers: 1, ...options, onTorrent: (tid, h) => handles.set(tid, h) })(commands)
+  )
+  t.after(() => out.dispose())
+  const folder = join(tmp.path, `out-${runs++}`)
+  commands.event(createNewTorrent(made.bytes, { savefolder: folder, peers }))
+  const id = (await pollUntil(() => out.events.find(isNewTorrentCreated), { timeoutMs: 10000, what: 'NewTorrentCreated' })).torrentid
+  const latest = (): TorrentStats | undefined =>
+    out.events.filter(isTorrentStatusUpdate).filter((m) => m.torrentid === id).at(-1)?.statsdictionary
+  const finish = async (): Promise<TorrentStats> => {
+    const done = await pollUntil(
+      () => {
+        const s = latest()
+        if (s?.activity.startsWith('error')) throw new Error(s.activity)
+        return s?.activity === 'seeding' ? s : undefined
+      },
+      { timeoutMs: 40000, what: 'download complete', explain: () => JSON.stringify({ stats: latest(), banned: handles.get(id)?.banned() }) }
+    )
+    assert.equal(done.piecesDone, done.piecesTotal)
+    assert.equal(await compareTrees(tree.root, join(folder, 'payload')), undefined, 'data differs from the original')
+    return done
+  }
+  return { id, latest, finish, handle: () => handles.get(id)! }
+}
+
+/**
+ * Claims every piece, unchokes, and answers only the requests for a piece's first block, with
+ * junk; the other blocks it was asked for time out and come from the honest seeder, so each
+ * piece it touches fails with two senders. (The old 0.5-strike rule banned the honest one.)
+ */
+const poisonRequestedFirstBlocks: HostileScript = async (c) => {
+  await c.write(handshakeBytes(c.target.infoHash, c.peerId))
+  if ((await c.theirHandshake()) === null) return
+  await c.write(Buffer.concat([message(5, fullBitfield(c.target.pieceCount)), message(1)]))
+  let parsed = 68
+  for (let i = 0; i < 4000 && !c.closed; i++) {
+    const got = c.received()
+    while (parsed + 4 <= got.length) {
+      const len = got.readUInt32BE(parsed)
+      if (parsed + 4 + len > got.length) break
+      if (len === 13 && got[parsed + 4] === 6 && got.readUInt32BE(parsed + 9) === 0) {
+        await c.write(pieceMsg(got.readUInt32BE(parsed + 5), 0, randomBytes(got.readUInt32BE(parsed + 13))))
+      }
+      parsed += 4 + len
+    }
+    if (got.length >= 1 << 20) break
+    await c.sleep(5)
+  }
+  await c.waitClosed(20000)
+}
+
+const liars: Array<[string, HostileScript]> = [
+  ['poisonRequestedFirstBlocks', poisonRequestedFirstBlocks],
+  ['poisonFirstBlocks', hostileScripts.poisonFirstBlocks as HostileScript],
+  ['junkAnswers', hostileScripts.junkAnswers as HostileScript]
+]
+
+for (const [name, script] of liars) {
+  test(`a liar sharing pieces with an honest seeder (${name}): the liar is dropped or banned, never the honest seeder`, { timeout: 60000 }, async (t) => {
+    const evil = await startHostilePeer(target, script)
+    t.after(() => evil.close())
+    const run = await download(t, [evil.peer, honest.peer], { requestTimeout: 3000 })
+    const done = await run.finish()
+    assert.ok(evil.connections.length > 0, 'the engine never dialled the liar')
+    // The attack took effect: some piece failed its hash check.
+    assert.ok(done.discarded > 0, 'no bad piece: the attack did not happen')
+    const banned = run.handle().banned()
+    const evilIds = new Set(evil.connections.map((c) => c.conn.peerId.toString('hex')))
+    t.diagnostic(`banned: ${JSON.stringify(banned)}, discarded ${done.discarded}`)
+    assert.ok(!banned.includes(honest.peer), 'the honest seeder was banned')
+    for (const b of banned) assert.ok(b === evil.peer || evilIds.has(b), `an honest peer was banned: ${b}`)
+    if (name === 'poisonFirstBlocks') {
+      // Its blast of blocks nobody asked for gets it dropped before it can poison much.
+      assert.ok(evil.connections.every((c) => c.conn.closedByRemote) || banned.includes(evil.peer), 'the liar was kept')
+    } else assert.ok(banned.includes(evil.peer), 'the liar was not banned')
+  })
+}
+
+test('10,000 requests from a peer that never reads: memory stays bounded, the peer is dropped, others are served', { timeout: 60000 }, async (t) => {
+  const port = await freePort()
+  const seed = await download(t, [honest.peer], { port, host: '127.0.0.1' })
+  await seed.finish()
+  const mem = memoryWatch()
+  t.after(() => mem.stop())
+  // 10,000 x 16 KiB = 156 MiB of answers, none of them read.
+  const r = await dialHostile(port, target, requestFloodWhenUnchoked(10000, 16384, 8000))
+  mem.stop()
+  t.diagnostic(`flood: ${r.conn.received().length} bytes received ${JSON.stringify(receivedMessages(r.conn.received()).map(([id, p]) => [id, p.length]))}, closed ${r.conn.closed}, peak rise ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+  assert.equal(r.scriptError, undefined, String(r.scriptError))
+  assert.ok(r.conn.closed && r.conn.closedByRemote, 'the flooding peer was not dropped')
+  t.diagnostic(`peak rise ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+  assert.ok(mem.peak() < 64 << 20, `heap + buffers rose by ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+  assert.equal(seed.latest()!.activity, 'seeding')
+  // An honest leecher (a second engine) still downloads everything from the seeding engine.
+  const leech = await download(t, [`127.0.0.1:${port}`])
+  await leech.finish()
+})
+
+test('blocks nobody requested: counted as discarded, the sender is dropped, the download completes', { timeout: 60000 }, async (t) => {
+  const evil = await startHostilePeer(target, hostileScripts.unrequestedPieces as HostileScript)
+  t.after(() => evil.close())
+  const run = await download(t, [evil.peer, honest.peer])
+  await pollUntil(() => evil.connections[0], { timeoutMs: 10000, what: 'engine dials the peer' })
+  const conn = evil.connections[0]!.conn
+  assert.ok(await conn.waitClosed(20000), 'the engine kept the peer sending unrequested blocks')
+  assert.ok(conn.closedByRemote)
+  const done = await run.finish()
+  // At least the tolerated blocks plus the one that tipped it over were refused and counted.
+  assert.ok(done.discarded >= 9 * 16384, `discarded ${done.discarded}`)
+  assert.ok(done.discarded < 8 << 20, `discarded ${done.discarded}: the peer was not stopped early`)
+})
+
+/** Greets (as a peer dialling the engine), sends `bytes`, waits for the engine to hang up. */
+const sendThenWait = (bytes: Buffer): HostileScript => async (c: HostileConn) => {
+  await c.write(handshakeBytes(c.target.infoHash, c.peerId))
+  if ((await c.theirHandshake()) === null) return
+  await c.write(bytes)
+  await c.waitClosed(5000)
+}
+
+test('messages of the wrong length for their id close the connection', { timeout: 60000 }, async (t) => {
+  const port = await freePort()
+  const run = await download(t, [honest.peer], { port, host: '127.0.0.1' })
+  await pollUntil(() => run.latest()?.activity === 'downloading', { timeoutMs: 10000, what: 'downloading' })
+  const cases: Array<[string, Buffer]> = [
+    ['choke with a payload', message(0, Buffer.from([1]))],
+    ['unchoke with a payload', message(1, Buffer.from([1, 2]))],
+    ['interested with a payload', message(2, Buffer.alloc(4))],
+    ['not interested with a payload', message(3, Buffer.alloc(1))],
+    ['have without its index', message(4)],
+    ['have with 3 index bytes', message(4, Buffer.alloc(3))],
+    ['have with 8 bytes', message(4, Buffer.alloc(8))],
+    ['request of 1 byte', message(6, Buffer.alloc(1))],
+    ['request of 16 bytes', message(6, Buffer.alloc(16))],
+    ['piece without offset', message(7, Buffer.alloc(4))],
+    ['cancel of 8 bytes', message(8, Buffer.alloc(8))],
+    ['port of 1 byte', message(9, Buffer.alloc(1))],
+    ['extended without its id', message(20)]
+  ]
+  const records = await Promise.all(cases.map(([, bytes]) => dialHostile(port, target, sendThenWait(bytes))))
+  records.forEach((r, i) => {
+    assert.equal(r.scriptError, undefined, `${cases[i]![0]}: ${String(r.scriptError)}`)
+    assert.ok(r.conn.closed && r.conn.closedByRemote, `${cases[i]![0]}: the engine did not hang up`)
+  })
+  // Well-formed messages of the same kinds are kept (the checks are not just "close everyone").
+  const fine = await dialHostile(port, target, async (c) => {
+    await c.write(handshakeBytes(c.target.infoHash, c.peerId))
+    if ((await c.theirHandshake()) === null) return
+    await c.write(Buffer.concat([haveMsg(0), interestedMsg(), message(9, Buffer.from([0x1a, 0xe1]))]))
+    await c.waitClosed(1500)
+  })
+  assert.equal(fine.conn.closed, false, 'a well-formed peer was dropped')
+  fine.conn.hangUp()
+  await run.finish()
+})
