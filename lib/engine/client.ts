@@ -69,8 +69,12 @@ export interface ClientOptions {
    * sends whole pieces to the worker pool instead (more RSS at high speed).
    */
   readonly hashInline?: boolean
-  /** Peers we upload to at once, per torrent; default 8. */
+  /** Regular upload slots per torrent (by rate, re-chosen every 10 s), plus one optimistic unchoke; default 4. */
   readonly uploadSlots?: number
+  /** Tuning/tests: period of the full re-choice of upload slots (ms); default 10000. */
+  readonly rechokeInterval?: number
+  /** Tuning/tests: period of the optimistic unchoke's rotation (ms); default 30000. */
+  readonly optimisticInterval?: number
   /** A peer that delivers nothing for this long loses its requests to others (ms); default 10000. */
   readonly requestTimeout?: number
   /** Bad pieces (a shared piece counts half) before a peer is banned from a torrent; default 2. */
@@ -220,7 +224,9 @@ class EngineInstance {
         },
         changed: () => this.status(id),
         maxConnsPerTorrent: this.options.maxConnsPerTorrent ?? 50,
-        uploadSlots: this.options.uploadSlots ?? 8,
+        uploadSlots: this.options.uploadSlots ?? 4,
+        rechokeInterval: this.options.rechokeInterval,
+        optimisticInterval: this.options.optimisticInterval,
         requestTimeout: this.options.requestTimeout ?? 10000,
         banStrikes: this.options.banStrikes ?? 2,
         uploadRateLimit: this.options.uploadRateLimit ?? 0,

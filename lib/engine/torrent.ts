@@ -23,6 +23,7 @@ import { restoreHave, createResumeWriter, type ResumeWriter } from './resume.ts'
 import { Peer, connectPeer, adoptIncoming, MAX_REQUEST, MIN_DEPTH, type CappedWire, type PeerHandler, type PeerSource } from './peer.ts'
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
+import { Choker, type ChokePeerView } from './choker.ts'
 
 /**
  * Most bytes of complete pieces held in memory per torrent while they are
@@ -79,7 +80,12 @@ export interface TorrentContext {
   /** Something worth an immediate status update happened. */
   changed(): void
   readonly maxConnsPerTorrent: number
+  /** Regular upload slots (one optimistic unchoke comes on top). */
   readonly uploadSlots: number
+  /** Full re-choice of the regular slots (ms); default 10000. */
+  readonly rechokeInterval?: number
+  /** Rotation of the optimistic unchoke (ms); default 30000. */
+  readonly optimisticInterval?: number
   /** A peer that delivers nothing for this long has its requests re-issued elsewhere (ms). */
   readonly requestTimeout: number
   /** Strikes (bad pieces) before a peer is banned from this torrent. */
@@ -107,6 +113,8 @@ export interface PeerInfo {
   readonly downloaded: number
   /** Payload bytes we sent it. */
   readonly uploaded: number
+  /** We are choking it (it may not download from us now). */
+  readonly amChoking: boolean
 }
 
 interface PieceBuffer {
@@ -175,7 +183,9 @@ export class Torrent implements PeerHandler {
   private checkProgress = 0
   private closed = false
   private started = false
-  private unchoked = 0
+  private readonly choker: Choker
+  /** When each peer was first seen ready (the choker favours new peers for the optimistic slot). */
+  private readonly connectedAt = new WeakMap<Peer, number>()
   private lastBlockAt = Date.now()
   private readonly startedAt = Date.now()
   private pendingIo = 0
@@ -199,6 +209,13 @@ export class Torrent implements PeerHandler {
     manualPeers: readonly string[]
   ) {
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length })
+    // Bad option values fall back to defaults rather than throwing out of torrent creation.
+    const period = (v: number | undefined): number | undefined => (v !== undefined && v > 0 ? v : undefined)
+    this.choker = new Choker({
+      slots: Number.isInteger(ctx.uploadSlots) && ctx.uploadSlots >= 0 ? ctx.uploadSlots : 4,
+      rechokeMs: period(ctx.rechokeInterval),
+      optimisticMs: period(ctx.optimisticInterval)
+    })
     for (const p of manualPeers) this.addPeerAddress(p, 'manual')
   }
 
@@ -420,18 +437,13 @@ export class Torrent implements PeerHandler {
   }
 
   onInterested(peer: Peer): void {
-    if (peer.wire.amChoking && this.unchoked < this.ctx.uploadSlots && this.picker.haveCount() > 0) {
-      peer.wire.unchoke()
-      this.unchoked++
-    }
+    void peer
+    this.rechoke()
   }
 
   onUninterested(peer: Peer): void {
-    if (!peer.wire.amChoking) {
-      peer.wire.choke()
-      this.unchoked--
-      this.unchokeNext()
-    }
+    void peer
+    this.rechoke()
   }
 
   onBlock(peer: Peer, piece: number, offset: number, data: Uint8Array): void {
@@ -590,10 +602,8 @@ export class Torrent implements PeerHandler {
     this.ctx.connectionsChanged(-1)
     this.picker.releasePeer(peer.id)
     if (peer.ready) this.picker.removeAvailability(peer.bits)
-    if (!peer.wire.amChoking && peer.ready) {
-      this.unchoked--
-      this.unchokeNext()
-    }
+    // Its slot (if it had one) goes to someone else at once.
+    if (!this.closed) this.rechoke()
     const k = this.known.get(peer.address)
     if (k) {
       k.connected = false
@@ -650,15 +660,34 @@ export class Torrent implements PeerHandler {
     for (const p of this.peers.values()) this.fill(p)
   }
 
-  private unchokeNext(): void {
-    if (this.picker.haveCount() === 0) return
+  /**
+   * Apply the choker's decision (BEP 3 / mainline: regular slots re-chosen
+   * every 10 s by rate, one optimistic unchoke rotated every 30 s). Cheap
+   * enough for every tick and interest change: the choker keeps its own time.
+   */
+  private rechoke(): void {
+    // With nothing to offer, unchoking only invites requests we must refuse.
+    if (!this.accepting || this.picker.haveCount() === 0) return
+    const now = Date.now()
+    const views: ChokePeerView[] = []
     for (const p of this.peers.values()) {
-      if (this.unchoked >= this.ctx.uploadSlots) return
-      if (p.ready && p.wire.peerInterested && p.wire.amChoking) {
-        p.wire.unchoke()
-        this.unchoked++
-      }
+      if (!p.ready || p.closed) continue
+      let since = this.connectedAt.get(p)
+      if (since === undefined) this.connectedAt.set(p, (since = now))
+      views.push({
+        id: p.id,
+        interested: p.wire.peerInterested,
+        downRateFromPeer: p.down.rate(),
+        upRateToPeer: p.up.rate(),
+        snubbed: p.timeouts > 0,
+        connectedAt: since,
+        amChoking: p.wire.amChoking
+      })
     }
+    const { unchoke, choke } = this.choker.rechoke(now, views, this.picker.isComplete())
+    // The wire forgets the peer's pending requests on choke; pumpUploads skips queued ones.
+    for (const id of choke) this.peers.get(id)?.wire.choke()
+    for (const id of unchoke) this.peers.get(id)?.wire.unchoke()
   }
 
   // ------------------------------------------------------------------
@@ -805,7 +834,7 @@ export class Torrent implements PeerHandler {
     // No redundant haves: a peer that has the piece gains nothing from hearing
     // of ours (and to a seed that is one socket write per piece saved).
     for (const p of this.peers.values()) if (p.ready && !p.bits.get(piece)) p.wire.have(piece)
-    if (this.picker.haveCount() === 1) this.unchokeNext()
+    if (this.picker.haveCount() === 1) this.rechoke()
     this.refillAll()
     if (this.picker.isComplete() && !this.completeAnnounced) {
       this.completeAnnounced = true
@@ -880,6 +909,7 @@ export class Torrent implements PeerHandler {
       }
     }
     for (const p of this.peers.values()) if (p.ready && !this.picker.isComplete()) this.updateInterest(p)
+    this.rechoke()
     this.connectMore()
     if (!this.picker.isComplete() && this.readyPeers() === 0 && now - this.lastBlockAt > 15000) this.tracker?.update()
   }
@@ -908,7 +938,8 @@ export class Torrent implements PeerHandler {
       source: p.source,
       remoteId: p.remoteId,
       downloaded: p.downloaded,
-      uploaded: p.uploaded
+      uploaded: p.uploaded,
+      amChoking: p.wire.amChoking
     }))
   }
 
