@@ -44,6 +44,7 @@ import { parseMetainfo } from './metainfo/index.ts'
 import { openFileStorage, createHasher, type PoolHasher } from './parts.ts'
 import { Torrent, type PeerInfo } from './torrent.ts'
 import { listen, type Listener } from './listener.ts'
+import { TokenBucket, limitToRate } from './throttle.ts'
 
 /** Options of {@link torrentClient}. All optional. */
 export interface ClientOptions {
@@ -79,8 +80,14 @@ export interface ClientOptions {
   readonly requestTimeout?: number
   /** Bad pieces (a shared piece counts half) before a peer is banned from a torrent; default 2. */
   readonly banStrikes?: number
-  /** Upload cap per torrent in bytes per second; default none. */
+  /** Upload cap for the whole client (all torrents together), bytes per second; default none. */
   readonly uploadRateLimit?: number
+  /** Download cap for the whole client (all torrents together), bytes per second; default none. */
+  readonly downloadRateLimit?: number
+  /** Upload cap of each torrent, bytes per second; default none. */
+  readonly torrentUploadRateLimit?: number
+  /** Download cap of each torrent, bytes per second; default none. */
+  readonly torrentDownloadRateLimit?: number
   /** DHT is not implemented yet; only `false` is accepted. */
   readonly dht?: false
   /** Diagnostics: called with each torrent created (tests use it to see peers' contributions). */
@@ -131,6 +138,9 @@ class EngineInstance {
   private disposed = false
   private ending = false
   private readonly closing = new Set<Promise<void>>()
+  /** Client-wide rate limits, shared by every torrent's throttles. */
+  private readonly upBucket: TokenBucket
+  private readonly downBucket: TokenBucket
 
   constructor(
     private readonly options: ClientOptions,
@@ -138,6 +148,8 @@ class EngineInstance {
     private readonly error: (e: Error) => void
   ) {
     this.hasher = createHasher(options.hasherWorkers === undefined ? {} : { workers: options.hasherWorkers })
+    this.upBucket = new TokenBucket(limitToRate(options.uploadRateLimit))
+    this.downBucket = new TokenBucket(limitToRate(options.downloadRateLimit))
     this.listener = listen(options.port ?? 0, options.host, (infoHash, socket, wire, peerId) => {
       const id = this.byInfoHash.get(infoHash)
       const t = id === undefined ? undefined : this.torrents.get(id)
@@ -229,7 +241,10 @@ class EngineInstance {
         optimisticInterval: this.options.optimisticInterval,
         requestTimeout: this.options.requestTimeout ?? 10000,
         banStrikes: this.options.banStrikes ?? 2,
-        uploadRateLimit: this.options.uploadRateLimit ?? 0,
+        uploadRateLimit: this.options.torrentUploadRateLimit ?? 0,
+        downloadRateLimit: this.options.torrentDownloadRateLimit ?? 0,
+        clientUp: this.upBucket,
+        clientDown: this.downBucket,
         hashInline: this.options.hashInline ?? true
       },
       [...(this.options.peers ?? []), ...(cmd.peers ?? [])]

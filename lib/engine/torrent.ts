@@ -24,6 +24,7 @@ import { Peer, connectPeer, adoptIncoming, MAX_REQUEST, MIN_DEPTH, type CappedWi
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
 import { Choker, type ChokePeerView } from './choker.ts'
+import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
 
 /**
  * Most bytes of complete pieces held in memory per torrent while they are
@@ -98,6 +99,12 @@ export interface TorrentContext {
   readonly hashInline?: boolean
   /** Upload cap in bytes per second for this torrent; 0 or undefined = none. */
   readonly uploadRateLimit?: number
+  /** Download cap in bytes per second for this torrent; 0 or undefined = none. */
+  readonly downloadRateLimit?: number
+  /** The client's shared upload bucket (all torrents); unlimited when absent. */
+  readonly clientUp?: TokenBucket
+  /** The client's shared download bucket (all torrents); unlimited when absent. */
+  readonly clientDown?: TokenBucket
 }
 
 /** A read-only view of a torrent's peers, for tests and diagnostics. */
@@ -189,9 +196,14 @@ export class Torrent implements PeerHandler {
   private lastBlockAt = Date.now()
   private readonly startedAt = Date.now()
   private pendingIo = 0
-  /** Upload pacing: when the next block may leave (ms), and the timers holding blocks back. */
-  private uploadFreeAt = 0
-  private readonly paced = new Set<NodeJS.Timeout>()
+  /** Upload and download limits: the client's bucket and this torrent's, both must allow. */
+  private readonly upThrottle: Throttle
+  private readonly downThrottle: Throttle
+  /** Blocks read and waiting for upload budget, in arrival order (one FIFO per torrent is fair across peers). */
+  private readonly paced: { peer: Peer; length: number; send: () => void }[] = []
+  private pacedTimer: NodeJS.Timeout | null = null
+  /** Pipelines wait for download budget: one timer refills them all. */
+  private refillTimer: NodeJS.Timeout | null = null
   private readonly idleWaiters: (() => void)[] = []
   /** Everything peers have (for the first tick after complete). */
   private completeAnnounced = false
@@ -211,6 +223,8 @@ export class Torrent implements PeerHandler {
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length })
     // Bad option values fall back to defaults rather than throwing out of torrent creation.
     const period = (v: number | undefined): number | undefined => (v !== undefined && v > 0 ? v : undefined)
+    this.upThrottle = new Throttle(ctx.clientUp ?? new TokenBucket(Infinity), new TokenBucket(limitToRate(ctx.uploadRateLimit)))
+    this.downThrottle = new Throttle(ctx.clientDown ?? new TokenBucket(Infinity), new TokenBucket(limitToRate(ctx.downloadRateLimit)))
     this.choker = new Choker({
       slots: Number.isInteger(ctx.uploadSlots) && ctx.uploadSlots >= 0 ? ctx.uploadSlots : 4,
       rechokeMs: period(ctx.rechokeInterval),
@@ -301,8 +315,10 @@ export class Torrent implements PeerHandler {
     this.closed = true
     this.activity = 'shut down'
     this.checking?.abort()
-    for (const timer of this.paced) clearTimeout(timer)
-    this.paced.clear()
+    if (this.pacedTimer !== null) clearTimeout(this.pacedTimer)
+    if (this.refillTimer !== null) clearTimeout(this.refillTimer)
+    this.pacedTimer = this.refillTimer = null
+    this.paced.length = 0
     const tracker = this.tracker?.stop()
     for (const p of [...this.peers.values()]) p.close('torrent closed')
     await this.whenIdle()
@@ -573,18 +589,7 @@ export class Torrent implements PeerHandler {
           respond(null, buf)
           this.pumpUploads(peer)
         }
-        const limit = this.ctx.uploadRateLimit ?? 0
-        if (limit <= 0) return send()
-        // Pace blocks on a virtual clock: each one takes length/limit seconds of the budget.
-        const now = Date.now()
-        this.uploadFreeAt = Math.max(now, this.uploadFreeAt) + (length * 1000) / limit
-        const wait = this.uploadFreeAt - now - (length * 1000) / limit
-        if (wait <= 0) return send()
-        const timer = setTimeout(() => {
-          this.paced.delete(timer)
-          send()
-        }, wait)
-        this.paced.add(timer)
+        this.paceUpload(peer, length, send)
       },
       (e: Error) => {
         this.ioDone()
@@ -653,7 +658,62 @@ export class Torrent implements PeerHandler {
     }
     // Ask in batches: one pick (and one socket write) per several blocks.
     if (room < Math.max(16, peer.depth / 4) && inflight > 0) return
-    peer.requestMany(this.picker.pick(peer, room))
+    // Download limit: gate the requests (what arrives is what we asked for),
+    // charged when asked; a request lost to a choke errs under the limit.
+    const now = Date.now()
+    const afford = Math.floor(this.downThrottle.available(now) / BLOCK)
+    if (afford <= 0) {
+      this.refillLater(this.downThrottle.delay(BLOCK, now))
+      return
+    }
+    const reqs = this.picker.pick(peer, Math.min(room, afford))
+    let asked = 0
+    for (const r of reqs) asked += r.length
+    this.downThrottle.charge(asked, now)
+    peer.requestMany(reqs)
+  }
+
+  /** Refill every pipeline in `ms` (download budget): one timer per torrent. */
+  private refillLater(ms: number): void {
+    if (this.refillTimer !== null || this.closed) return
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = null
+      if (!this.closed) this.refillAll()
+    }, Math.max(1, ms))
+  }
+
+  /**
+   * Upload limit: `send` (a block already read) goes now if the budget
+   * allows and nobody waits before it, else in FIFO order as budget comes.
+   * The per-peer read queue (pumpUploads) bounds what waits here.
+   */
+  private paceUpload(peer: Peer, length: number, send: () => void): void {
+    if (this.paced.length === 0 && this.upThrottle.take(length, Date.now()) === 0) return send()
+    this.paced.push({ peer, length, send })
+    this.pumpPaced()
+  }
+
+  private pumpPaced(): void {
+    if (this.pacedTimer !== null || this.closed) return
+    while (this.paced.length > 0) {
+      const job = this.paced[0]!
+      // A gone or choked peer's block would not leave: it costs no budget.
+      if (job.peer.closed || job.peer.wire.amChoking) {
+        this.paced.shift()
+        job.send()
+        continue
+      }
+      const wait = this.upThrottle.take(job.length, Date.now())
+      if (wait > 0) {
+        this.pacedTimer = setTimeout(() => {
+          this.pacedTimer = null
+          this.pumpPaced()
+        }, wait)
+        return
+      }
+      this.paced.shift()
+      job.send()
+    }
   }
 
   private refillAll(): void {
