@@ -1,14 +1,9 @@
 /**
  * Issue 4, seeding to real clients: makeTorrent on a tree of random data,
  * checked by transmission-show; the engine seeds it from where it lies
- * (checking -> seeding) and is the only source for qbittorrent-nox
- * (libtorrent 2.0, TCP only: we do not speak uTP); the download is compared
- * byte for byte; status keeps updating while seeding.
- *
- * aria2c as a leecher of the engine is not here yet: aria2c 1.36 sends a
- * bitfield in mid-connection in place of a batch of `have`s, and the engine
- * (lib/engine/peer.ts) drops it for "bitfield out of order", so aria2c
- * stalls. Add it once the engine takes a late bitfield as a batch of haves.
+ * (checking -> seeding) and is the only source for aria2c and then for
+ * qbittorrent-nox (libtorrent 2.0, TCP only: we do not speak uTP); both
+ * downloads are compared byte for byte; status keeps updating while seeding.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -31,6 +26,7 @@ import { collect, PushSource } from './support/most.ts'
 import { makeTempDir } from './support/peers/tmp.ts'
 import { makeRandomTree, compareTrees } from './support/peers/data.ts'
 import { startTracker } from './support/peers/tracker-server.ts'
+import { startAria2Leecher } from './support/peers/aria2.ts'
 import { startQbittorrent } from './support/peers/qbittorrent.ts'
 import { transmissionShow } from './support/peers/transmission.ts'
 import { freePort } from './support/peers/ports.ts'
@@ -38,7 +34,7 @@ import { pollUntil } from './support/peers/wait.ts'
 
 const SIZE = 16 << 20
 
-test('engine checks and seeds a makeTorrent torrent; qbittorrent-nox downloads it completely from the engine alone', { timeout: 60_000 }, async (t) => {
+test('engine seeds a makeTorrent torrent; aria2c and qbittorrent-nox each download it completely from the engine alone', { timeout: 60_000 }, async (t) => {
   const tmp = await makeTempDir('seed-real-')
   t.after(() => tmp.close())
   const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: SIZE, fileCount: 5 })
@@ -85,6 +81,17 @@ test('engine checks and seeds a makeTorrent torrent; qbittorrent-nox downloads i
   assert.equal(atSeed.downTotal, 0, 'nothing downloaded: the data was all there')
   await tracker.waitForSeeders(infoHash, 1, 15_000)
 
+  // aria2c: learns the engine from the tracker (the only peer listed), downloads everything.
+  const ariaOut = await makeTempDir('seed-real-aria-')
+  t.after(() => ariaOut.close())
+  const leecher = await startAria2Leecher({ torrentPath, dir: ariaOut.path })
+  t.after(() => leecher.close())
+  await leecher.waitDone(30_000)
+  await leecher.close()
+  assert.equal(await compareTrees(tree.root, join(ariaOut.path, 'payload')), undefined)
+  const afterAria = statuses().at(-1)!
+  assert.ok(afterAria.upTotal >= SIZE, `engine uploaded ${afterAria.upTotal} bytes to aria2c, torrent is ${SIZE}`)
+
   // qbittorrent-nox: told the engine's address through the Web API.
   const qb = await startQbittorrent({ bitTorrentSettings: ['Session\\BTProtocol=TCP'] })
   t.after(() => qb.close())
@@ -98,7 +105,7 @@ test('engine checks and seeds a makeTorrent torrent; qbittorrent-nox downloads i
   assert.equal(await compareTrees(tree.root, join(qbOut.path, 'payload')), undefined)
   await qb.close()
   const final = statuses().at(-1)!
-  assert.ok(final.upTotal >= SIZE, `engine uploaded ${final.upTotal} bytes to qbittorrent-nox, torrent is ${SIZE}`)
+  assert.ok(final.upTotal >= 2 * SIZE, `engine uploaded ${final.upTotal} bytes in all: the whole torrent to each of two clients`)
 
   // Status while seeding: activity stays "seeding", upTotal only grows, peers were seen, upload rate measured.
   const seeding = statuses().slice(seedingFrom)
