@@ -136,3 +136,72 @@ test('a length prefix over the cap closes the connection without buffering it', 
   assert.match(handler.closes[0]!, /exceeds the cap/)
   assert.ok(handler.ready !== null, 'the handshake itself was fine')
 })
+
+/** A raw server that handshakes for `ih`, then runs `then` on the socket. */
+const rawPeer = async (t: { after(fn: () => unknown): void }, ih: string, then: (sock: net.Socket) => void): Promise<number> => {
+  const socks: net.Socket[] = []
+  const srv = net.createServer((sock) => {
+    socks.push(sock)
+    sock.once('data', () => {
+      const hs = Buffer.alloc(68)
+      hs[0] = 19
+      hs.write('BitTorrent protocol', 1)
+      Buffer.from(ih, 'hex').copy(hs, 28)
+      randomBytes(20).copy(hs, 48)
+      sock.write(hs)
+      then(sock)
+    })
+    sock.on('error', () => {})
+  })
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  // Our side first: close() waits for every accepted connection to end.
+  t.after(() => new Promise<void>((r) => { socks.forEach((s) => s.destroy()); srv.close(() => r()) }))
+  return (srv.address() as net.AddressInfo).port
+}
+
+test('a message body trickled below the minimum rate past the stall timeout closes the peer', { timeout: 15000 }, async (t) => {
+  const ih = hex(20)
+  const timers: NodeJS.Timeout[] = []
+  t.after(() => timers.forEach(clearInterval))
+  // A 16 KiB piece message announced, then 10 bytes every 100 ms (100 B/s, under 1 KiB/s).
+  const port = await rawPeer(t, ih, (sock) => {
+    const head = Buffer.alloc(5)
+    head.writeUInt32BE(9 + 16384)
+    head[4] = 7
+    sock.write(head)
+    timers.push(setInterval(() => { if (!sock.destroyed) sock.write(Buffer.alloc(10)) }, 100))
+  })
+  const handler = recorder()
+  const p = connectPeer('127.0.0.1', port, { infoHash: ih, peerId: hex(20), pieceCount: 4, source: 'manual', address: `127.0.0.1:${port}`, handler, bodyStallTimeout: 1500 })
+  t.after(() => p.close('test over'))
+  await pollUntil(() => handler.closes.length > 0, { timeoutMs: 10000, what: 'close' })
+  assert.match(handler.closes[0]!, /trickled/)
+})
+
+test('a message body arriving slowly but above the minimum rate is kept', { timeout: 15000 }, async (t) => {
+  const ih = hex(20)
+  const timers: NodeJS.Timeout[] = []
+  t.after(() => timers.forEach(clearInterval))
+  // An extended message of 8 KiB + 2, at 4 KiB/s: complete after about 2 s, beyond the 1.5 s stall timeout.
+  const port = await rawPeer(t, ih, (sock) => {
+    const head = Buffer.alloc(6)
+    head.writeUInt32BE(2 + 8192)
+    head[4] = 20
+    head[5] = 99
+    sock.write(head)
+    let sent = 0
+    const timer = setInterval(() => {
+      if (sock.destroyed || sent >= 8192) return clearInterval(timer)
+      sock.write(Buffer.alloc(512, 0x20))
+      sent += 512
+    }, 125)
+    timers.push(timer)
+  })
+  const handler = recorder()
+  const p = connectPeer('127.0.0.1', port, { infoHash: ih, peerId: hex(20), pieceCount: 4, source: 'manual', address: `127.0.0.1:${port}`, handler, bodyStallTimeout: 1500 })
+  t.after(() => p.close('test over'))
+  await pollUntil(() => handler.ready !== null, { timeoutMs: 5000, what: 'handshake' })
+  await new Promise((r) => setTimeout(r, 3000))
+  assert.deepEqual(handler.closes, [], 'a peer sending at 4 KiB/s was dropped')
+  assert.equal(p.wire.bodySince, 0, 'the message did not complete')
+})

@@ -32,9 +32,26 @@ export const MIN_DEPTH = 16
 export const START_DEPTH = 64
 export const MAX_DEPTH = 384
 
+/**
+ * A message body pending longer than this (ms) must have arrived at
+ * MIN_BODY_RATE on average, or the peer is closed: a trickled body would
+ * otherwise hold up to MAX_MESSAGE of our memory for as long as the peer likes.
+ */
+export const BODY_STALL_TIMEOUT = 30000
+
+/** Least average rate (bytes/s) of a pending message body past BODY_STALL_TIMEOUT. */
+export const MIN_BODY_RATE = 1024
+
 /** A Wire that drops the connection on an oversized length prefix. */
 class CappedWire extends Wire {
   maxMessage = MAX_MESSAGE
+  /** When the body of the message being received started (0: none pending). */
+  bodySince = 0
+
+  /** Bytes of the pending message received so far. */
+  bodyReceived(): number {
+    return (this as unknown as { _bufferSize: number })._bufferSize
+  }
   // Overrides the library's private length parser: it would otherwise wait for
   // (and buffer) whatever length the peer announces.
   _onMessageLength(buffer: Uint8Array): void {
@@ -43,12 +60,14 @@ class CappedWire extends Wire {
       this.emit('oversize', length)
       return
     }
+    this.bodySince = length > 0 ? Date.now() : 0
     ;(Wire.prototype as unknown as { _onMessageLength(b: Uint8Array): void })._onMessageLength.call(this, buffer)
   }
 
   // Overrides the library's private dispatcher, which reads missing bytes of a
   // short message as zeros (a 1-byte have would count as "have 0").
   _onMessage(buffer: Uint8Array): void {
+    this.bodySince = 0
     const id = buffer[0]!
     const want = MESSAGE_LENGTH[id]
     const n = buffer.length
@@ -116,6 +135,8 @@ export interface PeerOptions {
   readonly handler: PeerHandler
   /** Give up on a connection that has not completed its handshake by then (ms). */
   readonly handshakeTimeout?: number
+  /** See {@link BODY_STALL_TIMEOUT} (ms; tests shorten it). */
+  readonly bodyStallTimeout?: number
 }
 
 /**
@@ -166,6 +187,7 @@ export class Peer {
   uploaded = 0
   private readonly handler: PeerHandler
   private handshakeTimer: NodeJS.Timeout | null = null
+  private bodyTimer: NodeJS.Timeout | null = null
   private gotBitfield = false
 
   constructor(
@@ -189,7 +211,19 @@ export class Peer {
     this.wire.on('malformed', (id: number, n: number) => this.close(`message id ${id} of wrong length ${n}`))
     this.handshakeTimer = setTimeout(() => this.close('handshake timeout'), opts.handshakeTimeout ?? 20000)
     this.handshakeTimer.unref?.()
+    const stall = opts.bodyStallTimeout ?? BODY_STALL_TIMEOUT
+    this.bodyTimer = setInterval(() => this.checkBody(stall), Math.min(1000, stall / 4))
+    this.bodyTimer.unref?.()
     this.listen()
+  }
+
+  /** Close the peer if a message body has been trickling in too slowly for too long. */
+  private checkBody(stall: number): void {
+    const since = this.wire.bodySince
+    if (since === 0) return
+    const elapsed = Date.now() - since
+    if (elapsed > stall && this.wire.bodyReceived() < (elapsed / 1000) * MIN_BODY_RATE)
+      this.close(`message body trickled: ${this.wire.bodyReceived()} bytes in ${Math.round(elapsed / 1000)} s`)
   }
 
   /** Id used as the picker's peer id: unique per connection. */
@@ -370,6 +404,8 @@ export class Peer {
     this.closed = true
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = null
+    if (this.bodyTimer) clearInterval(this.bodyTimer)
+    this.bodyTimer = null
     this.wire.setKeepAlive(false)
     try {
       this.wire.destroy()
