@@ -240,3 +240,54 @@ test('messages of the wrong length for their id close the connection', { timeout
   fine.conn.hangUp()
   await run.finish()
 })
+
+/** Waits for the engine's unchoke, then sends one request made by `bad`, and waits for the hang-up. */
+const badRequestWhenUnchoked = (bad: (c: HostileConn) => Buffer): HostileScript => async (c) => {
+  await c.write(handshakeBytes(c.target.infoHash, c.peerId))
+  if ((await c.theirHandshake()) === null) return
+  await c.write(interestedMsg())
+  for (let i = 0; i < 200 && !c.closed; i++) {
+    if (receivedMessages(c.received()).some(([id]) => id === 1)) break
+    await c.sleep(50)
+  }
+  if (c.closed) return
+  await c.write(bad(c))
+  await c.waitClosed(10000)
+}
+
+/** A BEP 3 request message (id 6): index, begin, length. */
+const request = (index: number, begin: number, length: number): Buffer => {
+  const b = Buffer.alloc(17)
+  b.writeUInt32BE(13, 0)
+  b.writeUInt8(6, 4)
+  b.writeUInt32BE(index, 5)
+  b.writeUInt32BE(begin, 9)
+  b.writeUInt32BE(length, 13)
+  return b
+}
+
+test('upload: a request out of range, past the piece end or over 128 KiB closes that peer; others are served', { timeout: 60000 }, async (t) => {
+  const port = await freePort()
+  const seed = await download(t, [honest.peer], { port, host: '127.0.0.1' })
+  await seed.finish()
+  const cases: Array<[string, (c: HostileConn) => Buffer]> = [
+    ['piece index past the last piece', (c) => request(c.target.pieceCount, 0, 16384)],
+    ['offset past the piece end', (c) => request(0, c.target.pieceLength, 16384)],
+    ['block running past the piece end', (c) => request(0, c.target.pieceLength - 8192, 16384)],
+    // With this suite's 64 KiB pieces the piece-end check refuses this one too;
+    // the 128 KiB cap itself (MAX_REQUEST) only decides for pieces over 128 KiB.
+    ['length over 128 KiB', () => request(0, 0, 128 * 1024 + 1)],
+    ['zero length', () => request(0, 0, 0)]
+  ]
+  for (const [what, bad] of cases) {
+    const r = await dialHostile(port, target, badRequestWhenUnchoked(bad))
+    assert.equal(r.scriptError, undefined, String(r.scriptError))
+    assert.ok(r.conn.closed && r.conn.closedByRemote, `${what}: the peer was kept`)
+    // It was unchoked first, so the hang-up answers the bad request and nothing else.
+    assert.ok(receivedMessages(r.conn.received()).some(([id]) => id === 1), `${what}: never unchoked`)
+    assert.ok(!receivedMessages(r.conn.received()).some(([id]) => id === 7), `${what}: a block was sent`)
+  }
+  assert.equal(seed.latest()!.activity, 'seeding')
+  const leech = await download(t, [`127.0.0.1:${port}`])
+  await leech.finish()
+})
