@@ -8,16 +8,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { dirname, join } from 'node:path'
-import { torrentClient, type ClientOptions, type TorrentHandle } from '../lib/engine/index.ts'
-import {
-  createNewTorrent,
-  isNewTorrentCreated,
-  isTorrentStatusUpdate,
-  type EngineCommand,
-  type EngineFeedback,
-  type TorrentStats
-} from '../lib/messages.ts'
-import { collect, PushSource } from './support/most.ts'
+import { runEngine } from './support/engine.ts'
 import { makeTempDir } from './support/peers/tmp.ts'
 import { makeRandomTree, compareTrees } from './support/peers/data.ts'
 import { mktorrent } from './support/peers/mktorrent.ts'
@@ -26,37 +17,6 @@ import { freePort } from './support/peers/ports.ts'
 import { startFakeSeeder } from './support/fake-seeder.ts'
 import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
 import { pollUntil } from './support/peers/wait.ts'
-
-const runEngine = (t: { after(fn: () => unknown): void }, options: ClientOptions = {}) => {
-  const handles = new Map<string, TorrentHandle>()
-  const commands = new PushSource<EngineCommand>()
-  const out = collect<EngineFeedback>(
-    torrentClient({ statusInterval: 200, ...options, onTorrent: (id, h) => handles.set(id, h) })(commands)
-  )
-  t.after(() => out.dispose())
-  const latest = (id: string): TorrentStats | undefined =>
-    out.events.filter(isTorrentStatusUpdate).filter((m) => m.torrentid === id).at(-1)?.statsdictionary
-  const create = async (bytes: Uint8Array, savefolder: string, peers: string[] = []): Promise<string> => {
-    const before = out.events.filter(isNewTorrentCreated).length
-    commands.event(createNewTorrent(bytes, { savefolder, peers }))
-    const created = await pollUntil(() => out.events.filter(isNewTorrentCreated)[before], {
-      timeoutMs: 10000,
-      what: 'NewTorrentCreated',
-      explain: () => JSON.stringify(out.events.at(-1))
-    })
-    return created.torrentid
-  }
-  const waitActivity = (id: string, activity: string, timeoutMs: number) =>
-    pollUntil(
-      () => {
-        const s = latest(id)
-        if (s?.activity.startsWith('error')) throw new Error(s.activity)
-        return s?.activity === activity ? s : undefined
-      },
-      { timeoutMs, what: `activity ${activity}`, explain: () => JSON.stringify(latest(id)) }
-    )
-  return { commands, out, handles, latest, create, waitActivity }
-}
 
 test('two seeders at once, aria2c and another engine: both contribute', { timeout: 60000 }, async (t) => {
   const tmp = await makeTempDir('eng-2seed-')

@@ -14,56 +14,17 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { Server } from 'bittorrent-tracker'
-import { torrentClient, type ClientOptions } from '../lib/engine/index.ts'
-import {
-  createNewTorrent,
-  isNewTorrentCreated,
-  isTorrentStatusUpdate,
-  type EngineCommand,
-  type EngineFeedback,
-  type TorrentStats
-} from '../lib/messages.ts'
 import type { Metainfo } from '../lib/engine/contracts.ts'
-import { collect, PushSource } from './support/most.ts'
+import { runEngine } from './support/engine.ts'
 import { makeTempDir } from './support/peers/tmp.ts'
 import { makeRandomTree, compareTrees } from './support/peers/data.ts'
 import { mktorrent } from './support/peers/mktorrent.ts'
 import { freePort } from './support/peers/ports.ts'
 import { startTracker } from './support/peers/tracker-server.ts'
-import { pollUntil } from './support/peers/wait.ts'
 import { startFakeSeeder, type SeedableTorrent } from './support/fake-seeder.ts'
 import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
 
 const run = promisify(execFile)
-
-const runEngine = (t: { after(fn: () => unknown): void }, options: ClientOptions = {}) => {
-  const commands = new PushSource<EngineCommand>()
-  const out = collect<EngineFeedback>(torrentClient({ statusInterval: 200, ...options })(commands))
-  t.after(() => out.dispose())
-  const latest = (id: string): TorrentStats | undefined =>
-    out.events.filter(isTorrentStatusUpdate).filter((m) => m.torrentid === id).at(-1)?.statsdictionary
-  const create = async (bytes: Uint8Array, savefolder: string, peers: string[] = []): Promise<string> => {
-    const before = out.events.filter(isNewTorrentCreated).length
-    commands.event(createNewTorrent(bytes, { savefolder, peers }))
-    const created = await pollUntil(() => out.events.filter(isNewTorrentCreated)[before], {
-      timeoutMs: 10000,
-      what: 'NewTorrentCreated',
-      explain: () => JSON.stringify(out.events.at(-1))
-    })
-    return created.torrentid
-  }
-  const waitFor = (id: string, what: string, ok: (s: TorrentStats) => boolean, timeoutMs: number) =>
-    pollUntil(() => {
-      const s = latest(id)
-      return s !== undefined && ok(s) ? s : undefined
-    }, { timeoutMs, what, explain: () => JSON.stringify(latest(id)) })
-  const waitSeeding = (id: string, timeoutMs: number) =>
-    waitFor(id, 'seeding', (s) => {
-      if (s.activity.startsWith('error')) throw new Error(s.activity)
-      return s.activity === 'seeding'
-    }, timeoutMs)
-  return { out, latest, create, waitFor, waitSeeding }
-}
 
 const seedable = (m: Metainfo): SeedableTorrent => ({
   infoHash: m.infoHash,

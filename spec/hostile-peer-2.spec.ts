@@ -6,6 +6,7 @@
  */
 import { before, after, test } from 'node:test'
 import { randomBytes } from 'node:crypto'
+import { memoryWatch } from './support/engine.ts'
 import assert from 'node:assert/strict'
 import { dirname, join } from 'node:path'
 import { torrentClient, type ClientOptions, type TorrentHandle } from '../lib/engine/index.ts'
@@ -66,20 +67,6 @@ after(async () => {
   await honest?.close()
   await tmp?.close()
 })
-
-/** Samples heapUsed + arrayBuffers every 20 ms; `peak()` is the highest rise over the start. */
-const memoryWatch = (): { peak(): number, stop(): void } => {
-  const now = (): number => {
-    const m = process.memoryUsage()
-    return m.heapUsed + m.arrayBuffers
-  }
-  const base = now()
-  let top = base
-  const timer = setInterval(() => {
-    top = Math.max(top, now())
-  }, 20)
-  return { peak: () => Math.max(top, now()) - base, stop: () => clearInterval(timer) }
-}
 
 /** One engine downloading the test torrent into a fresh folder from `peers`. */
 const download = async (t: { after(fn: () => unknown): void }, peers: string[], options: ClientOptions = {}) => {

@@ -7,16 +7,8 @@
 import { before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { dirname, join } from 'node:path'
-import { torrentClient, type ClientOptions, type TorrentHandle } from '../lib/engine/index.ts'
-import {
-  createNewTorrent,
-  isNewTorrentCreated,
-  isTorrentStatusUpdate,
-  type EngineCommand,
-  type EngineFeedback,
-  type TorrentStats
-} from '../lib/messages.ts'
-import { collect, PushSource } from './support/most.ts'
+import type { ClientOptions } from '../lib/engine/index.ts'
+import { runEngine, memoryWatch } from './support/engine.ts'
 import { makeTempDir, type TempDir } from './support/peers/tmp.ts'
 import { makeRandomTree, compareTrees, type RandomTree } from './support/peers/data.ts'
 import { mktorrent, type MadeTorrent } from './support/peers/mktorrent.ts'
@@ -61,57 +53,15 @@ after(async () => {
   await tmp?.close()
 })
 
-/** Samples heapUsed + arrayBuffers every 20 ms; `peak()` is the highest rise over the start. */
-const memoryWatch = (): { peak(): number, stop(): void } => {
-  const now = (): number => {
-    const m = process.memoryUsage()
-    return m.heapUsed + m.arrayBuffers
-  }
-  const base = now()
-  let top = base
-  const timer = setInterval(() => {
-    top = Math.max(top, now())
-  }, 20)
-  return {
-    peak: () => Math.max(top, now()) - base,
-    stop: () => clearInterval(timer)
-  }
-}
-
-const runEngine = (t: { after(fn: () => unknown): void }, options: ClientOptions = {}) => {
-  const handles = new Map<string, TorrentHandle>()
-  const commands = new PushSource<EngineCommand>()
-  const out = collect<EngineFeedback>(
-    torrentClient({ statusInterval: 200, hasherWorkers: 1, ...options, onTorrent: (id, h) => handles.set(id, h) })(commands)
-  )
-  t.after(() => out.dispose())
-  const latest = (id: string): TorrentStats | undefined =>
-    out.events.filter(isTorrentStatusUpdate).filter((m) => m.torrentid === id).at(-1)?.statsdictionary
-  const create = async (savefolder: string, peers: string[]): Promise<string> => {
-    commands.event(createNewTorrent(made.bytes, { savefolder, peers }))
-    return (await pollUntil(() => out.events.find(isNewTorrentCreated), { timeoutMs: 10000, what: 'NewTorrentCreated' })).torrentid
-  }
-  const waitSeeding = (id: string, timeoutMs: number) =>
-    pollUntil(
-      () => {
-        const s = latest(id)
-        if (s?.activity.startsWith('error')) throw new Error(s.activity)
-        return s?.activity === 'seeding' ? s : undefined
-      },
-      { timeoutMs, what: 'download complete', explain: () => JSON.stringify(latest(id)) }
-    )
-  return { out, handles, latest, create, waitSeeding }
-}
-
 /** Downloads the torrent from [extraPeers..., honest] and checks the result. */
 const download = async (
   t: { after(fn: () => unknown): void },
   extraPeers: string[],
   options: ClientOptions = {}
 ) => {
-  const engine = runEngine(t, options)
+  const engine = runEngine(t, { hasherWorkers: 1, ...options })
   const folder = join(tmp.path, `out-${runs++}`)
-  const id = await engine.create(folder, [...extraPeers, honest.peer])
+  const id = await engine.create(made.bytes, folder, [...extraPeers, honest.peer])
   return {
     engine,
     id,
@@ -221,8 +171,8 @@ test('a peer that claims every piece, unchokes, then sends only keep-alives is d
   const evil = await startHostilePeer(target, hostileScripts.keepAlivesOnly as HostileScript)
   t.after(() => evil.close())
   // No honest peer: completion would otherwise close the "seed" for another reason.
-  const engine = runEngine(t, { requestTimeout: 2000 })
-  const id = await engine.create(join(tmp.path, `out-${runs++}`), [evil.peer])
+  const engine = runEngine(t, { hasherWorkers: 1, requestTimeout: 2000 })
+  const id = await engine.create(made.bytes, join(tmp.path, `out-${runs++}`), [evil.peer])
   await pollUntil(() => evil.connections[0], { timeoutMs: 10000, what: 'engine dials the peer' })
   const conn = evil.connections[0]!.conn
   // Three request timeouts of 2 s each (checked on a 1 s tick), with a wide margin.
