@@ -137,6 +137,8 @@ export interface PeerOptions {
   readonly handshakeTimeout?: number
   /** See {@link BODY_STALL_TIMEOUT} (ms; tests shorten it). */
   readonly bodyStallTimeout?: number
+  /** Registers BEP 10 extensions on the wire; called before our handshake goes out. */
+  readonly extend?: (wire: CappedWire) => void
 }
 
 /**
@@ -201,6 +203,7 @@ export class Peer {
     this.bits = new Bitfield(opts.pieceCount)
     this.wire = wire ?? new CappedWire(socket.remoteAddress ? 'tcpIncoming' : 'tcpOutgoing')
     if (!wire) socket.pipe(this.wire).pipe(socket)
+    opts.extend?.(this.wire)
     socket.setNoDelay(true)
     socket.on('error', (e: Error) => this.close(`socket: ${e.message}`))
     socket.on('close', () => this.close('socket closed'))
@@ -451,5 +454,8 @@ export const adoptIncoming = (socket: net.Socket, wire: CappedWire, remoteId: st
   peer.acceptHandshake(remoteId)
   return peer
 }
+
+/** A wire with our message checks, not yet piped (for connections that are not a torrent's peers). */
+export const newCappedWire = (type: 'tcpIncoming' | 'tcpOutgoing'): CappedWire => new CappedWire(type)
 
 export type { CappedWire }

@@ -25,6 +25,7 @@ import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
 import { Choker, type ChokePeerView } from './choker.ts'
 import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
+import { useWireExtensions } from './wire-extensions.ts'
 
 /**
  * Most bytes of complete pieces held in memory per torrent while they are
@@ -304,6 +305,15 @@ export class Torrent implements PeerHandler {
     })
   }
 
+  /** Every wire serves our info dictionary (BEP 9) and tells our listen port. */
+  private readonly extendWire = (wire: CappedWire): void =>
+    useWireExtensions(wire, { info: () => this.meta.infoBytes, port: this.ctx.port })
+
+  /** Hex v1 info hash. */
+  get infoHash(): string {
+    return this.meta.infoHash
+  }
+
   /** True once checking is over and peers may join. */
   get accepting(): boolean {
     return this.started && !this.closed && this.error === null
@@ -380,7 +390,8 @@ export class Torrent implements PeerHandler {
         pieceCount: this.meta.pieceCount,
         source: k.source,
         address: key,
-        handler: this
+        handler: this,
+        extend: this.extendWire
       })
       this.peers.set(key, peer)
     }
@@ -398,7 +409,8 @@ export class Torrent implements PeerHandler {
       pieceCount: this.meta.pieceCount,
       source: 'incoming',
       address,
-      handler: this
+      handler: this,
+      extend: this.extendWire
     }, wire)
     this.peers.set(address, peer)
     peer.acceptHandshake(remoteId)
