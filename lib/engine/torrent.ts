@@ -183,6 +183,8 @@ export class Torrent implements PeerHandler {
   private trackerSeeds = 0
   private trackerPeers = 0
   private discarded = 0
+  /** Diagnostic (bench/swarm.ts): refused block bytes while not in endgame, where no block is asked of two peers. */
+  private refusedOutsideEndgame = 0
   private downTotal = 0
   private upTotal = 0
   private activity = 'starting'
@@ -482,6 +484,7 @@ export class Torrent implements PeerHandler {
     if (!res?.accepted) {
       // Refused (unrequested, duplicate, wrong size or place): wasted bytes.
       this.discarded += length
+      if (!this.picker.inEndgame()) this.refusedOutsideEndgame += length
       if (peer.refused(MAX_UNREQUESTED)) peer.close('sent blocks we did not request')
       else this.fill(peer)
       return
@@ -1061,7 +1064,9 @@ export class Torrent implements PeerHandler {
     if (activity === 'downloading' && Date.now() - Math.max(this.lastBlockAt, this.startedAt) > 15000 && downRate === 0)
       activity = 'stalled'
     const left = this.bytesLeft()
-    return {
+    // The diagnostic rides along untyped: TorrentStats (messages.ts) stays as it is.
+    const stats: TorrentStats & { refusedOutsideEndgame: number } = {
+      refusedOutsideEndgame: this.refusedOutsideEndgame,
       activity,
       fractionDone: this.activity === 'checking' ? this.checkProgress : this.meta.length === 0 ? 1 : (this.meta.length - left) / this.meta.length,
       timeEst: complete || downRate <= 0 ? null : Math.round(left / downRate),
@@ -1079,5 +1084,6 @@ export class Torrent implements PeerHandler {
       piecesTotal: pieceCount,
       peerSources: sources
     }
+    return stats
   }
 }
