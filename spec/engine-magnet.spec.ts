@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Socket } from 'node:net'
 import { once } from 'node:events'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import Wire from 'bittorrent-protocol'
 import { utMetadata } from '../lib/engine/discovery/index.ts'
@@ -18,7 +18,7 @@ import {
   type EngineFeedback,
   type TorrentStats
 } from '../lib/messages.ts'
-import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
+import { bdecode, bencode, parseMetainfo } from '../lib/engine/metainfo/index.ts'
 import type { Metainfo } from '../lib/engine/contracts.ts'
 import { runEngine } from './support/engine.ts'
 import { makeTempDir } from './support/peers/tmp.ts'
@@ -217,6 +217,84 @@ test('CloseTorrent during the metadata fetch releases its sockets and timers', {
   await pollUntil(() => engine.latest(id)?.activity === 'shut down', { timeoutMs: 10_000, what: 'shut down' })
   assert.deepEqual(await settleTo(base, 5000), [])
 })
+
+/** A peer serving `info` over ut_metadata (any infohash it is asked for). */
+const metadataServer = async (t: T, info: Uint8Array) => {
+  const sockets: Socket[] = []
+  const server = createServer((socket) => {
+    sockets.push(socket)
+    socket.on('error', () => {})
+    const wire = new Wire('tcpIncoming')
+    wire.use(utMetadata({ info }) as never)
+    socket.pipe(wire).pipe(socket)
+    wire.on('handshake', (ih: string) => wire.handshake(ih, randomBytes(20)))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => { for (const s of sockets) s.destroy(); server.close() })
+  return `127.0.0.1:${(server.address() as { port: number }).port}`
+}
+
+test('unusable metadata (unsafe path, file of another running torrent): error activity until closed', { timeout: 60_000 }, async (t) => {
+  const { tmp, made, meta } = await dataSet(t, 1 << 20)
+  const engine = runEngine(t)
+  // An info dictionary that hashes right but names a path outside the save folder.
+  const evil = bencode({ files: [{ length: 1, path: ['..', 'evil'] }], name: 'x', 'piece length': 16384, pieces: randomBytes(20) })
+  const evilHash = createHash('sha1').update(evil).digest('hex')
+  const evilPeer = await metadataServer(t, evil)
+  const id1 = await engine.create(`magnet:?xt=urn:btih:${evilHash}&x.pe=${evilPeer}`, join(tmp.path, 'out'))
+  const failed = await engine.waitFor(id1, 'an error', (s) => s.activity.startsWith('error'), 20_000)
+  assert.match(failed.activity, /^error: metainfo: .*\.\./)
+  assert.equal(failed.numPeers, 0, 'its metadata connections are closed')
+
+  // The magnet's files are those of a torrent already running in the same folder.
+  const other = await engine.create(made.bytes, join(tmp.path, 'shared'))
+  const renamed = bencode({ ...decodeInfo(meta.infoBytes), 'x-salt': 'other torrent, same files' })
+  const renamedHash = createHash('sha1').update(renamed).digest('hex')
+  const renamedPeer = await metadataServer(t, renamed)
+  const id2 = await engine.create(`magnet:?xt=urn:btih:${renamedHash}&x.pe=${renamedPeer}`, join(tmp.path, 'shared'))
+  const clash = await engine.waitFor(id2, 'an error', (s) => s.activity.startsWith('error'), 20_000)
+  assert.match(clash.activity, new RegExp(`^error: file .* belongs to another running torrent \\(${other}\\)`))
+  // It stays (status keeps coming) until closed.
+  const n = engine.out.events.length
+  await pollUntil(() => engine.out.events.slice(n).some((e) => isTorrentStatusUpdate(e) && e.torrentid === id2), { timeoutMs: 5000, what: 'another status' })
+  assert.match(engine.latest(id2)!.activity, /^error: /)
+  engine.commands.event(closeTorrent(id2))
+  await pollUntil(() => engine.latest(id2)?.activity === 'shut down', { timeoutMs: 10_000, what: 'shut down' })
+})
+
+test('a seeder that dials us during the metadata phase serves the metadata; we dial it back at its p port', { timeout: 60_000 }, async (t) => {
+  const { tmp, tree, made, meta } = await dataSet(t, 2 << 20)
+  const leecherPort = await freePort()
+  const leecher = runEngine(t, { port: leecherPort, host: '127.0.0.1' })
+  const out = join(tmp.path, 'out')
+  // No peer hint, no tracker: only the incoming connection can bring the metadata.
+  const id = await leecher.create(magnetOf(meta, []), out)
+  const seederPort = await freePort()
+  const seederEngine = runEngine(t, { port: seederPort, host: '127.0.0.1' })
+  const sid = await seederEngine.create(made.bytes, dirname(tree.root), [`127.0.0.1:${leecherPort}`])
+  await seederEngine.waitSeeding(sid, 20_000)
+  await leecher.waitSeeding(id, 40_000)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+  const first = leecher.out.events.find((e) => isTorrentStatusUpdate(e) && e.torrentid === id && e.statsdictionary.numPeers > 0)
+  assert.equal((first as { statsdictionary: TorrentStats }).statsdictionary.peerSources?.incoming, 1)
+  // The data came over a connection we dialled to the port the seeder's extended handshake gave.
+  const by = leecher.handles.get(id)!.contributed()
+  assert.ok((by[`127.0.0.1:${seederPort}`] ?? 0) > 0, JSON.stringify(by))
+})
+
+/** The info dictionary of `bytes` as a plain object (bencode round trip for the test above). */
+function decodeInfo (bytes: Uint8Array): Record<string, unknown> {
+  const r = bdecode(bytes)
+  assert.ok(r.ok)
+  return toPlain(r.value) as Record<string, unknown>
+}
+
+function toPlain (v: unknown): unknown {
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [k as string, toPlain(x)]))
+  if (Array.isArray(v)) return v.map(toPlain)
+  return v
+}
 
 function base32Of (hex: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
