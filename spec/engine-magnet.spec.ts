@@ -218,6 +218,24 @@ test('CloseTorrent during the metadata fetch releases its sockets and timers', {
   assert.deepEqual(await settleTo(base, 5000), [])
 })
 
+test('a magnet torrent closed and started again resumes from its record: metadata, then no re-download', { timeout: 60_000 }, async (t) => {
+  const { tmp, tree, made, meta } = await dataSet(t, 2 << 20)
+  const seed = await seeder(t, made, dirname(tree.root))
+  const engine = runEngine(t)
+  const out = join(tmp.path, 'out')
+  const uri = magnetOf(meta, [seed.peer])
+  const id1 = await engine.create(uri, out)
+  await engine.waitSeeding(id1, 30_000)
+  engine.commands.event(closeTorrent(id1))
+  await pollUntil(() => engine.latest(id1)?.activity === 'shut down', { timeoutMs: 10_000, what: 'shut down' })
+  const id2 = await engine.create(uri, out)
+  const again = await engine.waitSeeding(id2, 30_000)
+  assert.equal(again.downTotal, 0, 'nothing downloaded the second time')
+  assert.equal(engine.handles.get(id2)!.restoredFrom().source, 'resume')
+  assert.equal(activities(engine.out.events, id2)[0], 'fetching metadata')
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+})
+
 /** A peer serving `info` over ut_metadata (any infohash it is asked for). */
 const metadataServer = async (t: T, info: Uint8Array) => {
   const sockets: Socket[] = []
