@@ -19,6 +19,10 @@
  *   path of every file each running torrent owns, and refuses a torrent that
  *   names a path already owned (TorrentStartFail saying which file and which
  *   torrent). Closing a torrent releases its paths.
+ * - A magnet URI creates its torrent at once (activity "fetching metadata",
+ *   see magnet-session.ts); the fetched metainfo is admitted later on the
+ *   same creation chain (claims, storage). Torrents are keyed by v1 infohash
+ *   whichever form started them (TorrentAlreadyDownloading across forms).
  *
  * @module
  */
