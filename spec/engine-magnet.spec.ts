@@ -27,6 +27,7 @@ import { mktorrent } from './support/peers/mktorrent.ts'
 import { freePort } from './support/peers/ports.ts'
 import { pollUntil } from './support/peers/wait.ts'
 import { resources, settleTo } from './support/resources.ts'
+import { startTracker } from './support/peers/tracker-server.ts'
 
 type T = { after(fn: () => unknown): void }
 
@@ -234,6 +235,33 @@ test('a magnet torrent closed and started again resumes from its record: metadat
   assert.equal(engine.handles.get(id2)!.restoredFrom().source, 'resume')
   assert.equal(activities(engine.out.events, id2)[0], 'fetching metadata')
   assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+})
+
+test('a magnet with only a tracker (tr, UDP): peers from the tracker serve metadata and data', { timeout: 60_000 }, async (t) => {
+  const tracker = await startTracker({ intervalMs: 1000 })
+  t.after(() => tracker.close())
+  const tmp = await makeTempDir('eng-magnet-tr-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: 2 << 20, fileCount: 2 })
+  const made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: [tracker.httpAnnounce], pieceLengthLog2: 15 })
+  const parsed = await parseMetainfo(made.bytes)
+  assert.ok(parsed.ok)
+  const meta = parsed.value
+  await seeder(t, made, dirname(tree.root))
+  await tracker.waitForSeeders(meta.infoHash, 1, 10_000)
+  const leecher = runEngine(t)
+  const out = join(tmp.path, 'out')
+  const id = await leecher.create(`magnet:?xt=urn:btih:${meta.infoHash}&tr=${encodeURIComponent(tracker.udpAnnounce)}`, out)
+  await leecher.waitSeeding(id, 40_000)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+  const first = leecher.out.events.find((e) => isTorrentStatusUpdate(e) && e.torrentid === id && e.statsdictionary.numPeers > 0)
+  const s = (first as { statsdictionary: TorrentStats }).statsdictionary
+  assert.equal(s.activity, 'fetching metadata')
+  assert.equal(s.peerSources?.tracker, 1)
+  // The metadata phase announced with the size unknown ("everything left"), the torrent proper with the real size.
+  const ours = tracker.announces.filter((a) => a.infoHash === meta.infoHash && a.type === 'udp')
+  assert.ok(ours.some((a) => a.left > meta.length), JSON.stringify(ours))
+  assert.ok(ours.some((a) => a.left === meta.length || a.left === 0), JSON.stringify(ours))
 })
 
 /** A peer serving `info` over ut_metadata (any infohash it is asked for). */

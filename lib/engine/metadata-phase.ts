@@ -67,6 +67,9 @@ interface Conn {
   timer: NodeJS.Timeout | null
 }
 
+/** Addresses remembered per metadata phase: trackers and peers cannot make it grow without bound. */
+export const MAX_KNOWN_PEERS = 2000
+
 const splitAddress = (addr: string): { host: string; port: number } | null => {
   const i = addr.lastIndexOf(':')
   if (i <= 0) return null
@@ -145,7 +148,10 @@ export class MetadataPhase {
     const key = `${a.host}:${a.port}`
     if (this.bad.has(key)) return
     const k = this.known.get(key)
-    if (k === undefined) this.known.set(key, { ...a, source, failures: 0, nextTry: 0, connected: false })
+    if (k === undefined) {
+      if (this.known.size >= MAX_KNOWN_PEERS) return
+      this.known.set(key, { ...a, source, failures: 0, nextTry: 0, connected: false })
+    }
     else if (!k.connected) k.nextTry = Math.min(k.nextTry, Date.now())
     if (this.started) this.connectMore()
   }
