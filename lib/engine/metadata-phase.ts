@@ -270,6 +270,8 @@ export class MetadataPhase {
     c.timer = null
     const k = this.known.get(c.address)
     if (k !== undefined) k.failures = 0
+    // The fetch may wait a long time for a peer with the metadata: keep idle connections open.
+    c.wire.setKeepAlive(true)
     this.fetcher.add(c.wire)
     this.opts.changed()
   }
@@ -283,6 +285,7 @@ export class MetadataPhase {
     this.conns.delete(c)
     this.opts.connectionsChanged(-1)
     this.fetcher.remove(c.wire)
+    c.wire.setKeepAlive(false)
     try {
       c.wire.destroy()
     } catch {
