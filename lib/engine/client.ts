@@ -461,6 +461,8 @@ class TorrentClientStream implements Stream<EngineFeedback> {
  * import { newDefaultScheduler } from '@most/scheduler'
  * const engine = torrentClient({ downloadFolder: '/tmp/dl' })
  * const feedback = engine(now(createNewTorrent(torrentBytes)))
+ * // or a magnet link: activity "fetching metadata" until peers gave the info dictionary
+ * // engine(now(createNewTorrent('magnet:?xt=urn:btih:<40 hex>&x.pe=10.0.0.5:6881')))
  * feedback.run({ event: (_t, m) => console.log(m), end() {}, error: console.error }, newDefaultScheduler())
  * ```
  */
