@@ -264,6 +264,44 @@ test('a magnet with only a tracker (tr, UDP): peers from the tracker serve metad
   assert.ok(ours.some((a) => a.left === meta.length || a.left === 0), JSON.stringify(ours))
 })
 
+test('hostile metadata peers (oversized length prefix, garbage ut_metadata) are closed or ignored; the honest one completes it', { timeout: 60_000 }, async (t) => {
+  const { tmp, tree, made, meta } = await dataSet(t, 2 << 20)
+  const closed: string[] = []
+  const sockets: Socket[] = []
+  const hostile = async (name: string, misbehave: (socket: Socket, wire: Wire) => void) => {
+    const server = createServer((socket) => {
+      sockets.push(socket)
+      socket.on('error', () => {})
+      socket.on('close', () => closed.push(name))
+      const wire = new Wire('tcpIncoming')
+      wire.use(utMetadata({ info: meta.infoBytes }) as never)
+      socket.pipe(wire).pipe(socket)
+      wire.on('handshake', (ih: string) => { wire.handshake(ih, randomBytes(20)); misbehave(socket, wire) })
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    t.after(() => server.close())
+    return `127.0.0.1:${(server.address() as { port: number }).port}`
+  }
+  t.after(() => { for (const s of sockets) s.destroy() })
+  // Announces a 2 GiB message: we must not wait to buffer it.
+  const huge = await hostile('huge', (socket) => setTimeout(() => socket.write(Buffer.from([0x7f, 0xff, 0xff, 0xff, 20])), 200))
+  // Sends undecodable and out-of-range ut_metadata messages (data for piece 99, deep nesting).
+  const junk = await hostile('junk', (_socket, wire) => wire.once('extended', () => {
+    for (const m of ['garbage', 'd8:msg_typei1e5:piecei99e10:total_sizei5ee12345', 'l'.repeat(500)]) {
+      try { wire.extended('ut_metadata', Buffer.from(m)) } catch { /* peer mapping missing */ }
+    }
+  }))
+  const leecher = runEngine(t)
+  const out = join(tmp.path, 'out')
+  const honestPort = await freePort()
+  const id = await leecher.create(magnetOf(meta, [huge, junk, `127.0.0.1:${honestPort}`]), out)
+  await pollUntil(() => closed.includes('huge'), { timeoutMs: 10_000, what: 'the oversized peer closed' })
+  await seeder(t, made, dirname(tree.root), honestPort)
+  await leecher.waitSeeding(id, 40_000)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+})
+
 /** A peer serving `info` over ut_metadata (any infohash it is asked for). */
 const metadataServer = async (t: T, info: Uint8Array) => {
   const sockets: Socket[] = []
