@@ -78,7 +78,7 @@ export const download = (
           return settle('failed', m.reason)
         case 'NewTorrentCreated':
           // A reply for another torrent would mean the service mis-routed it: say so rather than show wrong data.
-          if (input.kind === 'torrent' && m.infohash !== undefined && m.infohash !== input.meta.infoHash) {
+          if (m.infohash !== undefined && m.infohash !== (input.kind === 'torrent' ? input.meta.infoHash : input.magnet.infoHash)) {
             return settle('failed', `got the creation reply of another torrent (${m.infohash}): routing error`)
           }
           id = m.torrentid

@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Socket } from 'node:net'
 import { once } from 'node:events'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import Wire from 'bittorrent-protocol'
 import { utMetadata } from '../lib/engine/discovery/index.ts'
@@ -18,7 +18,7 @@ import {
   type EngineFeedback,
   type TorrentStats
 } from '../lib/messages.ts'
-import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
+import { bdecode, bencode, parseMetainfo } from '../lib/engine/metainfo/index.ts'
 import type { Metainfo } from '../lib/engine/contracts.ts'
 import { runEngine } from './support/engine.ts'
 import { makeTempDir } from './support/peers/tmp.ts'
@@ -27,6 +27,7 @@ import { mktorrent } from './support/peers/mktorrent.ts'
 import { freePort } from './support/peers/ports.ts'
 import { pollUntil } from './support/peers/wait.ts'
 import { resources, settleTo } from './support/resources.ts'
+import { startTracker } from './support/peers/tracker-server.ts'
 
 type T = { after(fn: () => unknown): void }
 
@@ -217,6 +218,167 @@ test('CloseTorrent during the metadata fetch releases its sockets and timers', {
   await pollUntil(() => engine.latest(id)?.activity === 'shut down', { timeoutMs: 10_000, what: 'shut down' })
   assert.deepEqual(await settleTo(base, 5000), [])
 })
+
+test('a magnet torrent closed and started again resumes from its record: metadata, then no re-download', { timeout: 60_000 }, async (t) => {
+  const { tmp, tree, made, meta } = await dataSet(t, 2 << 20)
+  const seed = await seeder(t, made, dirname(tree.root))
+  const engine = runEngine(t)
+  const out = join(tmp.path, 'out')
+  const uri = magnetOf(meta, [seed.peer])
+  const id1 = await engine.create(uri, out)
+  await engine.waitSeeding(id1, 30_000)
+  engine.commands.event(closeTorrent(id1))
+  await pollUntil(() => engine.latest(id1)?.activity === 'shut down', { timeoutMs: 10_000, what: 'shut down' })
+  const id2 = await engine.create(uri, out)
+  const again = await engine.waitSeeding(id2, 30_000)
+  assert.equal(again.downTotal, 0, 'nothing downloaded the second time')
+  assert.equal(engine.handles.get(id2)!.restoredFrom().source, 'resume')
+  assert.equal(activities(engine.out.events, id2)[0], 'fetching metadata')
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+})
+
+test('a magnet with only a tracker (tr, UDP): peers from the tracker serve metadata and data', { timeout: 60_000 }, async (t) => {
+  const tracker = await startTracker({ intervalMs: 1000 })
+  t.after(() => tracker.close())
+  const tmp = await makeTempDir('eng-magnet-tr-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: 2 << 20, fileCount: 2 })
+  const made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: [tracker.httpAnnounce], pieceLengthLog2: 15 })
+  const parsed = await parseMetainfo(made.bytes)
+  assert.ok(parsed.ok)
+  const meta = parsed.value
+  await seeder(t, made, dirname(tree.root))
+  await tracker.waitForSeeders(meta.infoHash, 1, 10_000)
+  const leecher = runEngine(t)
+  const out = join(tmp.path, 'out')
+  const id = await leecher.create(`magnet:?xt=urn:btih:${meta.infoHash}&tr=${encodeURIComponent(tracker.udpAnnounce)}`, out)
+  await leecher.waitSeeding(id, 40_000)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+  const first = leecher.out.events.find((e) => isTorrentStatusUpdate(e) && e.torrentid === id && e.statsdictionary.numPeers > 0)
+  const s = (first as { statsdictionary: TorrentStats }).statsdictionary
+  assert.equal(s.activity, 'fetching metadata')
+  assert.equal(s.peerSources?.tracker, 1)
+  // The metadata phase announced with the size unknown ("everything left"), the torrent proper with the real size.
+  const ours = tracker.announces.filter((a) => a.infoHash === meta.infoHash && a.type === 'udp')
+  assert.ok(ours.some((a) => a.left > meta.length), JSON.stringify(ours))
+  assert.ok(ours.some((a) => a.left === meta.length || a.left === 0), JSON.stringify(ours))
+})
+
+test('hostile metadata peers (oversized length prefix, garbage ut_metadata) are closed or ignored; the honest one completes it', { timeout: 60_000 }, async (t) => {
+  const { tmp, tree, made, meta } = await dataSet(t, 2 << 20)
+  const closed: string[] = []
+  const sockets: Socket[] = []
+  const hostile = async (name: string, misbehave: (socket: Socket, wire: Wire) => void) => {
+    const server = createServer((socket) => {
+      sockets.push(socket)
+      socket.on('error', () => {})
+      socket.on('close', () => closed.push(name))
+      const wire = new Wire('tcpIncoming')
+      wire.use(utMetadata({ info: meta.infoBytes }) as never)
+      socket.pipe(wire).pipe(socket)
+      wire.on('handshake', (ih: string) => { wire.handshake(ih, randomBytes(20)); misbehave(socket, wire) })
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    t.after(() => server.close())
+    return `127.0.0.1:${(server.address() as { port: number }).port}`
+  }
+  t.after(() => { for (const s of sockets) s.destroy() })
+  // Announces a 2 GiB message: we must not wait to buffer it.
+  const huge = await hostile('huge', (socket) => setTimeout(() => socket.write(Buffer.from([0x7f, 0xff, 0xff, 0xff, 20])), 200))
+  // Sends undecodable and out-of-range ut_metadata messages (data for piece 99, deep nesting).
+  const junk = await hostile('junk', (_socket, wire) => wire.once('extended', () => {
+    for (const m of ['garbage', 'd8:msg_typei1e5:piecei99e10:total_sizei5ee12345', 'l'.repeat(500)]) {
+      try { wire.extended('ut_metadata', Buffer.from(m)) } catch { /* peer mapping missing */ }
+    }
+  }))
+  const leecher = runEngine(t)
+  const out = join(tmp.path, 'out')
+  const honestPort = await freePort()
+  const id = await leecher.create(magnetOf(meta, [huge, junk, `127.0.0.1:${honestPort}`]), out)
+  await pollUntil(() => closed.includes('huge'), { timeoutMs: 10_000, what: 'the oversized peer closed' })
+  await seeder(t, made, dirname(tree.root), honestPort)
+  await leecher.waitSeeding(id, 40_000)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+})
+
+/** A peer serving `info` over ut_metadata (any infohash it is asked for). */
+const metadataServer = async (t: T, info: Uint8Array) => {
+  const sockets: Socket[] = []
+  const server = createServer((socket) => {
+    sockets.push(socket)
+    socket.on('error', () => {})
+    const wire = new Wire('tcpIncoming')
+    wire.use(utMetadata({ info }) as never)
+    socket.pipe(wire).pipe(socket)
+    wire.on('handshake', (ih: string) => wire.handshake(ih, randomBytes(20)))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => { for (const s of sockets) s.destroy(); server.close() })
+  return `127.0.0.1:${(server.address() as { port: number }).port}`
+}
+
+test('unusable metadata (unsafe path, file of another running torrent): error activity until closed', { timeout: 60_000 }, async (t) => {
+  const { tmp, made, meta } = await dataSet(t, 1 << 20)
+  const engine = runEngine(t)
+  // An info dictionary that hashes right but names a path outside the save folder.
+  const evil = bencode({ files: [{ length: 1, path: ['..', 'evil'] }], name: 'x', 'piece length': 16384, pieces: randomBytes(20) })
+  const evilHash = createHash('sha1').update(evil).digest('hex')
+  const evilPeer = await metadataServer(t, evil)
+  const id1 = await engine.create(`magnet:?xt=urn:btih:${evilHash}&x.pe=${evilPeer}`, join(tmp.path, 'out'))
+  const failed = await engine.waitFor(id1, 'an error', (s) => s.activity.startsWith('error'), 20_000)
+  assert.match(failed.activity, /^error: metainfo: .*\.\./)
+  assert.equal(failed.numPeers, 0, 'its metadata connections are closed')
+
+  // The magnet's files are those of a torrent already running in the same folder.
+  const other = await engine.create(made.bytes, join(tmp.path, 'shared'))
+  const renamed = bencode({ ...decodeInfo(meta.infoBytes), 'x-salt': 'other torrent, same files' })
+  const renamedHash = createHash('sha1').update(renamed).digest('hex')
+  const renamedPeer = await metadataServer(t, renamed)
+  const id2 = await engine.create(`magnet:?xt=urn:btih:${renamedHash}&x.pe=${renamedPeer}`, join(tmp.path, 'shared'))
+  const clash = await engine.waitFor(id2, 'an error', (s) => s.activity.startsWith('error'), 20_000)
+  assert.match(clash.activity, new RegExp(`^error: file .* belongs to another running torrent \\(${other}\\)`))
+  // It stays (status keeps coming) until closed.
+  const n = engine.out.events.length
+  await pollUntil(() => engine.out.events.slice(n).some((e) => isTorrentStatusUpdate(e) && e.torrentid === id2), { timeoutMs: 5000, what: 'another status' })
+  assert.match(engine.latest(id2)!.activity, /^error: /)
+  engine.commands.event(closeTorrent(id2))
+  await pollUntil(() => engine.latest(id2)?.activity === 'shut down', { timeoutMs: 10_000, what: 'shut down' })
+})
+
+test('a seeder that dials us during the metadata phase serves the metadata; we dial it back at its p port', { timeout: 60_000 }, async (t) => {
+  const { tmp, tree, made, meta } = await dataSet(t, 2 << 20)
+  const leecherPort = await freePort()
+  const leecher = runEngine(t, { port: leecherPort, host: '127.0.0.1' })
+  const out = join(tmp.path, 'out')
+  // No peer hint, no tracker: only the incoming connection can bring the metadata.
+  const id = await leecher.create(magnetOf(meta, []), out)
+  const seederPort = await freePort()
+  const seederEngine = runEngine(t, { port: seederPort, host: '127.0.0.1' })
+  const sid = await seederEngine.create(made.bytes, dirname(tree.root), [`127.0.0.1:${leecherPort}`])
+  await seederEngine.waitSeeding(sid, 20_000)
+  await leecher.waitSeeding(id, 40_000)
+  assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
+  const first = leecher.out.events.find((e) => isTorrentStatusUpdate(e) && e.torrentid === id && e.statsdictionary.numPeers > 0)
+  assert.equal((first as { statsdictionary: TorrentStats }).statsdictionary.peerSources?.incoming, 1)
+  // The data came over a connection we dialled to the port the seeder's extended handshake gave.
+  const by = leecher.handles.get(id)!.contributed()
+  assert.ok((by[`127.0.0.1:${seederPort}`] ?? 0) > 0, JSON.stringify(by))
+})
+
+/** The info dictionary of `bytes` as a plain object (bencode round trip for the test above). */
+function decodeInfo (bytes: Uint8Array): Record<string, unknown> {
+  const r = bdecode(bytes)
+  assert.ok(r.ok)
+  return toPlain(r.value) as Record<string, unknown>
+}
+
+function toPlain (v: unknown): unknown {
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [k as string, toPlain(x)]))
+  if (Array.isArray(v)) return v.map(toPlain)
+  return v
+}
 
 function base32Of (hex: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'

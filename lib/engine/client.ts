@@ -19,6 +19,10 @@
  *   path of every file each running torrent owns, and refuses a torrent that
  *   names a path already owned (TorrentStartFail saying which file and which
  *   torrent). Closing a torrent releases its paths.
+ * - A magnet URI creates its torrent at once (activity "fetching metadata",
+ *   see magnet-session.ts); the fetched metainfo is admitted later on the
+ *   same creation chain (claims, storage). Torrents are keyed by v1 infohash
+ *   whichever form started them (TorrentAlreadyDownloading across forms).
  *
  * @module
  */
@@ -457,6 +461,8 @@ class TorrentClientStream implements Stream<EngineFeedback> {
  * import { newDefaultScheduler } from '@most/scheduler'
  * const engine = torrentClient({ downloadFolder: '/tmp/dl' })
  * const feedback = engine(now(createNewTorrent(torrentBytes)))
+ * // or a magnet link: activity "fetching metadata" until peers gave the info dictionary
+ * // engine(now(createNewTorrent('magnet:?xt=urn:btih:<40 hex>&x.pe=10.0.0.5:6881')))
  * feedback.run({ event: (_t, m) => console.log(m), end() {}, error: console.error }, newDefaultScheduler())
  * ```
  */

@@ -18,7 +18,7 @@ import type { Magnet, Metainfo } from './contracts.ts'
 import type { TorrentStats } from '../messages.ts'
 import { metainfoFromInfoBytes } from './metainfo/index.ts'
 import { MetadataPhase, type MetadataPhaseOptions } from './metadata-phase.ts'
-import type { CappedWire } from './peer.ts'
+import type { CappedWire, PeerSource } from './peer.ts'
 import type { Torrent } from './torrent.ts'
 
 /** What the client does with verified metainfo: start a Torrent (returned) or say why not. */
@@ -100,6 +100,12 @@ export class MagnetSession {
     this.error = reason
     void this.phase.close()
     this.opts.changed()
+  }
+
+  /** Learn of a peer (tracker, DHT, PEX, ...): for the metadata phase, or the torrent once it runs. */
+  addPeerAddress(addr: string, source: PeerSource): void {
+    if (this.torrent !== null) this.torrent.addPeerAddress(addr, source)
+    else if (this.error === null && !this.closed) this.phase.addPeer(addr, source)
   }
 
   /** About once a second. */

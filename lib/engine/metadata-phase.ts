@@ -67,6 +67,9 @@ interface Conn {
   timer: NodeJS.Timeout | null
 }
 
+/** Addresses remembered per metadata phase: trackers and peers cannot make it grow without bound. */
+export const MAX_KNOWN_PEERS = 2000
+
 const splitAddress = (addr: string): { host: string; port: number } | null => {
   const i = addr.lastIndexOf(':')
   if (i <= 0) return null
@@ -145,7 +148,10 @@ export class MetadataPhase {
     const key = `${a.host}:${a.port}`
     if (this.bad.has(key)) return
     const k = this.known.get(key)
-    if (k === undefined) this.known.set(key, { ...a, source, failures: 0, nextTry: 0, connected: false })
+    if (k === undefined) {
+      if (this.known.size >= MAX_KNOWN_PEERS) return
+      this.known.set(key, { ...a, source, failures: 0, nextTry: 0, connected: false })
+    }
     else if (!k.connected) k.nextTry = Math.min(k.nextTry, Date.now())
     if (this.started) this.connectMore()
   }
@@ -264,6 +270,8 @@ export class MetadataPhase {
     c.timer = null
     const k = this.known.get(c.address)
     if (k !== undefined) k.failures = 0
+    // The fetch may wait a long time for a peer with the metadata: keep idle connections open.
+    c.wire.setKeepAlive(true)
     this.fetcher.add(c.wire)
     this.opts.changed()
   }
@@ -277,6 +285,7 @@ export class MetadataPhase {
     this.conns.delete(c)
     this.opts.connectionsChanged(-1)
     this.fetcher.remove(c.wire)
+    c.wire.setKeepAlive(false)
     try {
       c.wire.destroy()
     } catch {

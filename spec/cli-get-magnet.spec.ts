@@ -1,0 +1,59 @@
+/**
+ * `torrent-patron get <magnet>` against a local `torrent-patron seed`
+ * process: the peer comes from --peer or from the magnet's x.pe; the
+ * torrent shows "fetching metadata", then downloads; files identical.
+ */
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
+import { compareTrees, makeRandomTree } from './support/peers/data.ts'
+import { makeTempDir } from './support/peers/tmp.ts'
+import { jsonLines, runCli, startCli } from './cli-support.ts'
+
+type T = { after(fn: () => unknown): void }
+
+/** A `seed` process sharing random files; its address and the infohash. */
+const seedProcess = async (t: T) => {
+  const tmp = await makeTempDir('cli-magnet-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'share', 'docs'), { totalBytes: 2 << 20, fileCount: 3 })
+  const seeder = startCli(['seed', tree.root, '--announce', 'http://127.0.0.1:9/announce'])
+  t.after(() => seeder.kill())
+  const listening = await seeder.waitForLine((l) => l.startsWith('listening on port '), 30_000)
+  const peer = /connect to (127\.0\.0\.1:\d+)/.exec(listening)![1]!
+  await seeder.waitForLine((l) => l.includes('seeding'), 30_000)
+  const parsed = await parseMetainfo(await readFile(`${tree.root}.torrent`))
+  assert.ok(parsed.ok)
+  return { tmp, tree, peer, infoHash: parsed.value.infoHash }
+}
+
+test('get <magnet> --peer --json: fetching metadata, then the download; Summary complete; files identical', { timeout: 90_000 }, async (t) => {
+  const { tmp, tree, peer, infoHash } = await seedProcess(t)
+  const out = join(tmp.path, 'out')
+  const r = await runCli(['get', `magnet:?xt=urn:btih:${infoHash}&dn=docs`, '--out', out, '--peer', peer, '--json'], { timeoutMs: 60_000 })
+  assert.equal(r.code, 0, `stderr: ${r.stderr}\nstdout tail: ${r.stdout.slice(-2000)}`)
+  assert.equal(r.stderr, '')
+  const lines = jsonLines(r.stdout)
+  assert.equal(lines[0]!['type'], 'NewTorrentCreated')
+  assert.equal(lines[0]!['infohash'], infoHash)
+  assert.equal(lines[0]!['name'], 'docs')
+  const acts = lines.filter((l) => l['type'] === 'TorrentStatusUpdate').map((l) => (l['statsdictionary'] as { activity: string }).activity)
+  assert.equal(acts[0], 'fetching metadata', acts.join(', '))
+  assert.ok(acts.includes('downloading') || acts.includes('seeding'), acts.join(', '))
+  const last = lines.at(-1)!
+  assert.equal(last['type'], 'Summary')
+  assert.equal(last['result'], 'complete')
+  assert.equal(await compareTrees(tree.root, join(out, 'docs')), undefined)
+})
+
+test('get <magnet with x.pe>, plain lines: "fetching metadata", then complete; files identical', { timeout: 90_000 }, async (t) => {
+  const { tmp, tree, peer, infoHash } = await seedProcess(t)
+  const out = join(tmp.path, 'out')
+  const r = await runCli(['get', `magnet:?xt=urn:btih:${infoHash}&x.pe=${peer}`, '--out', out], { timeoutMs: 60_000 })
+  assert.equal(r.code, 0, r.stderr + r.stdout)
+  assert.match(r.stdout, /fetching metadata/)
+  assert.match(r.stdout.trim().split('\n').at(-1)!, new RegExp(`^${infoHash}: complete and verified in .*; saved in `))
+  assert.equal(await compareTrees(tree.root, join(out, 'docs')), undefined)
+})
