@@ -137,6 +137,8 @@ export interface PeerOptions {
   readonly handshakeTimeout?: number
   /** See {@link BODY_STALL_TIMEOUT} (ms; tests shorten it). */
   readonly bodyStallTimeout?: number
+  /** Called with the wire before our handshake is sent: BEP 10 extensions register here. */
+  readonly setupWire?: (wire: CappedWire) => void
 }
 
 /**
@@ -215,6 +217,7 @@ export class Peer {
     this.bodyTimer = setInterval(() => this.checkBody(stall), Math.min(1000, stall / 4))
     this.bodyTimer.unref?.()
     this.listen()
+    opts.setupWire?.(this.wire)
   }
 
   /** Close the peer if a message body has been trickling in too slowly for too long. */

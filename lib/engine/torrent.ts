@@ -25,6 +25,8 @@ import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
 import { Choker, type ChokePeerView } from './choker.ts'
 import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
+import { createTorrentPex, type PexWire, type TorrentPex } from './discovery/torrent-pex.ts'
+import type { DhtTorrentHooks, DhtTorrentSession } from './discovery/client-dht.ts'
 
 /**
  * Most bytes of complete pieces held in memory per torrent while they are
@@ -105,6 +107,14 @@ export interface TorrentContext {
   readonly clientUp?: TokenBucket
   /** The client's shared download bucket (all torrents); unlimited when absent. */
   readonly clientDown?: TokenBucket
+  /** Join the client's DHT (null for a private torrent or without a DHT). */
+  joinDht?(infoHash: string, isPrivate: boolean, hooks: DhtTorrentHooks): DhtTorrentSession | null
+  /** Is `host:port` our own listen address? Such peers are never dialled, whatever their source. */
+  isSelf?(host: string, port: number): boolean
+  /** PEX (BEP 11) for non-private torrents; default true. */
+  readonly pex?: boolean
+  /** Milliseconds between PEX messages to each peer; default 60000. */
+  readonly pexInterval?: number
 }
 
 /** A read-only view of a torrent's peers, for tests and diagnostics. */
@@ -211,6 +221,9 @@ export class Torrent implements PeerHandler {
   private resume: ResumeWriter | null = null
   /** How start() found existing data: resume record, full check, or nothing there. */
   private restored: { source: 'empty' | 'resume' | 'check'; checked: number } = { source: 'empty', checked: 0 }
+  /** Peer exchange with our peers; null when private or turned off. */
+  private readonly pex: TorrentPex | null
+  private dht: DhtTorrentSession | null = null
 
   constructor(
     readonly id: string,
@@ -229,6 +242,11 @@ export class Torrent implements PeerHandler {
       slots: Number.isInteger(ctx.uploadSlots) && ctx.uploadSlots >= 0 ? ctx.uploadSlots : 4,
       rechokeMs: period(ctx.rechokeInterval),
       optimisticMs: period(ctx.optimisticInterval)
+    })
+    this.pex = ctx.pex === false ? null : createTorrentPex({
+      private: meta.private,
+      intervalMs: ctx.pexInterval,
+      onPeer: (addr) => this.addPeerAddress(addr, 'pex')
     })
     for (const p of manualPeers) this.addPeerAddress(p, 'manual')
   }
@@ -286,6 +304,10 @@ export class Torrent implements PeerHandler {
       this.tracker = null
       void e
     }
+    this.dht = this.ctx.joinDht?.(this.meta.infoHash, this.meta.private, {
+      onPeer: (host, port) => this.addPeerAddress(`${host}:${port}`, 'dht'),
+      wanted: () => !this.picker.isComplete() && this.peers.size < this.ctx.maxConnsPerTorrent
+    }) ?? null
     this.connectMore()
   }
 
@@ -320,6 +342,8 @@ export class Torrent implements PeerHandler {
     this.pacedTimer = this.refillTimer = null
     this.paced.length = 0
     const tracker = this.tracker?.stop()
+    this.dht?.close()
+    this.pex?.destroy()
     for (const p of [...this.peers.values()]) p.close('torrent closed')
     await this.whenIdle()
     this.pieces.clear()
@@ -335,6 +359,8 @@ export class Torrent implements PeerHandler {
     this.checking?.abort()
     void this.tracker?.stop()
     this.tracker = null
+    this.dht?.close()
+    this.pex?.destroy()
     for (const p of [...this.peers.values()]) p.close('torrent failed')
     this.pieces.clear()
     // A failed torrent holds no files open (the user may want to free the disk or unmount).
@@ -354,7 +380,7 @@ export class Torrent implements PeerHandler {
     const port = Number(addr.slice(i + 1))
     if (!Number.isInteger(port) || port <= 0 || port > 65535) return
     const key = `${host}:${port}`
-    if (this.banned.has(key)) return
+    if (this.banned.has(key) || this.ctx.isSelf?.(host, port) === true) return
     const k = this.known.get(key)
     if (k) {
       // Heard again (e.g. a fresh announce): allow a prompt retry.
@@ -380,7 +406,8 @@ export class Torrent implements PeerHandler {
         pieceCount: this.meta.pieceCount,
         source: k.source,
         address: key,
-        handler: this
+        handler: this,
+        setupWire: (w) => this.setupWire(w, undefined, key)
       })
       this.peers.set(key, peer)
     }
@@ -398,11 +425,18 @@ export class Torrent implements PeerHandler {
       pieceCount: this.meta.pieceCount,
       source: 'incoming',
       address,
-      handler: this
+      handler: this,
+      setupWire: (w) => this.setupWire(w, socket.remoteAddress, null)
     }, wire)
     this.peers.set(address, peer)
     peer.acceptHandshake(remoteId)
     return true
+  }
+
+  /** BEP 10 set-up of a new wire, before our handshake: our listen port (`p`) and ut_pex. */
+  private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null): void {
+    wire.extendedHandshake.p = this.ctx.port
+    this.pex?.attach(wire as unknown as PexWire, remoteHost, dialled)
   }
 
   // ------------------------------------------------------------------
@@ -421,6 +455,7 @@ export class Torrent implements PeerHandler {
     }
     const k = this.known.get(peer.address)
     if (k) k.failures = 0
+    this.pex?.ready(peer.wire)
     if (this.picker.haveCount() > 0) peer.wire.bitfield(this.picker.haveBitfield().toBytes())
   }
 
@@ -604,6 +639,7 @@ export class Torrent implements PeerHandler {
     void reason
     if (this.peers.get(peer.address) !== peer) return
     this.peers.delete(peer.address)
+    this.pex?.closed(peer.wire)
     this.ctx.connectionsChanged(-1)
     this.picker.releasePeer(peer.id)
     if (peer.ready) this.picker.removeAvailability(peer.bits)
