@@ -53,7 +53,7 @@ test('creation replies: bad metainfo, duplicate, file clash, relative folder, or
   // b names payload/<same first file name?>: both trees are called "payload"; b's first file
   // has the same relative path as a's first file, so in the same folder they clash.
   e.commands.event(createNewTorrent(b.bytes, { savefolder: dl }))
-  e.commands.event(createNewTorrent('magnet:?xt=urn:btih:' + 'a'.repeat(40)))
+  e.commands.event(createNewTorrent('magnet:?xt=urn:btih:' + 'a'.repeat(39)))
   const r = await e.waitReplies(5)
 
   assert.ok(isTorrentStartFail(r[0]), JSON.stringify(r[0]))
@@ -66,7 +66,8 @@ test('creation replies: bad metainfo, duplicate, file clash, relative folder, or
   assert.equal((r[2] as { torrentid: string }).torrentid, created.torrentid)
   assert.ok(isTorrentStartFail(r[3]), JSON.stringify(r[3]))
   assert.match((r[3] as { reason: string }).reason, /belongs to another running torrent/)
-  assert.ok(isTorrentStartFail(r[4]), 'magnets are refused with a reason for now')
+  assert.ok(isTorrentStartFail(r[4]), 'a bad magnet is refused with a reason')
+  assert.match((r[4] as { reason: string }).reason, /bad magnet link: .*info hash/)
 
   // Status updates of the running torrent arrive.
   await pollUntil(

@@ -40,7 +40,8 @@ import {
   torrentStatusUpdate
 } from '../messages.ts'
 import type { Metainfo } from './contracts.ts'
-import { parseMetainfo } from './metainfo/index.ts'
+import { parseMagnet, parseMetainfo } from './metainfo/index.ts'
+import { MagnetSession } from './magnet-session.ts'
 import { openFileStorage, createHasher, type PoolHasher } from './parts.ts'
 import { Torrent, type PeerInfo } from './torrent.ts'
 import { listen, type Listener } from './listener.ts'
@@ -138,7 +139,8 @@ const describe = (e: unknown): string => (e instanceof Error ? e.message : Strin
 
 /** One running instance of the engine (one run of its stream). */
 class EngineInstance {
-  private readonly torrents = new Map<TorrentId, Torrent>()
+  /** Running torrents; a magnet's is a MagnetSession (metadata phase, then a Torrent). */
+  private readonly torrents = new Map<TorrentId, Torrent | MagnetSession>()
   private readonly byInfoHash = new Map<string, TorrentId>()
   /** Absolute file path -> id of the running torrent that owns it. */
   private readonly claims = new Map<string, TorrentId>()
@@ -214,16 +216,104 @@ class EngineInstance {
 
   private async create(cmd: CreateNewTorrent): Promise<CreationReply> {
     if (this.disposed) return torrentStartFail('engine stopped')
-    if (typeof cmd.rawmetainfo === 'string') {
-      return torrentStartFail('magnet links are not supported yet: give the bytes of a .torrent file')
-    }
-    if (!(cmd.rawmetainfo instanceof Uint8Array)) return torrentStartFail('rawmetainfo must be the bytes of a .torrent file')
+    if (typeof cmd.rawmetainfo === 'string') return this.createMagnet(cmd, cmd.rawmetainfo)
+    if (!(cmd.rawmetainfo instanceof Uint8Array)) return torrentStartFail('rawmetainfo must be the bytes of a .torrent file or a magnet URI')
     const parsed = await parseMetainfo(cmd.rawmetainfo)
     if (!parsed.ok) return torrentStartFail(`bad metainfo: ${parsed.reason}`)
     const meta = parsed.value
     const running = this.byInfoHash.get(meta.infoHash)
     if (running !== undefined) return torrentAlreadyDownloading(running)
 
+    const folder = await this.saveFolder(cmd)
+    if (typeof folder !== 'string') return folder
+    const id = randomBytes(12).toString('hex')
+    const torrent = await this.openTorrent(id, meta, folder, [...(this.options.peers ?? []), ...(cmd.peers ?? [])])
+    if (typeof torrent === 'string') return torrentStartFail(torrent)
+    this.torrents.set(id, torrent)
+    this.byInfoHash.set(meta.infoHash, id)
+    this.options.onTorrent?.(id, {
+      infoHash: meta.infoHash,
+      peers: () => torrent.peerInfo(),
+      contributed: () => torrent.contributed(),
+      banned: () => torrent.bannedPeers(),
+      restoredFrom: () => torrent.restoredFrom()
+    })
+    // Start after the reply is out, so the reply precedes the first status.
+    queueMicrotask(() => {
+      if (this.torrents.get(id) === torrent) torrent.start().catch(() => {})
+    })
+    return newTorrentCreated(id, folder, { infohash: meta.infoHash, name: meta.name })
+  }
+
+  /**
+   * A magnet: the torrent exists at once (fetching metadata); when the info
+   * dictionary arrives it is admitted like a .torrent file's, on the creation chain.
+   */
+  private async createMagnet(cmd: CreateNewTorrent, uri: string): Promise<CreationReply> {
+    const parsed = parseMagnet(uri)
+    if (!parsed.ok) return torrentStartFail(`bad magnet link: ${parsed.reason}`)
+    const magnet = parsed.value
+    const running = this.byInfoHash.get(magnet.infoHash)
+    if (running !== undefined) return torrentAlreadyDownloading(running)
+    const folder = await this.saveFolder(cmd)
+    if (typeof folder !== 'string') return folder
+    if (this.disposed) return torrentStartFail('engine stopped')
+    const listener = await this.listener.catch(() => null)
+    const id = randomBytes(12).toString('hex')
+    const manual = [...(this.options.peers ?? []), ...(cmd.peers ?? []), ...magnet.peers]
+    const session: MagnetSession = new MagnetSession({
+      magnet,
+      peers: manual,
+      peerId: this.peerId,
+      port: listener?.port ?? 6881,
+      maxConns: this.options.maxConnsPerTorrent ?? 50,
+      canConnect: () => this.connections < (this.options.maxConns ?? 200),
+      connectionsChanged: (d) => {
+        this.connections += d
+      },
+      changed: () => this.status(id),
+      admit: (meta) =>
+        this.enqueue(async () => {
+          if (this.torrents.get(id) !== session || this.disposed) return 'torrent closed'
+          // Its peers come from the session (every address learnt, without those that lied).
+          const torrent = await this.openTorrent(id, meta, folder, [])
+          if (typeof torrent === 'string') return torrent
+          // Closed while its storage opened: release what was just taken.
+          if (this.torrents.get(id) !== session || this.disposed) {
+            this.releaseClaims(id)
+            await torrent.close()
+            return 'torrent closed'
+          }
+          return torrent
+        })
+    })
+    this.torrents.set(id, session)
+    this.byInfoHash.set(magnet.infoHash, id)
+    this.options.onTorrent?.(id, {
+      infoHash: magnet.infoHash,
+      peers: () => session.inner?.peerInfo() ?? [],
+      contributed: () => session.inner?.contributed() ?? {},
+      banned: () => session.inner?.bannedPeers() ?? [],
+      restoredFrom: () => session.inner?.restoredFrom() ?? { source: 'empty', checked: 0 }
+    })
+    queueMicrotask(() => {
+      if (this.torrents.get(id) === session) session.start().catch(() => {})
+    })
+    return newTorrentCreated(id, folder, { infohash: magnet.infoHash, name: magnet.name ?? magnet.infoHash })
+  }
+
+  /** Run `task` on the creation chain (after every creation asked before it). */
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(task)
+    this.chain = p.then(
+      () => {},
+      () => {}
+    )
+    return p
+  }
+
+  /** The command's save folder, absolute, created and writable; or the failure reply. */
+  private async saveFolder(cmd: CreateNewTorrent): Promise<string | CreationReply> {
     const folder = path.resolve(cmd.savefolder ?? this.options.downloadFolder ?? '.')
     try {
       await mkdir(folder, { recursive: true })
@@ -231,27 +321,31 @@ class EngineInstance {
     } catch (e) {
       return torrentStartFail(`save folder ${folder} is not usable: ${describe(e)}`)
     }
+    return folder
+  }
 
+  /**
+   * File claims and storage for `meta` in `folder`, then a Torrent (not
+   * started). Returns the reason when a file belongs to another running
+   * torrent or the storage cannot open. The claims are registered under `id`.
+   */
+  private async openTorrent(id: TorrentId, meta: Metainfo, folder: string, peers: readonly string[]): Promise<Torrent | string> {
     const files = meta.files.filter((f) => !f.pad).map((f) => path.join(folder, ...f.path))
     for (const f of files) {
       const owner = this.claims.get(f)
-      if (owner !== undefined) {
-        return torrentStartFail(`file ${f} belongs to another running torrent (${owner}); use another save folder`)
-      }
+      if (owner !== undefined) return `file ${f} belongs to another running torrent (${owner}); use another save folder`
     }
-
     let storage
     try {
       storage = await openFileStorage(folder, meta.files)
     } catch (e) {
-      return torrentStartFail(`cannot open storage in ${folder}: ${describe(e)}`)
+      return `cannot open storage in ${folder}: ${describe(e)}`
     }
     if (this.disposed) {
       await storage.close()
-      return torrentStartFail('engine stopped')
+      return 'engine stopped'
     }
     const listener = await this.listener.catch(() => null)
-    const id = randomBytes(12).toString('hex')
     const torrent = new Torrent(
       id,
       meta,
@@ -282,33 +376,24 @@ class EngineInstance {
         pex: this.options.pex ?? true,
         pexInterval: this.options.pexInterval
       },
-      [...(this.options.peers ?? []), ...(cmd.peers ?? [])]
+      peers
     )
-    this.torrents.set(id, torrent)
-    this.byInfoHash.set(meta.infoHash, id)
     for (const f of files) this.claims.set(f, id)
     this.claimsOf.set(id, files)
-    this.options.onTorrent?.(id, {
-      infoHash: meta.infoHash,
-      peers: () => torrent.peerInfo(),
-      contributed: () => torrent.contributed(),
-      banned: () => torrent.bannedPeers(),
-      restoredFrom: () => torrent.restoredFrom()
-    })
-    // Start after the reply is out, so the reply precedes the first status.
-    queueMicrotask(() => {
-      if (this.torrents.get(id) === torrent) torrent.start().catch(() => {})
-    })
-    return newTorrentCreated(id, folder, { infohash: meta.infoHash, name: meta.name })
+    return torrent
+  }
+
+  private releaseClaims(id: TorrentId): void {
+    for (const f of this.claimsOf.get(id) ?? []) if (this.claims.get(f) === id) this.claims.delete(f)
+    this.claimsOf.delete(id)
   }
 
   private closeTorrent(id: TorrentId): Promise<void> {
     const t = this.torrents.get(id)
     if (!t) return Promise.resolve()
     this.torrents.delete(id)
-    this.byInfoHash.delete(t.meta.infoHash)
-    for (const f of this.claimsOf.get(id) ?? []) if (this.claims.get(f) === id) this.claims.delete(f)
-    this.claimsOf.delete(id)
+    this.byInfoHash.delete(t.infoHash)
+    this.releaseClaims(id)
     const p = t.close().then(
       () => {
         this.closing.delete(p)

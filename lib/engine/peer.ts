@@ -137,8 +137,8 @@ export interface PeerOptions {
   readonly handshakeTimeout?: number
   /** See {@link BODY_STALL_TIMEOUT} (ms; tests shorten it). */
   readonly bodyStallTimeout?: number
-  /** Called with the wire before our handshake is sent: BEP 10 extensions register here. */
-  readonly setupWire?: (wire: CappedWire) => void
+  /** Registers BEP 10 extensions on the wire; called before our handshake goes out. */
+  readonly extend?: (wire: CappedWire) => void
 }
 
 /**
@@ -203,6 +203,7 @@ export class Peer {
     this.bits = new Bitfield(opts.pieceCount)
     this.wire = wire ?? new CappedWire(socket.remoteAddress ? 'tcpIncoming' : 'tcpOutgoing')
     if (!wire) socket.pipe(this.wire).pipe(socket)
+    opts.extend?.(this.wire)
     socket.setNoDelay(true)
     socket.on('error', (e: Error) => this.close(`socket: ${e.message}`))
     socket.on('close', () => this.close('socket closed'))
@@ -217,7 +218,6 @@ export class Peer {
     this.bodyTimer = setInterval(() => this.checkBody(stall), Math.min(1000, stall / 4))
     this.bodyTimer.unref?.()
     this.listen()
-    opts.setupWire?.(this.wire)
   }
 
   /** Close the peer if a message body has been trickling in too slowly for too long. */
@@ -454,5 +454,8 @@ export const adoptIncoming = (socket: net.Socket, wire: CappedWire, remoteId: st
   peer.acceptHandshake(remoteId)
   return peer
 }
+
+/** A wire with our message checks, not yet piped (for connections that are not a torrent's peers). */
+export const newCappedWire = (type: 'tcpIncoming' | 'tcpOutgoing'): CappedWire => new CappedWire(type)
 
 export type { CappedWire }

@@ -25,6 +25,7 @@ import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
 import { Choker, type ChokePeerView } from './choker.ts'
 import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
+import { useWireExtensions } from './wire-extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from './discovery/torrent-pex.ts'
 import type { DhtTorrentHooks, DhtTorrentSession } from './discovery/client-dht.ts'
 
@@ -192,6 +193,8 @@ export class Torrent implements PeerHandler {
   private trackerSeeds = 0
   private trackerPeers = 0
   private discarded = 0
+  /** Diagnostic (bench/swarm.ts): refused block bytes while not in endgame, where no block is asked of two peers. */
+  private refusedOutsideEndgame = 0
   private downTotal = 0
   private upTotal = 0
   private activity = 'starting'
@@ -326,6 +329,15 @@ export class Torrent implements PeerHandler {
     })
   }
 
+  /** Every wire serves our info dictionary (BEP 9) and tells our listen port. */
+  private readonly extendWire = (wire: CappedWire): void =>
+    useWireExtensions(wire, { info: () => this.meta.infoBytes, port: this.ctx.port })
+
+  /** Hex v1 info hash. */
+  get infoHash(): string {
+    return this.meta.infoHash
+  }
+
   /** True once checking is over and peers may join. */
   get accepting(): boolean {
     return this.started && !this.closed && this.error === null
@@ -407,7 +419,7 @@ export class Torrent implements PeerHandler {
         source: k.source,
         address: key,
         handler: this,
-        setupWire: (w) => this.setupWire(w, undefined, key)
+        extend: (w) => this.setupWire(w, undefined, key)
       })
       this.peers.set(key, peer)
     }
@@ -426,16 +438,16 @@ export class Torrent implements PeerHandler {
       source: 'incoming',
       address,
       handler: this,
-      setupWire: (w) => this.setupWire(w, socket.remoteAddress, null)
+      extend: (w) => this.setupWire(w, socket.remoteAddress, null)
     }, wire)
     this.peers.set(address, peer)
     peer.acceptHandshake(remoteId)
     return true
   }
 
-  /** BEP 10 set-up of a new wire, before our handshake: our listen port (`p`) and ut_pex. */
+  /** BEP 10 set-up of a new wire, before our handshake: ut_metadata and `p` (extendWire), then ut_pex. */
   private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null): void {
-    wire.extendedHandshake.p = this.ctx.port
+    this.extendWire(wire)
     this.pex?.attach(wire as unknown as PexWire, remoteHost, dialled)
   }
 
@@ -505,6 +517,7 @@ export class Torrent implements PeerHandler {
     if (!res?.accepted) {
       // Refused (unrequested, duplicate, wrong size or place): wasted bytes.
       this.discarded += length
+      if (!this.picker.inEndgame()) this.refusedOutsideEndgame += length
       if (peer.refused(MAX_UNREQUESTED)) peer.close('sent blocks we did not request')
       else this.fill(peer)
       return
@@ -1085,7 +1098,9 @@ export class Torrent implements PeerHandler {
     if (activity === 'downloading' && Date.now() - Math.max(this.lastBlockAt, this.startedAt) > 15000 && downRate === 0)
       activity = 'stalled'
     const left = this.bytesLeft()
-    return {
+    // The diagnostic rides along untyped: TorrentStats (messages.ts) stays as it is.
+    const stats: TorrentStats & { refusedOutsideEndgame: number } = {
+      refusedOutsideEndgame: this.refusedOutsideEndgame,
       activity,
       fractionDone: this.activity === 'checking' ? this.checkProgress : this.meta.length === 0 ? 1 : (this.meta.length - left) / this.meta.length,
       timeEst: complete || downRate <= 0 ? null : Math.round(left / downRate),
@@ -1103,5 +1118,6 @@ export class Torrent implements PeerHandler {
       piecesTotal: pieceCount,
       peerSources: sources
     }
+    return stats
   }
 }

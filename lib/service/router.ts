@@ -86,9 +86,24 @@ export interface RouterSnapshot {
   readonly owners: Readonly<Record<TorrentId, readonly PatronId[]>>
 }
 
-/** A patron as the router knows it. */
-interface PatronState {
+/**
+ * A torrent owner as {@link Router.ownersOf} lists it: the patron's id and
+ * the delivery target its service registered with {@link Router.add}.
+ *
+ * @example
+ * ```ts
+ * for (const o of router.ownersOf('t1') ?? []) console.log(o.id, o.target)
+ * ```
+ */
+export interface Owner<T> {
+  /** The patron. */
   readonly id: PatronId
+  /** What the service gave {@link Router.add} for this patron (its sink, say). */
+  readonly target: T
+}
+
+/** A patron as the router knows it. */
+interface PatronState<T> extends Owner<T> {
   /** False once the patron has left or ended: its queue entries are dead. */
   present: boolean
   /** Unanswered CreateNewTorrent of this patron. */
@@ -98,8 +113,8 @@ interface PatronState {
 }
 
 /** One CreateNewTorrent waiting for its reply, in engine order. */
-interface PendingEntry {
-  readonly patron: PatronState
+interface PendingEntry<T> {
+  readonly patron: PatronState<T>
   readonly seq: number
 }
 
@@ -127,12 +142,16 @@ interface ClosingEntry {
  * r.feedback(newTorrentCreated('t1', '/dl'), out) // out: [..., { kind: 'deliver', patron: 1, ... }]
  * ```
  */
-export class Router {
-  private readonly patrons = new Map<PatronId, PatronState>()
-  private queue: PendingEntry[] = []
+export class Router<T = undefined> {
+  private readonly patrons = new Map<PatronId, PatronState<T>>()
+  private queue: PendingEntry<T>[] = []
   private head = 0
   private nextSeq = 0
-  private readonly owners = new Map<TorrentId, Set<PatronId>>()
+  // Owners as small arrays of patron states, in ownership order: a status
+  // update then touches one map entry and one array, and the service reaches
+  // each owner's sink through `target` without a second lookup. With 10,000
+  // patrons each update lands on cold memory, so every object skipped counts.
+  private readonly owners = new Map<TorrentId, PatronState<T>[]>()
   private closing: ClosingEntry[] = []
   private readonly closingCount = new Map<TorrentId, number>()
 
@@ -158,10 +177,31 @@ export class Router {
     else this.command(msg.patron, msg.message, out)
   }
 
-  /** Register a patron. @example `r.add(1)` */
-  add(patron: PatronId): void {
+  /**
+   * Register a patron; `target` is kept with it for {@link Router.ownersOf}.
+   * @example `r.add(1)`
+   */
+  add(patron: PatronId, target?: T): void {
     if (this.patrons.has(patron)) return
-    this.patrons.set(patron, { id: patron, present: true, pending: 0, owned: new Set(), commandsEnded: false })
+    this.patrons.set(patron, {
+      id: patron,
+      target: target as T,
+      present: true,
+      pending: 0,
+      owned: new Set(),
+      commandsEnded: false
+    })
+  }
+
+  /**
+   * The owners of torrent `t` in the order {@link Router.feedback} delivers
+   * its status updates to them, or undefined when nobody owns it. The array
+   * is live: copy it before anything that may change the owners. This is
+   * the service's allocation-free path for status updates.
+   * @example `r.ownersOf('t1')?.length`
+   */
+  ownersOf(t: TorrentId): readonly Owner<T>[] | undefined {
+    return this.owners.get(t)
   }
 
   /**
@@ -232,7 +272,7 @@ export class Router {
       // Map lookup: cost depends on the torrent's owners, not on the patron count.
       const owners = this.owners.get(msg.torrentid)
       if (owners === undefined) return // unknown or closed torrent: dropped
-      for (const o of owners) out.push({ kind: 'deliver', patron: o, message: msg })
+      for (const o of owners) out.push({ kind: 'deliver', patron: o.id, message: msg })
     }
     // Anything else from an engine is not ours to route: dropped.
   }
@@ -271,7 +311,7 @@ export class Router {
     let livePending = 0
     for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.patron.present) livePending++
     const owners: Record<TorrentId, PatronId[]> = {}
-    for (const [t, os] of this.owners) owners[t] = [...os]
+    for (const [t, os] of this.owners) owners[t] = os.map((o) => o.id)
     return {
       patrons: this.patrons.size,
       pending: this.queue.length - this.head,
@@ -316,7 +356,7 @@ export class Router {
     this.maybeEnd(p, out)
   }
 
-  private shift(): PendingEntry | undefined {
+  private shift(): PendingEntry<T> | undefined {
     if (this.head >= this.queue.length) return undefined
     const e = this.queue[this.head++]!
     // Compact now and then so the array does not grow forever.
@@ -331,23 +371,23 @@ export class Router {
     return e
   }
 
-  private own(p: PatronState, t: TorrentId): void {
-    let os = this.owners.get(t)
-    if (os === undefined) {
-      os = new Set()
-      this.owners.set(t, os)
-    }
-    os.add(p.id)
+  private own(p: PatronState<T>, t: TorrentId): void {
+    if (p.owned.has(t)) return
     p.owned.add(t)
+    const os = this.owners.get(t)
+    if (os === undefined) this.owners.set(t, [p])
+    else os.push(p)
   }
 
   /** Remove one owner; close the torrent when it was the last. */
-  private release(p: PatronState, t: TorrentId, out: Effect[]): void {
+  private release(p: PatronState<T>, t: TorrentId, out: Effect[]): void {
     p.owned.delete(t)
     const os = this.owners.get(t)
     if (os === undefined) return
-    os.delete(p.id)
-    if (os.size === 0) {
+    const i = os.indexOf(p)
+    if (i < 0) return
+    os.splice(i, 1)
+    if (os.length === 0) {
       this.owners.delete(t)
       this.sendClose(t, out)
     }
@@ -377,7 +417,7 @@ export class Router {
     if (i > 0) this.closing = this.closing.slice(i)
   }
 
-  private remove(p: PatronState, out: Effect[]): void {
+  private remove(p: PatronState<T>, out: Effect[]): void {
     p.present = false
     this.patrons.delete(p.id)
     for (const t of p.owned) this.release(p, t, out)
@@ -385,7 +425,7 @@ export class Router {
     p.pending = 0
   }
 
-  private maybeEnd(p: PatronState, out: Effect[]): void {
+  private maybeEnd(p: PatronState<T>, out: Effect[]): void {
     if (p.present && p.commandsEnded && p.pending === 0 && p.owned.size === 0) {
       this.remove(p, out)
       out.push({ kind: 'end', patron: p.id })

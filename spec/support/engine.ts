@@ -27,7 +27,7 @@ export const runEngine = (t: { after(fn: () => unknown): void }, options: Client
   const latest = (id: string): TorrentStats | undefined =>
     out.events.filter(isTorrentStatusUpdate).filter((m) => m.torrentid === id).at(-1)?.statsdictionary
   /** Sends a CreateNewTorrent and resolves with the id of the torrent it created. */
-  const create = async (bytes: Uint8Array, savefolder: string, peers: string[] = []): Promise<string> => {
+  const create = async (bytes: Uint8Array | string, savefolder: string, peers: string[] = []): Promise<string> => {
     const before = out.events.filter(isNewTorrentCreated).length
     commands.event(createNewTorrent(bytes, { savefolder, peers }))
     const created = await pollUntil(() => out.events.filter(isNewTorrentCreated)[before], {
