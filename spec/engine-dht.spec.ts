@@ -88,6 +88,35 @@ test('dht: a trackerless .torrent downloads from a seeder found only through the
   assert.equal(await firstDifference(file, join(out2, 'payload.bin')), undefined)
 })
 
+test('dht: a magnet with no tracker and no peer hint: metadata and data come through the DHT', { timeout: 60_000 }, async (t) => {
+  const tmp = await makeTempDir('eng-dht-magnet-')
+  t.after(() => tmp.close())
+  const { bootstrap } = await bootstrapNode(t)
+  const seedDir = join(tmp.path, 'seed')
+  await mkdir(seedDir)
+  const file = join(seedDir, 'payload.bin')
+  await writeRandomFile(file, 2 << 20)
+  const bytes = await trackerlessTorrent(file)
+  const infoHash = await infoHashOf(bytes)
+
+  const seeder = runEngine(t, { host: '127.0.0.1', dht: { bootstrap, host: '127.0.0.1', stateFile: join(tmp.path, 'seeder-dht.json') } })
+  await seeder.waitSeeding(await seeder.create(bytes, seedDir), 10_000)
+
+  const leecher = runEngine(t, {
+    host: '127.0.0.1',
+    torrentDownloadRateLimit: 1 << 20,
+    dht: { bootstrap, host: '127.0.0.1', stateFile: join(tmp.path, 'leecher-dht.json') }
+  })
+  const out = join(tmp.path, 'out')
+  const id = await leecher.create(`magnet:?xt=urn:btih:${infoHash}`, out)
+  const fetching = await leecher.waitFor(id, 'a DHT peer', (s) => (s.peerSources?.dht ?? 0) >= 1, 30_000)
+  assert.equal(fetching.peerSources?.manual, 0)
+  // Past the metadata phase: the torrent proper knows its size and again counts the seeder under 'dht'.
+  await leecher.waitFor(id, 'downloading from a DHT peer', (s) => s.piecesTotal > 0 && (s.peerSources?.dht ?? 0) >= 1, 30_000)
+  await leecher.waitSeeding(id, 30_000)
+  assert.equal(await firstDifference(file, join(out, 'payload.bin')), undefined)
+})
+
 test('dht: a private torrent is never announced nor looked up; a public one beside it is', { timeout: 60_000 }, async (t) => {
   const tmp = await makeTempDir('eng-dht-priv-')
   t.after(() => tmp.close())

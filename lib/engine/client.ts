@@ -272,6 +272,8 @@ class EngineInstance {
         this.connections += d
       },
       changed: () => this.status(id),
+      joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
+      isSelf: (host, port) => this.isSelf?.(host, port) ?? false,
       admit: (meta) =>
         this.enqueue(async () => {
           if (this.torrents.get(id) !== session || this.disposed) return 'torrent closed'

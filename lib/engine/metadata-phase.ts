@@ -37,6 +37,8 @@ export interface MetadataPhaseOptions {
   changed(): void
   /** Give up on a connection without a handshake after this long (ms); default 20000. */
   readonly handshakeTimeout?: number
+  /** Is `host:port` our own listen address? Never dialled. */
+  isSelf?(host: string, port: number): boolean
 }
 
 /** A peer address and where we learnt it. */
@@ -143,7 +145,7 @@ export class MetadataPhase {
     const a = splitAddress(addr)
     if (a === null) return
     const key = `${a.host}:${a.port}`
-    if (this.bad.has(key)) return
+    if (this.bad.has(key) || this.opts.isSelf?.(a.host, a.port) === true) return
     const k = this.known.get(key)
     if (k === undefined) this.known.set(key, { ...a, source, failures: 0, nextTry: 0, connected: false })
     else if (!k.connected) k.nextTry = Math.min(k.nextTry, Date.now())
