@@ -15,8 +15,19 @@ import { writeRandomFile, firstDifference } from './support/peers/data.ts'
 import { freePort } from './support/peers/ports.ts'
 import { trackerlessTorrent, recordUdpDestinations } from './support/trackerless.ts'
 import type { TorrentStats } from '../lib/messages.ts'
+import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
+import { createPex } from '../lib/engine/discovery/pex.ts'
+import net from 'node:net'
+import { randomBytes } from 'node:crypto'
+import Wire from 'bittorrent-protocol'
 
 const udp = recordUdpDestinations()
+
+async function infoHashOf (bytes: Uint8Array): Promise<string> {
+  const r = await parseMetainfo(bytes)
+  assert.ok(r.ok)
+  return r.value.infoHash
+}
 
 async function swarm (t: { after(fn: () => unknown): void }, prefix: string, size: number, isPrivate: boolean) {
   const tmp = await makeTempDir(prefix)
@@ -51,6 +62,48 @@ test('pex: C, knowing only B, learns the seeder A through B and downloads from i
   assert.equal(await firstDifference(file, join(tmp.path, 'c', 'payload.bin')), undefined)
   const by = c.handles.get(cid)!.contributed()
   assert.ok((by[`127.0.0.1:${portA}`] ?? 0) > 0, `A delivered nothing to C: ${JSON.stringify(by)}`)
+})
+
+test('pex: a magnet whose only hint serves no metadata but tells of A by ut_pex: the metadata phase finds A', { timeout: 60_000 }, async (t) => {
+  const tmp = await makeTempDir('eng-pex-magnet-')
+  t.after(() => tmp.close())
+  const seedDir = join(tmp.path, 'a')
+  await mkdir(seedDir)
+  const file = join(seedDir, 'payload.bin')
+  await writeRandomFile(file, 1 << 20)
+  const bytes = await trackerlessTorrent(file)
+  const infoHash = await infoHashOf(bytes)
+  const portA = await freePort()
+  const a = runEngine(t, { host: '127.0.0.1', dht: false, port: portA, pex: false })
+  await a.waitSeeding(await a.create(bytes, seedDir), 10_000)
+
+  // The hint: a bare wire that has no metadata, only a ut_pex message naming A.
+  const hint = createPex({ private: false })!
+  t.after(() => hint.destroy())
+  hint.connected(`127.0.0.1:${portA}`)
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    const wire = new Wire()
+    socket.pipe(wire).pipe(socket)
+    wire.use(hint.extension as unknown as Parameters<Wire['use']>[0])
+    wire.on('handshake', (ih: string) => wire.handshake(ih, randomBytes(20).toString('hex')))
+    wire.on('extended', (name: string) => { if (name === 'handshake') hint.flush() })
+  })
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    return new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const hintPort = (server.address() as net.AddressInfo).port
+
+  const c = runEngine(t, { host: '127.0.0.1', dht: false, torrentDownloadRateLimit: 512 << 10 })
+  const cid = await c.create(`magnet:?xt=urn:btih:${infoHash}&x.pe=127.0.0.1:${hintPort}`, join(tmp.path, 'c'))
+  await c.waitFor(cid, 'downloading from the peer learnt by PEX', (s) => s.piecesTotal > 0 && (s.peerSources?.pex ?? 0) >= 1, 30_000)
+  assert.equal(c.handles.get(cid)!.peers().find((p) => p.source === 'pex')?.address, `127.0.0.1:${portA}`)
+  await c.waitSeeding(cid, 30_000)
+  assert.equal(await firstDifference(file, join(tmp.path, 'c', 'payload.bin')), undefined)
 })
 
 test('pex: a private torrent exchanges no peers; C gets everything from B', { timeout: 60_000 }, async (t) => {

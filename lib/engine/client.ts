@@ -274,6 +274,8 @@ class EngineInstance {
       changed: () => this.status(id),
       joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
       isSelf: (host, port) => this.isSelf?.(host, port) ?? false,
+      pex: this.options.pex ?? true,
+      pexInterval: this.options.pexInterval,
       admit: (meta) =>
         this.enqueue(async () => {
           if (this.torrents.get(id) !== session || this.disposed) return 'torrent closed'

@@ -17,6 +17,7 @@ import { createMetadataFetcher, type MetadataFetcher } from './discovery/metadat
 import { newCappedWire, type CappedWire, type PeerSource } from './peer.ts'
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { useWireExtensions } from './wire-extensions.ts'
+import { createTorrentPex, type PexWire, type TorrentPex } from './discovery/torrent-pex.ts'
 
 /** What a metadata phase needs from its client. */
 export interface MetadataPhaseOptions {
@@ -39,6 +40,10 @@ export interface MetadataPhaseOptions {
   readonly handshakeTimeout?: number
   /** Is `host:port` our own listen address? Never dialled. */
   isSelf?(host: string, port: number): boolean
+  /** PEX (BEP 11) on metadata connections too, to find more peers; default true. */
+  readonly pex?: boolean
+  /** Milliseconds between PEX messages to each peer; default 60000. */
+  readonly pexInterval?: number
 }
 
 /** A peer address and where we learnt it. */
@@ -102,8 +107,15 @@ export class MetadataPhase {
   private tracker: TrackerSession | null = null
   private started = false
   private closed = false
+  /** A magnet has no private flag: PEX runs unless turned off (the torrent proper re-decides). */
+  private readonly pex: TorrentPex | null
 
   constructor(private readonly opts: MetadataPhaseOptions) {
+    this.pex = opts.pex === false ? null : createTorrentPex({
+      private: false,
+      intervalMs: opts.pexInterval,
+      onPeer: (addr) => this.addPeer(addr, 'pex')
+    })
     this.fetcher = createMetadataFetcher({
       infoHash: opts.infoHash,
       onBadPeer: (wire, reason) => {
@@ -188,6 +200,7 @@ export class MetadataPhase {
     const ip = socket.remoteAddress ?? ''
     const c = this.track(socket, wire, `${ip}:${socket.remotePort ?? 0}`, 'incoming', null)
     useWireExtensions(wire, { info: () => null, port: this.opts.port })
+    this.pex?.attach(wire as unknown as PexWire, socket.remoteAddress, null)
     wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })
     this.ready(c)
     return true
@@ -198,6 +211,7 @@ export class MetadataPhase {
     if (this.closed) return
     this.closed = true
     this.fetcher.destroy('torrent closed')
+    this.pex?.destroy()
     const gone = [...this.conns].map((c) => new Promise<void>((resolve) => {
       if (c.socket.destroyed && c.socket.closed) return resolve()
       c.socket.once('close', () => resolve())
@@ -219,6 +233,7 @@ export class MetadataPhase {
       socket.pipe(wire).pipe(socket)
       const c = this.track(socket, wire, key, k.source, key)
       useWireExtensions(wire, { info: () => null, port: this.opts.port })
+      this.pex?.attach(wire as unknown as PexWire, undefined, key)
       socket.once('connect', () => {
         if (!c.closed) wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })
       })
@@ -266,6 +281,7 @@ export class MetadataPhase {
     c.timer = null
     const k = this.known.get(c.address)
     if (k !== undefined) k.failures = 0
+    this.pex?.ready(c.wire)
     this.fetcher.add(c.wire)
     this.opts.changed()
   }
@@ -279,6 +295,7 @@ export class MetadataPhase {
     this.conns.delete(c)
     this.opts.connectionsChanged(-1)
     this.fetcher.remove(c.wire)
+    this.pex?.closed(c.wire)
     try {
       c.wire.destroy()
     } catch {
