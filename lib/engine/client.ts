@@ -48,6 +48,7 @@ import { listen, type Listener } from './listener.ts'
 import { TokenBucket, limitToRate } from './throttle.ts'
 import { ClientDht, resolveDhtOption, type DhtOption } from './discovery/client-dht.ts'
 import { selfAddressFilter } from './discovery/self-address.ts'
+import { ClientLsd, type LsdSettings } from './discovery/client-lsd.ts'
 
 /** Options of {@link torrentClient}. All optional. */
 export interface ClientOptions {
@@ -102,6 +103,11 @@ export interface ClientOptions {
    * torrentClient({ dht: { bootstrap: ['127.0.0.1:6881'], host: '127.0.0.1' } })
    */
   readonly dht?: DhtOption
+  /**
+   * BEP 14 local service discovery, off by default: `true` or `{ interface?, groupPort?, intervalMs? }`
+   * announces non-private torrents by multicast on the LAN and hears local peers.
+   */
+  readonly lsd?: boolean | LsdSettings
   /** BEP 11 peer exchange on every connection of non-private torrents; default true. */
   readonly pex?: boolean
   /** Tuning/tests: milliseconds between PEX messages to each peer; default 60000 (BEP 11's minimum spacing). */
@@ -160,6 +166,8 @@ class EngineInstance {
   private readonly downBucket: TokenBucket
   /** The client's DHT node (null when turned off). */
   private readonly dht: ClientDht | null
+  /** The client's LSD endpoint (null unless `lsd` is set). */
+  private readonly lsd: ClientLsd | null
   /** Our own listen address test, once the listener is up. */
   private isSelf: ((host: string, port: number) => boolean) | null = null
 
@@ -191,6 +199,8 @@ class EngineInstance {
       folder: path.resolve(options.downloadFolder ?? '.'),
       listenPort: this.listener.then((l) => l.port, () => null)
     })
+    const lsd = options.lsd === true ? {} : typeof options.lsd === 'object' && options.lsd !== null ? options.lsd : null
+    this.lsd = lsd === null ? null : new ClientLsd(lsd, this.listener.then((l) => l.port, () => null))
     this.timer = setInterval(() => this.statusAll(), options.statusInterval ?? 1000)
     this.tickTimer = setInterval(() => {
       for (const t of this.torrents.values()) t.tick()
@@ -376,6 +386,7 @@ class EngineInstance {
         clientDown: this.downBucket,
         hashInline: this.options.hashInline ?? true,
         joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
+        joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null,
         isSelf: (host, port) => this.isSelf?.(host, port) ?? false,
         pex: this.options.pex ?? true,
         pexInterval: this.options.pexInterval
@@ -445,7 +456,7 @@ class EngineInstance {
     this.shutdownDone = (async () => {
       await Promise.allSettled([...this.closing])
       const l = await this.listener.catch(() => null)
-      await Promise.allSettled([l?.close(), this.hasher.close(), this.dht?.close()])
+      await Promise.allSettled([l?.close(), this.hasher.close(), this.dht?.close(), this.lsd?.close()])
     })()
     return this.shutdownDone
   }

@@ -28,6 +28,7 @@ import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
 import { useWireExtensions } from './wire-extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from './discovery/torrent-pex.ts'
 import type { DhtTorrentHooks, DhtTorrentSession } from './discovery/client-dht.ts'
+import type { LsdTorrentSession } from './discovery/client-lsd.ts'
 
 /**
  * Most bytes of complete pieces held in memory per torrent while they are
@@ -110,6 +111,8 @@ export interface TorrentContext {
   readonly clientDown?: TokenBucket
   /** Join the client's DHT (null for a private torrent or without a DHT). */
   joinDht?(infoHash: string, isPrivate: boolean, hooks: DhtTorrentHooks): DhtTorrentSession | null
+  /** Join the client's LSD (null for a private torrent or without LSD). */
+  joinLsd?(infoHash: string, isPrivate: boolean, onPeer: (addr: string) => void): LsdTorrentSession | null
   /** Is `host:port` our own listen address? Such peers are never dialled, whatever their source. */
   isSelf?(host: string, port: number): boolean
   /** PEX (BEP 11) for non-private torrents; default true. */
@@ -227,6 +230,7 @@ export class Torrent implements PeerHandler {
   /** Peer exchange with our peers; null when private or turned off. */
   private readonly pex: TorrentPex | null
   private dht: DhtTorrentSession | null = null
+  private lsd: LsdTorrentSession | null = null
 
   constructor(
     readonly id: string,
@@ -311,6 +315,7 @@ export class Torrent implements PeerHandler {
       onPeer: (host, port) => this.addPeerAddress(`${host}:${port}`, 'dht'),
       wanted: () => !this.picker.isComplete() && this.peers.size < this.ctx.maxConnsPerTorrent
     }) ?? null
+    this.lsd = this.ctx.joinLsd?.(this.meta.infoHash, this.meta.private, (addr) => this.addPeerAddress(addr, 'lsd')) ?? null
     this.connectMore()
   }
 
@@ -355,6 +360,7 @@ export class Torrent implements PeerHandler {
     this.paced.length = 0
     const tracker = this.tracker?.stop()
     this.dht?.close()
+    this.lsd?.close()
     this.pex?.destroy()
     for (const p of [...this.peers.values()]) p.close('torrent closed')
     await this.whenIdle()
@@ -372,6 +378,7 @@ export class Torrent implements PeerHandler {
     void this.tracker?.stop()
     this.tracker = null
     this.dht?.close()
+    this.lsd?.close()
     this.pex?.destroy()
     for (const p of [...this.peers.values()]) p.close('torrent failed')
     this.pieces.clear()
