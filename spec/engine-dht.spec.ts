@@ -15,7 +15,8 @@ import DHT from 'bittorrent-dht'
 import { runEngine } from './support/engine.ts'
 import { makeTempDir } from './support/peers/tmp.ts'
 import { writeRandomFile, firstDifference } from './support/peers/data.ts'
-import { pollUntil } from './support/peers/wait.ts'
+import { pollUntil, sleep } from './support/peers/wait.ts'
+import { freePort } from './support/peers/ports.ts'
 import { trackerlessTorrent, recordUdpDestinations, countUdpSockets } from './support/trackerless.ts'
 import { createDht, loadDhtState, type Dht } from '../lib/engine/discovery/dht.ts'
 import { resolveDhtOption } from '../lib/engine/discovery/client-dht.ts'
@@ -115,6 +116,30 @@ test('dht: a magnet with no tracker and no peer hint: metadata and data come thr
   await leecher.waitFor(id, 'downloading from a DHT peer', (s) => s.piecesTotal > 0 && (s.peerSources?.dht ?? 0) >= 1, 30_000)
   await leecher.waitSeeding(id, 30_000)
   assert.equal(await firstDifference(file, join(out, 'payload.bin')), undefined)
+})
+
+test('dht: peers swap DHT ports on the wire (BEP 5 PORT): a lone node learns the seeder\'s node from it', { timeout: 60_000 }, async (t) => {
+  const tmp = await makeTempDir('eng-dht-port-')
+  t.after(() => tmp.close())
+  const seedDir = join(tmp.path, 'seed')
+  await mkdir(seedDir)
+  const file = join(seedDir, 'payload.bin')
+  await writeRandomFile(file, 256 << 10)
+  const bytes = await trackerlessTorrent(file)
+  const seederDhtPort = await freePort('both')
+  const seederTcp = await freePort()
+  // Neither node has a bootstrap: the only way the leecher's table gets a node is the seeder's PORT message.
+  const seeder = runEngine(t, { host: '127.0.0.1', port: seederTcp, dht: { bootstrap: [], host: '127.0.0.1', port: seederDhtPort, stateFile: join(tmp.path, 's.json') } })
+  await seeder.waitSeeding(await seeder.create(bytes, seedDir), 10_000)
+  const stateFile = join(tmp.path, 'l.json')
+  const leecher = runEngine(t, { host: '127.0.0.1', dht: { bootstrap: [], host: '127.0.0.1', stateFile } })
+  const lid = await leecher.create(bytes, join(tmp.path, 'out'), [`127.0.0.1:${seederTcp}`])
+  await leecher.waitSeeding(lid, 20_000)
+  // Its table is saved on dispose only when it holds a node: the pinged seeder's.
+  await sleep(1000)
+  leecher.out.dispose()
+  const state = await pollUntil(() => loadDhtState(stateFile).then((s) => s ?? undefined), { timeoutMs: 10_000, what: 'routing table saved' })
+  assert.deepEqual(state.nodes.map((n) => `${n.host}:${n.port}`), [`127.0.0.1:${seederDhtPort}`])
 })
 
 test('dht: a private torrent is never announced nor looked up; a public one beside it is', { timeout: 60_000 }, async (t) => {

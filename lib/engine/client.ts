@@ -386,6 +386,9 @@ class EngineInstance {
         clientDown: this.downBucket,
         hashInline: this.options.hashInline ?? true,
         joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
+        ...(this.dht !== null
+          ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, port: number) => this.dht?.addNode(host, port) }
+          : {}),
         joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null,
         isSelf: (host, port) => this.isSelf?.(host, port) ?? false,
         pex: this.options.pex ?? true,

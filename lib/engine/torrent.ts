@@ -113,6 +113,10 @@ export interface TorrentContext {
   joinDht?(infoHash: string, isPrivate: boolean, hooks: DhtTorrentHooks): DhtTorrentSession | null
   /** Join the client's LSD (null for a private torrent or without LSD). */
   joinLsd?(infoHash: string, isPrivate: boolean, onPeer: (addr: string) => void): LsdTorrentSession | null
+  /** Our DHT's UDP port, when a DHT runs (BEP 5: sent in a PORT message to peers that set the DHT bit). */
+  dhtPort?(): number | null
+  /** A peer sent its DHT port (BEP 5 PORT message). */
+  dhtNode?(host: string, port: number): void
   /** Is `host:port` our own listen address? Such peers are never dialled, whatever their source. */
   isSelf?(host: string, port: number): boolean
   /** PEX (BEP 11) for non-private torrents; default true. */
@@ -426,6 +430,7 @@ export class Torrent implements PeerHandler {
         source: k.source,
         address: key,
         handler: this,
+        dht: this.usesDht(),
         extend: (w) => this.setupWire(w, undefined, key)
       })
       this.peers.set(key, peer)
@@ -445,6 +450,7 @@ export class Torrent implements PeerHandler {
       source: 'incoming',
       address,
       handler: this,
+      dht: this.usesDht(),
       extend: (w) => this.setupWire(w, socket.remoteAddress, null)
     }, wire)
     this.peers.set(address, peer)
@@ -456,6 +462,27 @@ export class Torrent implements PeerHandler {
   private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null): void {
     this.extendWire(wire)
     this.pex?.attach(wire as unknown as PexWire, remoteHost, dialled)
+    if (this.usesDht() && remoteHost !== undefined) wire.on('port', (p: number) => this.ctx.dhtNode?.(remoteHost, p))
+    else if (this.usesDht() && dialled !== null) {
+      const host = dialled.slice(0, dialled.lastIndexOf(':')).replace(/^\[|\]$/g, '')
+      wire.on('port', (p: number) => this.ctx.dhtNode?.(host, p))
+    }
+  }
+
+  /** BEP 5 handshake bit and PORT messages: only with a DHT, and never for a private torrent. */
+  private usesDht(): boolean {
+    return !this.meta.private && this.ctx.dhtPort !== undefined
+  }
+
+  /** BEP 5: tell a peer that set the DHT bit where our DHT node listens (after the bitfield: BEP 3 wants it first). */
+  private sendDhtPort(peer: Peer): void {
+    const port = this.usesDht() ? this.ctx.dhtPort?.() ?? null : null
+    if (port === null || !(peer.wire.peerExtensions as { dht?: boolean }).dht) return
+    try {
+      peer.wire.port(port)
+    } catch {
+      // a closing wire: nothing to tell
+    }
   }
 
   // ------------------------------------------------------------------
@@ -476,6 +503,7 @@ export class Torrent implements PeerHandler {
     if (k) k.failures = 0
     this.pex?.ready(peer.wire)
     if (this.picker.haveCount() > 0) peer.wire.bitfield(this.picker.haveBitfield().toBytes())
+    this.sendDhtPort(peer)
   }
 
   onBitfield(peer: Peer, previous: Bitfield | null): void {

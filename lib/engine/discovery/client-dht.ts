@@ -91,6 +91,7 @@ export class ClientDht {
   private readonly torrents = new Map<string, DhtTorrentHooks>()
   private inFlight = 0
   private closed = false
+  private udpPort: number | null = null
   private closing: Promise<void> | null = null
 
   constructor (private readonly opts: ClientDhtOptions) {
@@ -107,8 +108,18 @@ export class ClientDht {
       // Bad packets and timeouts from the open network are routine: never fatal.
       dht.on('warning', () => {})
       dht.on('peer', (peer, infoHash) => this.torrents.get(infoHash)?.onPeer(peer.host, peer.port))
+      dht.ready.then(() => { this.udpPort = dht.port > 0 ? dht.port : null }, () => {})
       return dht
     })().catch(() => null)
+  }
+
+  /** Our DHT's UDP port once it listens, else null (for BEP 5 PORT messages to peers). */
+  get port (): number | null { return this.udpPort }
+
+  /** A peer told us its DHT port (BEP 5 PORT message): ping it into the routing table. */
+  addNode (host: string, port: number): void {
+    if (this.closed) return
+    void this.node.then((dht) => dht?.addNode(host.replace(/^::ffff:/, ''), port))
   }
 
   /** The running node (null if it could not start or is closed). For diagnostics and tests. */
