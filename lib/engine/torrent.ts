@@ -462,11 +462,9 @@ export class Torrent implements PeerHandler {
   private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null): void {
     this.extendWire(wire)
     this.pex?.attach(wire as unknown as PexWire, remoteHost, dialled)
-    if (this.usesDht() && remoteHost !== undefined) wire.on('port', (p: number) => this.ctx.dhtNode?.(remoteHost, p))
-    else if (this.usesDht() && dialled !== null) {
-      const host = dialled.slice(0, dialled.lastIndexOf(':')).replace(/^\[|\]$/g, '')
-      wire.on('port', (p: number) => this.ctx.dhtNode?.(host, p))
-    }
+    // BEP 5: a peer's PORT message names its DHT node (on the host we are connected to).
+    const host = remoteHost ?? dialled?.slice(0, dialled.lastIndexOf(':')).replace(/^\[|\]$/g, '')
+    if (this.usesDht() && host !== undefined) wire.on('port', (p: number) => this.ctx.dhtNode?.(host, p))
   }
 
   /** BEP 5 handshake bit and PORT messages: only with a DHT, and never for a private torrent. */
