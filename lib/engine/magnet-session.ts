@@ -19,7 +19,8 @@ import type { TorrentStats } from '../messages.ts'
 import { metainfoFromInfoBytes } from './metainfo/index.ts'
 import { MetadataPhase, type MetadataPhaseOptions } from './metadata-phase.ts'
 import type { CappedWire } from './peer.ts'
-import type { Torrent, TorrentContext } from './torrent.ts'
+import type { Torrent } from './torrent.ts'
+import type { TorrentContext } from './torrent.ts'
 import type { DhtTorrentSession } from './discovery/client-dht.ts'
 
 /** What the client does with verified metainfo: start a Torrent (returned) or say why not. */

@@ -155,9 +155,9 @@ export class MetadataPhase {
   /** Learn of a peer at `host:port`. */
   addPeer(addr: string, source: PeerSource): void {
     const a = splitAddress(addr)
-    if (a === null) return
+    if (a === null || this.opts.isSelf?.(a.host, a.port) === true) return
     const key = `${a.host}:${a.port}`
-    if (this.bad.has(key) || this.opts.isSelf?.(a.host, a.port) === true) return
+    if (this.bad.has(key)) return
     const k = this.known.get(key)
     if (k === undefined) this.known.set(key, { ...a, source, failures: 0, nextTry: 0, connected: false })
     else if (!k.connected) k.nextTry = Math.min(k.nextTry, Date.now())
@@ -281,8 +281,8 @@ export class MetadataPhase {
     c.timer = null
     const k = this.known.get(c.address)
     if (k !== undefined) k.failures = 0
-    this.pex?.ready(c.wire)
     this.fetcher.add(c.wire)
+    this.pex?.ready(c.wire)
     this.opts.changed()
   }
 
@@ -294,8 +294,8 @@ export class MetadataPhase {
     c.timer = null
     this.conns.delete(c)
     this.opts.connectionsChanged(-1)
-    this.fetcher.remove(c.wire)
     this.pex?.closed(c.wire)
+    this.fetcher.remove(c.wire)
     try {
       c.wire.destroy()
     } catch {
