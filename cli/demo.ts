@@ -64,7 +64,7 @@ const startSeeder = (
   signal: AbortSignal
 ): Promise<{ patron: PatronRun }> =>
   new Promise((resolve, reject) => {
-    const service = torrentService(torrentClient({ downloadFolder: engineFolder, statusInterval: 500 }))
+    const service = torrentService(torrentClient({ downloadFolder: engineFolder, statusInterval: 500, dht: false }))
     const seeding = new Set<TorrentId>()
     let ready = false
     const fail = (reason: string) => {
@@ -135,7 +135,7 @@ export const demo = async (argv: readonly string[]): Promise<number> => {
     cleanup.push(() => seeder.patron.leave())
     view.note(`seeder: engine 1 seeds ${count} torrents; engine 2 downloads them with ${count} patrons sharing one service`)
 
-    const service = torrentService(torrentClient({ statusInterval: 250 }))
+    const service = torrentService(torrentClient({ statusInterval: 250, dht: false }))
     const started = Date.now()
     const outcomes: Outcome[] = await Promise.all(
       inputs.map((input, i) =>

@@ -26,6 +26,8 @@ Options:
   -p, --peer HOST:PORT   also connect to this peer (repeatable)
       --port N           TCP port for incoming peers (default: any free port)
       --seed             keep seeding after the download, until Ctrl-C
+      --no-dht           do not use the DHT to find peers (it is on by default;
+                         its routing table is kept in DIR/.torrent-patron/dht.json)
       --json             print each status update as one JSON line, then a Summary line
   -h, --help             show this help`
 
@@ -136,6 +138,7 @@ export const get = async (argv: readonly string[]): Promise<number> => {
     peer: { type: 'string', short: 'p', multiple: true },
     port: { type: 'string' },
     seed: { type: 'boolean' },
+    'no-dht': { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
   })
@@ -149,7 +152,8 @@ export const get = async (argv: readonly string[]): Promise<number> => {
   const port = parsePort('get', values.port)
   const savefolder = await ensureWritableFolder(values.out ?? '.')
   if (port !== undefined) await ensurePortFree(port)
-  const engine = torrentClient({ port: port ?? 0, downloadFolder: savefolder, statusInterval: 500 })
+  // DHT on unless --no-dht; without the flag the engine's default applies (TORRENT_PATRON_DHT=off turns it off).
+  const engine = torrentClient({ port: port ?? 0, downloadFolder: savefolder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}) })
   const service = torrentService(engine)
   const view = chooseView(values)
   try {

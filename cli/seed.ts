@@ -29,6 +29,8 @@ Options:
   -a, --announce URL     tracker URL for a new torrent (repeatable)
   -p, --peer HOST:PORT   also connect to this peer (repeatable)
       --port N           TCP port for incoming peers (default: any free port)
+      --no-dht           do not announce on the DHT (it is on by default for
+                         non-private torrents)
       --json             print each status update as one JSON line
   -h, --help             show this help`
 
@@ -57,6 +59,7 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
     announce: { type: 'string', short: 'a', multiple: true },
     peer: { type: 'string', short: 'p', multiple: true },
     port: { type: 'string' },
+    'no-dht': { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
   })
@@ -89,7 +92,7 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
   else await ensurePortFree(port)
 
   const view = chooseView(values)
-  const engine = torrentClient({ port, downloadFolder: folder, statusInterval: 500 })
+  const engine = torrentClient({ port, downloadFolder: folder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}) })
   const service = torrentService(engine)
   if (made !== undefined) view.note(`wrote ${made}`)
   view.note(`seeding ${input.meta.name} (${input.meta.infoHash}, ${bytes(input.meta.length)}) from ${folder}`)

@@ -95,6 +95,10 @@ test('bad input: one line on stderr, the right exit code, no stack trace', { tim
   const cases: Array<{ args: string[]; code: number; message: RegExp }> = [
     { args: ['info', join(tmp.path, 'missing.torrent')], code: 1, message: /cannot read .*missing\.torrent: no such file or directory$/ },
     { args: ['get', join(tmp.path, 'missing.torrent')], code: 1, message: /cannot read .*missing\.torrent: no such file or directory$/ },
+    // --no-dht is a known flag of get and seed (the file error comes first, not "unknown option").
+    { args: ['get', join(tmp.path, 'missing.torrent'), '--no-dht'], code: 1, message: /cannot read .*missing\.torrent: no such file or directory$/ },
+    { args: ['seed', join(tmp.path, 'nothing-here'), '--no-dht'], code: 1, message: /cannot read .*nothing-here: no such file or directory$/ },
+    { args: ['get', join(tmp.path, 'missing.torrent'), '--no-dht=yes'], code: 2, message: /no-dht/ },
     { args: ['info', garbage], code: 1, message: /garbage\.torrent is not a valid torrent: / },
     { args: ['get', garbage], code: 1, message: /garbage\.torrent is not a valid torrent: / },
     { args: ['info', 'magnet:?xt=urn:btih:nothex'], code: 1, message: /not a valid magnet link/ },

@@ -30,6 +30,8 @@ declare module 'bittorrent-dht' {
 
     on(event: 'peer', fn: (peer: { host: string; port: number }, infoHash: Uint8Array, from: DHTNode | null) => void): this
     on(event: 'announce', fn: (peer: { host: string; port: number }, infoHash: Uint8Array) => void): this
+    /** A node asked us for peers of `infoHash` (we are a DHT node others query). */
+    on(event: 'get_peers', fn: (infoHash: Uint8Array) => void): this
     on(event: 'warning' | 'error', fn: (err: unknown) => void): this
     on(event: 'ready' | 'listening' | 'close', fn: () => void): this
     on(event: 'node', fn: (node: DHTNode) => void): this

@@ -50,6 +50,9 @@ import { openFileStorage, createHasher, type PoolHasher } from './parts.ts'
 import { Torrent, type PeerInfo } from './torrent.ts'
 import { listen, type Listener } from './listener.ts'
 import { TokenBucket, limitToRate } from './throttle.ts'
+import { ClientDht, resolveDhtOption, type DhtOption } from './discovery/client-dht.ts'
+import { selfAddressFilter } from './discovery/self-address.ts'
+import { ClientLsd, type LsdSettings } from './discovery/client-lsd.ts'
 
 /** Options of {@link torrentClient}. All optional. */
 export interface ClientOptions {
@@ -93,8 +96,26 @@ export interface ClientOptions {
   readonly torrentUploadRateLimit?: number
   /** Download cap of each torrent, bytes per second; default none. */
   readonly torrentDownloadRateLimit?: number
-  /** DHT is not implemented yet; only `false` is accepted. */
-  readonly dht?: false
+  /**
+   * BEP 5 DHT, on by default: one node for the client, its routing table saved
+   * on dispose to `stateFile` (default `<downloadFolder or cwd>/.torrent-patron/dht.json`)
+   * and loaded at start; never used for private torrents. `false` opens no UDP
+   * socket. Without this option, the environment variable
+   * `TORRENT_PATRON_DHT=off` turns the default off (tests and CI).
+   *
+   * @example
+   * torrentClient({ dht: { bootstrap: ['127.0.0.1:6881'], host: '127.0.0.1' } })
+   */
+  readonly dht?: DhtOption
+  /**
+   * BEP 14 local service discovery, off by default: `true` or `{ interface?, groupPort?, intervalMs? }`
+   * announces non-private torrents by multicast on the LAN and hears local peers.
+   */
+  readonly lsd?: boolean | LsdSettings
+  /** BEP 11 peer exchange on every connection of non-private torrents; default true. */
+  readonly pex?: boolean
+  /** Tuning/tests: milliseconds between PEX messages to each peer; default 60000 (BEP 11's minimum spacing). */
+  readonly pexInterval?: number
   /** Diagnostics: called with each torrent created (tests use it to see peers' contributions). */
   readonly onTorrent?: (id: TorrentId, handle: TorrentHandle) => void
 }
@@ -147,6 +168,12 @@ class EngineInstance {
   /** Client-wide rate limits, shared by every torrent's throttles. */
   private readonly upBucket: TokenBucket
   private readonly downBucket: TokenBucket
+  /** The client's DHT node (null when turned off). */
+  private readonly dht: ClientDht | null
+  /** The client's LSD endpoint (null unless `lsd` is set). */
+  private readonly lsd: ClientLsd | null
+  /** Our own listen address test, once the listener is up. */
+  private isSelf: ((host: string, port: number) => boolean) | null = null
 
   constructor(
     private readonly options: ClientOptions,
@@ -163,7 +190,21 @@ class EngineInstance {
     })
     // A listener that fails (port taken) must not crash the process: torrents
     // then run without incoming connections.
-    this.listener.catch(() => {})
+    this.listener.then(
+      (l) => {
+        this.isSelf = selfAddressFilter(l.port, options.host)
+      },
+      () => {}
+    )
+    const dht = resolveDhtOption(options.dht)
+    this.dht = dht === null ? null : new ClientDht({
+      ...dht,
+      host: dht.host ?? options.host,
+      folder: path.resolve(options.downloadFolder ?? '.'),
+      listenPort: this.listener.then((l) => l.port, () => null)
+    })
+    const lsd = options.lsd === true ? {} : typeof options.lsd === 'object' && options.lsd !== null ? options.lsd : null
+    this.lsd = lsd === null ? null : new ClientLsd(lsd, this.listener.then((l) => l.port, () => null))
     this.timer = setInterval(() => this.statusAll(), options.statusInterval ?? 1000)
     this.tickTimer = setInterval(() => {
       for (const t of this.torrents.values()) t.tick()
@@ -245,6 +286,10 @@ class EngineInstance {
         this.connections += d
       },
       changed: () => this.status(id),
+      joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
+      isSelf: (host, port) => this.isSelf?.(host, port) ?? false,
+      pex: this.options.pex ?? true,
+      pexInterval: this.options.pexInterval,
       admit: (meta) =>
         this.enqueue(async () => {
           if (this.torrents.get(id) !== session || this.disposed) return 'torrent closed'
@@ -343,7 +388,15 @@ class EngineInstance {
         downloadRateLimit: this.options.torrentDownloadRateLimit ?? 0,
         clientUp: this.upBucket,
         clientDown: this.downBucket,
-        hashInline: this.options.hashInline ?? true
+        hashInline: this.options.hashInline ?? true,
+        joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
+        ...(this.dht !== null
+          ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, port: number) => this.dht?.addNode(host, port) }
+          : {}),
+        joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null,
+        isSelf: (host, port) => this.isSelf?.(host, port) ?? false,
+        pex: this.options.pex ?? true,
+        pexInterval: this.options.pexInterval
       },
       peers
     )
@@ -410,7 +463,7 @@ class EngineInstance {
     this.shutdownDone = (async () => {
       await Promise.allSettled([...this.closing])
       const l = await this.listener.catch(() => null)
-      await Promise.allSettled([l?.close(), this.hasher.close()])
+      await Promise.allSettled([l?.close(), this.hasher.close(), this.dht?.close(), this.lsd?.close()])
     })()
     return this.shutdownDone
   }

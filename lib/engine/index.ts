@@ -12,5 +12,7 @@
  */
 export { torrentClient, type ClientOptions, type Engine, type TorrentHandle } from './client.ts'
 export type { PeerInfo } from './torrent.ts'
+export { DHT_ENV, type DhtOption, type DhtSettings } from './discovery/client-dht.ts'
+export type { LsdSettings } from './discovery/client-lsd.ts'
 export type { PeerSource } from './peer.ts'
 export { RateMeter } from './stats.ts'

@@ -20,6 +20,8 @@ import { metainfoFromInfoBytes } from './metainfo/index.ts'
 import { MetadataPhase, type MetadataPhaseOptions } from './metadata-phase.ts'
 import type { CappedWire, PeerSource } from './peer.ts'
 import type { Torrent } from './torrent.ts'
+import type { TorrentContext } from './torrent.ts'
+import type { DhtTorrentSession } from './discovery/client-dht.ts'
 
 /** What the client does with verified metainfo: start a Torrent (returned) or say why not. */
 export type Admit = (meta: Metainfo) => Promise<Torrent | string>
@@ -30,6 +32,8 @@ export interface MagnetSessionOptions extends Omit<MetadataPhaseOptions, 'infoHa
   /** Manual peers (client's, command's) and the magnet's `x.pe` hints. */
   readonly peers: readonly string[]
   readonly admit: Admit
+  /** The client's DHT, to find metadata peers (the Torrent proper joins it again, unless private). */
+  readonly joinDht?: TorrentContext['joinDht']
 }
 
 const EMPTY_SOURCES = { tracker: 0, dht: 0, pex: 0, manual: 0, incoming: 0, lsd: 0 }
@@ -50,6 +54,8 @@ export class MagnetSession {
   private torrent: Torrent | null = null
   private error: string | null = null
   private closed = false
+  /** DHT lookups for metadata peers, while fetching. */
+  private dht: DhtTorrentSession | null = null
 
   constructor(private readonly opts: MagnetSessionOptions) {
     this.phase = new MetadataPhase({ ...opts, infoHash: opts.magnet.infoHash, trackers: opts.magnet.announce })
@@ -69,6 +75,12 @@ export class MagnetSession {
   /** Start fetching the metadata; the torrent proper starts when it arrives. */
   async start(): Promise<void> {
     this.phase.start()
+    // A magnet says nothing of BEP 27 (the private flag is inside the info dictionary), so the
+    // metadata phase may use the DHT; the Torrent proper decides again once the flag is known.
+    this.dht = this.opts.joinDht?.(this.infoHash, false, {
+      onPeer: (host, port) => this.phase.addPeer(`${host}:${port}`, 'dht'),
+      wanted: () => true
+    }) ?? null
     let info: Uint8Array
     try {
       info = await this.phase.metadata
@@ -80,6 +92,7 @@ export class MagnetSession {
     if (this.closed) return
     if (!parsed.ok) return this.fail(parsed.reason)
     if (parsed.value.infoHash !== this.infoHash) return this.fail('metadata does not match the magnet\'s info hash')
+    this.stopDht()
     const learnt = this.phase.learnt()
     // Close our metadata connections first, so a peer does not see the new one as a duplicate of the old.
     await this.phase.close()
@@ -98,6 +111,7 @@ export class MagnetSession {
   private fail(reason: string): void {
     if (this.closed || this.error !== null) return
     this.error = reason
+    this.stopDht()
     void this.phase.close()
     this.opts.changed()
   }
@@ -125,8 +139,14 @@ export class MagnetSession {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.stopDht()
     await this.phase.close()
     await this.torrent?.close()
+  }
+
+  private stopDht(): void {
+    this.dht?.close()
+    this.dht = null
   }
 
   /** Status now: the torrent's, or the metadata phase's (sizes 0). */

@@ -17,6 +17,7 @@ import { createMetadataFetcher, type MetadataFetcher } from './discovery/metadat
 import { newCappedWire, type CappedWire, type PeerSource } from './peer.ts'
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { useWireExtensions } from './wire-extensions.ts'
+import { createTorrentPex, type PexWire, type TorrentPex } from './discovery/torrent-pex.ts'
 
 /** What a metadata phase needs from its client. */
 export interface MetadataPhaseOptions {
@@ -37,6 +38,12 @@ export interface MetadataPhaseOptions {
   changed(): void
   /** Give up on a connection without a handshake after this long (ms); default 20000. */
   readonly handshakeTimeout?: number
+  /** Is `host:port` our own listen address? Never dialled. */
+  isSelf?(host: string, port: number): boolean
+  /** PEX (BEP 11) on metadata connections too, to find more peers; default true. */
+  readonly pex?: boolean
+  /** Milliseconds between PEX messages to each peer; default 60000. */
+  readonly pexInterval?: number
 }
 
 /** A peer address and where we learnt it. */
@@ -103,8 +110,15 @@ export class MetadataPhase {
   private tracker: TrackerSession | null = null
   private started = false
   private closed = false
+  /** A magnet has no private flag: PEX runs unless turned off (the torrent proper re-decides). */
+  private readonly pex: TorrentPex | null
 
   constructor(private readonly opts: MetadataPhaseOptions) {
+    this.pex = opts.pex === false ? null : createTorrentPex({
+      private: false,
+      intervalMs: opts.pexInterval,
+      onPeer: (addr) => this.addPeer(addr, 'pex')
+    })
     this.fetcher = createMetadataFetcher({
       infoHash: opts.infoHash,
       onBadPeer: (wire, reason) => {
@@ -144,7 +158,7 @@ export class MetadataPhase {
   /** Learn of a peer at `host:port`. */
   addPeer(addr: string, source: PeerSource): void {
     const a = splitAddress(addr)
-    if (a === null) return
+    if (a === null || this.opts.isSelf?.(a.host, a.port) === true) return
     const key = `${a.host}:${a.port}`
     if (this.bad.has(key)) return
     const k = this.known.get(key)
@@ -192,6 +206,7 @@ export class MetadataPhase {
     const ip = socket.remoteAddress ?? ''
     const c = this.track(socket, wire, `${ip}:${socket.remotePort ?? 0}`, 'incoming', null)
     useWireExtensions(wire, { info: () => null, port: this.opts.port })
+    this.pex?.attach(wire as unknown as PexWire, socket.remoteAddress, null)
     wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })
     this.ready(c)
     return true
@@ -202,6 +217,7 @@ export class MetadataPhase {
     if (this.closed) return
     this.closed = true
     this.fetcher.destroy('torrent closed')
+    this.pex?.destroy()
     const gone = [...this.conns].map((c) => new Promise<void>((resolve) => {
       if (c.socket.destroyed && c.socket.closed) return resolve()
       c.socket.once('close', () => resolve())
@@ -223,6 +239,7 @@ export class MetadataPhase {
       socket.pipe(wire).pipe(socket)
       const c = this.track(socket, wire, key, k.source, key)
       useWireExtensions(wire, { info: () => null, port: this.opts.port })
+      this.pex?.attach(wire as unknown as PexWire, undefined, key)
       socket.once('connect', () => {
         if (!c.closed) wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })
       })
@@ -273,6 +290,7 @@ export class MetadataPhase {
     // The fetch may wait a long time for a peer with the metadata: keep idle connections open.
     c.wire.setKeepAlive(true)
     this.fetcher.add(c.wire)
+    this.pex?.ready(c.wire)
     this.opts.changed()
   }
 
@@ -284,6 +302,7 @@ export class MetadataPhase {
     c.timer = null
     this.conns.delete(c)
     this.opts.connectionsChanged(-1)
+    this.pex?.closed(c.wire)
     this.fetcher.remove(c.wire)
     c.wire.setKeepAlive(false)
     try {

@@ -137,6 +137,8 @@ export interface PeerOptions {
   readonly handshakeTimeout?: number
   /** See {@link BODY_STALL_TIMEOUT} (ms; tests shorten it). */
   readonly bodyStallTimeout?: number
+  /** Set the BEP 5 DHT bit in our handshake (we run a DHT node). */
+  readonly dht?: boolean
   /** Registers BEP 10 extensions on the wire; called before our handshake goes out. */
   readonly extend?: (wire: CappedWire) => void
 }
@@ -245,7 +247,7 @@ export class Peer {
 
   /** Send our handshake. */
   sendHandshake(): void {
-    this.wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })
+    this.wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: this.opts.dht === true, fast: false })
   }
 
   /** Complete an incoming connection whose handshake the listener already read. */

@@ -26,6 +26,9 @@ import { RateMeter } from './stats.ts'
 import { Choker, type ChokePeerView } from './choker.ts'
 import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
 import { useWireExtensions } from './wire-extensions.ts'
+import { createTorrentPex, type PexWire, type TorrentPex } from './discovery/torrent-pex.ts'
+import type { DhtTorrentHooks, DhtTorrentSession } from './discovery/client-dht.ts'
+import type { LsdTorrentSession } from './discovery/client-lsd.ts'
 
 /**
  * Most bytes of complete pieces held in memory per torrent while they are
@@ -106,6 +109,20 @@ export interface TorrentContext {
   readonly clientUp?: TokenBucket
   /** The client's shared download bucket (all torrents); unlimited when absent. */
   readonly clientDown?: TokenBucket
+  /** Join the client's DHT (null for a private torrent or without a DHT). */
+  joinDht?(infoHash: string, isPrivate: boolean, hooks: DhtTorrentHooks): DhtTorrentSession | null
+  /** Join the client's LSD (null for a private torrent or without LSD). */
+  joinLsd?(infoHash: string, isPrivate: boolean, onPeer: (addr: string) => void): LsdTorrentSession | null
+  /** Our DHT's UDP port, when a DHT runs (BEP 5: sent in a PORT message to peers that set the DHT bit). */
+  dhtPort?(): number | null
+  /** A peer sent its DHT port (BEP 5 PORT message). */
+  dhtNode?(host: string, port: number): void
+  /** Is `host:port` our own listen address? Such peers are never dialled, whatever their source. */
+  isSelf?(host: string, port: number): boolean
+  /** PEX (BEP 11) for non-private torrents; default true. */
+  readonly pex?: boolean
+  /** Milliseconds between PEX messages to each peer; default 60000. */
+  readonly pexInterval?: number
 }
 
 /** A read-only view of a torrent's peers, for tests and diagnostics. */
@@ -214,6 +231,10 @@ export class Torrent implements PeerHandler {
   private resume: ResumeWriter | null = null
   /** How start() found existing data: resume record, full check, or nothing there. */
   private restored: { source: 'empty' | 'resume' | 'check'; checked: number } = { source: 'empty', checked: 0 }
+  /** Peer exchange with our peers; null when private or turned off. */
+  private readonly pex: TorrentPex | null
+  private dht: DhtTorrentSession | null = null
+  private lsd: LsdTorrentSession | null = null
 
   constructor(
     readonly id: string,
@@ -232,6 +253,11 @@ export class Torrent implements PeerHandler {
       slots: Number.isInteger(ctx.uploadSlots) && ctx.uploadSlots >= 0 ? ctx.uploadSlots : 4,
       rechokeMs: period(ctx.rechokeInterval),
       optimisticMs: period(ctx.optimisticInterval)
+    })
+    this.pex = ctx.pex === false ? null : createTorrentPex({
+      private: meta.private,
+      intervalMs: ctx.pexInterval,
+      onPeer: (addr) => this.addPeerAddress(addr, 'pex')
     })
     for (const p of manualPeers) this.addPeerAddress(p, 'manual')
   }
@@ -289,6 +315,11 @@ export class Torrent implements PeerHandler {
       this.tracker = null
       void e
     }
+    this.dht = this.ctx.joinDht?.(this.meta.infoHash, this.meta.private, {
+      onPeer: (host, port) => this.addPeerAddress(`${host}:${port}`, 'dht'),
+      wanted: () => !this.picker.isComplete() && this.peers.size < this.ctx.maxConnsPerTorrent
+    }) ?? null
+    this.lsd = this.ctx.joinLsd?.(this.meta.infoHash, this.meta.private, (addr) => this.addPeerAddress(addr, 'lsd')) ?? null
     this.connectMore()
   }
 
@@ -332,6 +363,9 @@ export class Torrent implements PeerHandler {
     this.pacedTimer = this.refillTimer = null
     this.paced.length = 0
     const tracker = this.tracker?.stop()
+    this.dht?.close()
+    this.lsd?.close()
+    this.pex?.destroy()
     for (const p of [...this.peers.values()]) p.close('torrent closed')
     await this.whenIdle()
     this.pieces.clear()
@@ -347,6 +381,9 @@ export class Torrent implements PeerHandler {
     this.checking?.abort()
     void this.tracker?.stop()
     this.tracker = null
+    this.dht?.close()
+    this.lsd?.close()
+    this.pex?.destroy()
     for (const p of [...this.peers.values()]) p.close('torrent failed')
     this.pieces.clear()
     // A failed torrent holds no files open (the user may want to free the disk or unmount).
@@ -366,7 +403,7 @@ export class Torrent implements PeerHandler {
     const port = Number(addr.slice(i + 1))
     if (!Number.isInteger(port) || port <= 0 || port > 65535) return
     const key = `${host}:${port}`
-    if (this.banned.has(key)) return
+    if (this.banned.has(key) || this.ctx.isSelf?.(host, port) === true) return
     const k = this.known.get(key)
     if (k) {
       // Heard again (e.g. a fresh announce): allow a prompt retry.
@@ -393,7 +430,8 @@ export class Torrent implements PeerHandler {
         source: k.source,
         address: key,
         handler: this,
-        extend: this.extendWire
+        dht: this.usesDht(),
+        extend: (w) => this.setupWire(w, undefined, key)
       })
       this.peers.set(key, peer)
     }
@@ -412,11 +450,37 @@ export class Torrent implements PeerHandler {
       source: 'incoming',
       address,
       handler: this,
-      extend: this.extendWire
+      dht: this.usesDht(),
+      extend: (w) => this.setupWire(w, socket.remoteAddress, null)
     }, wire)
     this.peers.set(address, peer)
     peer.acceptHandshake(remoteId)
     return true
+  }
+
+  /** BEP 10 set-up of a new wire, before our handshake: ut_metadata and `p` (extendWire), then ut_pex. */
+  private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null): void {
+    this.extendWire(wire)
+    this.pex?.attach(wire as unknown as PexWire, remoteHost, dialled)
+    // BEP 5: a peer's PORT message names its DHT node (on the host we are connected to).
+    const host = remoteHost ?? dialled?.slice(0, dialled.lastIndexOf(':')).replace(/^\[|\]$/g, '')
+    if (this.usesDht() && host !== undefined) wire.on('port', (p: number) => this.ctx.dhtNode?.(host, p))
+  }
+
+  /** BEP 5 handshake bit and PORT messages: only with a DHT, and never for a private torrent. */
+  private usesDht(): boolean {
+    return !this.meta.private && this.ctx.dhtPort !== undefined
+  }
+
+  /** BEP 5: tell a peer that set the DHT bit where our DHT node listens (after the bitfield: BEP 3 wants it first). */
+  private sendDhtPort(peer: Peer): void {
+    const port = this.usesDht() ? this.ctx.dhtPort?.() ?? null : null
+    if (port === null || !(peer.wire.peerExtensions as { dht?: boolean }).dht) return
+    try {
+      peer.wire.port(port)
+    } catch {
+      // a closing wire: nothing to tell
+    }
   }
 
   // ------------------------------------------------------------------
@@ -435,7 +499,9 @@ export class Torrent implements PeerHandler {
     }
     const k = this.known.get(peer.address)
     if (k) k.failures = 0
+    this.pex?.ready(peer.wire)
     if (this.picker.haveCount() > 0) peer.wire.bitfield(this.picker.haveBitfield().toBytes())
+    this.sendDhtPort(peer)
   }
 
   onBitfield(peer: Peer, previous: Bitfield | null): void {
@@ -619,6 +685,7 @@ export class Torrent implements PeerHandler {
     void reason
     if (this.peers.get(peer.address) !== peer) return
     this.peers.delete(peer.address)
+    this.pex?.closed(peer.wire)
     this.ctx.connectionsChanged(-1)
     this.picker.releasePeer(peer.id)
     if (peer.ready) this.picker.removeAvailability(peer.bits)

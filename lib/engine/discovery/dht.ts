@@ -66,6 +66,8 @@ export interface Dht extends EventEmitter<DhtEvents> {
    * settles when the lookup finished (resolves with the number of nodes visited).
    */
   lookup(infoHash: string | Uint8Array): Promise<number>
+  /** Add a node heard of outside the DHT (a peer's BEP 5 PORT message): it is pinged, then kept if it answers. */
+  addNode(host: string, port: number): void
   /** Announce that we serve `infoHash` on TCP `port` (does a lookup first if needed). */
   announce(infoHash: string | Uint8Array, port: number): Promise<void>
   /** The routing table as plain data. */
@@ -149,6 +151,9 @@ export function createDht (opts: DhtOptions): Dht {
       if (destroyed) { reject(new Error('dht is destroyed')); return }
       dht.announce(hashArg(infoHash), port, (err) => { if (err) reject(err); else resolve() })
     }),
+    addNode: (host: string, port: number) => {
+      if (!destroyed && isIPv4(host) && Number.isInteger(port) && port > 0 && port < 65536) dht.addNode({ host, port })
+    },
     toState: (): DhtState => ({ nodes: dht.toJSON().nodes.map(n => ({ host: n.host, port: n.port })) }),
     save: async (path: string) => saveDhtState(path, { nodes: dht.toJSON().nodes.map(n => ({ host: n.host, port: n.port })) }),
     destroy: () => new Promise<void>(resolve => {

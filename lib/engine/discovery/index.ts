@@ -18,4 +18,8 @@ export {
 export { createPex, UtPex, UT_PEX, PexFlag, type PexSwarm, type PexOptions, type PexEvents, type PexPeerFlags } from './pex.ts'
 export { createLsd, parseLsdAnnounce, LSD_GROUP, LSD_PORT, type Lsd, type LsdOptions, type LsdEvents } from './lsd.ts'
 export { PeerSources, PEER_SOURCES, type PeerSource } from './peer-sources.ts'
+export { ClientDht, resolveDhtOption, DHT_ENV, type DhtOption, type DhtSettings, type DhtTorrentHooks, type DhtTorrentSession } from './client-dht.ts'
+export { ClientLsd, type LsdSettings, type LsdTorrentSession } from './client-lsd.ts'
+export { createTorrentPex, type TorrentPex, type TorrentPexOptions, type PexWire } from './torrent-pex.ts'
+export { selfAddressFilter } from './self-address.ts'
 export type { ExtensionWire, WireExtension, ExtensionConstructor } from './wire.ts'
