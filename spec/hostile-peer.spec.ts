@@ -182,3 +182,24 @@ test('a peer that claims every piece, unchokes, then sends only keep-alives is d
   assert.equal(s.piecesDone, 0)
   assert.equal(s.discarded, 0)
 })
+
+test('idle peers (a keep-alive flood, a silent one) are dropped after peerIdleTimeout while aria2c delivers', { timeout: 45000 }, async (t) => {
+  const mem = memoryWatch()
+  t.after(() => mem.stop())
+  const flood = await startHostilePeer(target, hostileScripts.keepAliveFlood as HostileScript)
+  t.after(() => flood.close())
+  const silent = await startHostilePeer(target, hostileScripts.silent as HostileScript)
+  t.after(() => silent.close())
+  // Neither advertises a piece nor asks for one: with the default (5 min) both would stay connected.
+  const run = await download(t, [flood.peer, silent.peer], { peerIdleTimeout: 1500 })
+  for (const [name, evil] of [['keep-alive flood', flood], ['silent', silent]] as const) {
+    const first = await pollUntil(() => evil.connections[0], { timeoutMs: 10000, what: `engine dials the ${name} peer` })
+    assert.ok(await first.conn.waitClosed(15000), `the ${name} peer was never dropped`)
+    assert.ok(first.conn.closedByRemote, `the ${name} peer's connection ended, but not by the engine`)
+    assert.equal(first.scriptError, undefined, `${name} script failed: ${String(first.scriptError)}`)
+  }
+  const done = await run.finish()
+  assert.equal(done.discarded, 0)
+  t.diagnostic(`peak rise ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+  assert.ok(mem.peak() < MEMORY_BOUND, `heap + buffers rose by ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+})

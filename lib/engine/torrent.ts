@@ -23,6 +23,7 @@ import { restoreHave, createResumeWriter, type ResumeWriter } from './resume.ts'
 import { Peer, connectPeer, adoptIncoming, MAX_REQUEST, MIN_DEPTH, type CappedWire, type PeerHandler, type PeerSource } from './peer.ts'
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
+import { idleVerdict, PEER_IDLE_TIMEOUT } from './idle.ts'
 import { Choker, type ChokePeerView } from './choker.ts'
 import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
 
@@ -89,6 +90,8 @@ export interface TorrentContext {
   readonly optimisticInterval?: number
   /** A peer that delivers nothing for this long has its requests re-issued elsewhere (ms). */
   readonly requestTimeout: number
+  /** Close a peer when neither side is interested and it said nothing useful for this long (ms; idle.ts). */
+  readonly peerIdleTimeout?: number
   /** Strikes (bad pieces) before a peer is banned from this torrent. */
   readonly banStrikes: number
   /**
@@ -967,11 +970,20 @@ export class Torrent implements PeerHandler {
         p.timeouts++
         if (p.timeouts >= 3) p.close('too many request timeouts')
       }
+      this.dropIfIdle(p, now)
     }
     for (const p of this.peers.values()) if (p.ready && !this.picker.isComplete()) this.updateInterest(p)
     this.rechoke()
     this.connectMore()
     if (!this.picker.isComplete() && this.readyPeers() === 0 && now - this.lastBlockAt > 15000) this.tracker?.update()
+  }
+
+  private dropIfIdle(p: Peer, now: number): void {
+    if (p.closed) return
+    const timeout = this.ctx.peerIdleTimeout ?? PEER_IDLE_TIMEOUT
+    const verdict = idleVerdict({ amInterested: p.wire.amInterested, peerInterested: p.wire.peerInterested, lastUsefulAt: p.lastUsefulAt }, now, timeout)
+    if (verdict === 'busy') p.lastUsefulAt = now
+    else if (verdict === 'idle') p.close(`idle: nothing useful for ${Math.round((now - p.lastUsefulAt) / 1000)} s and neither side interested`)
   }
 
   private readyPeers(): number {

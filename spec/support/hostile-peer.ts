@@ -377,6 +377,26 @@ export const hostileScripts = {
     }
     await linger(c, LINGER)
   },
+  /**
+   * Greets and advertises nothing, then sends keep-alives as fast as the socket takes them
+   * (4,096 per write) for up to 60 s: neither side is ever interested.
+   */
+  keepAliveFlood: async (c: HostileConn) => {
+    if (!(await greet(c))) return
+    const batch = Buffer.concat(Array.from({ length: 4096 }, keepAlive))
+    const until = Date.now() + 60000
+    while (!c.closed && !c.socket.destroyed && Date.now() < until) {
+      await c.write(batch)
+      // A loopback write can complete without a trip through the event loop: yield, or this
+      // loop (in the test's own process) would starve the engine and never see the close.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  },
+  /** Greets, then says nothing at all (holds the connection up to 60 s). */
+  silent: async (c: HostileConn) => {
+    if (!(await greet(c))) return
+    await linger(c, 60000)
+  },
   /** Thousands of requests (for pieces the engine may not have, and absurd lengths). */
   requestFlood: async (c: HostileConn) => {
     if (!(await greet(c))) return
