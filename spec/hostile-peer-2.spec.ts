@@ -8,6 +8,7 @@ import { before, after, test } from 'node:test'
 import { randomBytes } from 'node:crypto'
 import { memoryWatch } from './support/engine.ts'
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { torrentClient, type ClientOptions, type TorrentHandle } from '../lib/engine/index.ts'
 import {
@@ -277,4 +278,73 @@ test('upload: a request out of range, past the piece end or over 128 KiB closes 
   assert.equal(seed.latest()!.activity, 'seeding')
   const leech = await download(t, [`127.0.0.1:${port}`])
   await leech.finish()
+})
+
+/**
+ * A fast liar that serves the torrent's true bytes for every block it is asked for except
+ * block 0 of each piece, which it fills with junk: most of each piece it touches is good, so
+ * the pieces fail with several senders.
+ */
+const poisonFirstBlockServeRest = (payload: Buffer): HostileScript => async (c) => {
+  await c.write(handshakeBytes(c.target.infoHash, c.peerId))
+  if ((await c.theirHandshake()) === null) return
+  await c.write(Buffer.concat([message(5, fullBitfield(c.target.pieceCount)), message(1)]))
+  let parsed = 68
+  for (let i = 0; i < 6000 && !c.closed; i++) {
+    const got = c.received()
+    while (parsed + 4 <= got.length) {
+      const len = got.readUInt32BE(parsed)
+      if (parsed + 4 + len > got.length) break
+      if (len === 13 && got[parsed + 4] === 6) {
+        const index = got.readUInt32BE(parsed + 5)
+        const offset = got.readUInt32BE(parsed + 9)
+        const length = got.readUInt32BE(parsed + 13)
+        const at = index * c.target.pieceLength + offset
+        await c.write(pieceMsg(index, offset, offset === 0 ? randomBytes(length) : payload.subarray(at, at + length)))
+      }
+      parsed += 4 + len
+    }
+    if (got.length >= 1 << 20) break
+    await c.sleep(5)
+  }
+  await c.waitClosed(20000)
+}
+
+test('a fast liar serving true bytes except junk in block 0 of each piece: banned, the honest seeder never', { timeout: 60000 }, async (t) => {
+  const parsed = await parseMetainfo(made.bytes)
+  assert.ok(parsed.ok)
+  const payload = Buffer.concat(await Promise.all(parsed.value.files.map((f) => readFile(join(dirname(tree.root), ...f.path)))))
+  const evil = await startHostilePeer(target, poisonFirstBlockServeRest(payload))
+  t.after(() => evil.close())
+  const run = await download(t, [evil.peer, honest.peer])
+  const done = await run.finish()
+  const banned = run.handle().banned()
+  t.diagnostic(`banned: ${JSON.stringify(banned)}, discarded ${done.discarded}, from the liar ${run.handle().contributed()[evil.peer] ?? 0} bytes`)
+  assert.ok(done.discarded > 0, 'no bad piece: the attack did not happen')
+  assert.ok(banned.includes(evil.peer), 'the liar was not banned')
+  assert.ok(!banned.includes(honest.peer), 'the honest seeder was banned')
+  assert.ok(evil.connections.every((c) => c.conn.closed && c.conn.closedByRemote), 'the liar is still connected')
+})
+
+test('a piece that failed with several senders is fetched again from one sender alone: the liar is never asked for it again, and is banned', { timeout: 60000 }, async (t) => {
+  const evil = await startHostilePeer(target, poisonRequestedFirstBlocks)
+  t.after(() => evil.close())
+  const run = await download(t, [evil.peer, honest.peer], { requestTimeout: 3000 })
+  const done = await run.finish()
+  assert.ok(done.discarded > 0, 'no bad piece: the attack did not happen')
+  // The liar answers block 0 of a piece at once (junk) and nothing else; its other requests time
+  // out and go to aria2c, so the piece fails with two senders. It is then restricted to aria2c,
+  // which sent the most of it: no request for that piece's block 0 ever reaches the liar again.
+  const asked = new Map<number, number>()
+  for (const c of evil.connections) {
+    for (const [id, p] of receivedMessages(c.conn.received())) {
+      if (id === 6 && p.length === 12 && p.readUInt32BE(4) === 0) asked.set(p.readUInt32BE(0), (asked.get(p.readUInt32BE(0)) ?? 0) + 1)
+    }
+  }
+  const twice = [...asked].filter(([, n]) => n > 1).map(([piece]) => piece)
+  const banned = run.handle().banned()
+  t.diagnostic(`banned: ${JSON.stringify(banned)}, discarded ${done.discarded}, block 0 asked of the liar for ${asked.size} pieces`)
+  assert.deepEqual(twice, [], 'the liar was asked again for a piece that failed')
+  assert.ok(banned.includes(evil.peer), 'the liar was not banned')
+  assert.ok(!banned.includes(honest.peer), 'the honest seeder was banned')
 })

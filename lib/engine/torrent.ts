@@ -24,6 +24,7 @@ import { Peer, connectPeer, adoptIncoming, MAX_REQUEST, MIN_DEPTH, type CappedWi
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
 import { idleVerdict, PEER_IDLE_TIMEOUT } from './idle.ts'
+import { soleRefetcher } from './refetch.ts'
 import { Choker, type ChokePeerView } from './choker.ts'
 import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
 
@@ -936,6 +937,12 @@ export class Torrent implements PeerHandler {
       }
       if (this.closed) return
       this.picker.failed(piece)
+      // Re-download it from one sender alone: the next check names the liar at once.
+      const only = soleRefetcher(pb.senders, (address) => {
+        const p = this.peers.get(address)
+        return p !== undefined && p.ready && !p.closed && p.has(piece)
+      })
+      if (only !== undefined) this.picker.restrict(piece, only)
       this.refillAll()
     })
   }
