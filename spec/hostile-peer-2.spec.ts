@@ -8,27 +8,16 @@ import { before, after, test } from 'node:test'
 import { randomBytes } from 'node:crypto'
 import { memoryWatch } from './support/engine.ts'
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { torrentClient, type ClientOptions, type TorrentHandle } from '../lib/engine/index.ts'
-import {
-  createNewTorrent,
-  isNewTorrentCreated,
-  isTorrentStatusUpdate,
-  type EngineCommand,
-  type EngineFeedback,
-  type TorrentStats
-} from '../lib/messages.ts'
-import { collect, PushSource } from './support/most.ts'
-import { makeTempDir, type TempDir } from './support/peers/tmp.ts'
-import { makeRandomTree, compareTrees, type RandomTree } from './support/peers/data.ts'
-import { mktorrent, type MadeTorrent } from './support/peers/mktorrent.ts'
-import { startAria2Seeder, type Aria2Handle } from './support/peers/aria2.ts'
 import { freePort } from './support/peers/ports.ts'
 import { pollUntil } from './support/peers/wait.ts'
 import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
+import { hostileFixture, type HostileFixture } from './support/hostile-fixture.ts'
 import {
+  answerRequests,
   dialHostile,
-  fullBitfield,
+  greetAsSeed,
   handshakeBytes,
   haveMsg,
   hostileScripts,
@@ -39,63 +28,16 @@ import {
   requestFloodWhenUnchoked,
   startHostilePeer,
   type HostileConn,
-  type HostileScript,
-  type HostileTarget
+  type HostileScript
 } from './support/hostile-peer.ts'
 
-const SIZE = 4 << 20
-
-let tmp: TempDir
-let tree: RandomTree
-let made: MadeTorrent
-let target: HostileTarget
-let honest: Aria2Handle
-let runs = 0
+let fx: HostileFixture
 
 before(async () => {
-  tmp = await makeTempDir('hostile2-')
-  tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: SIZE, fileCount: 3 })
-  made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 16 })
-  const parsed = await parseMetainfo(made.bytes)
-  assert.ok(parsed.ok)
-  target = { infoHash: parsed.value.infoHash, pieceCount: parsed.value.pieceCount, pieceLength: parsed.value.pieceLength }
-  // Capped so that each download lasts a moment and the attacker is in the swarm meanwhile.
-  honest = await startAria2Seeder({ torrentPath: made.path, dir: dirname(tree.root), maxUploadBytesPerSec: 3 << 20 })
+  fx = await hostileFixture('hostile2-')
 })
 
-after(async () => {
-  await honest?.close()
-  await tmp?.close()
-})
-
-/** One engine downloading the test torrent into a fresh folder from `peers`. */
-const download = async (t: { after(fn: () => unknown): void }, peers: string[], options: ClientOptions = {}) => {
-  const handles = new Map<string, TorrentHandle>()
-  const commands = new PushSource<EngineCommand>()
-  const out = collect<EngineFeedback>(
-    torrentClient({ statusInterval: 200, hasherWorkers: 1, ...options, onTorrent: (tid, h) => handles.set(tid, h) })(commands)
-  )
-  t.after(() => out.dispose())
-  const folder = join(tmp.path, `out-${runs++}`)
-  commands.event(createNewTorrent(made.bytes, { savefolder: folder, peers }))
-  const id = (await pollUntil(() => out.events.find(isNewTorrentCreated), { timeoutMs: 10000, what: 'NewTorrentCreated' })).torrentid
-  const latest = (): TorrentStats | undefined =>
-    out.events.filter(isTorrentStatusUpdate).filter((m) => m.torrentid === id).at(-1)?.statsdictionary
-  const finish = async (): Promise<TorrentStats> => {
-    const done = await pollUntil(
-      () => {
-        const s = latest()
-        if (s?.activity.startsWith('error')) throw new Error(s.activity)
-        return s?.activity === 'seeding' ? s : undefined
-      },
-      { timeoutMs: 40000, what: 'download complete', explain: () => JSON.stringify({ stats: latest(), banned: handles.get(id)?.banned() }) }
-    )
-    assert.equal(done.piecesDone, done.piecesTotal)
-    assert.equal(await compareTrees(tree.root, join(folder, 'payload')), undefined, 'data differs from the original')
-    return done
-  }
-  return { id, latest, finish, handle: () => handles.get(id)! }
-}
+after(() => fx?.close())
 
 /**
  * Claims every piece, unchokes, and answers only the requests for a piece's first block, with
@@ -103,23 +45,8 @@ const download = async (t: { after(fn: () => unknown): void }, peers: string[], 
  * piece it touches fails with two senders. (The old 0.5-strike rule banned the honest one.)
  */
 const poisonRequestedFirstBlocks: HostileScript = async (c) => {
-  await c.write(handshakeBytes(c.target.infoHash, c.peerId))
-  if ((await c.theirHandshake()) === null) return
-  await c.write(Buffer.concat([message(5, fullBitfield(c.target.pieceCount)), message(1)]))
-  let parsed = 68
-  for (let i = 0; i < 4000 && !c.closed; i++) {
-    const got = c.received()
-    while (parsed + 4 <= got.length) {
-      const len = got.readUInt32BE(parsed)
-      if (parsed + 4 + len > got.length) break
-      if (len === 13 && got[parsed + 4] === 6 && got.readUInt32BE(parsed + 9) === 0) {
-        await c.write(pieceMsg(got.readUInt32BE(parsed + 5), 0, randomBytes(got.readUInt32BE(parsed + 13))))
-      }
-      parsed += 4 + len
-    }
-    if (got.length >= 1 << 20) break
-    await c.sleep(5)
-  }
+  if (!(await greetAsSeed(c))) return
+  await answerRequests(c, (index, offset, length) => offset === 0 ? pieceMsg(index, 0, randomBytes(length)) : undefined, 4000)
   await c.waitClosed(20000)
 }
 
@@ -131,9 +58,9 @@ const liars: Array<[string, HostileScript]> = [
 
 for (const [name, script] of liars) {
   test(`a liar sharing pieces with an honest seeder (${name}): the liar is dropped or banned, never the honest seeder`, { timeout: 60000 }, async (t) => {
-    const evil = await startHostilePeer(target, script)
+    const evil = await startHostilePeer(fx.target, script)
     t.after(() => evil.close())
-    const run = await download(t, [evil.peer, honest.peer], { requestTimeout: 3000 })
+    const run = await fx.download(t, [evil.peer, fx.honest.peer], { requestTimeout: 3000 })
     const done = await run.finish()
     assert.ok(evil.connections.length > 0, 'the engine never dialled the liar')
     // The attack took effect: some piece failed its hash check.
@@ -141,7 +68,7 @@ for (const [name, script] of liars) {
     const banned = run.handle().banned()
     const evilIds = new Set(evil.connections.map((c) => c.conn.peerId.toString('hex')))
     t.diagnostic(`banned: ${JSON.stringify(banned)}, discarded ${done.discarded}`)
-    assert.ok(!banned.includes(honest.peer), 'the honest seeder was banned')
+    assert.ok(!banned.includes(fx.honest.peer), 'the honest seeder was banned')
     for (const b of banned) assert.ok(b === evil.peer || evilIds.has(b), `an honest peer was banned: ${b}`)
     if (name === 'poisonFirstBlocks') {
       // Its blast of blocks nobody asked for gets it dropped before it can poison much.
@@ -152,12 +79,12 @@ for (const [name, script] of liars) {
 
 test('10,000 requests from a peer that never reads: memory stays bounded, the peer is dropped, others are served', { timeout: 60000 }, async (t) => {
   const port = await freePort()
-  const seed = await download(t, [honest.peer], { port, host: '127.0.0.1' })
+  const seed = await fx.download(t, [fx.honest.peer], { port, host: '127.0.0.1' })
   await seed.finish()
   const mem = memoryWatch()
   t.after(() => mem.stop())
   // 10,000 x 16 KiB = 156 MiB of answers, none of them read.
-  const r = await dialHostile(port, target, requestFloodWhenUnchoked(10000, 16384, 8000))
+  const r = await dialHostile(port, fx.target, requestFloodWhenUnchoked(10000, 16384, 8000))
   mem.stop()
   t.diagnostic(`flood: ${r.conn.received().length} bytes received ${JSON.stringify(receivedMessages(r.conn.received()).map(([id, p]) => [id, p.length]))}, closed ${r.conn.closed}, peak rise ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
   assert.equal(r.scriptError, undefined, String(r.scriptError))
@@ -166,14 +93,14 @@ test('10,000 requests from a peer that never reads: memory stays bounded, the pe
   assert.ok(mem.peak() < 64 << 20, `heap + buffers rose by ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
   assert.equal(seed.latest()!.activity, 'seeding')
   // An honest leecher (a second engine) still downloads everything from the seeding engine.
-  const leech = await download(t, [`127.0.0.1:${port}`])
+  const leech = await fx.download(t, [`127.0.0.1:${port}`])
   await leech.finish()
 })
 
 test('blocks nobody requested: counted as discarded, the sender is dropped, the download completes', { timeout: 60000 }, async (t) => {
-  const evil = await startHostilePeer(target, hostileScripts.unrequestedPieces as HostileScript)
+  const evil = await startHostilePeer(fx.target, hostileScripts.unrequestedPieces as HostileScript)
   t.after(() => evil.close())
-  const run = await download(t, [evil.peer, honest.peer])
+  const run = await fx.download(t, [evil.peer, fx.honest.peer])
   await pollUntil(() => evil.connections[0], { timeoutMs: 10000, what: 'engine dials the peer' })
   const conn = evil.connections[0]!.conn
   assert.ok(await conn.waitClosed(20000), 'the engine kept the peer sending unrequested blocks')
@@ -194,7 +121,7 @@ const sendThenWait = (bytes: Buffer): HostileScript => async (c: HostileConn) =>
 
 test('messages of the wrong length for their id close the connection', { timeout: 60000 }, async (t) => {
   const port = await freePort()
-  const run = await download(t, [honest.peer], { port, host: '127.0.0.1' })
+  const run = await fx.download(t, [fx.honest.peer], { port, host: '127.0.0.1' })
   await pollUntil(() => run.latest()?.activity === 'downloading', { timeoutMs: 10000, what: 'downloading' })
   const cases: Array<[string, Buffer]> = [
     ['choke with a payload', message(0, Buffer.from([1]))],
@@ -211,13 +138,13 @@ test('messages of the wrong length for their id close the connection', { timeout
     ['port of 1 byte', message(9, Buffer.alloc(1))],
     ['extended without its id', message(20)]
   ]
-  const records = await Promise.all(cases.map(([, bytes]) => dialHostile(port, target, sendThenWait(bytes))))
+  const records = await Promise.all(cases.map(([, bytes]) => dialHostile(port, fx.target, sendThenWait(bytes))))
   records.forEach((r, i) => {
     assert.equal(r.scriptError, undefined, `${cases[i]![0]}: ${String(r.scriptError)}`)
     assert.ok(r.conn.closed && r.conn.closedByRemote, `${cases[i]![0]}: the engine did not hang up`)
   })
   // Well-formed messages of the same kinds are kept (the checks are not just "close everyone").
-  const fine = await dialHostile(port, target, async (c) => {
+  const fine = await dialHostile(port, fx.target, async (c) => {
     await c.write(handshakeBytes(c.target.infoHash, c.peerId))
     if ((await c.theirHandshake()) === null) return
     await c.write(Buffer.concat([haveMsg(0), interestedMsg(), message(9, Buffer.from([0x1a, 0xe1]))]))
@@ -255,7 +182,7 @@ const request = (index: number, begin: number, length: number): Buffer => {
 
 test('upload: a request out of range, past the piece end or over 128 KiB closes that peer; others are served', { timeout: 60000 }, async (t) => {
   const port = await freePort()
-  const seed = await download(t, [honest.peer], { port, host: '127.0.0.1' })
+  const seed = await fx.download(t, [fx.honest.peer], { port, host: '127.0.0.1' })
   await seed.finish()
   const cases: Array<[string, (c: HostileConn) => Buffer]> = [
     ['piece index past the last piece', (c) => request(c.target.pieceCount, 0, 16384)],
@@ -267,7 +194,7 @@ test('upload: a request out of range, past the piece end or over 128 KiB closes 
     ['zero length', () => request(0, 0, 0)]
   ]
   for (const [what, bad] of cases) {
-    const r = await dialHostile(port, target, badRequestWhenUnchoked(bad))
+    const r = await dialHostile(port, fx.target, badRequestWhenUnchoked(bad))
     assert.equal(r.scriptError, undefined, String(r.scriptError))
     assert.ok(r.conn.closed && r.conn.closedByRemote, `${what}: the peer was kept`)
     // It was unchoked first, so the hang-up answers the bad request and nothing else.
@@ -275,6 +202,59 @@ test('upload: a request out of range, past the piece end or over 128 KiB closes 
     assert.ok(!receivedMessages(r.conn.received()).some(([id]) => id === 7), `${what}: a block was sent`)
   }
   assert.equal(seed.latest()!.activity, 'seeding')
-  const leech = await download(t, [`127.0.0.1:${port}`])
+  const leech = await fx.download(t, [`127.0.0.1:${port}`])
   await leech.finish()
+})
+
+/**
+ * A fast liar that serves the torrent's true bytes for every block it is asked for except
+ * block 0 of each piece, which it fills with junk: most of each piece it touches is good, so
+ * the pieces fail with several senders.
+ */
+const poisonFirstBlockServeRest = (payload: Buffer): HostileScript => async (c) => {
+  if (!(await greetAsSeed(c))) return
+  await answerRequests(c, (index, offset, length) => {
+    const at = index * c.target.pieceLength + offset
+    return pieceMsg(index, offset, offset === 0 ? randomBytes(length) : payload.subarray(at, at + length))
+  })
+  await c.waitClosed(20000)
+}
+
+test('a fast liar serving true bytes except junk in block 0 of each piece: banned, the honest seeder never', { timeout: 60000 }, async (t) => {
+  const parsed = await parseMetainfo(fx.made.bytes)
+  assert.ok(parsed.ok)
+  const payload = Buffer.concat(await Promise.all(parsed.value.files.map((f) => readFile(join(dirname(fx.tree.root), ...f.path)))))
+  const evil = await startHostilePeer(fx.target, poisonFirstBlockServeRest(payload))
+  t.after(() => evil.close())
+  const run = await fx.download(t, [evil.peer, fx.honest.peer])
+  const done = await run.finish()
+  const banned = run.handle().banned()
+  t.diagnostic(`banned: ${JSON.stringify(banned)}, discarded ${done.discarded}, from the liar ${run.handle().contributed()[evil.peer] ?? 0} bytes`)
+  assert.ok(done.discarded > 0, 'no bad piece: the attack did not happen')
+  assert.ok(banned.includes(evil.peer), 'the liar was not banned')
+  assert.ok(!banned.includes(fx.honest.peer), 'the honest seeder was banned')
+  assert.ok(evil.connections.every((c) => c.conn.closed && c.conn.closedByRemote), 'the liar is still connected')
+})
+
+test('a piece that failed with several senders is fetched again from one sender alone: the liar is never asked for it again, and is banned', { timeout: 60000 }, async (t) => {
+  const evil = await startHostilePeer(fx.target, poisonRequestedFirstBlocks)
+  t.after(() => evil.close())
+  const run = await fx.download(t, [evil.peer, fx.honest.peer], { requestTimeout: 3000 })
+  const done = await run.finish()
+  assert.ok(done.discarded > 0, 'no bad piece: the attack did not happen')
+  // The liar answers block 0 of a piece at once (junk) and nothing else; its other requests time
+  // out and go to aria2c, so the piece fails with two senders. It is then restricted to aria2c,
+  // which sent the most of it: no request for that piece's block 0 ever reaches the liar again.
+  const asked = new Map<number, number>()
+  for (const c of evil.connections) {
+    for (const [id, p] of receivedMessages(c.conn.received())) {
+      if (id === 6 && p.length === 12 && p.readUInt32BE(4) === 0) asked.set(p.readUInt32BE(0), (asked.get(p.readUInt32BE(0)) ?? 0) + 1)
+    }
+  }
+  const twice = [...asked].filter(([, n]) => n > 1).map(([piece]) => piece)
+  const banned = run.handle().banned()
+  t.diagnostic(`banned: ${JSON.stringify(banned)}, discarded ${done.discarded}, block 0 asked of the liar for ${asked.size} pieces`)
+  assert.deepEqual(twice, [], 'the liar was asked again for a piece that failed')
+  assert.ok(banned.includes(evil.peer), 'the liar was not banned')
+  assert.ok(!banned.includes(fx.honest.peer), 'the honest seeder was banned')
 })

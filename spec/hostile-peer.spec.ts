@@ -6,73 +6,30 @@
  */
 import { before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { dirname, join } from 'node:path'
-import type { ClientOptions } from '../lib/engine/index.ts'
+import { join } from 'node:path'
 import { runEngine, memoryWatch } from './support/engine.ts'
-import { makeTempDir, type TempDir } from './support/peers/tmp.ts'
-import { makeRandomTree, compareTrees, type RandomTree } from './support/peers/data.ts'
-import { mktorrent, type MadeTorrent } from './support/peers/mktorrent.ts'
-import { startAria2Seeder, type Aria2Handle } from './support/peers/aria2.ts'
 import { freePort } from './support/peers/ports.ts'
 import { pollUntil } from './support/peers/wait.ts'
-import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
+import { hostileFixture, type HostileFixture } from './support/hostile-fixture.ts'
 import {
   dialHostile,
   disconnectScripts,
   hostileScripts,
   requestFloodWhenUnchoked,
   startHostilePeer,
-  type HostileScript,
-  type HostileTarget
+  type HostileScript
 } from './support/hostile-peer.ts'
 
-const SIZE = 4 << 20
 /** Bound on heap + array buffers above the level at the start of a scenario. */
 const MEMORY_BOUND = 150 << 20
 
-let tmp: TempDir
-let tree: RandomTree
-let made: MadeTorrent
-let target: HostileTarget
-let honest: Aria2Handle
-let runs = 0
+let fx: HostileFixture
 
 before(async () => {
-  tmp = await makeTempDir('hostile-')
-  tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: SIZE, fileCount: 3 })
-  made = await mktorrent(tree.root, join(tmp.path, 't.torrent'), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 16 })
-  const parsed = await parseMetainfo(made.bytes)
-  assert.ok(parsed.ok)
-  target = { infoHash: parsed.value.infoHash, pieceCount: parsed.value.pieceCount, pieceLength: parsed.value.pieceLength }
-  // Capped so that each download lasts a moment and the attacker is in the swarm meanwhile.
-  honest = await startAria2Seeder({ torrentPath: made.path, dir: dirname(tree.root), maxUploadBytesPerSec: 3 << 20 })
+  fx = await hostileFixture('hostile-')
 })
 
-after(async () => {
-  await honest?.close()
-  await tmp?.close()
-})
-
-/** Downloads the torrent from [extraPeers..., honest] and checks the result. */
-const download = async (
-  t: { after(fn: () => unknown): void },
-  extraPeers: string[],
-  options: ClientOptions = {}
-) => {
-  const engine = runEngine(t, { hasherWorkers: 1, ...options })
-  const folder = join(tmp.path, `out-${runs++}`)
-  const id = await engine.create(made.bytes, folder, [...extraPeers, honest.peer])
-  return {
-    engine,
-    id,
-    finish: async () => {
-      const done = await engine.waitSeeding(id, 30000)
-      assert.equal(done.piecesDone, done.piecesTotal)
-      assert.equal(await compareTrees(tree.root, join(folder, 'payload')), undefined, 'data differs from the original')
-      return done
-    }
-  }
-}
+after(() => fx?.close())
 
 /** Attacks the engine dials (explicit peer); `dropped` says whether it must hang up on us. */
 const dialled: Array<{ name: keyof typeof hostileScripts, dropped: boolean }> = [
@@ -96,9 +53,9 @@ for (const { name, dropped } of dialled) {
   test(`hostile peer (engine dials it): ${name}`, { timeout: 45000 }, async (t) => {
     const mem = memoryWatch()
     t.after(() => mem.stop())
-    const evil = await startHostilePeer(target, hostileScripts[name] as HostileScript)
+    const evil = await startHostilePeer(fx.target, hostileScripts[name] as HostileScript)
     t.after(() => evil.close())
-    const run = await download(t, [evil.peer], { requestTimeout: 3000 })
+    const run = await fx.download(t, [evil.peer, fx.honest.peer], { requestTimeout: 3000 })
     await run.finish()
     assert.ok(evil.connections.length > 0, 'the engine never dialled the hostile peer')
     const first = evil.connections[0]!
@@ -116,11 +73,11 @@ test('hostile peers dialling the engine: wrong infohash, giant length, bad bitfi
   const mem = memoryWatch()
   t.after(() => mem.stop())
   const port = await freePort()
-  const run = await download(t, [], { port, host: '127.0.0.1' })
+  const run = await fx.download(t, [fx.honest.peer], { port, host: '127.0.0.1' })
   await pollUntil(() => run.engine.latest(run.id)?.activity === 'downloading', { timeoutMs: 10000, what: 'downloading' })
   const names = ['wrongInfoHash', 'giantLength', 'bitfieldTooLong', 'haveOutOfRange', 'notBitTorrent'] as const
   // The listener speaks second: these scripts send their handshake first, then misbehave.
-  const records = await Promise.all(names.map((n) => dialHostile(port, target, hostileScripts[n] as HostileScript)))
+  const records = await Promise.all(names.map((n) => dialHostile(port, fx.target, hostileScripts[n] as HostileScript)))
   records.forEach((r, i) => {
     assert.equal(r.scriptError, undefined, `${names[i]}: ${String(r.scriptError)}`)
     assert.ok(r.conn.closed && r.conn.closedByRemote, `${names[i]}: the engine did not hang up`)
@@ -134,16 +91,16 @@ test('disconnects at every point of the handshake and first messages, while down
   const mem = memoryWatch()
   t.after(() => mem.stop())
   // As a dialled peer: the engine's outgoing side is cut at successive points on each redial.
-  const cuts = disconnectScripts(target)
+  const cuts = disconnectScripts(fx.target)
   let next = 0
-  const evil = await startHostilePeer(target, (c) => cuts[next++ % cuts.length]!.script(c))
+  const evil = await startHostilePeer(fx.target, (c) => cuts[next++ % cuts.length]!.script(c))
   t.after(() => evil.close())
   const port = await freePort()
-  const run = await download(t, [evil.peer], { port, host: '127.0.0.1' })
+  const run = await fx.download(t, [evil.peer, fx.honest.peer], { port, host: '127.0.0.1' })
   await pollUntil(() => run.engine.latest(run.id)?.activity === 'downloading', { timeoutMs: 10000, what: 'downloading' })
   // As peers dialling the engine's listener: one connection per cut point.
-  for (const { name, script } of disconnectScripts(target)) {
-    const r = await dialHostile(port, target, script)
+  for (const { name, script } of disconnectScripts(fx.target)) {
+    const r = await dialHostile(port, fx.target, script)
     assert.equal(r.scriptError, undefined, `${name}: ${String(r.scriptError)}`)
   }
   await run.finish()
@@ -154,12 +111,12 @@ test('disconnects at every point of the handshake and first messages, while down
 
 test('a request flood against a seeding engine from a peer that never reads: memory stays bounded', { timeout: 45000 }, async (t) => {
   const port = await freePort()
-  const run = await download(t, [], { port, host: '127.0.0.1' })
+  const run = await fx.download(t, [fx.honest.peer], { port, host: '127.0.0.1' })
   await run.finish()
   const mem = memoryWatch()
   t.after(() => mem.stop())
   // 3,000 requests of 16 KiB = 47 MiB of answers, none of them read.
-  const r = await dialHostile(port, target, requestFloodWhenUnchoked(3000, 16384, 8000))
+  const r = await dialHostile(port, fx.target, requestFloodWhenUnchoked(3000, 16384, 8000))
   assert.equal(r.scriptError, undefined, String(r.scriptError))
   const s = run.engine.latest(run.id)!
   assert.equal(s.activity, 'seeding')
@@ -168,11 +125,11 @@ test('a request flood against a seeding engine from a peer that never reads: mem
 })
 
 test('a peer that claims every piece, unchokes, then sends only keep-alives is dropped once its requests time out', { timeout: 45000 }, async (t) => {
-  const evil = await startHostilePeer(target, hostileScripts.keepAlivesOnly as HostileScript)
+  const evil = await startHostilePeer(fx.target, hostileScripts.keepAlivesOnly as HostileScript)
   t.after(() => evil.close())
   // No honest peer: completion would otherwise close the "seed" for another reason.
   const engine = runEngine(t, { hasherWorkers: 1, requestTimeout: 2000 })
-  const id = await engine.create(made.bytes, join(tmp.path, `out-${runs++}`), [evil.peer])
+  const id = await engine.create(fx.made.bytes, join(fx.tmp.path, 'out-keep-alives'), [evil.peer])
   await pollUntil(() => evil.connections[0], { timeoutMs: 10000, what: 'engine dials the peer' })
   const conn = evil.connections[0]!.conn
   // Three request timeouts of 2 s each (checked on a 1 s tick), with a wide margin.
@@ -181,4 +138,25 @@ test('a peer that claims every piece, unchokes, then sends only keep-alives is d
   const s = engine.latest(id)!
   assert.equal(s.piecesDone, 0)
   assert.equal(s.discarded, 0)
+})
+
+test('idle peers (a keep-alive flood, a silent one) are dropped after peerIdleTimeout while aria2c delivers', { timeout: 45000 }, async (t) => {
+  const mem = memoryWatch()
+  t.after(() => mem.stop())
+  const flood = await startHostilePeer(fx.target, hostileScripts.keepAliveFlood as HostileScript)
+  t.after(() => flood.close())
+  const silent = await startHostilePeer(fx.target, hostileScripts.silent as HostileScript)
+  t.after(() => silent.close())
+  // Neither advertises a piece nor asks for one: with the default (5 min) both would stay connected.
+  const run = await fx.download(t, [flood.peer, silent.peer, fx.honest.peer], { peerIdleTimeout: 1500 })
+  for (const [name, evil] of [['keep-alive flood', flood], ['silent', silent]] as const) {
+    const first = await pollUntil(() => evil.connections[0], { timeoutMs: 10000, what: `engine dials the ${name} peer` })
+    assert.ok(await first.conn.waitClosed(15000), `the ${name} peer was never dropped`)
+    assert.ok(first.conn.closedByRemote, `the ${name} peer's connection ended, but not by the engine`)
+    assert.equal(first.scriptError, undefined, `${name} script failed: ${String(first.scriptError)}`)
+  }
+  const done = await run.finish()
+  assert.equal(done.discarded, 0)
+  t.diagnostic(`peak rise ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
+  assert.ok(mem.peak() < MEMORY_BOUND, `heap + buffers rose by ${(mem.peak() / 2 ** 20).toFixed(1)} MiB`)
 })

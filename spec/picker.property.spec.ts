@@ -14,6 +14,7 @@ type Op =
   | { t: 'bogus'; peer: number; piece: number; block: number }
   | { t: 'timeout'; peer: number; k: number }
   | { t: 'hash'; k: number; ok: boolean }
+  | { t: 'restrict'; peer: number; piece: number }
 
 const PEERS = 4
 const ENDGAME = 2
@@ -26,6 +27,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ t: fc.constant('bogus' as const), peer: fc.nat(PEERS - 1), piece: fc.nat(), block: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('timeout' as const), peer: fc.nat(PEERS - 1), k: fc.nat() }), weight: 2 },
   { arbitrary: fc.record({ t: fc.constant('hash' as const), k: fc.nat(), ok: fc.boolean() }), weight: 2 },
+  { arbitrary: fc.record({ t: fc.constant('restrict' as const), peer: fc.nat(PEERS - 1), piece: fc.nat() }), weight: 2 },
 )
 
 const geometry = fc
@@ -54,6 +56,7 @@ test('picker model: safety and liveness under random swarms', () => {
       const out = new Map<string, Map<string, BlockRequest>>() // peer -> outstanding
       const got = new Set<string>() // received blocks of unverified pieces
       const verified = new Set<number>()
+      const restricted = new Map<number, string>() // piece -> the only peer that may get its blocks
       const allBlocks = (piece: number) => Array.from({ length: p.blocksOf(piece) }, (_, b) => p.blockRequest(piece, b))
       const pieceDone = (piece: number) => allBlocks(piece).every((r) => got.has(k(r.piece, r.offset)))
       const holders = (key: string) => [...out].filter(([, m]) => m.has(key)).map(([id]) => id)
@@ -84,6 +87,7 @@ test('picker model: safety and liveness under random swarms', () => {
         }
         assert.equal(p.missingBlocks(), missing())
         assert.equal(p.haveCount(), verified.size)
+        for (let pc = 0; pc < pieceCount; pc++) assert.equal(p.restrictedTo(pc), restricted.get(pc), `restriction of piece ${pc}`)
       }
       const doPick = (idx: number, id: string, bits: Bitfield, max: number) => {
         const before = outOf(id)
@@ -95,6 +99,8 @@ test('picker model: safety and liveness under random swarms', () => {
           const key = k(r.piece, r.offset)
           assert.ok(bits.get(r.piece), `peer ${idx} lacks piece ${r.piece}`)
           assert.ok(!verified.has(r.piece), 'verified piece requested')
+          const only = restricted.get(r.piece)
+          assert.ok(only === undefined || only === id, `piece ${r.piece} is restricted to ${only}, given to ${id}`)
           assert.ok(!got.has(key), 'received block requested')
           assert.ok(!before.has(key) && !seen.has(key), 'duplicate request to the same peer')
           assert.deepEqual(r, p.blockRequest(r.piece, r.offset / g.blockSize))
@@ -118,6 +124,7 @@ test('picker model: safety and liveness under random swarms', () => {
       }
       const hash = (piece: number, ok: boolean) => {
         for (const r of allBlocks(piece)) got.delete(k(r.piece, r.offset))
+        restricted.delete(piece)
         if (ok) {
           p.verified(piece)
           verified.add(piece)
@@ -139,6 +146,7 @@ test('picker model: safety and liveness under random swarms', () => {
             const b = peers.get(o.peer)
             if (!b) break
             p.releasePeer(id)
+            for (const [pc, only] of restricted) if (only === id) restricted.delete(pc)
             p.removeAvailability(b)
             out.delete(id)
             peers.delete(o.peer)
@@ -183,6 +191,14 @@ test('picker model: safety and liveness under random swarms', () => {
             if (done.length > 0) hash(done[o.k % done.length]!, o.ok)
             break
           }
+          case 'restrict': {
+            // The torrent restricts a piece only to a connected peer (it is released when it leaves).
+            if (pieceCount === 0 || !peers.has(o.peer)) break
+            const piece = o.piece % pieceCount
+            p.restrict(piece, id)
+            if (!verified.has(piece)) restricted.set(piece, id)
+            break
+          }
         }
         checkInvariants()
         assert.equal(p.inEndgame(), missing() > 0 && freeBlocks() === 0)
@@ -191,6 +207,7 @@ test('picker model: safety and liveness under random swarms', () => {
       // liveness: the others leave, a seed arrives; everything is obtainable
       for (const [i, b] of peers) {
         p.releasePeer(`p${i}`)
+        for (const [pc, only] of restricted) if (only === `p${i}`) restricted.delete(pc)
         p.removeAvailability(b)
         out.delete(`p${i}`)
       }
@@ -209,6 +226,50 @@ test('picker model: safety and liveness under random swarms', () => {
       assert.equal(p.missingBlocks(), 0)
       assert.deepEqual(p.pick({ id: 'seed', has: () => true }, 10), [])
       assert.deepEqual(p.pick({ id: 'x', has: () => true }, 10), [])
+    }),
+    { numRuns: 300 },
+  )
+})
+
+test('a restricted piece goes to its one peer only, in endgame too, until verified, failed or that peer is released', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.nat(), fc.constantFrom('verified', 'failed', 'released' as const), (pieceCount, blocks, which, end) => {
+      const blockSize = 4
+      const p = new PiecePicker({ pieceCount, pieceLength: blockSize * blocks, length: blockSize * blocks * pieceCount, blockSize, rng: () => 0.5 })
+      const all = new Bitfield(pieceCount)
+      for (let i = 0; i < pieceCount; i++) all.set(i)
+      p.addAvailability(all)
+      p.addAvailability(all)
+      const a = { id: 'a', has: () => true }
+      const b = { id: 'b', has: () => true }
+      const piece = which % pieceCount
+      p.restrict(piece, 'b')
+      // a takes everything it may: every other piece, and then (endgame) nothing of `piece`
+      for (let round = 0; round < 4; round++) {
+        for (const r of p.pick(a, 1000)) {
+          assert.notEqual(r.piece, piece, 'a got a block of the piece restricted to b')
+          const res = p.received('a', r)
+          if (res.pieceComplete) p.verified(r.piece)
+        }
+      }
+      assert.equal(p.haveCount(), pieceCount - 1)
+      assert.equal(p.inEndgame(), false, 'restricted blocks are not up for endgame duplicates')
+      assert.deepEqual(p.pick(a, 10), [])
+      // b alone gets the whole piece
+      const mine = p.pick(b, 1000)
+      assert.equal(mine.length, blocks)
+      assert.ok(mine.every((r) => r.piece === piece))
+      if (end === 'released') {
+        p.releasePeer('b')
+        assert.equal(p.restrictedTo(piece), undefined)
+        assert.equal(p.pick(a, 1000).length, blocks, 'the piece is open to a once b is released')
+        return
+      }
+      for (const r of mine) p.received('b', r)
+      if (end === 'verified') p.verified(piece)
+      else p.failed(piece)
+      assert.equal(p.restrictedTo(piece), undefined)
+      assert.equal(p.pick(a, 1000).length, end === 'verified' ? 0 : blocks)
     }),
     { numRuns: 300 },
   )

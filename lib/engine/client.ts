@@ -86,6 +86,12 @@ export interface ClientOptions {
   readonly optimisticInterval?: number
   /** A peer that delivers nothing for this long loses its requests to others (ms); default 10000. */
   readonly requestTimeout?: number
+  /**
+   * Close a peer when neither side is interested and, since its handshake or the last time
+   * either side was, it sent nothing useful (keep-alives do not count) for this long (ms);
+   * default 300000 (Mainline's 5 minutes).
+   */
+  readonly peerIdleTimeout?: number
   /** Bad pieces (a shared piece counts half) before a peer is banned from a torrent; default 2. */
   readonly banStrikes?: number
   /** Upload cap for the whole client (all torrents together), bytes per second; default none. */
@@ -383,6 +389,7 @@ class EngineInstance {
         rechokeInterval: this.options.rechokeInterval,
         optimisticInterval: this.options.optimisticInterval,
         requestTimeout: this.options.requestTimeout ?? 10000,
+        peerIdleTimeout: this.options.peerIdleTimeout,
         banStrikes: this.options.banStrikes ?? 2,
         uploadRateLimit: this.options.torrentUploadRateLimit ?? 0,
         downloadRateLimit: this.options.torrentDownloadRateLimit ?? 0,

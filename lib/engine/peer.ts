@@ -166,6 +166,11 @@ export class Peer {
   /** Consecutive request timeouts. */
   timeouts = 0
   /**
+   * Last time the peer said something useful (handshake, bitfield, new have,
+   * accepted block) or either side was interested: the idle rule (idle.ts).
+   */
+  lastUsefulAt = Date.now()
+  /**
    * False until a piece this peer helped with passes its hash check (and
    * again after a bad one): an untrusted peer may hold only a couple of
    * pieces' worth of unverified data, so a liar costs little before its ban.
@@ -264,6 +269,7 @@ export class Peer {
     }
     this.remoteId = remoteId
     this.ready = true
+    this.lastUsefulAt = Date.now()
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = null
     this.wire.setKeepAlive(true)
@@ -292,6 +298,7 @@ export class Peer {
       // take each one as a replacement, and the torrent fixes availability.
       const previous = this.gotBitfield || this.bits.count() > 0 ? this.bits.clone() : null
       this.gotBitfield = true
+      this.lastUsefulAt = Date.now()
       for (let i = 0; i < this.opts.pieceCount; i++) this.bits.set(i, parsed.get(i))
       h.onBitfield(this, previous)
     })
@@ -302,6 +309,7 @@ export class Peer {
       }
       if (this.bits.get(index)) return
       this.bits.set(index)
+      this.lastUsefulAt = Date.now()
       h.onHave(this, index)
     })
     w.on('choke', () => {
@@ -393,7 +401,7 @@ export class Peer {
     if (this.inflight > 0) this.inflight--
     this.downloaded += bytes
     this.down.add(bytes)
-    this.lastBlockAt = Date.now()
+    this.lastBlockAt = this.lastUsefulAt = Date.now()
     this.timeouts = 0
   }
 

@@ -118,6 +118,11 @@ export class PiecePicker {
   private readonly outstanding = new Map<string, Map<number, BlockRequest>>()
   /** Per peer: pieces with requests outstanding at it, and how many (so "its own pieces" costs O(pieces), not O(requests)). */
   private readonly peerPieces = new Map<string, Map<number, number>>()
+  /**
+   * Pieces that only one peer may download (after a failure shared by several
+   * senders; see {@link PiecePicker.restrict}), by piece: that peer's id.
+   */
+  private readonly restricted = new Map<number, string>()
   /** Blocks not received in unverified pieces. */
   private missing = 0
   /** Blocks not received and not requested, in unverified pieces. */
@@ -253,9 +258,9 @@ export class PiecePicker {
     if (this.open.size > 0) {
       const own = this.peerPieces.get(peer.id)
       // (taking blocks only updates counts of keys already in `own`: safe to iterate)
-      if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && this.takeFree(p, peer.id, mine, max, out)) return out
+      if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && !this.barred(p, peer.id) && this.takeFree(p, peer.id, mine, max, out)) return out
       for (const p of this.open) {
-        if (!peer.has(p)) continue
+        if (!peer.has(p) || this.barred(p, peer.id)) continue
         if (this.takeFree(p, peer.id, mine, max, out)) return out
       }
     }
@@ -307,8 +312,13 @@ export class PiecePicker {
     this.dropRequester(loc.piece, loc.block, peerId)
   }
 
-  /** The peer is gone or choked us: all its outstanding requests go back to the pool. */
+  /**
+   * The peer is gone, choked us or timed out: all its outstanding requests go
+   * back to the pool, and the pieces restricted to it are open to all again
+   * (it no longer serves us, and a restricted piece must not wait on it).
+   */
   releasePeer(peerId: string): void {
+    if (this.restricted.size > 0) for (const [p, id] of this.restricted) if (id === peerId) this.restricted.delete(p)
     const mine = this.outstanding.get(peerId)
     if (mine === undefined) return
     this.outstanding.delete(peerId)
@@ -322,9 +332,37 @@ export class PiecePicker {
     return mine === undefined ? [] : [...mine.values()]
   }
 
+  /**
+   * From now on only `peerId` is given blocks of `piece` (libtorrent's
+   * re-download of a failed piece from one peer): when a piece that several
+   * peers sent fails its hash, one sender downloads it alone, so the next
+   * check names the liar, either that sender (it fails alone) or, once the
+   * piece passes, whoever's earlier block differs. Lasts until the piece is
+   * verified or fails, or {@link PiecePicker.releasePeer} is called for that
+   * peer. Requests other peers already hold for the piece stay theirs.
+   * Ignored for a piece already verified or out of range.
+   *
+   * @example
+   * ```ts
+   * picker.failed(7)            // a piece from peers a and b failed its hash
+   * picker.restrict(7, 'b')     // only b may fetch it now
+   * picker.pick(peerA, 8)       // never holds a block of piece 7
+   * ```
+   */
+  restrict(piece: number, peerId: string): void {
+    if (!this.inRange(piece) || this.haveBits.get(piece)) return
+    this.restricted.set(piece, peerId)
+  }
+
+  /** The peer `piece` is restricted to, if any. */
+  restrictedTo(piece: number): string | undefined {
+    return this.restricted.get(piece)
+  }
+
   /** The piece's hash matched: it counts as had. */
   verified(piece: number): void {
     if (!this.inRange(piece) || this.haveBits.get(piece)) return
+    this.restricted.delete(piece)
     const st = this.active.get(piece)
     if (st !== undefined) {
       this.forgetRequests(piece, st)
@@ -344,6 +382,7 @@ export class PiecePicker {
   /** The piece's hash failed (or its data was lost): every block of it is missing again. */
   failed(piece: number): void {
     if (!this.inRange(piece)) return
+    this.restricted.delete(piece)
     const blocks = this.blocksOf(piece)
     if (this.haveBits.get(piece)) {
       this.haveBits.set(piece, false)
@@ -370,6 +409,13 @@ export class PiecePicker {
 
   private checkLength(bits: Bitfield): void {
     if (bits.length !== this.pieceCount) throw new RangeError(`bitfield of ${bits.length} pieces, torrent has ${this.pieceCount}`)
+  }
+
+  /** `piece` is restricted to a peer other than `peerId`. */
+  private barred(piece: number, peerId: string): boolean {
+    if (this.restricted.size === 0) return false
+    const only = this.restricted.get(piece)
+    return only !== undefined && only !== peerId
   }
 
   private key(piece: number, block: number): number {
@@ -424,7 +470,7 @@ export class PiecePicker {
       const start = Math.floor(this.rng() * n) % n
       for (let i = 0; i < n; i++) {
         const p = bucket[(start + i) % n]!
-        if (!peer.has(p)) continue
+        if (!peer.has(p) || this.barred(p, peer.id)) continue
         chosen.push(p)
         blocks += this.blocksOf(p)
         if (blocks >= want) return true
@@ -440,7 +486,7 @@ export class PiecePicker {
   private takeEndgame(peer: PeerView, mine: Map<number, BlockRequest>, max: number, out: BlockRequest[]): void {
     for (let level = 1; level < this.endgamePeers; level++) {
       for (const [p, st] of this.active) {
-        if (st.receivedCount === st.blocks || !peer.has(p)) continue
+        if (st.receivedCount === st.blocks || !peer.has(p) || this.barred(p, peer.id)) continue
         for (let b = 0; b < st.blocks; b++) {
           if (st.received[b] === 1) continue
           const reqs = st.requesters[b]

@@ -23,6 +23,8 @@ import { restoreHave, createResumeWriter, type ResumeWriter } from './resume.ts'
 import { Peer, connectPeer, adoptIncoming, MAX_REQUEST, MIN_DEPTH, type CappedWire, type PeerHandler, type PeerSource } from './peer.ts'
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
+import { idleVerdict, PEER_IDLE_TIMEOUT } from './idle.ts'
+import { soleRefetcher } from './refetch.ts'
 import { Choker, type ChokePeerView } from './choker.ts'
 import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
 import { useWireExtensions } from './wire-extensions.ts'
@@ -93,6 +95,8 @@ export interface TorrentContext {
   readonly optimisticInterval?: number
   /** A peer that delivers nothing for this long has its requests re-issued elsewhere (ms). */
   readonly requestTimeout: number
+  /** Close a peer when neither side is interested and it said nothing useful for this long (ms; idle.ts). */
+  readonly peerIdleTimeout?: number
   /** Strikes (bad pieces) before a peer is banned from this torrent. */
   readonly banStrikes: number
   /**
@@ -1015,6 +1019,12 @@ export class Torrent implements PeerHandler {
       }
       if (this.closed) return
       this.picker.failed(piece)
+      // Re-download it from one sender alone: the next check names the liar at once.
+      const only = soleRefetcher(pb.senders, (address) => {
+        const p = this.peers.get(address)
+        return p !== undefined && p.ready && !p.closed && p.has(piece)
+      })
+      if (only !== undefined) this.picker.restrict(piece, only)
       this.refillAll()
     })
   }
@@ -1049,11 +1059,20 @@ export class Torrent implements PeerHandler {
         p.timeouts++
         if (p.timeouts >= 3) p.close('too many request timeouts')
       }
+      this.dropIfIdle(p, now)
     }
     for (const p of this.peers.values()) if (p.ready && !this.picker.isComplete()) this.updateInterest(p)
     this.rechoke()
     this.connectMore()
     if (!this.picker.isComplete() && this.readyPeers() === 0 && now - this.lastBlockAt > 15000) this.tracker?.update()
+  }
+
+  private dropIfIdle(p: Peer, now: number): void {
+    if (p.closed) return
+    const timeout = this.ctx.peerIdleTimeout ?? PEER_IDLE_TIMEOUT
+    const verdict = idleVerdict({ amInterested: p.wire.amInterested, peerInterested: p.wire.peerInterested, lastUsefulAt: p.lastUsefulAt }, now, timeout)
+    if (verdict === 'busy') p.lastUsefulAt = now
+    else if (verdict === 'idle') p.close(`idle: nothing useful for ${Math.round((now - p.lastUsefulAt) / 1000)} s and neither side interested`)
   }
 
   private readyPeers(): number {

@@ -226,7 +226,7 @@ const greet = async (c: HostileConn, infoHash = c.target.infoHash): Promise<bool
 }
 
 /** Greet, claim every piece, unchoke: the engine will want to download from us. */
-const greetAsSeed = async (c: HostileConn): Promise<boolean> => {
+export const greetAsSeed = async (c: HostileConn): Promise<boolean> => {
   if (!(await greet(c))) return false
   await c.write(Buffer.concat([bitfieldMsg(fullBitfield(c.target.pieceCount)), unchokeMsg()]))
   return true
@@ -238,6 +238,33 @@ const linger = async (c: HostileConn, ms: number): Promise<void> => {
 }
 
 const LINGER = 20000
+
+/**
+ * Reads the engine's messages as they arrive (polling every 5 ms, at most `rounds` times, until
+ * the connection closes or 1 MiB came in) and answers each request with what `answer` makes of
+ * it; undefined sends nothing.
+ */
+export const answerRequests = async (
+  c: HostileConn,
+  answer: (index: number, offset: number, length: number) => Buffer | undefined,
+  rounds = 6000
+): Promise<void> => {
+  let parsed = 68
+  for (let i = 0; i < rounds && !c.closed; i++) {
+    const got = c.received()
+    while (parsed + 4 <= got.length) {
+      const len = got.readUInt32BE(parsed)
+      if (parsed + 4 + len > got.length) break
+      if (len === 13 && got[parsed + 4] === 6) {
+        const reply = answer(got.readUInt32BE(parsed + 5), got.readUInt32BE(parsed + 9), got.readUInt32BE(parsed + 13))
+        if (reply !== undefined) await c.write(reply)
+      }
+      parsed += 4 + len
+    }
+    if (got.length >= 1 << 20) break
+    await c.sleep(5)
+  }
+}
 
 /** Length prefix for an n-byte bencoded junk body of an extended handshake. */
 const deepList = (depth: number): Buffer => Buffer.concat([Buffer.alloc(depth, 'l'), Buffer.alloc(depth, 'e')])
@@ -307,31 +334,15 @@ export const hostileScripts = {
    */
   wrongBlocks: async (c: HostileConn) => {
     if (!(await greetAsSeed(c))) return
-    let parsed = 68
-    for (let sent = 0; sent < 3000 && !c.closed;) {
-      const got = c.received()
-      // Walk the engine's messages; answer every request wrongly.
-      while (parsed + 4 <= got.length) {
-        const len = got.readUInt32BE(parsed)
-        if (parsed + 4 + len > got.length) break
-        if (len === 13 && got[parsed + 4] === 6) {
-          const index = got.readUInt32BE(parsed + 5)
-          const offset = got.readUInt32BE(parsed + 9)
-          const length = got.readUInt32BE(parsed + 13)
-          const v = sent % 4
-          const reply =
-            v === 0 ? pieceMsg(index, offset, randomBytes(Math.max(1, length - 1)))
-              : v === 1 ? pieceMsg(index, offset + 1, randomBytes(length))
-                : v === 2 ? pieceMsg(index, c.target.pieceLength, randomBytes(length))
-                  : pieceMsg(c.target.pieceCount + 1, offset, randomBytes(length))
-          await c.write(reply)
-          sent++
-        }
-        parsed += 4 + len
-      }
-      await c.sleep(5)
-      if (got.length >= 1 << 20) break
-    }
+    let sent = 0
+    await answerRequests(c, (index, offset, length) => {
+      if (sent >= 3000) return undefined
+      const v = sent++ % 4
+      return v === 0 ? pieceMsg(index, offset, randomBytes(Math.max(1, length - 1)))
+        : v === 1 ? pieceMsg(index, offset + 1, randomBytes(length))
+          : v === 2 ? pieceMsg(index, c.target.pieceLength, randomBytes(length))
+            : pieceMsg(c.target.pieceCount + 1, offset, randomBytes(length))
+    })
     await linger(c, LINGER)
   },
   /**
@@ -340,20 +351,7 @@ export const hostileScripts = {
    */
   junkAnswers: async (c: HostileConn) => {
     if (!(await greetAsSeed(c))) return
-    let parsed = 68
-    for (let i = 0; i < 6000 && !c.closed; i++) {
-      const got = c.received()
-      while (parsed + 4 <= got.length) {
-        const len = got.readUInt32BE(parsed)
-        if (parsed + 4 + len > got.length) break
-        if (len === 13 && got[parsed + 4] === 6) {
-          await c.write(pieceMsg(got.readUInt32BE(parsed + 5), got.readUInt32BE(parsed + 9), randomBytes(got.readUInt32BE(parsed + 13))))
-        }
-        parsed += 4 + len
-      }
-      if (got.length >= 1 << 20) break
-      await c.sleep(5)
-    }
+    await answerRequests(c, (index, offset, length) => pieceMsg(index, offset, randomBytes(length)))
     await linger(c, LINGER)
   },
   /**
@@ -376,6 +374,26 @@ export const hostileScripts = {
       await c.sleep(10)
     }
     await linger(c, LINGER)
+  },
+  /**
+   * Greets and advertises nothing, then sends keep-alives as fast as the socket takes them
+   * (4,096 per write) for up to 60 s: neither side is ever interested.
+   */
+  keepAliveFlood: async (c: HostileConn) => {
+    if (!(await greet(c))) return
+    const batch = Buffer.concat(Array.from({ length: 4096 }, keepAlive))
+    const until = Date.now() + 60000
+    while (!c.closed && !c.socket.destroyed && Date.now() < until) {
+      await c.write(batch)
+      // A loopback write can complete without a trip through the event loop: yield, or this
+      // loop (in the test's own process) would starve the engine and never see the close.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  },
+  /** Greets, then says nothing at all (holds the connection up to 60 s). */
+  silent: async (c: HostileConn) => {
+    if (!(await greet(c))) return
+    await linger(c, 60000)
   },
   /** Thousands of requests (for pieces the engine may not have, and absurd lengths). */
   requestFlood: async (c: HostileConn) => {
