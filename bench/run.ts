@@ -19,6 +19,7 @@ import { parseBenchArgs, updateSection, type BenchOptions } from './lib/report.t
 import { fmt } from './lib/stats.ts'
 import { runSeedBench } from './seed.ts'
 import { runSwarmBench } from './swarm.ts'
+import { runTorrentsBench } from './torrents.ts'
 
 /** Install aria2c / mktorrent (and the other peers) from Debian when missing. */
 const ensurePeers = (): void => {
@@ -92,6 +93,7 @@ await step('seed', async () => withSummary(await runSeedBench(opts)))
 await step('check', async () => withSummary(await runCheckBench(opts)))
 await step('routing', () => runRouting(opts))
 await step('swarm', () => runSwarmBench(opts))
+await step('torrents', () => runTorrentsBench(opts))
 console.log(`\n[bench] done in ${((performance.now() - t0) / 1000).toFixed(0)} s${opts.docs ? '; docs/benchmarks.md updated' : ''}`)
 if (failures.length) console.error(`[bench] failed: ${failures.join(', ')}`)
 // Leave now: a benchmark's leftover handle (keep-alive socket, timer) must not hold the run open.
