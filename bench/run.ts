@@ -1,12 +1,14 @@
 /**
- * Every benchmark in one go (issue 7): download, seed, check, and routing
- * when bench/routing.ts exports `runRoutingBench`. Installs the Debian peers
- * if missing (scripts/install-peers.sh) and WebTorrent in bench/webtorrent/,
- * then rewrites each section of docs/benchmarks.md.
+ * Every benchmark in one go (issue 7): download, seed, check, routing, swarm
+ * (many peers), torrents (many torrents) and large (memory with torrent
+ * size). Installs the Debian peers if missing (scripts/install-peers.sh) and
+ * WebTorrent in bench/webtorrent/, then rewrites each section of
+ * docs/benchmarks.md. Prints `[bench] result NAME: ...` after each benchmark.
  *
- *   npm run bench                 # 1 GiB, 3 runs each, writes docs/benchmarks.md
- *   npm run bench -- --quick      # 64 MiB harness check, under two minutes, docs untouched unless --docs
- *   options: --runs N, --no-engine, --docs / --no-docs, --only download,seed,check,routing
+ *   npm run bench                 # 1 GiB (4 GiB for large), 3 runs each, writes docs/benchmarks.md
+ *   npm run bench -- --quick      # small variants, under two minutes, docs untouched unless --docs
+ *   options: --runs N, --no-engine, --docs / --no-docs,
+ *            --only download,seed,check,routing,swarm,torrents,large
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -19,6 +21,7 @@ import { parseBenchArgs, updateSection, type BenchOptions } from './lib/report.t
 import { fmt } from './lib/stats.ts'
 import { runSeedBench } from './seed.ts'
 import { runSwarmBench } from './swarm.ts'
+import { runLargeBench } from './large.ts'
 import { runTorrentsBench } from './torrents.ts'
 
 /** Install aria2c / mktorrent (and the other peers) from Debian when missing. */
@@ -94,6 +97,7 @@ await step('check', async () => withSummary(await runCheckBench(opts)))
 await step('routing', () => runRouting(opts))
 await step('swarm', () => runSwarmBench(opts))
 await step('torrents', () => runTorrentsBench(opts))
+await step('large', () => runLargeBench(opts))
 console.log(`\n[bench] done in ${((performance.now() - t0) / 1000).toFixed(0)} s${opts.docs ? '; docs/benchmarks.md updated' : ''}`)
 if (failures.length) console.error(`[bench] failed: ${failures.join(', ')}`)
 // Leave now: a benchmark's leftover handle (keep-alive socket, timer) must not hold the run open.
