@@ -14,7 +14,7 @@ const root = join(import.meta.dirname, '..')
 const docs = join(root, 'docs', 'benchmarks.md')
 
 /** Every step of bench/run.ts; each prints `[bench] result NAME: ...` when it succeeded. */
-const BENCHMARKS = ['download', 'seed', 'check', 'routing']
+const BENCHMARKS = ['download', 'seed', 'check', 'routing', 'swarm', 'torrents', 'large']
 
 test('npm run bench -- --quick runs every benchmark and leaves the docs alone', { timeout: 290_000 }, async (t) => {
   const docsBefore = readFileSync(docs, 'utf8')
