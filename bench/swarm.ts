@@ -29,6 +29,8 @@ import { cell, fmt, ratio, summarize, type Summary } from './lib/stats.ts'
 interface Seeder {
   readonly kind: 'engine' | 'aria2c'
   readonly peer: string
+  /** CPU seconds so far (from /proc). */
+  cpuS(): number
   stop(): Promise<void>
 }
 
@@ -39,6 +41,8 @@ export interface SwarmConfigResult {
   readonly mbps: Summary
   readonly transferMbps: Summary
   readonly cpuPerGiB: Summary
+  /** CPU of every seeder process (idle ones included) per GiB downloaded. */
+  readonly seedersCpuPerGiB: Summary
   /** Largest refused-outside-endgame byte count of any run (null: not reported). */
   readonly refusedOutsideEndgameMax: number | null
   readonly discardedMiB: Summary
@@ -57,7 +61,7 @@ export interface SwarmOutcome {
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null)
 
-const summarizeConfig = (name: string, seeders: number, runs: readonly LeechRun[], size: number): SwarmConfigResult => {
+const summarizeConfig = (name: string, seeders: number, runs: readonly LeechRun[], seederCpu: readonly number[], size: number): SwarmConfigResult => {
   const good = runs.filter((r) => r.error === null)
   const outside = good.map((r) => num(r.report?.['refusedOutsideEndgame']))
   return {
@@ -67,6 +71,7 @@ const summarizeConfig = (name: string, seeders: number, runs: readonly LeechRun[
     mbps: summarize(good.map((r) => size / MB / r.wallS)),
     transferMbps: summarize(good.filter((r) => r.transferS !== null).map((r) => size / MB / r.transferS!)),
     cpuPerGiB: summarize(good.map((r) => r.cpuS / (size / GiB))),
+    seedersCpuPerGiB: summarize(seederCpu.map((c) => c / (size / GiB))),
     refusedOutsideEndgameMax: outside.some((x) => x === null) || outside.length === 0 ? null : Math.max(...(outside as number[])),
     discardedMiB: summarize(good.map((r) => (num(r.report?.['discarded']) ?? NaN) / MiB)),
     contributorsMin: Math.min(
@@ -96,8 +101,8 @@ export const runSwarmBench = async (opts: BenchOptions, log: (s: string) => void
       const port = await freePort()
       starting.push(
         i % 2 === 0
-          ? startAria2Seeder(ds.torrentFile, dir, port).then((s) => ({ kind: 'aria2c' as const, peer: `127.0.0.1:${port}`, stop: s.stop }))
-          : startEngineSeeder(ds.torrentFile, dir, port, 120_000).then((s) => ({ kind: 'engine' as const, peer: `127.0.0.1:${port}`, stop: s.stop }))
+          ? startAria2Seeder(ds.torrentFile, dir, port).then((s) => ({ kind: 'aria2c' as const, peer: `127.0.0.1:${port}`, cpuS: () => s.snapshot().cpuS, stop: s.stop }))
+          : startEngineSeeder(ds.torrentFile, dir, port, 120_000).then((s) => ({ kind: 'engine' as const, peer: `127.0.0.1:${port}`, cpuS: () => s.snapshot().cpuS, stop: s.stop }))
       )
     }
     const settled = await Promise.allSettled(starting)
@@ -113,10 +118,13 @@ export const runSwarmBench = async (opts: BenchOptions, log: (s: string) => void
       { name: `${swarmSize} seeders (${swarmSize / 2} engine, ${swarmSize / 2} aria2c)`, peers: seeders.map((s) => s.peer) }
     ]
     const byConfig = new Map<string, LeechRun[]>(configs.map((c) => [c.name, []]))
+    const seederCpu = new Map<string, number[]>(configs.map((c) => [c.name, []]))
+    const allSeedersCpu = (): number => seeders.reduce((sum, s) => sum + s.cpuS(), 0)
     for (let i = 1; i <= runs; i++) {
       for (const c of configs) {
         const mine = byConfig.get(c.name)!
         if (mine.filter((r) => r.error !== null).length >= 2) continue
+        const cpu0 = allSeedersCpu()
         const r = await leechOnce(
           {
             name: `swarm-${c.peers.length}`,
@@ -141,6 +149,7 @@ export const runSwarmBench = async (opts: BenchOptions, log: (s: string) => void
           timeoutMs + 10_000
         )
         mine.push(r)
+        if (r.error === null) seederCpu.get(c.name)!.push(allSeedersCpu() - cpu0)
         log(
           `[swarm] run ${i}/${runs} ${c.name}: ` +
             (r.error
@@ -150,7 +159,7 @@ export const runSwarmBench = async (opts: BenchOptions, log: (s: string) => void
         )
       }
     }
-    const results = configs.map((c) => summarizeConfig(c.name, c.peers.length, byConfig.get(c.name)!, size))
+    const results = configs.map((c) => summarizeConfig(c.name, c.peers.length, byConfig.get(c.name)!, seederCpu.get(c.name)!, size))
     return swarmReport(results, { size, runs, swarmSize })
   } finally {
     await Promise.allSettled(seeders.map((s) => s.stop()))
@@ -170,6 +179,7 @@ const swarmReport = (results: readonly SwarmConfigResult[], ctx: { size: number;
     cell(r.transferMbps),
     ratio(r.transferMbps.median, best),
     cell(r.cpuPerGiB),
+    cell(r.seedersCpuPerGiB),
     r.refusedOutsideEndgameMax === null ? '–' : String(r.refusedOutsideEndgameMax),
     cell(r.discardedMiB),
     Number.isFinite(r.contributorsMin) ? String(r.contributorsMin) : '–',
@@ -187,12 +197,13 @@ const swarmReport = (results: readonly SwarmConfigResult[], ctx: { size: number;
       'no block is requested from two peers, so a non-zero count means parts of pieces arrived twice. "discarded" is ' +
       'every refused or hash-failed byte, endgame included. "seeders used" is the fewest peers that sent accepted ' +
       'data in a run. Transfer MB/s is from adding the torrent to done; MB/s includes the process start. All seeders ' +
-      'and the leecher share the 2 cores.',
+      'and the leecher share the 2 cores: "seeders CPU s per GiB" is the CPU every seeder process spent during a run ' +
+      '(from /proc), per GiB downloaded.',
     '',
     `Measured ${stamp()} on ${machineLine()}.`,
     '',
     table(
-      ['seeders', 'MB/s', 'transfer MB/s', 'vs best single', 'leecher CPU s per GiB', 'refused outside endgame B', 'discarded MiB', 'seeders used', 'runs'],
+      ['seeders', 'MB/s', 'transfer MB/s', 'vs best single', 'leecher CPU s per GiB', 'seeders CPU s per GiB', 'refused outside endgame B', 'discarded MiB', 'seeders used', 'runs'],
       rows
     ),
     '',
