@@ -93,8 +93,10 @@ export const runSwarmBench = async (opts: BenchOptions, log: (s: string) => void
   const seeders: Seeder[] = []
   try {
     // Alternate engine and aria2c; each gets a folder with a hard link to the data.
+    // Full runs add as many aria2c seeders again, for an all-aria2c swarm of the same size.
+    const extraAria2 = opts.quick ? 0 : swarmSize / 2
     const starting: Promise<Seeder>[] = []
-    for (let i = 0; i < swarmSize; i++) {
+    for (let i = 0; i < swarmSize + extraAria2 * 2; i += i < swarmSize ? 1 : 2) {
       const dir = join(base, `seed-${i}`)
       mkdirSync(dir, { recursive: true })
       linkSync(ds.file, join(dir, ds.name))
@@ -112,10 +114,14 @@ export const runSwarmBench = async (opts: BenchOptions, log: (s: string) => void
     log(`[swarm] ${seeders.length} seeders up: ${seeders.map((s) => s.kind).join(', ')}`)
 
     const a2 = (await aria2Version()).replace(/^aria2 version /, 'aria2c ')
+    const aria2Peers = seeders.filter((s) => s.kind === 'aria2c').map((s) => s.peer)
+    const engineIndexes = seeders.flatMap((s, i) => (s.kind === 'engine' ? [i] : []))
+    const mixed = seeders.slice(0, swarmSize).map((s) => s.peer)
     const configs = [
-      { name: `one ${a2} seeder`, peers: [seeders.find((s) => s.kind === 'aria2c')!.peer] },
-      { name: 'one engine seeder', peers: [seeders.find((s) => s.kind === 'engine')!.peer] },
-      { name: `${swarmSize} seeders (${swarmSize / 2} engine, ${swarmSize / 2} aria2c)`, peers: seeders.map((s) => s.peer) }
+      { name: `one ${a2} seeder`, peers: [aria2Peers[0]!] },
+      { name: 'one engine seeder', peers: [seeders[engineIndexes[0]!]!.peer] },
+      { name: `${swarmSize} seeders (${swarmSize / 2} engine, ${swarmSize / 2} aria2c)`, peers: mixed, target: true },
+      ...(aria2Peers.length >= swarmSize ? [{ name: `${swarmSize} ${a2} seeders`, peers: aria2Peers.slice(0, swarmSize) }] : [])
     ]
     const byConfig = new Map<string, LeechRun[]>(configs.map((c) => [c.name, []]))
     const seederCpu = new Map<string, number[]>(configs.map((c) => [c.name, []]))
@@ -160,17 +166,17 @@ export const runSwarmBench = async (opts: BenchOptions, log: (s: string) => void
       }
     }
     const results = configs.map((c) => summarizeConfig(c.name, c.peers.length, byConfig.get(c.name)!, seederCpu.get(c.name)!, size))
-    return swarmReport(results, { size, runs, swarmSize })
+    return swarmReport(results, configs.findIndex((c) => 'target' in c), { size, runs, swarmSize })
   } finally {
     await Promise.allSettled(seeders.map((s) => s.stop()))
     rmSync(base, { recursive: true, force: true })
   }
 }
 
-const swarmReport = (results: readonly SwarmConfigResult[], ctx: { size: number; runs: number; swarmSize: number }): SwarmOutcome => {
+const swarmReport = (results: readonly SwarmConfigResult[], target: number, ctx: { size: number; runs: number; swarmSize: number }): SwarmOutcome => {
   const singles = results.filter((r) => r.seeders === 1 && r.transferMbps.n > 0)
   const best = singles.length ? Math.max(...singles.map((r) => r.transferMbps.median)) : NaN
-  const many = results.find((r) => r.seeders > 1)!
+  const many = results[target]!
   const noDuplicates = many.refusedOutsideEndgameMax === 0
   const met = many.failures.length === 0 && many.transferMbps.median >= best && noDuplicates
   const rows = results.map((r) => [
@@ -190,7 +196,8 @@ const swarmReport = (results: readonly SwarmConfigResult[], ctx: { size: number;
     '## Many peers',
     '',
     `This project's engine downloads ${label} (one file, 256 KiB pieces) over 127.0.0.1 from one aria2c seeder, from one ` +
-      `engine seeder, and from ${ctx.swarmSize} seeders at once (engine instances and aria2c, alternating), ${ctx.runs} ` +
+      `engine seeder, from ${ctx.swarmSize} seeders at once (engine instances and aria2c, alternating) and, in full runs, ` +
+      `from ${ctx.swarmSize} aria2c seeders (which tells the leecher's cost of many peers from the seeders' cost), ${ctx.runs} ` +
       'time(s) each, round-robin; peers given explicitly, no tracker; data in the page cache, one copy hard-linked into ' +
       "every seeder's folder. \"refused outside endgame\" is the largest count, over the runs, of block bytes the engine " +
       'refused while not in endgame (`refusedOutsideEndgame`, a diagnostic of lib/engine/torrent.ts): outside endgame ' +
