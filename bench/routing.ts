@@ -2,7 +2,7 @@
  * Routing throughput of one torrent service over the in-memory engine model
  * (no network, no disk): what the service itself costs.
  *
- *   node --import tsx bench/routing.ts [--quick] [--runs N]
+ *   npm run bench:routing [-- --quick] [--runs N] [--docs|--no-docs]
  *
  * - status updates routed per second with 1, 100 and 10,000 patrons, each
  *   owning one torrent (updates spread round-robin over the torrents);
@@ -34,7 +34,7 @@ import {
   type TorrentStatusUpdate
 } from '../lib/messages.ts'
 import { EngineModel } from '../spec/support/engine-model.ts'
-import { machineLine, stamp } from './lib/report.ts'
+import { machineLine, parseBenchArgs, stamp, updateSection } from './lib/report.ts'
 
 export interface RoutingBenchOptions {
   /** Smaller workloads (seconds, not tens of seconds). */
@@ -224,17 +224,15 @@ export const runRoutingBench = async (opts: RoutingBenchOptions = {}): Promise<R
     `- Issue 7 target: at 10,000 patrons at least 0.9x the 1-patron figure (${routed.toFixed(2)}x) and at least ` +
       `1,000,000 updates/s (${fmt(updatesPerSecond[10_000]!)}): ${met ? 'met' : 'not met'}.`,
     '',
-    `Reproduce: \`node --import tsx bench/routing.ts${opts.quick ? ' --quick' : ''}\` (or \`npm run bench -- --only routing\`)`
+    `Reproduce: \`npm run bench:routing${opts.quick ? ' -- --quick' : ''}\``
   ].join('\n')
   return { updatesPerSecond, roundTripsPerSecond, concurrentPatrons, bareDispatchPerSecond, summary, markdown }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const argv = process.argv.slice(2)
-  const runsAt = argv.indexOf('--runs')
-  const result = await runRoutingBench({
-    quick: argv.includes('--quick'),
-    runs: runsAt >= 0 ? Number(argv[runsAt + 1]) : 3
-  })
+  const opts = parseBenchArgs(process.argv.slice(2))
+  const result = await runRoutingBench(opts)
   console.log(result.markdown)
+  console.log(`[bench] result routing: ${result.summary}`)
+  if (opts.docs) updateSection('routing', result.markdown)
 }

@@ -16,6 +16,8 @@ export interface LeechRun {
   readonly peakRssBytes: number
   /** Null when the download completed and verified. */
   readonly error: string | null
+  /** The leecher's last JSON line on stdout (node leechers print one), or null. */
+  readonly report?: Record<string, unknown> | null
 }
 
 export interface LeechSpec {
@@ -43,7 +45,7 @@ export const leechOnce = async (spec: LeechSpec, original: string, timeoutMs: nu
     let error: string | null = null
     if (m.exitCode !== 0) error = `exit ${m.exitCode ?? m.signal}: ${m.stderr.trim().split('\n').slice(-3).join(' / ')}`
     else error = verifyOutput(join(out, basename(original)), original, spec.verify)
-    return { wallS: m.wallS, transferS: transferMs === null ? null : transferMs / 1000, cpuS: m.cpuS, peakRssBytes: m.peakRssBytes, error }
+    return { wallS: m.wallS, transferS: transferMs === null ? null : transferMs / 1000, cpuS: m.cpuS, peakRssBytes: m.peakRssBytes, error, report: json }
   } finally {
     rmSync(out, { recursive: true, force: true })
   }

@@ -7,6 +7,7 @@ export const projectRoot = dirname(benchDir)
 export const workDir = join(benchDir, '.work')
 export const docsFile = join(projectRoot, 'docs', 'benchmarks.md')
 
+export const KiB = 1024
 export const MiB = 1024 * 1024
 export const GiB = 1024 * MiB
 /** Throughputs are reported in decimal megabytes per second, like the anchors. */

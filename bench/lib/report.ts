@@ -9,7 +9,7 @@ import { dirname } from 'node:path'
 import { docsFile, GiB } from './paths.ts'
 
 /** Section names, in the order they appear in the document. */
-export const SECTIONS = ['download', 'profile', 'seed', 'check', 'routing'] as const
+export const SECTIONS = ['download', 'profile', 'seed', 'check', 'routing', 'swarm', 'torrents', 'large'] as const
 export type SectionName = (typeof SECTIONS)[number] | string
 
 const start = (name: string): string => `<!-- bench:${name}:start -->`
@@ -23,9 +23,10 @@ several runs with the min–max range in parentheses. MB/s is decimal (10^6 byte
 is user + system time of the measured process (and its children) divided by the GiB moved; peak RSS is the
 kernel's maximum resident set (\`/usr/bin/time\`'s %M, or VmHWM from /proc for a long-running seeder).
 
-Reproduce everything: \`npm run bench\` (two to six minutes on 2 cores; add \`-- --quick\` for a 64 MiB check
+Reproduce everything: \`npm run bench\` (ten to twenty minutes on 2 cores; add \`-- --quick\` for a small check
 of the harness in under two minutes that leaves this file alone unless \`--docs\` is given). Each benchmark
-alone: \`npm run bench:download\`, \`npm run bench:seed\`, \`npm run bench:check\` (options: \`--quick\`,
+alone: \`npm run bench:download\`, \`bench:seed\`, \`bench:check\`, \`bench:routing\`, \`bench:swarm\`,
+\`bench:torrents\`, \`bench:large\` (options: \`--quick\`,
 \`--runs N\`, \`--no-docs\`, \`--docs\`). Data and scratch files live in \`bench/.work/\` (gitignored);
 WebTorrent is installed on first use into \`bench/webtorrent/\` with \`npm install --ignore-scripts\`, apart
 from the project's dependencies.

@@ -204,7 +204,7 @@ export class Torrent implements PeerHandler {
   private trackerSeeds = 0
   private trackerPeers = 0
   private discarded = 0
-  /** Diagnostic (bench/swarm.ts): refused block bytes while not in endgame, where no block is asked of two peers. */
+  /** Diagnostic (bench/swarm.ts): refused block bytes before endgame, while no block is asked of two peers. */
   private refusedOutsideEndgame = 0
   private downTotal = 0
   private upTotal = 0
@@ -554,7 +554,8 @@ export class Torrent implements PeerHandler {
     if (!res?.accepted) {
       // Refused (unrequested, duplicate, wrong size or place): wasted bytes.
       this.discarded += length
-      if (!this.picker.inEndgame()) this.refusedOutsideEndgame += length
+      // Not after the last block either: endgame's late duplicates arrive then.
+      if (!this.picker.inEndgame() && this.picker.missingBlocks() > 0) this.refusedOutsideEndgame += length
       if (peer.refused(MAX_UNREQUESTED)) peer.close('sent blocks we did not request')
       else this.fill(peer)
       return

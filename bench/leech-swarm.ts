@@ -1,0 +1,83 @@
+/**
+ * This project's engine as the leecher of bench/swarm.ts (a child process):
+ * downloads one torrent from the peers given and prints one JSON line with,
+ * besides the times, what was wasted (refused blocks in and out of endgame,
+ * hash failures) and how many bytes each peer contributed. Exits 0 when
+ * every piece is verified.
+ *
+ *   node --import tsx bench/leech-swarm.ts --torrent t.torrent --out DIR --peer 127.0.0.1:6881 [--peer ...] [--timeout-ms N]
+ */
+import { readFileSync } from 'node:fs'
+import { closeTorrent, createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
+import { torrentClient, type TorrentHandle } from '../lib/engine/client.ts'
+import { argValues, CommandSource, report, startEngine } from './lib/engine.ts'
+
+const argv = process.argv.slice(2)
+const [torrentFile] = argValues(argv, 'torrent')
+const [out] = argValues(argv, 'out')
+const peers = argValues(argv, 'peer')
+const timeoutMs = Number(argValues(argv, 'timeout-ms')[0] ?? 600_000)
+if (!torrentFile || !out) {
+  console.error('usage: leech-swarm.ts --torrent FILE --out DIR --peer HOST:PORT [--peer ...]')
+  process.exit(2)
+}
+
+const fail = (message: string): never => {
+  console.error(`swarm leech: ${message}`)
+  process.exit(1)
+}
+
+const started = performance.now()
+const commands = new CommandSource()
+let id: TorrentId | undefined
+let handle: TorrentHandle | undefined
+let created = 0
+let finished = false
+
+const onFeedback = (f: EngineFeedback): void => {
+  if (f.type === 'TorrentStartFail') fail(`start failed: ${f.reason}`)
+  else if (f.type === 'TorrentAlreadyDownloading') fail('already downloading?')
+  else if (f.type === 'NewTorrentCreated') {
+    id = f.torrentid
+    created = performance.now()
+  } else if (f.type === 'TorrentStatusUpdate' && f.torrentid === id && !finished) {
+    const s = f.statsdictionary
+    if (s.activity.startsWith('error')) fail(s.activity)
+    if (s.activity !== 'checking' && s.fractionDone >= 1) {
+      finished = true
+      // The engine's diagnostic (lib/engine/torrent.ts), not part of TorrentStats' type.
+      const outside = (s as { refusedOutsideEndgame?: number }).refusedOutsideEndgame ?? null
+      void finish(s.downTotal, s.discarded, outside)
+    }
+  }
+}
+
+const engine = startEngine(
+  torrentClient({ dht: false, host: '127.0.0.1', statusInterval: 250, onTorrent: (_id, h) => (handle = h) }),
+  commands,
+  onFeedback,
+  (e) => fail(e.message)
+)
+const timer = setTimeout(() => fail('timed out'), timeoutMs)
+
+const finish = async (downTotal: number, discarded: number, refusedOutsideEndgame: number | null): Promise<void> => {
+  const done = performance.now()
+  clearTimeout(timer)
+  const contributed = handle?.contributed() ?? {}
+  commands.push(closeTorrent(id!))
+  await new Promise((r) => setTimeout(r, 50))
+  engine.dispose()
+  report({
+    event: 'done',
+    transferMs: done - created,
+    totalMs: done - started,
+    downTotal,
+    discarded,
+    refusedOutsideEndgame,
+    contributed,
+    resourceUsage: process.resourceUsage()
+  })
+  process.exit(0)
+}
+
+setImmediate(() => commands.push(createNewTorrent(readFileSync(torrentFile), { savefolder: out, peers })))
