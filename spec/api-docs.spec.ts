@@ -67,9 +67,12 @@ function shownComments(symbol: DeclarationReflection): (Comment | undefined)[] {
 
 function lacks(comment: Comment | undefined): string[] {
   const missing: string[] = []
-  if (Comment.combineDisplayParts(comment?.summary).trim() === '') missing.push('summary')
+  if (Comment.combineDisplayParts(comment?.summary).trim() === '') missing.push('no summary')
   const examples = comment?.blockTags.filter((t) => t.tag === '@example') ?? []
-  if (!examples.some((t) => Comment.combineDisplayParts(t.content).trim() !== '')) missing.push('@example')
+  if (!examples.some((t) => Comment.combineDisplayParts(t.content).trim() !== '')) missing.push('no @example')
+  // typedoc fences an example that has no code block of its own, so an
+  // inline `code` example would show its backticks on the page.
+  if (examples.some((t) => /^```\w*\n`/.test(Comment.combineDisplayParts(t.content)))) missing.push('an inline `...` @example (write a fenced ```ts block)')
   return missing
 }
 
@@ -81,7 +84,7 @@ test('every exported symbol has a TSDoc summary and an @example', { timeout: 60_
     const gaps = [...new Set(shownComments(symbol).flatMap(lacks))]
     if (gaps.length === 0) return []
     const file = project.getSymbolIdFromReflection(symbol)?.packagePath ?? '?'
-    return [`${symbol.parent?.name}.${symbol.name} (${ReflectionKind.singularString(symbol.kind)}, ${file}): no ${gaps.join(', no ')}`]
+    return [`${symbol.parent?.name}.${symbol.name} (${ReflectionKind.singularString(symbol.kind)}, ${file}): ${gaps.join('; ')}`]
   })
   if (missing.length > 0) assert.fail(`${missing.length} exported symbols lack documentation:\n  ${missing.join('\n  ')}`)
 })
