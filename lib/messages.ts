@@ -13,10 +13,23 @@
  * An opaque torrent id handed out by the engine. Ids are random strings, not
  * small sequence numbers, so that one patron cannot address another's torrent
  * by guessing (the service refuses such commands anyway).
+ *
+ * @example
+ * ```ts
+ * const id: TorrentId = created.torrentid // from a NewTorrentCreated
+ * ```
  */
 export type TorrentId = string
 
-/** Identity of one patron inside a service. Opaque to users. */
+/**
+ * Identity of one patron inside a service. Opaque to users.
+ *
+ * @example
+ * ```ts
+ * const patron: PatronId = 1
+ * serviceAdd(patron)
+ * ```
+ */
 export type PatronId = number
 
 // ---------------------------------------------------------------------------
@@ -42,7 +55,14 @@ export interface CreateNewTorrent {
   readonly peers?: readonly string[]
 }
 
-/** Ask the engine to stop a torrent; verified data stays on disk. */
+/**
+ * Ask the engine to stop a torrent; verified data stays on disk.
+ *
+ * @example
+ * ```ts
+ * const cmd: CloseTorrent = { type: 'CloseTorrent', torrentid: id } // or closeTorrent(id)
+ * ```
+ */
 export interface CloseTorrent {
   /** Discriminant of the union. */
   readonly type: 'CloseTorrent'
@@ -50,16 +70,43 @@ export interface CloseTorrent {
   readonly torrentid: TorrentId
 }
 
-/** Every message a patron (and so the engine) accepts. */
+/**
+ * Every message a patron (and so the engine) accepts.
+ *
+ * @example
+ * ```ts
+ * const commands: EngineCommand[] = [createNewTorrent(torrentBytes), closeTorrent(id)]
+ * ```
+ */
 export type EngineCommand = CreateNewTorrent | CloseTorrent
 
-/** What a patron's command stream carries. Same as {@link EngineCommand}. */
+/**
+ * What a patron's command stream carries. Same as {@link EngineCommand}.
+ *
+ * @example
+ * ```ts
+ * const commands: Stream<Command> = now(createNewTorrent(torrentBytes))
+ * ```
+ */
 export type Command = EngineCommand
 
 // ---------------------------------------------------------------------------
 // Feedback: engine -> patron
 
-/** The torrent was created and is running. */
+/**
+ * The torrent was created and is running.
+ *
+ * @example
+ * ```ts
+ * const reply: NewTorrentCreated = {
+ *   type: 'NewTorrentCreated',
+ *   torrentid: '5f0c2e9a41b7d3a8c6e1f024',
+ *   savefolder: '/home/me/downloads',
+ *   infohash: 'c9e15763f722f23e98a29decdfae341b98d53056',
+ *   name: 'photos'
+ * }
+ * ```
+ */
 export interface NewTorrentCreated {
   /** Discriminant of the union. */
   readonly type: 'NewTorrentCreated'
@@ -73,7 +120,14 @@ export interface NewTorrentCreated {
   readonly name?: string
 }
 
-/** The torrent could not be started; `reason` says why, in words. */
+/**
+ * The torrent could not be started; `reason` says why, in words.
+ *
+ * @example
+ * ```ts
+ * const reply: TorrentStartFail = { type: 'TorrentStartFail', reason: 'metainfo: missing "info" dictionary' }
+ * ```
+ */
 export interface TorrentStartFail {
   /** Discriminant of the union. */
   readonly type: 'TorrentStartFail'
@@ -81,7 +135,14 @@ export interface TorrentStartFail {
   readonly reason: string
 }
 
-/** A torrent with the same info hash already runs; this is its id. */
+/**
+ * A torrent with the same info hash already runs; this is its id.
+ *
+ * @example
+ * ```ts
+ * const reply: TorrentAlreadyDownloading = { type: 'TorrentAlreadyDownloading', torrentid: '5f0c2e9a41b7d3a8c6e1f024' }
+ * ```
+ */
 export interface TorrentAlreadyDownloading {
   /** Discriminant of the union. */
   readonly type: 'TorrentAlreadyDownloading'
@@ -92,6 +153,21 @@ export interface TorrentAlreadyDownloading {
 /**
  * Statistics of one torrent, a superset of Mainline's status dictionary.
  * Rates are bytes per second, totals are bytes, times are seconds.
+ *
+ * @example
+ * ```ts
+ * const stats: TorrentStats = {
+ *   ...emptyStats,
+ *   activity: 'downloading',
+ *   fractionDone: 0.25,
+ *   timeEst: 12,
+ *   downRate: 2_500_000,
+ *   downTotal: 10_485_760,
+ *   numPeers: 3,
+ *   piecesDone: 40,
+ *   piecesTotal: 160
+ * }
+ * ```
  */
 export interface TorrentStats {
   /**
@@ -131,7 +207,18 @@ export interface TorrentStats {
   readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
 }
 
-/** Periodic (and on state change) statistics of a running torrent. */
+/**
+ * Periodic (and on state change) statistics of a running torrent.
+ *
+ * @example
+ * ```ts
+ * const update: TorrentStatusUpdate = {
+ *   type: 'TorrentStatusUpdate',
+ *   torrentid: '5f0c2e9a41b7d3a8c6e1f024',
+ *   statsdictionary: { ...emptyStats, activity: 'seeding', fractionDone: 1 }
+ * }
+ * ```
+ */
 export interface TorrentStatusUpdate {
   /** Discriminant of the union. */
   readonly type: 'TorrentStatusUpdate'
@@ -141,15 +228,39 @@ export interface TorrentStatusUpdate {
   readonly statsdictionary: TorrentStats
 }
 
-/** The replies that answer a {@link CreateNewTorrent}, one each. */
+/**
+ * The replies that answer a {@link CreateNewTorrent}, one each.
+ *
+ * @example
+ * ```ts
+ * const describe = (r: CreationReply): string =>
+ *   r.type === 'TorrentStartFail' ? `failed: ${r.reason}` : `running as ${r.torrentid}`
+ * ```
+ */
 export type CreationReply = NewTorrentCreated | TorrentStartFail | TorrentAlreadyDownloading
 
-/** Everything an engine emits. */
+/**
+ * Everything an engine emits.
+ *
+ * @example
+ * ```ts
+ * const feedback: Stream<EngineFeedback> = torrentClient()(commands)
+ * ```
+ */
 export type EngineFeedback = CreationReply | TorrentStatusUpdate
 
 /**
  * The service refused a patron's command (for example closing a torrent the
  * patron does not own). Nothing reached the engine.
+ *
+ * @example
+ * ```ts
+ * const refused: TorrentCommandRefused = {
+ *   type: 'TorrentCommandRefused',
+ *   command: closeTorrent('t9'),
+ *   reason: 'not your torrent'
+ * }
+ * ```
  */
 export interface TorrentCommandRefused {
   /** Discriminant of the union. */
@@ -160,13 +271,27 @@ export interface TorrentCommandRefused {
   readonly reason: string
 }
 
-/** Everything a patron's output stream carries. */
+/**
+ * Everything a patron's output stream carries.
+ *
+ * @example
+ * ```ts
+ * const feedback: Stream<Feedback> = torrentPatron(service)(commands)
+ * ```
+ */
 export type Feedback = EngineFeedback | TorrentCommandRefused
 
 // ---------------------------------------------------------------------------
 // Internal to the service
 
-/** A patron joins the service. */
+/**
+ * A patron joins the service.
+ *
+ * @example
+ * ```ts
+ * const joined: ServiceAdd = { type: 'ServiceAdd', patron: 1 } // or serviceAdd(1)
+ * ```
+ */
 export interface ServiceAdd {
   /** Discriminant of the union. */
   readonly type: 'ServiceAdd'
@@ -174,7 +299,14 @@ export interface ServiceAdd {
   readonly patron: PatronId
 }
 
-/** A patron leaves the service. */
+/**
+ * A patron leaves the service.
+ *
+ * @example
+ * ```ts
+ * const left: ServiceRemove = { type: 'ServiceRemove', patron: 1 } // or serviceRemove(1)
+ * ```
+ */
 export interface ServiceRemove {
   /** Discriminant of the union. */
   readonly type: 'ServiceRemove'
@@ -182,7 +314,14 @@ export interface ServiceRemove {
   readonly patron: PatronId
 }
 
-/** A patron's command, wrapped with the patron's identity. */
+/**
+ * A patron's command, wrapped with the patron's identity.
+ *
+ * @example
+ * ```ts
+ * const wrapped: ServicePassOn = { type: 'ServicePassOn', patron: 1, message: closeTorrent('t1') }
+ * ```
+ */
 export interface ServicePassOn {
   /** Discriminant of the union. */
   readonly type: 'ServicePassOn'
@@ -192,10 +331,24 @@ export interface ServicePassOn {
   readonly message: Command
 }
 
-/** The service's own inbox. */
+/**
+ * The service's own inbox.
+ *
+ * @example
+ * ```ts
+ * const inbox: ServiceMessage[] = [serviceAdd(1), servicePassOn(1, createNewTorrent(torrentBytes)), serviceRemove(1)]
+ * ```
+ */
 export type ServiceMessage = ServiceAdd | ServiceRemove | ServicePassOn
 
-/** Any TIPC message. */
+/**
+ * Any TIPC message.
+ *
+ * @example
+ * ```ts
+ * const log = (m: Message) => console.log(m.type)
+ * ```
+ */
 export type Message = Command | Feedback | ServiceMessage
 
 // ---------------------------------------------------------------------------
@@ -346,25 +499,87 @@ const is =
   (m: unknown): m is T =>
     typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type
 
-/** True for a {@link CreateNewTorrent}. @example `isCreateNewTorrent(msg)` */
+/**
+ * True for a {@link CreateNewTorrent}.
+ * @example
+ * ```ts
+ * const creations = filter(isCreateNewTorrent, commands)
+ * ```
+ */
 export const isCreateNewTorrent = is<CreateNewTorrent>('CreateNewTorrent')
-/** True for a {@link CloseTorrent}. @example `isCloseTorrent(msg)` */
+/**
+ * True for a {@link CloseTorrent}.
+ * @example
+ * ```ts
+ * const closings = filter(isCloseTorrent, commands)
+ * ```
+ */
 export const isCloseTorrent = is<CloseTorrent>('CloseTorrent')
-/** True for a {@link NewTorrentCreated}. @example `isNewTorrentCreated(msg)` */
+/**
+ * True for a {@link NewTorrentCreated}.
+ * @example
+ * ```ts
+ * const created = filter(isNewTorrentCreated, feedback) // Stream<NewTorrentCreated>
+ * const ids = map((m) => m.torrentid, created)
+ * ```
+ */
 export const isNewTorrentCreated = is<NewTorrentCreated>('NewTorrentCreated')
-/** True for a {@link TorrentStartFail}. @example `isTorrentStartFail(msg)` */
+/**
+ * True for a {@link TorrentStartFail}.
+ * @example
+ * ```ts
+ * const failures = filter(isTorrentStartFail, feedback) // Stream<TorrentStartFail>
+ * ```
+ */
 export const isTorrentStartFail = is<TorrentStartFail>('TorrentStartFail')
-/** True for a {@link TorrentAlreadyDownloading}. @example `isTorrentAlreadyDownloading(msg)` */
+/**
+ * True for a {@link TorrentAlreadyDownloading}.
+ * @example
+ * ```ts
+ * if (isTorrentAlreadyDownloading(reply)) console.log('already running as', reply.torrentid)
+ * ```
+ */
 export const isTorrentAlreadyDownloading = is<TorrentAlreadyDownloading>('TorrentAlreadyDownloading')
-/** True for a {@link TorrentStatusUpdate}. @example `isTorrentStatusUpdate(msg)` */
+/**
+ * True for a {@link TorrentStatusUpdate}.
+ * @example
+ * ```ts
+ * const updates = filter(isTorrentStatusUpdate, feedback) // Stream<TorrentStatusUpdate>
+ * const fractions = map((m) => m.statsdictionary.fractionDone, updates)
+ * ```
+ */
 export const isTorrentStatusUpdate = is<TorrentStatusUpdate>('TorrentStatusUpdate')
-/** True for a {@link TorrentCommandRefused}. @example `isTorrentCommandRefused(msg)` */
+/**
+ * True for a {@link TorrentCommandRefused}.
+ * @example
+ * ```ts
+ * const refusals = filter(isTorrentCommandRefused, feedback)
+ * ```
+ */
 export const isTorrentCommandRefused = is<TorrentCommandRefused>('TorrentCommandRefused')
-/** True for a {@link ServiceAdd}. @example `isServiceAdd(msg)` */
+/**
+ * True for a {@link ServiceAdd}.
+ * @example
+ * ```ts
+ * isServiceAdd(serviceAdd(1)) // true
+ * ```
+ */
 export const isServiceAdd = is<ServiceAdd>('ServiceAdd')
-/** True for a {@link ServiceRemove}. @example `isServiceRemove(msg)` */
+/**
+ * True for a {@link ServiceRemove}.
+ * @example
+ * ```ts
+ * isServiceRemove(serviceRemove(1)) // true
+ * ```
+ */
 export const isServiceRemove = is<ServiceRemove>('ServiceRemove')
-/** True for a {@link ServicePassOn}. @example `isServicePassOn(msg)` */
+/**
+ * True for a {@link ServicePassOn}.
+ * @example
+ * ```ts
+ * if (isServicePassOn(m)) console.log(m.patron, m.message.type)
+ * ```
+ */
 export const isServicePassOn = is<ServicePassOn>('ServicePassOn')
 
 /**

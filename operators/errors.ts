@@ -22,7 +22,14 @@ import {
  */
 export type TorrentProblem = StartFailProblem | RefusedProblem | TorrentErrorProblem
 
-/** A creation that failed. @example `if (p.kind === 'start-fail') console.error(p.reason)` */
+/**
+ * A creation that failed.
+ *
+ * @example
+ * ```ts
+ * const problem: StartFailProblem = { kind: 'start-fail', reason: 'metainfo: bad piece length', message: torrentStartFail('metainfo: bad piece length') }
+ * ```
+ */
 export interface StartFailProblem {
   /** Discriminant. */
   readonly kind: 'start-fail'
@@ -32,7 +39,14 @@ export interface StartFailProblem {
   readonly message: TorrentStartFail
 }
 
-/** A command the service refused. @example `if (p.kind === 'refused') console.error(p.message.command)` */
+/**
+ * A command the service refused.
+ *
+ * @example
+ * ```ts
+ * const onRefused = (p: RefusedProblem) => console.error(p.reason, p.message.command)
+ * ```
+ */
 export interface RefusedProblem {
   /** Discriminant. */
   readonly kind: 'refused'
@@ -42,7 +56,14 @@ export interface RefusedProblem {
   readonly message: TorrentCommandRefused
 }
 
-/** A running torrent whose activity turned to `"error: ..."`. @example `if (p.kind === 'torrent') close(p.torrentid)` */
+/**
+ * A running torrent whose activity turned to `"error: ..."`.
+ *
+ * @example
+ * ```ts
+ * const closeBroken = (p: TorrentErrorProblem) => closeTorrent(p.torrentid) // a command for the patron
+ * ```
+ */
 export interface TorrentErrorProblem {
   /** Discriminant. */
   readonly kind: 'torrent'

@@ -6,7 +6,15 @@
  * @module
  */
 
-/** One file of a torrent, with its place in the torrent's byte space. */
+/**
+ * One file of a torrent, with its place in the torrent's byte space.
+ *
+ * @example
+ * ```ts
+ * // photos/b.jpg, stored right after a 1 MiB photos/a.jpg
+ * const file: FileEntry = { path: ['photos', 'b.jpg'], length: 524_288, offset: 1_048_576, pad: false }
+ * ```
+ */
 export interface FileEntry {
   /** Safe path components below the save folder, the torrent's name first (validated: no `..`, no separators, no NUL). */
   readonly path: readonly string[]
@@ -18,7 +26,18 @@ export interface FileEntry {
   readonly pad: boolean
 }
 
-/** A parsed and validated v1 torrent. */
+/**
+ * A parsed and validated v1 torrent.
+ *
+ * @example
+ * ```ts
+ * const r = await parseMetainfo(await readFile('photos.torrent'))
+ * if (r.ok) {
+ *   const m: Metainfo = r.value
+ *   console.log(m.name, m.infoHash, m.pieceCount, m.files.filter((f) => !f.pad).length)
+ * }
+ * ```
+ */
 export interface Metainfo {
   /** Hex v1 info hash (40 lowercase hex chars). */
   readonly infoHash: string
@@ -48,7 +67,15 @@ export interface Metainfo {
   readonly infoBytes: Uint8Array
 }
 
-/** Outcome of parsing untrusted metainfo: never throws. */
+/**
+ * Outcome of parsing untrusted metainfo: never throws.
+ *
+ * @example
+ * ```ts
+ * const r: ParseResult<Magnet> = parseMagnet(link)
+ * console.log(r.ok ? r.value.infoHash : r.reason)
+ * ```
+ */
 export type ParseResult<T> =
   | {
       /** Parsing succeeded. */
@@ -63,7 +90,19 @@ export type ParseResult<T> =
       readonly reason: string
     }
 
-/** A parsed magnet URI (BEP 9). */
+/**
+ * A parsed magnet URI (BEP 9).
+ *
+ * @example
+ * ```ts
+ * const magnet: Magnet = {
+ *   infoHash: 'c12fe1c06bba254a9dc9f519b335aa7c1367a88a',
+ *   name: 'demo',
+ *   announce: ['udp://127.0.0.1:6969'],
+ *   peers: ['127.0.0.1:6881']
+ * }
+ * ```
+ */
 export interface Magnet {
   /** Hex v1 info hash (40 lowercase hex chars). */
   readonly infoHash: string

@@ -16,7 +16,18 @@ import { parseMetainfo } from '../engine/metainfo/parse.ts'
 import { bencode, type Encodable } from '../engine/metainfo/bencode-encode.ts'
 import { MAX_PIECE_LENGTH, MIN_PIECE_LENGTH } from '../engine/metainfo/limits.ts'
 
-/** Options of {@link makeTorrent}. */
+/**
+ * Options of {@link makeTorrent}.
+ *
+ * @example
+ * ```ts
+ * const options: MakeTorrentOptions = {
+ *   announce: ['udp://tracker.example:6969/announce', 'http://backup.example/announce'],
+ *   pieceLength: 256 * 1024,
+ *   comment: 'holiday photos'
+ * }
+ * ```
+ */
 export interface MakeTorrentOptions {
   /** Tracker URL, or several (one tier each, in order; the first is also `announce`). */
   readonly announce: string | readonly string[]

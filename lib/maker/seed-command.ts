@@ -13,13 +13,26 @@ import { makeTorrent, type MakeTorrentOptions } from './make-torrent.ts'
  * Options of {@link makeSeedCommand}: those of {@link makeTorrent} except the
  * name (the data is seeded where it lies, so the torrent is named after it),
  * plus peers to offer it to.
+ *
+ * @example
+ * ```ts
+ * const options: SeedCommandOptions = { announce: 'http://127.0.0.1:8000/announce', peers: ['127.0.0.1:6881'] }
+ * ```
  */
 export interface SeedCommandOptions extends Omit<MakeTorrentOptions, 'name'> {
   /** Peers (`host:port`) to connect to besides the trackers. */
   readonly peers?: readonly string[]
 }
 
-/** A made torrent and the command that seeds it. */
+/**
+ * A made torrent and the command that seeds it.
+ *
+ * @example
+ * ```ts
+ * const made: SeedCommand = await makeSeedCommand('share/album', { announce: 'http://tracker.example/announce' })
+ * await writeFile('album.torrent', made.torrent)
+ * ```
+ */
 export interface SeedCommand {
   /** The .torrent's bytes, to publish (write to a file, serve over HTTP...). */
   readonly torrent: Uint8Array
