@@ -54,7 +54,20 @@ import { ClientDht, resolveDhtOption, type DhtOption } from './discovery/client-
 import { selfAddressFilter } from './discovery/self-address.ts'
 import { ClientLsd, type LsdSettings } from './discovery/client-lsd.ts'
 
-/** Options of {@link torrentClient}. All optional. */
+/**
+ * Options of {@link torrentClient}. All optional.
+ *
+ * @example
+ * ```ts
+ * const options: ClientOptions = {
+ *   port: 6881,
+ *   downloadFolder: 'downloads',
+ *   uploadRateLimit: 1_000_000, // bytes per second, all torrents together
+ *   dht: { bootstrap: ['127.0.0.1:20000'] } // a private DHT; `false` turns it off
+ * }
+ * const engine = torrentClient(options)
+ * ```
+ */
 export interface ClientOptions {
   /** TCP port for incoming peers; 0 (default) picks a free one. */
   readonly port?: number
@@ -126,7 +139,18 @@ export interface ClientOptions {
   readonly onTorrent?: (id: TorrentId, handle: TorrentHandle) => void
 }
 
-/** A read-only diagnostic view of a running torrent. */
+/**
+ * A read-only diagnostic view of a running torrent.
+ *
+ * @example
+ * ```ts
+ * const engine = torrentClient({
+ *   onTorrent: (id, handle: TorrentHandle) => {
+ *     setInterval(() => console.log(id, handle.infoHash, handle.peers().length, handle.banned()), 5000).unref()
+ *   }
+ * })
+ * ```
+ */
 export interface TorrentHandle {
   /** Hex v1 info hash. */
   readonly infoHash: string
@@ -141,7 +165,12 @@ export interface TorrentHandle {
    * record, plus hashing `checked` pieces of files whose size or mtime
    * changed), `'check'` (no usable record: all pieces hashed) or `'empty'`.
    */
-  restoredFrom(): { source: 'empty' | 'resume' | 'check'; checked: number }
+  restoredFrom(): {
+    /** Where the verified pieces came from. */
+    source: 'empty' | 'resume' | 'check'
+    /** Pieces hashed at start. */
+    checked: number
+  }
 }
 
 import type { Engine } from '../engine-contract.ts'

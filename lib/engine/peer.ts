@@ -14,7 +14,15 @@ import Wire from 'bittorrent-protocol'
 import { Bitfield } from './bitfield.ts'
 import { RateMeter } from './stats.ts'
 
-/** Where we learnt of a peer (the keys of TorrentStats.peerSources). */
+/**
+ * Where we learnt of a peer (the keys of TorrentStats.peerSources).
+ *
+ * @example
+ * ```ts
+ * const source: PeerSource = 'pex'
+ * const fromPex = (peers: PeerInfo[]) => peers.filter((p) => p.source === source)
+ * ```
+ */
 export type PeerSource = 'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd'
 
 /**

@@ -129,8 +129,14 @@ export interface TorrentContext {
   readonly pexInterval?: number
 }
 
-/** A read-only view of a torrent's peers, for tests and diagnostics. */
-/** Diagnostic view of one connected peer. */
+/**
+ * Diagnostic view of one connected peer.
+ *
+ * @example
+ * ```ts
+ * const slowest = (peers: PeerInfo[]) => [...peers].sort((a, b) => a.downloaded - b.downloaded)[0]?.address
+ * ```
+ */
 export interface PeerInfo {
   /** `host:port`. */
   readonly address: string

@@ -9,9 +9,17 @@
 import { join } from 'node:path'
 import { createDht, loadDhtState, PUBLIC_BOOTSTRAP, type Dht } from './dht.ts'
 
-/** DHT settings of `ClientOptions.dht` when given as an object. */
+/**
+ * DHT settings of `ClientOptions.dht` when given as an object.
+ *
+ * @example
+ * ```ts
+ * const dht: DhtSettings = { bootstrap: ['127.0.0.1:20000'], host: '127.0.0.1', stateFile: 'state/dht.json' }
+ * const engine = torrentClient({ dht })
+ * ```
+ */
 export interface DhtSettings {
-  /** "host:port" bootstrap nodes; default {@link PUBLIC_BOOTSTRAP}. */
+  /** "host:port" bootstrap nodes; default the public routers (`router.bittorrent.com:6881` and others). */
   readonly bootstrap?: readonly string[]
   /** UDP port; default 0 (any free port). */
   readonly port?: number
@@ -21,7 +29,15 @@ export interface DhtSettings {
   readonly stateFile?: string
 }
 
-/** `ClientOptions.dht`: on/off, or on with settings. */
+/**
+ * `ClientOptions.dht`: on/off, or on with settings.
+ *
+ * @example
+ * ```ts
+ * const off: DhtOption = false
+ * const local: DhtOption = { bootstrap: ['127.0.0.1:20000'] }
+ * ```
+ */
 export type DhtOption = boolean | DhtSettings
 
 /** Environment variable that turns the DHT's default off (`off`, `false`, `0` or `no`); an explicit option wins. */

@@ -11,7 +11,15 @@
  */
 import { createLsd, type Lsd } from './lsd.ts'
 
-/** `ClientOptions.lsd` when given as an object. */
+/**
+ * `ClientOptions.lsd` when given as an object.
+ *
+ * @example
+ * ```ts
+ * const lsd: LsdSettings = { interface: '192.168.1.10' }
+ * const engine = torrentClient({ lsd })
+ * ```
+ */
 export interface LsdSettings {
   /** Local interface address to send and join on; default the system's choice. */
   readonly interface?: string
