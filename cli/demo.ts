@@ -57,14 +57,36 @@ const positiveNumber = (name: string, text: string | undefined, fallback: number
   return n
 }
 
+/**
+ * The engines' `onStopped` hooks as promises: the temporary folder is removed
+ * only once every engine has closed its torrents (their last resume records
+ * would otherwise land in a folder being deleted).
+ */
+const engineStops = (): { onStopped: () => () => void; all: (boundMs: number) => Promise<void> } => {
+  const stops: Promise<void>[] = []
+  return {
+    onStopped: () => {
+      let done!: () => void
+      stops.push(new Promise<void>((r) => (done = r)))
+      return () => done()
+    },
+    all: (boundMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, boundMs)
+        void Promise.all(stops).then(() => (clearTimeout(timer), resolve()))
+      })
+  }
+}
+
 /** Start seeding every torrent from `folder`; resolves once all of them seed. */
 const startSeeder = (
   engineFolder: string,
   torrents: readonly Uint8Array[],
-  signal: AbortSignal
+  signal: AbortSignal,
+  onStopped: () => void
 ): Promise<{ patron: PatronRun }> =>
   new Promise((resolve, reject) => {
-    const service = torrentService(torrentClient({ downloadFolder: engineFolder, statusInterval: 500, dht: false }))
+    const service = torrentService(torrentClient({ downloadFolder: engineFolder, statusInterval: 500, dht: false, onStopped }))
     const seeding = new Set<TorrentId>()
     let ready = false
     const fail = (reason: string) => {
@@ -113,7 +135,12 @@ export const demo = async (argv: readonly string[]): Promise<number> => {
   const timer = setTimeout(() => abort.abort(`not done after ${timeout}s`), timeout * 1000)
   const cleanup: Array<() => Promise<unknown> | void> = []
   const root = await mkdtemp(path.join(tmpdir(), 'torrent-patron-demo-'))
-  cleanup.push(() => (values.keep ? view.note(`kept ${root}`) : rm(root, { recursive: true, force: true })))
+  const stops = engineStops()
+  cleanup.push(async () => {
+    if (values.keep) return view.note(`kept ${root}`)
+    await stops.all(15000)
+    await rm(root, { recursive: true, force: true })
+  })
   try {
     const tracker = await startLocalTracker()
     cleanup.push(() => tracker.close())
@@ -131,11 +158,11 @@ export const demo = async (argv: readonly string[]): Promise<number> => {
     }
     view.note(`data: ${count} files of random bytes, ${bytes(total)} in all, in ${seedFolder}`)
 
-    const seeder = await startSeeder(seedFolder, torrents, abort.signal)
+    const seeder = await startSeeder(seedFolder, torrents, abort.signal, stops.onStopped())
     cleanup.push(() => seeder.patron.leave())
     view.note(`seeder: engine 1 seeds ${count} torrents; engine 2 downloads them with ${count} patrons sharing one service`)
 
-    const service = torrentService(torrentClient({ statusInterval: 250, dht: false }))
+    const service = torrentService(torrentClient({ statusInterval: 250, dht: false, onStopped: stops.onStopped() }))
     const started = Date.now()
     const outcomes: Outcome[] = await Promise.all(
       inputs.map((input, i) =>

@@ -95,3 +95,41 @@ test('an unusable save folder answers TorrentStartFail', { timeout: 20000 }, asy
   assert.ok(isTorrentStartFail(r), JSON.stringify(r))
   assert.match((r as { reason: string }).reason, /save folder/)
 })
+
+test('onStopped fires once, after disposal has closed the torrents and written their resume records', { timeout: 30000 }, async (t) => {
+  const tmp = await makeTempDir('eng-stopped-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { sizes: [90000] })
+  const a = await mktorrent(tree.root, join(tmp.path, 'a.torrent'), { announce: ['http://127.0.0.1:9/announce'], pieceLengthLog2: 15 })
+  let stops = 0
+  let recordAtStop: boolean | null = null
+  const folder = join(tmp.path, 'seed')
+  const stopped = new Promise<void>((resolve) => {
+    const e = startEngine({
+      statusInterval: 100,
+      onStopped: () => {
+        stops++
+        // The record of the seeded torrent must already be on disk when the hook runs.
+        void stat(join(folder, '.torrent-patron'))
+          .then((s) => s.isDirectory(), () => false)
+          .then((ok) => {
+            recordAtStop = ok
+            resolve()
+          })
+      }
+    })
+    e.commands.event(createNewTorrent(a.bytes, { savefolder: folder }))
+    void pollUntil(
+      () => e.out.events.some((m) => isTorrentStatusUpdate(m) && m.statsdictionary.activity === 'seeding') || undefined,
+      { timeoutMs: 15000, what: 'seeding' }
+    ).then(() => {
+      assert.equal(stops, 0, 'not stopped while running')
+      e.out.dispose()
+      e.out.dispose()
+    })
+  })
+  await stopped
+  await new Promise((r) => setTimeout(r, 200))
+  assert.equal(stops, 1)
+  assert.equal(recordAtStop, true)
+})

@@ -137,6 +137,14 @@ export interface ClientOptions {
   readonly pexInterval?: number
   /** Diagnostics: called with each torrent created (tests use it to see peers' contributions). */
   readonly onTorrent?: (id: TorrentId, handle: TorrentHandle) => void
+  /**
+   * Called once when a run of the engine has let go of everything after it
+   * was disposed or failed: torrents closed (stopped announced, last resume
+   * records written), files, sockets, workers and timers released. Disposal
+   * itself is synchronous (a @most Disposable); wait for this before deleting
+   * a save folder or exiting.
+   */
+  readonly onStopped?: () => void
 }
 
 /**
@@ -501,6 +509,7 @@ class EngineInstance {
       const l = await this.listener.catch(() => null)
       await Promise.allSettled([l?.close(), this.hasher.close(), this.dht?.close(), this.lsd?.close()])
     })()
+    void this.shutdownDone.then(() => this.options.onStopped?.())
     return this.shutdownDone
   }
 
