@@ -56,6 +56,8 @@ export const download = (
     const started = Date.now()
     let id: TorrentId | undefined
     let name = nameOf(input)
+    // A magnet's size (and real name) is known once its metadata arrived: the status carries them.
+    let size: number | undefined = input.kind === 'torrent' ? input.meta.length : undefined
     let complete = false
     let settled = false
     const base = () => ({
@@ -63,7 +65,7 @@ export const download = (
       savefolder: opts.savefolder,
       seconds: (Date.now() - started) / 1000,
       ...(id === undefined ? {} : { torrentid: id }),
-      ...(input.kind === 'torrent' ? { size: input.meta.length } : {})
+      ...(size === undefined ? {} : { size })
     })
     const settle = (result: Outcome['result'], reason?: string) => {
       if (settled) return
@@ -95,6 +97,8 @@ export const download = (
           return settle('failed', m.reason)
         case 'TorrentStatusUpdate':
           if (m.torrentid !== id) return
+          if (m.statsdictionary.size !== undefined) size = m.statsdictionary.size
+          if (m.statsdictionary.name !== undefined && input.kind === 'magnet' && input.magnet.name === undefined) name = m.statsdictionary.name
           if (isFailed(m)) return settle('failed', m.statsdictionary.activity.replace(/^error:\s*/, ''))
           if (!complete && isComplete(m)) {
             complete = true

@@ -203,6 +203,10 @@ export interface TorrentStats {
   readonly piecesDone: number
   /** Pieces in the torrent (0 while fetching metadata). */
   readonly piecesTotal: number
+  /** The torrent's name from its metainfo; absent while a magnet fetches its metadata. */
+  readonly name?: string
+  /** Bytes in the torrent; absent while a magnet fetches its metadata. */
+  readonly size?: number
   /** Connected peers by where we learnt of them. */
   readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
 }

@@ -45,6 +45,7 @@ test('get <magnet> --peer --json: fetching metadata, then the download; Summary 
   const last = lines.at(-1)!
   assert.equal(last['type'], 'Summary')
   assert.equal(last['result'], 'complete')
+  assert.equal(last['size'], 2 << 20, 'the Summary carries the size learnt from the metadata')
   assert.equal(await compareTrees(tree.root, join(out, 'docs')), undefined)
 })
 
@@ -54,6 +55,6 @@ test('get <magnet with x.pe>, plain lines: "fetching metadata", then complete; f
   const r = await runCli(['get', `magnet:?xt=urn:btih:${infoHash}&x.pe=${peer}`, '--out', out], { timeoutMs: 60_000 })
   assert.equal(r.code, 0, r.stderr + r.stdout)
   assert.match(r.stdout, /fetching metadata/)
-  assert.match(r.stdout.trim().split('\n').at(-1)!, new RegExp(`^${infoHash}: complete and verified in .*; saved in `))
+  assert.match(r.stdout.trim().split('\n').at(-1)!, /^docs: [\d.]+ \S+ complete and verified in .*; saved in /)
   assert.equal(await compareTrees(tree.root, join(out, 'docs')), undefined)
 })

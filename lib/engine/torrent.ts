@@ -1175,6 +1175,8 @@ export class Torrent implements PeerHandler {
       discarded: this.discarded,
       piecesDone: done,
       piecesTotal: pieceCount,
+      name: this.meta.name,
+      size: this.meta.length,
       peerSources: sources
     }
     return stats
