@@ -141,7 +141,7 @@ export interface ClientOptions {
    * Called once when a run of the engine has let go of everything after it
    * was disposed or failed: torrents closed (stopped announced, last resume
    * records written), files, sockets, workers and timers released. Disposal
-   * itself is synchronous (a @most Disposable); wait for this before deleting
+   * itself is synchronous (a `Disposable` of `@most/types`); wait for this before deleting
    * a save folder or exiting.
    */
   readonly onStopped?: () => void
