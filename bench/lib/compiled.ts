@@ -4,7 +4,9 @@
  * esbuild service cost the child about 30-40 MiB of RSS and a few hundred ms
  * of CPU, which would be charged to the engine. Compiled once per bench
  * process (a couple of seconds); `--tsx` on a bench's command line keeps the
- * old way, for comparison.
+ * old way, for comparison. BENCH_NODE_ARGS (space-separated) adds node
+ * options to the child, e.g. `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"`
+ * (node refuses --cpu-prof in NODE_OPTIONS).
  */
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
@@ -30,7 +32,8 @@ const build = (): void => {
  * ```
  */
 export const engineChild = (name: 'leech-engine' | 'seed-engine' | 'check-engine', useTsx = process.argv.includes('--tsx')): string[] => {
-  if (useTsx) return ['--import', 'tsx', join(benchDir, `${name}.ts`)]
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+  if (useTsx) return [...extra, '--import', 'tsx', join(benchDir, `${name}.ts`)]
   build()
-  return [join(workDir, 'dist', 'bench', `${name}.js`)]
+  return [...extra, join(workDir, 'dist', 'bench', `${name}.js`)]
 }

@@ -25,6 +25,9 @@ import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
 import { Choker, type ChokePeerView } from './choker.ts'
 import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
+import { ReadCache } from './read-cache.ts'
+import type { FileStorage } from './file-storage.ts'
+import { corkForTurn } from './cork.ts'
 
 /**
  * Most bytes of complete pieces held in memory per torrent while they are
@@ -199,6 +202,8 @@ export class Torrent implements PeerHandler {
   /** Upload and download limits: the client's bucket and this torrent's, both must allow. */
   private readonly upThrottle: Throttle
   private readonly downThrottle: Throttle
+  /** Spans of pieces recently read for uploads (blocks are answered from them). */
+  private readonly uploadCache: ReadCache
   /** Blocks read and waiting for upload budget, in arrival order (one FIFO per torrent is fair across peers). */
   private readonly paced: { peer: Peer; length: number; send: () => void }[] = []
   private pacedTimer: NodeJS.Timeout | null = null
@@ -220,6 +225,13 @@ export class Torrent implements PeerHandler {
     private readonly ctx: TorrentContext,
     manualPeers: readonly string[]
   ) {
+    // Into unzeroed memory when the storage can (every byte is overwritten).
+    const readInto = (storage as Partial<FileStorage>).readInto?.bind(storage)
+    this.uploadCache = new ReadCache(
+      (offset, length) => (readInto ? readInto(offset, Buffer.allocUnsafeSlow(length)) : storage.read(offset, length)),
+      meta.pieceLength,
+      meta.length
+    )
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length })
     // Bad option values fall back to defaults rather than throwing out of torrent creation.
     const period = (v: number | undefined): number | undefined => (v !== undefined && v > 0 ? v : undefined)
@@ -319,6 +331,7 @@ export class Torrent implements PeerHandler {
     if (this.refillTimer !== null) clearTimeout(this.refillTimer)
     this.pacedTimer = this.refillTimer = null
     this.paced.length = 0
+    this.uploadCache.clear()
     const tracker = this.tracker?.stop()
     for (const p of [...this.peers.values()]) p.close('torrent closed')
     await this.whenIdle()
@@ -577,12 +590,14 @@ export class Torrent implements PeerHandler {
     // Counted from the read until the wire has the bytes (pacing may hold them).
     peer.uploadReading += length
     this.pendingIo++
-    this.storage.read(piece * this.meta.pieceLength + offset, length).then(
+    this.uploadCache.read(piece, offset, length).then(
       (buf) => {
         this.ioDone()
         if (peer.closed || this.closed) return
         const send = (): void => {
           if (peer.closed || this.closed) return
+          // The answers of this turn leave in one writev.
+          corkForTurn(peer.socket)
           peer.uploadReading -= length
           this.upTotal += length
           this.up.add(length)
