@@ -13,6 +13,7 @@ import net from 'node:net'
 import Wire from 'bittorrent-protocol'
 import { Bitfield } from './bitfield.ts'
 import { RateMeter } from './stats.ts'
+import { feedWire, needsLibraryParser } from './wire-parser.ts'
 
 /** Where we learnt of a peer (the keys of TorrentStats.peerSources). */
 export type PeerSource = 'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd'
@@ -77,6 +78,17 @@ class CappedWire extends Wire {
     }
     ;(Wire.prototype as unknown as { _onMessage(b: Uint8Array): void })._onMessage.call(this, buffer)
   }
+}
+
+// Overrides the library's stream input (a streamx _write(data, cb); the typings
+// say node's Duplex): messages are sliced from the socket's chunks instead of
+// copied (see wire-parser.ts).
+type StreamxWrite = (data: Uint8Array, cb: (err: Error | null) => void) => void
+const libraryWrite = (Wire.prototype as unknown as { _write: StreamxWrite })._write
+;(CappedWire.prototype as unknown as { _write: StreamxWrite })._write = function (this: CappedWire, data, cb) {
+  if (needsLibraryParser(this)) return libraryWrite.call(this, data, cb)
+  feedWire(this, data)
+  cb(null)
 }
 
 /**
