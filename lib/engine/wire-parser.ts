@@ -31,14 +31,19 @@ export const needsLibraryParser = (wire: object): boolean => {
   return Boolean(w._encryptor || w._cryptoSyncPattern || w._pePending)
 }
 
-/** Take the first `size` bytes of the queued chunks: a view when one chunk holds them, else one copy. */
-const take = (w: WireParserState, size: number): Uint8Array => {
+/**
+ * Take the first `size` bytes of the queued chunks: a view when one chunk
+ * holds them, else one copy. `copyView` forces a copy of a view (volatile
+ * input whose memory is reused after the call).
+ */
+const take = (w: WireParserState, size: number, copyView = false): Uint8Array => {
   const first = w._buffer[0]!
   w._bufferSize -= size
   if (first.length >= size) {
     if (first.length === size) w._buffer.shift()
     else w._buffer[0] = first.subarray(size)
-    return first.subarray(0, size)
+    const view = first.subarray(0, size)
+    return copyView ? Buffer.from(view) : view
   }
   const out = Buffer.allocUnsafe(size)
   let at = 0
@@ -68,8 +73,8 @@ const take = (w: WireParserState, size: number): Uint8Array => {
  * }
  * ```
  */
-export const feedWire = (wire: object, data: Uint8Array): void => {
-  const w = wire as WireParserState
+export const feedWire = (wire: object, data: Uint8Array, volatile = false): void => {
+  const w = wire as WireParserState & { _onMessage?: unknown }
   if (data.length > 0) {
     w._buffer.push(data)
     w._bufferSize += data.length
@@ -77,14 +82,49 @@ export const feedWire = (wire: object, data: Uint8Array): void => {
   while (w._bufferSize >= w._parserSize) {
     if (needsLibraryParser(w)) {
       // The library takes over from here; it expects its rest as one buffer.
-      if (w._buffer.length > 1) {
-        const rest = take(w, w._bufferSize)
+      if (w._buffer.length > 1 || (volatile && w._buffer.length > 0)) {
+        const rest = take(w, w._bufferSize, volatile)
         w._buffer = [rest]
         w._bufferSize = rest.length
       }
       return
     }
     const size = w._parserSize
-    w._parser(size === 0 ? EMPTY : take(w, size))
+    // Volatile input: only a piece message's body may stay a view (the torrent
+    // copies the block at once); anything else may be kept by the library or
+    // an extension, so it gets memory of its own.
+    const copy = volatile && !(w._parser === w._onMessage && w._buffer.length > 0 && w._buffer[0]![0] === 7)
+    w._parser(size === 0 ? EMPTY : take(w, size, copy))
+  }
+  if (volatile && w._buffer.length > 0) {
+    // The unparsed rest must outlive the caller's buffer.
+    const rest = take(w, w._bufferSize, true)
+    w._buffer = [rest]
+    w._bufferSize = rest.length
   }
 }
+
+/**
+ * One read buffer shared by every outgoing peer socket (Node's `onread`):
+ * reads are handled synchronously on the main thread, one at a time, and
+ * {@link feedWire} with `volatile` copies whatever must outlive the call, so
+ * socket reads allocate nothing and come in 256 KiB instead of 64 KiB.
+ */
+const SHARED_READ = Buffer.allocUnsafe(256 * 1024)
+
+/**
+ * The `onread` option for `net.connect` that hands each read to `onData` as
+ * a view of the shared buffer (valid only during the call).
+ *
+ * @example
+ * ```ts
+ * const socket = net.connect({ host, port, onread: sharedRead((view) => feedWire(wire, view, true)) })
+ * ```
+ */
+export const sharedRead = (onData: (view: Uint8Array) => void): { buffer: Uint8Array; callback: (n: number, buf: Uint8Array) => boolean } => ({
+  buffer: SHARED_READ,
+  callback: (n, buf) => {
+    onData(buf.subarray(0, n))
+    return true
+  }
+})
