@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url'
 import { aria2CheckArgs, aria2Version } from './lib/aria2.ts'
 import { cacheResidency, ensureDataset, warmCache } from './lib/data.ts'
 import { engineHas } from './lib/engine.ts'
-import { engineChild } from './lib/compiled.ts'
+import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { lastJsonLine, runMeasured } from './lib/measure.ts'
 import { GiB, MB, MiB } from './lib/paths.ts'
 import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOptions } from './lib/report.ts'
@@ -144,7 +144,7 @@ const checkMarkdown = (results: readonly CheckResult[], ctx: { size: number; run
     '',
     `${size} in one file, 256 KiB pieces, page cache warm (${Number.isFinite(ctx.residency) ? `${Math.round(ctx.residency * 100)}% resident` : 'pre-read'}), ` +
       `${ctx.runs} runs each. The engine's MB/s is over \`checkExisting\` itself (its process also pays Node start-up, ` +
-      'see "process MB/s"); aria2c\'s is over its whole process.',
+      'see "process MB/s"); aria2c\'s is over its whole process. ' + engineRuntimeNote(),
     '',
     `Measured ${stamp()} on ${machineLine()}.`,
     '',

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url'
 import { aria2LeechArgs, aria2Version, startAria2Seeder } from './lib/aria2.ts'
 import { cacheResidency, ensureDataset, torrentWithAnnounce, warmCache } from './lib/data.ts'
 import { engineHas } from './lib/engine.ts'
-import { engineChild } from './lib/compiled.ts'
+import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { leechOnce, type LeechRun, type LeechSpec } from './lib/leech.ts'
 import { freePort, waitFor } from './lib/net.ts'
 import { GiB, MB, MiB, workDir } from './lib/paths.ts'
@@ -178,7 +178,7 @@ const downloadMarkdown = (
       'aria2c and qBittorrent through an embedded bittorrent-tracker. MB/s counts the whole process (start to exit; ' +
       'qBittorrent: spawn to 100% in its Web API, a fresh instance per run); "transfer MB/s" is the time from adding ' +
       'the torrent to done (node leechers report it; qBittorrent from the Web API). qBittorrent\'s CPU and RSS are read ' +
-      'from /proc at completion; libtorrent 2 maps the file, so its RSS counts file pages.',
+      'from /proc at completion; libtorrent 2 maps the file, so its RSS counts file pages. ' + engineRuntimeNote(),
     '',
     `Measured ${stamp()} on ${machineLine()}.`,
     '',

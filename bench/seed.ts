@@ -16,7 +16,7 @@ import { aria2LeechArgs, aria2Version, startAria2Seeder } from './lib/aria2.ts'
 import { cacheResidency, ensureDataset, torrentWithAnnounce, warmCache } from './lib/data.ts'
 import { killOnExit } from './lib/children.ts'
 import { engineHas } from './lib/engine.ts'
-import { engineChild } from './lib/compiled.ts'
+import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { leechOnce, type LeechRun } from './lib/leech.ts'
 import { procSnapshot, type ProcSnapshot } from './lib/measure.ts'
 import { freePort, waitFor } from './lib/net.ts'
@@ -191,7 +191,7 @@ const seedMarkdown = (results: readonly SeedResult[], ctx: { size: number; runs:
       'alternating; each seeder announces to its own embedded tracker so the leecher sees only it. The seeders start from the ' +
       `data already on disk (page cache: ${Number.isFinite(ctx.residency) ? `${Math.round(ctx.residency * 100)}% resident` : 'pre-read'}; ` +
       'aria2c with --bt-seed-unverified, the engine after checking it). Seeder CPU is the /proc delta over each download; ' +
-      'peak RSS is the seeder\'s VmHWM at the end of the session.',
+      'peak RSS is the seeder\'s VmHWM at the end of the session. ' + engineRuntimeNote(),
     '',
     `Measured ${stamp()} on ${machineLine()}.`,
     '',

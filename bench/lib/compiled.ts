@@ -47,3 +47,9 @@ export const engineChild = (name: 'leech-engine' | 'seed-engine' | 'check-engine
   build()
   return [...extra, join(workDir, 'dist', 'bench', `${name}.js`)]
 }
+
+/** One sentence for the docs: how the engine's child ran. */
+export const engineRuntimeNote = (useTsx = process.argv.includes('--tsx')): string =>
+  useTsx
+    ? `The engine's child ran through tsx (--tsx), with node ${SEMI_SPACE}.`
+    : `The engine's child runs as JavaScript compiled by tsc (bench/tsconfig.dist.json), with node ${SEMI_SPACE} (bench/lib/compiled.ts).`
