@@ -56,3 +56,27 @@ test('a failed read is not cached', async () => {
   assert.deepEqual(await cache.read(0, 0, 16384), s.data.subarray(0, 16384))
   assert.equal(s.reads.length, 2)
 })
+
+test('span buffers are reused only after the span left the cache and every lease is released', async () => {
+  const s = source(8 * 16384)
+  const targets: Uint8Array[] = []
+  const into = async (offset: number, target: Uint8Array): Promise<void> => {
+    targets.push(target)
+    target.set(s.data.subarray(offset, offset + target.length))
+  }
+  const cache = new ReadCache(s.read, 16384, s.data.length, 16384, 1, into)
+  const a = await cache.lease(0, 0, 16384)
+  const kept = await cache.lease(0, 0, 100) // a second lease of span 0, never released
+  const b = await cache.lease(1, 0, 16384) // evicts span 0 (one span kept)
+  a.release()
+  await new Promise((r) => setImmediate(r))
+  await cache.lease(2, 0, 16384) // span 0 still has a lease: no reuse
+  assert.notEqual(targets[2]!.buffer, targets[0]!.buffer)
+  assert.deepEqual(Uint8Array.from(kept.data), s.data.subarray(0, 100), 'an unreleased lease keeps its bytes')
+  b.release() // span 1 was evicted by span 2: now free
+  await new Promise((r) => setImmediate(r))
+  const d = await cache.lease(3, 0, 16384)
+  assert.equal(targets[3]!.buffer, targets[1]!.buffer, 'span 1 buffer recycled')
+  assert.deepEqual(Uint8Array.from(d.data), s.data.subarray(3 * 16384, 4 * 16384))
+  assert.deepEqual(Uint8Array.from(kept.data), s.data.subarray(0, 100))
+})

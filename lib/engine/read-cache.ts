@@ -21,8 +21,34 @@ export const READ_SPANS = 32
 /** Reads `length` bytes at torrent offset `offset` into a fresh buffer. */
 export type RangeReader = (offset: number, length: number) => Promise<Uint8Array>
 
+/** Fills `target` with the bytes at torrent offset `offset`. */
+export type IntoReader = (offset: number, target: Uint8Array) => Promise<unknown>
+
+/** A block of a span, held until `release` (after which its memory may be reused). */
+export interface Lease {
+  readonly data: Uint8Array
+  readonly release: () => void
+}
+
+/** Span buffers kept for reuse (each READ_SPAN bytes). */
+const POOL = 8
+
+interface Span {
+  readonly data: Promise<Uint8Array>
+  /** The pooled buffer under `data`, when the span may be recycled. */
+  backing: Uint8Array | null
+  /** Leases not yet released. */
+  refs: number
+  evicted: boolean
+}
+
+const NOTHING = (): void => {}
+
 /**
- * LRU of piece spans in flight or read.
+ * LRU of piece spans in flight or read. With an {@link IntoReader}, span
+ * buffers are recycled once a span has left the cache and every lease of it
+ * is released (fresh buffers for every span read made V8 run a mark-compact
+ * per ~12 MiB uploaded, for the external memory).
  *
  * @example
  * ```ts
@@ -32,7 +58,8 @@ export type RangeReader = (offset: number, length: number) => Promise<Uint8Array
  */
 export class ReadCache {
   /** Keyed by the span's torrent offset; Map order is recency (oldest first). */
-  private readonly spans = new Map<number, Promise<Uint8Array>>()
+  private readonly spans = new Map<number, Span>()
+  private readonly pool: Uint8Array[] = []
   private readonly span: number
 
   constructor(
@@ -40,7 +67,8 @@ export class ReadCache {
     private readonly pieceLength: number,
     private readonly totalLength: number,
     span = READ_SPAN,
-    private readonly maxSpans = READ_SPANS
+    private readonly maxSpans = READ_SPANS,
+    private readonly readInto?: IntoReader
   ) {
     // A span is a whole number of 16 KiB blocks, and no longer than a piece.
     this.span = Math.max(16384, Math.min(span, pieceLength))
@@ -48,36 +76,84 @@ export class ReadCache {
 
   /**
    * The `length` bytes at `offset` inside `piece` (a view into the cached
-   * span: the caller must not write to it). The range must lie inside the
-   * piece (the torrent checks requests first).
+   * span: the caller must not write to it; its memory is never reused). The
+   * range must lie inside the piece (the torrent checks requests first).
    */
   read(piece: number, offset: number, length: number): Promise<Uint8Array> {
+    // Never released: the span's buffer is simply never recycled.
+    return this.lease(piece, offset, length).then((l) => l.data)
+  }
+
+  /**
+   * Like {@link read}, but the span's memory may be reused once every lease
+   * of it is released: call `release` only when nothing refers to `data` any
+   * more (e.g. the socket has written it). Not releasing is safe (no reuse).
+   */
+  lease(piece: number, offset: number, length: number): Promise<Lease> {
     const pieceStart = piece * this.pieceLength
     const spanStart = Math.floor(offset / this.span) * this.span
     // A block straddling two spans (odd offsets): read it alone.
-    if (offset + length > spanStart + this.span) return this.readRange(pieceStart + offset, length)
+    if (offset + length > spanStart + this.span)
+      return this.readRange(pieceStart + offset, length).then((data) => ({ data, release: NOTHING }))
     const key = pieceStart + spanStart
-    let p = this.spans.get(key)
-    if (p !== undefined) {
+    let entry = this.spans.get(key)
+    if (entry !== undefined) {
       this.spans.delete(key) // most recent last
-      this.spans.set(key, p)
+      this.spans.set(key, entry)
     } else {
       const pieceEnd = Math.min(pieceStart + this.pieceLength, this.totalLength)
-      p = this.readRange(key, Math.min(this.span, pieceEnd - key))
-      this.spans.set(key, p)
-      const entry = p
-      // A failed read must not stay cached.
-      p.catch(() => {
-        if (this.spans.get(key) === entry) this.spans.delete(key)
+      entry = this.load(key, Math.min(this.span, pieceEnd - key))
+      this.spans.set(key, entry)
+      const loaded = entry
+      // A failed read must not stay cached (nor its buffer be reused).
+      loaded.data.catch(() => {
+        loaded.backing = null
+        if (this.spans.get(key) === loaded) this.spans.delete(key)
       })
-      while (this.spans.size > this.maxSpans) this.spans.delete(this.spans.keys().next().value!)
+      while (this.spans.size > this.maxSpans) {
+        const [oldKey, old] = this.spans.entries().next().value!
+        this.spans.delete(oldKey)
+        old.evicted = true
+        this.recycle(old)
+      }
     }
+    const span = entry
+    span.refs++
     const from = offset - spanStart
-    return p.then((buf) => buf.subarray(from, from + length))
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      span.refs--
+      this.recycle(span)
+    }
+    return span.data.then((buf) => ({ data: buf.subarray(from, from + length), release }))
   }
 
-  /** Drop every span (the torrent is closing). */
+  /** Drop every span (the torrent is closing); nothing is recycled after this. */
   clear(): void {
     this.spans.clear()
+    this.pool.length = 0
+  }
+
+  private load(key: number, length: number): Span {
+    if (this.readInto === undefined) return { data: this.readRange(key, length), backing: null, refs: 0, evicted: false }
+    const backing = this.pool.pop() ?? Buffer.allocUnsafeSlow(this.span)
+    const target = backing.subarray(0, length)
+    const span: Span = { data: this.readInto(key, target).then(() => target), backing, refs: 0, evicted: false }
+    return span
+  }
+
+  private recycle(span: Span): void {
+    if (!span.evicted || span.refs > 0 || span.backing === null) return
+    const buf = span.backing
+    span.backing = null
+    // Only after the read settled (a pending read still writes into it).
+    void span.data.then(
+      () => {
+        if (this.pool.length < POOL) this.pool.push(buf)
+      },
+      () => {}
+    )
   }
 }

@@ -25,7 +25,8 @@ import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
 import { Choker, type ChokePeerView } from './choker.ts'
 import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
-import { ReadCache } from './read-cache.ts'
+import { ReadCache, READ_SPAN, READ_SPANS } from './read-cache.ts'
+import { sendBlock } from './block-writer.ts'
 import type { FileStorage } from './file-storage.ts'
 import { corkForTurn } from './cork.ts'
 
@@ -226,11 +227,15 @@ export class Torrent implements PeerHandler {
     manualPeers: readonly string[]
   ) {
     // Into unzeroed memory when the storage can (every byte is overwritten).
+    // Into unzeroed, recycled span buffers when the storage can (every byte is overwritten).
     const readInto = (storage as Partial<FileStorage>).readInto?.bind(storage)
     this.uploadCache = new ReadCache(
       (offset, length) => (readInto ? readInto(offset, Buffer.allocUnsafeSlow(length)) : storage.read(offset, length)),
       meta.pieceLength,
-      meta.length
+      meta.length,
+      READ_SPAN,
+      READ_SPANS,
+      readInto
     )
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length })
     // Bad option values fall back to defaults rather than throwing out of torrent creation.
@@ -590,9 +595,10 @@ export class Torrent implements PeerHandler {
     // Counted from the read until the wire has the bytes (pacing may hold them).
     peer.uploadReading += length
     this.pendingIo++
-    this.uploadCache.read(piece, offset, length).then(
-      (buf) => {
+    this.uploadCache.lease(piece, offset, length).then(
+      ({ data, release }) => {
         this.ioDone()
+        // An unreleased lease only means its span buffer is not recycled.
         if (peer.closed || this.closed) return
         const send = (): void => {
           if (peer.closed || this.closed) return
@@ -601,7 +607,9 @@ export class Torrent implements PeerHandler {
           peer.uploadReading -= length
           this.upTotal += length
           this.up.add(length)
-          respond(null, buf)
+          // Straight to the socket when the wire has nothing queued; the span
+          // is released once the socket is done with the block.
+          sendBlock(peer.wire, peer.socket, respond, piece, offset, data, release)
           this.pumpUploads(peer)
         }
         this.paceUpload(peer, length, send)
