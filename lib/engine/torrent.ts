@@ -43,7 +43,7 @@ const SPARE_BUFFERS = 16
 const BLOCK = 16384
 
 /** Contiguous bytes of a piece gathered before they are written. */
-const WRITE_CHUNK = 128 * 1024
+const WRITE_CHUNK = 64 * 1024
 
 /** Refused blocks (never requested, or malformed) a peer may send before it is closed. */
 export const MAX_UNREQUESTED = 8
