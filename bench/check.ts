@@ -13,8 +13,9 @@ import { pathToFileURL } from 'node:url'
 import { aria2CheckArgs, aria2Version } from './lib/aria2.ts'
 import { cacheResidency, ensureDataset, warmCache } from './lib/data.ts'
 import { engineHas } from './lib/engine.ts'
+import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { lastJsonLine, runMeasured } from './lib/measure.ts'
-import { GiB, MB, MiB, benchDir } from './lib/paths.ts'
+import { GiB, MB, MiB } from './lib/paths.ts'
 import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOptions } from './lib/report.ts'
 import { cell, fmt, ratio, summarize, type Summary } from './lib/stats.ts'
 
@@ -70,7 +71,7 @@ export const runCheckBench = async (opts: BenchOptions, log: (s: string) => void
   const shaRuns: number[] = []
   for (let i = 1; i <= opts.runs; i++) {
     if (!engineSkip) {
-      const m = await runMeasured(process.execPath, ['--import', 'tsx', join(benchDir, 'check-engine.ts'), '--torrent', ds.torrentFile, '--data', ds.dir], {
+      const m = await runMeasured(process.execPath, [...engineChild('check-engine'), '--torrent', ds.torrentFile, '--data', ds.dir], {
         timeoutMs: 300_000
       })
       const json = lastJsonLine(m.stdout)
@@ -142,8 +143,8 @@ const checkMarkdown = (results: readonly CheckResult[], ctx: { size: number; run
     '## Checking existing data',
     '',
     `${size} in one file, 256 KiB pieces, page cache warm (${Number.isFinite(ctx.residency) ? `${Math.round(ctx.residency * 100)}% resident` : 'pre-read'}), ` +
-      `${ctx.runs} runs each. The engine's MB/s is over \`checkExisting\` itself (its process also pays Node and tsx start-up, ` +
-      'see "process MB/s"); aria2c\'s is over its whole process.',
+      `${ctx.runs} runs each. The engine's MB/s is over \`checkExisting\` itself (its process also pays Node start-up, ` +
+      'see "process MB/s"); aria2c\'s is over its whole process. ' + engineRuntimeNote(),
     '',
     `Measured ${stamp()} on ${machineLine()}.`,
     '',

@@ -13,9 +13,10 @@ import { pathToFileURL } from 'node:url'
 import { aria2LeechArgs, aria2Version, startAria2Seeder } from './lib/aria2.ts'
 import { cacheResidency, ensureDataset, torrentWithAnnounce, warmCache } from './lib/data.ts'
 import { engineHas } from './lib/engine.ts'
+import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { leechOnce, type LeechRun, type LeechSpec } from './lib/leech.ts'
 import { freePort, waitFor } from './lib/net.ts'
-import { GiB, MB, MiB, benchDir, workDir } from './lib/paths.ts'
+import { GiB, MB, MiB, workDir } from './lib/paths.ts'
 import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOptions } from './lib/report.ts'
 import { cell, fmt, ratio, summarize, type Summary } from './lib/stats.ts'
 import { qbittorrentLeech, qbittorrentVersion } from './lib/qbittorrent.ts'
@@ -83,7 +84,7 @@ export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => v
         verify: 'full',
         command: (out) => [
           process.execPath,
-          ['--import', 'tsx', join(benchDir, 'leech-engine.ts'), '--torrent', torrent, '--out', out, '--peer', peer, '--timeout-ms', String(timeoutMs)]
+          [...engineChild('leech-engine'), '--torrent', torrent, '--out', out, '--peer', peer, '--timeout-ms', String(timeoutMs)]
         ]
       },
       skipped: opts.noEngine ? 'skipped (--no-engine)' : engineReady ? null : 'not available yet (lib/engine/client.ts, hasher.ts or file-storage.ts missing)'
@@ -177,7 +178,7 @@ const downloadMarkdown = (
       'aria2c and qBittorrent through an embedded bittorrent-tracker. MB/s counts the whole process (start to exit; ' +
       'qBittorrent: spawn to 100% in its Web API, a fresh instance per run); "transfer MB/s" is the time from adding ' +
       'the torrent to done (node leechers report it; qBittorrent from the Web API). qBittorrent\'s CPU and RSS are read ' +
-      'from /proc at completion; libtorrent 2 maps the file, so its RSS counts file pages.',
+      'from /proc at completion; libtorrent 2 maps the file, so its RSS counts file pages. ' + engineRuntimeNote(),
     '',
     `Measured ${stamp()} on ${machineLine()}.`,
     '',

@@ -15,6 +15,7 @@ import { join, relative } from 'node:path'
 import { startAria2Seeder } from './lib/aria2.ts'
 import { ensureDataset, torrentWithAnnounce, warmCache } from './lib/data.ts'
 import { leechOnce } from './lib/leech.ts'
+import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { freePort, waitFor } from './lib/net.ts'
 import { GiB, MB, MiB, benchDir, projectRoot, workDir } from './lib/paths.ts'
 import { startTracker } from './lib/tracker.ts'
@@ -70,7 +71,7 @@ try {
       verify: 'full',
       command: (out) => [
         process.execPath,
-        ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', 'tsx', join(benchDir, 'leech-engine.ts'), '--torrent', torrent, '--out', out, '--peer', `127.0.0.1:${seeder.port}`]
+        ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...engineChild('leech-engine'), '--torrent', torrent, '--out', out, '--peer', `127.0.0.1:${seeder.port}`]
       ]
     },
     ds.file,
@@ -101,7 +102,8 @@ try {
         '',
         `One ${size >= GiB ? '1 GiB' : '64 MiB'} download by bench/leech-engine.ts from the aria2c seeder under \`node --cpu-prof\` ` +
           `(${(size / MB / run.wallS).toFixed(0)} MB/s and ${(run.cpuS / (size / GiB)).toFixed(2)} CPU s/GiB while profiled); ` +
-          'self time of the main thread\'s top functions ("(idle)" is the event loop waiting).',
+          'self time of the main thread\'s top functions ("(idle)" is the event loop waiting; a native call such as ' +
+          '`writeBuffer` may also count time the thread spent descheduled inside it). ' + engineRuntimeNote(),
         '',
         `Measured ${stamp()} on ${machineLine()}.`,
         '',

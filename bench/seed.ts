@@ -16,10 +16,11 @@ import { aria2LeechArgs, aria2Version, startAria2Seeder } from './lib/aria2.ts'
 import { cacheResidency, ensureDataset, torrentWithAnnounce, warmCache } from './lib/data.ts'
 import { killOnExit } from './lib/children.ts'
 import { engineHas } from './lib/engine.ts'
+import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { leechOnce, type LeechRun } from './lib/leech.ts'
 import { procSnapshot, type ProcSnapshot } from './lib/measure.ts'
 import { freePort, waitFor } from './lib/net.ts'
-import { GiB, MB, MiB, benchDir, workDir } from './lib/paths.ts'
+import { GiB, MB, MiB, workDir } from './lib/paths.ts'
 import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOptions } from './lib/report.ts'
 import { cell, fmt, ratio, summarize, type Summary } from './lib/stats.ts'
 import { startTracker, type LocalTracker } from './lib/tracker.ts'
@@ -47,7 +48,7 @@ const startEngineSeeder = async (torrent: string, dir: string, port: number, tim
   const t0 = performance.now()
   const child: ChildProcess = killOnExit(spawn(
     process.execPath,
-    ['--import', 'tsx', join(benchDir, 'seed-engine.ts'), '--torrent', torrent, '--data', dir, '--port', String(port)],
+    [...engineChild('seed-engine'), '--torrent', torrent, '--data', dir, '--port', String(port)],
     { stdio: ['ignore', 'pipe', 'pipe'] }
   ))
   let stderr = ''
@@ -190,7 +191,7 @@ const seedMarkdown = (results: readonly SeedResult[], ctx: { size: number; runs:
       'alternating; each seeder announces to its own embedded tracker so the leecher sees only it. The seeders start from the ' +
       `data already on disk (page cache: ${Number.isFinite(ctx.residency) ? `${Math.round(ctx.residency * 100)}% resident` : 'pre-read'}; ` +
       'aria2c with --bt-seed-unverified, the engine after checking it). Seeder CPU is the /proc delta over each download; ' +
-      'peak RSS is the seeder\'s VmHWM at the end of the session.',
+      'peak RSS is the seeder\'s VmHWM at the end of the session. ' + engineRuntimeNote(),
     '',
     `Measured ${stamp()} on ${machineLine()}.`,
     '',

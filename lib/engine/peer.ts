@@ -13,6 +13,7 @@ import net from 'node:net'
 import Wire from 'bittorrent-protocol'
 import { Bitfield } from './bitfield.ts'
 import { RateMeter } from './stats.ts'
+import { feedWire, needsLibraryParser, sharedRead } from './wire-parser.ts'
 
 /**
  * Where we learnt of a peer (the keys of TorrentStats.peerSources).
@@ -85,6 +86,17 @@ class CappedWire extends Wire {
     }
     ;(Wire.prototype as unknown as { _onMessage(b: Uint8Array): void })._onMessage.call(this, buffer)
   }
+}
+
+// Overrides the library's stream input (a streamx _write(data, cb); the typings
+// say node's Duplex): messages are sliced from the socket's chunks instead of
+// copied (see wire-parser.ts).
+type StreamxWrite = (data: Uint8Array, cb: (err: Error | null) => void) => void
+const libraryWrite = (Wire.prototype as unknown as { _write: StreamxWrite })._write
+;(CappedWire.prototype as unknown as { _write: StreamxWrite })._write = function (this: CappedWire, data, cb) {
+  if (needsLibraryParser(this)) return libraryWrite.call(this, data, cb)
+  feedWire(this, data)
+  cb(null)
 }
 
 /**
@@ -447,13 +459,27 @@ export class Peer {
  * ```
  */
 export const connectPeer = (host: string, port: number, opts: PeerOptions): Peer => {
-  const socket = net.connect({ host, port })
-  const peer = new Peer(socket, opts, new CappedWire('tcpOutgoing'))
-  socket.pipe(peer.wire).pipe(socket)
+  const wire = new CappedWire('tcpOutgoing')
+  // Reads go straight to the wire's parsers from one shared buffer (wire-parser.ts).
+  const socket = net.connect({ host, port, onread: sharedRead((view) => readInto(peer, view)) })
+  const peer = new Peer(socket, opts, wire)
+  wire.pipe(socket)
   socket.once('connect', () => {
     if (!peer.closed) peer.sendHandshake()
   })
   return peer
+}
+
+/** One socket read (a view valid only during the call) for the peer's wire. */
+const readInto = (peer: Peer, view: Uint8Array): void => {
+  if (peer.closed) return
+  try {
+    if (needsLibraryParser(peer.wire)) peer.wire.write(Buffer.from(view))
+    else feedWire(peer.wire, view, true)
+  } catch (e) {
+    // What the stream pipe did: a throwing parser or handler ends this peer, not the process.
+    peer.close(`wire: ${(e as Error).message}`)
+  }
 }
 
 /**

@@ -31,6 +31,10 @@ import { useWireExtensions } from './wire-extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from './discovery/torrent-pex.ts'
 import type { DhtTorrentHooks, DhtTorrentSession } from './discovery/client-dht.ts'
 import type { LsdTorrentSession } from './discovery/client-lsd.ts'
+import { ReadCache, READ_SPAN, READ_SPANS } from './read-cache.ts'
+import { sendBlock } from './block-writer.ts'
+import type { FileStorage } from './file-storage.ts'
+import { corkForTurn } from './cork.ts'
 
 /**
  * Most bytes of complete pieces held in memory per torrent while they are
@@ -45,7 +49,7 @@ const SPARE_BUFFERS = 16
 const BLOCK = 16384
 
 /** Contiguous bytes of a piece gathered before they are written. */
-const WRITE_CHUNK = 128 * 1024
+const WRITE_CHUNK = 64 * 1024
 
 /** Refused blocks (never requested, or malformed) a peer may send before it is closed. */
 export const MAX_UNREQUESTED = 8
@@ -229,6 +233,8 @@ export class Torrent implements PeerHandler {
   /** Upload and download limits: the client's bucket and this torrent's, both must allow. */
   private readonly upThrottle: Throttle
   private readonly downThrottle: Throttle
+  /** Spans of pieces recently read for uploads (blocks are answered from them). */
+  private readonly uploadCache: ReadCache
   /** Blocks read and waiting for upload budget, in arrival order (one FIFO per torrent is fair across peers). */
   private readonly paced: { peer: Peer; length: number; send: () => void }[] = []
   private pacedTimer: NodeJS.Timeout | null = null
@@ -254,6 +260,17 @@ export class Torrent implements PeerHandler {
     private readonly ctx: TorrentContext,
     manualPeers: readonly string[]
   ) {
+    // Into unzeroed memory when the storage can (every byte is overwritten).
+    // Into unzeroed, recycled span buffers when the storage can (every byte is overwritten).
+    const readInto = (storage as Partial<FileStorage>).readInto?.bind(storage)
+    this.uploadCache = new ReadCache(
+      (offset, length) => (readInto ? readInto(offset, Buffer.allocUnsafeSlow(length)) : storage.read(offset, length)),
+      meta.pieceLength,
+      meta.length,
+      READ_SPAN,
+      READ_SPANS,
+      readInto
+    )
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length })
     // Bad option values fall back to defaults rather than throwing out of torrent creation.
     const period = (v: number | undefined): number | undefined => (v !== undefined && v > 0 ? v : undefined)
@@ -372,6 +389,7 @@ export class Torrent implements PeerHandler {
     if (this.refillTimer !== null) clearTimeout(this.refillTimer)
     this.pacedTimer = this.refillTimer = null
     this.paced.length = 0
+    this.uploadCache.clear()
     const tracker = this.tracker?.stop()
     this.dht?.close()
     this.lsd?.close()
@@ -669,16 +687,21 @@ export class Torrent implements PeerHandler {
     // Counted from the read until the wire has the bytes (pacing may hold them).
     peer.uploadReading += length
     this.pendingIo++
-    this.storage.read(piece * this.meta.pieceLength + offset, length).then(
-      (buf) => {
+    this.uploadCache.lease(piece, offset, length).then(
+      ({ data, release }) => {
         this.ioDone()
+        // An unreleased lease only means its span buffer is not recycled.
         if (peer.closed || this.closed) return
         const send = (): void => {
           if (peer.closed || this.closed) return
+          // The answers of this turn leave in one writev.
+          corkForTurn(peer.socket)
           peer.uploadReading -= length
           this.upTotal += length
           this.up.add(length)
-          respond(null, buf)
+          // Straight to the socket when the wire has nothing queued; the span
+          // is released once the socket is done with the block.
+          sendBlock(peer.wire, peer.socket, respond, piece, offset, data, release)
           this.pumpUploads(peer)
         }
         this.paceUpload(peer, length, send)
