@@ -54,17 +54,20 @@ const pair = async (t: { after(fn: () => unknown): void }, infoHashes: [string, 
   const pieceCount = 8
   const server = recorder((piece, offset, length) => new Uint8Array(length).fill((piece + offset) & 0xff))
   let incoming: Peer | null = null
-  const l = await listen(0, '127.0.0.1', (ih, socket, wire, remoteId) => {
-    if (ih !== infoHashes[0]) return false
-    incoming = adoptIncoming(socket, wire, remoteId, {
-      infoHash: ih,
-      peerId: hex(20),
-      pieceCount,
-      source: 'incoming',
-      address: `${socket.remoteAddress}:${socket.remotePort}`,
-      handler: server
-    })
-    return true
+  const l = await listen(0, '127.0.0.1', {
+    adopt: (ih, socket, wire, remoteId) => {
+      if (ih !== infoHashes[0]) return false
+      incoming = adoptIncoming(socket, wire, remoteId, {
+        infoHash: ih,
+        peerId: hex(20),
+        pieceCount,
+        source: 'incoming',
+        address: `${socket.remoteAddress}:${socket.remotePort}`,
+        handler: server
+      })
+      return true
+    },
+    resolve: () => undefined
   })
   t.after(() => l.close())
   const client = recorder()

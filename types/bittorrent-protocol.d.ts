@@ -16,7 +16,12 @@ declare module 'bittorrent-protocol' {
   }
 
   class Wire extends Duplex {
+    /** peEnabled: 0 no MSE, 1 MSE with plaintext allowed (and preferred), 2 MSE with RC4 only. */
     constructor(type?: string, peEnabled?: number)
+    /** Start the MSE handshake as initiator (outgoing wires with peEnabled set). */
+    startEncryption(infoHash: string): void
+    /** Responder: the torrent a peer's obfuscated handshake named (after 'crypto-infohash'). */
+    setInfoHash(infoHash: string): void
     peerId: string | null
     peerIdBuffer: Uint8Array | null
     type: string

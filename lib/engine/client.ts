@@ -48,7 +48,7 @@ import { parseMagnet, parseMetainfo } from './metainfo/index.ts'
 import { MagnetSession } from './magnet-session.ts'
 import { openFileStorage, createHasher, type PoolHasher } from './parts.ts'
 import { Torrent, type PeerInfo } from './torrent.ts'
-import { listen, type Listener } from './listener.ts'
+import { listen, obfuscatedHash, type Listener } from './listener.ts'
 import { TokenBucket, limitToRate } from './throttle.ts'
 import { ClientDht, resolveDhtOption, type DhtOption } from './discovery/client-dht.ts'
 import { selfAddressFilter } from './discovery/self-address.ts'
@@ -131,6 +131,14 @@ export interface ClientOptions {
    * announces non-private torrents by multicast on the LAN and hears local peers.
    */
   readonly lsd?: boolean | LsdSettings
+  /**
+   * Answer incoming peers' obfuscated handshakes (message stream encryption,
+   * which aria2, libtorrent and Transmission try first); default true. The
+   * payload stays plaintext whenever the peer allows it; RC4 only for peers
+   * that require it. Outgoing connections are always plaintext. `false`
+   * accepts plaintext handshakes only.
+   */
+  readonly encryption?: boolean
   /** BEP 11 peer exchange on every connection of non-private torrents; default true. */
   readonly pex?: boolean
   /** Tuning/tests: milliseconds between PEX messages to each peer; default 60000 (BEP 11's minimum spacing). */
@@ -195,6 +203,8 @@ class EngineInstance {
   /** Running torrents; a magnet's is a MagnetSession (metadata phase, then a Torrent). */
   private readonly torrents = new Map<TorrentId, Torrent | MagnetSession>()
   private readonly byInfoHash = new Map<string, TorrentId>()
+  /** SHA-1("req2", infohash) of each running torrent, for peers' obfuscated (MSE) handshakes. */
+  private readonly byObfuscatedHash = new Map<string, string>()
   /** Absolute file path -> id of the running torrent that owns it. */
   private readonly claims = new Map<string, TorrentId>()
   private readonly claimsOf = new Map<TorrentId, string[]>()
@@ -226,11 +236,19 @@ class EngineInstance {
     this.hasher = createHasher(options.hasherWorkers === undefined ? {} : { workers: options.hasherWorkers })
     this.upBucket = new TokenBucket(limitToRate(options.uploadRateLimit))
     this.downBucket = new TokenBucket(limitToRate(options.downloadRateLimit))
-    this.listener = listen(options.port ?? 0, options.host, (infoHash, socket, wire, peerId) => {
-      const id = this.byInfoHash.get(infoHash)
-      const t = id === undefined ? undefined : this.torrents.get(id)
-      return t ? t.acceptIncoming(socket, wire, peerId) : false
-    })
+    this.listener = listen(
+      options.port ?? 0,
+      options.host,
+      {
+        adopt: (infoHash, socket, wire, peerId) => {
+          const id = this.byInfoHash.get(infoHash)
+          const t = id === undefined ? undefined : this.torrents.get(id)
+          return t ? t.acceptIncoming(socket, wire, peerId) : false
+        },
+        resolve: (hash) => this.byObfuscatedHash.get(hash)
+      },
+      options.encryption !== false
+    )
     // A listener that fails (port taken) must not crash the process: torrents
     // then run without incoming connections.
     this.listener.then(
@@ -288,6 +306,7 @@ class EngineInstance {
     if (typeof torrent === 'string') return torrentStartFail(torrent)
     this.torrents.set(id, torrent)
     this.byInfoHash.set(meta.infoHash, id)
+    this.byObfuscatedHash.set(obfuscatedHash(meta.infoHash), meta.infoHash)
     this.options.onTorrent?.(id, {
       infoHash: meta.infoHash,
       peers: () => torrent.peerInfo(),
@@ -350,6 +369,7 @@ class EngineInstance {
     })
     this.torrents.set(id, session)
     this.byInfoHash.set(magnet.infoHash, id)
+    this.byObfuscatedHash.set(obfuscatedHash(magnet.infoHash), magnet.infoHash)
     this.options.onTorrent?.(id, {
       infoHash: magnet.infoHash,
       peers: () => session.inner?.peerInfo() ?? [],
@@ -459,6 +479,7 @@ class EngineInstance {
     if (!t) return Promise.resolve()
     this.torrents.delete(id)
     this.byInfoHash.delete(t.infoHash)
+    this.byObfuscatedHash.delete(obfuscatedHash(t.infoHash))
     this.releaseClaims(id)
     const p = t.close().then(
       () => {

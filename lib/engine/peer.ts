@@ -486,8 +486,9 @@ const readInto = (peer: Peer, view: Uint8Array): void => {
  * Wrap an incoming socket whose handshake is read by the listener: returns the
  * wire (already piped) so the listener can learn the infohash first.
  */
-export const incomingWire = (socket: net.Socket): CappedWire => {
-  const wire = new CappedWire('tcpIncoming')
+export const incomingWire = (socket: net.Socket, encryption = false): CappedWire => {
+  // 1: accept MSE as well as plaintext handshakes, and prefer plaintext payload.
+  const wire = new CappedWire('tcpIncoming', encryption ? 1 : 0)
   socket.pipe(wire).pipe(socket)
   return wire
 }
