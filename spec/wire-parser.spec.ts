@@ -93,3 +93,56 @@ test('one byte at a time, and everything in one chunk', async () => {
   assert.deepEqual(await parse(bytes, [...bytes.keys()], true), expected(msgs))
   assert.deepEqual(await parse(bytes, [], true), expected(msgs))
 })
+
+/** Messages of a few KiB at most, so that cuts land inside them (and rests stay under CARRY_SIZE) often. */
+const smallMsg: fc.Arbitrary<Msg> = fc.oneof(
+  fc.nat(1000).map((index): Msg => ({ kind: 'have', index })),
+  fc.record({ index: fc.nat(1000), offset: fc.nat(1 << 20), length: fc.integer({ min: 1, max: 1 << 17 }) }).map((r): Msg => ({ kind: 'request', ...r })),
+  fc.record({ index: fc.nat(1000), offset: fc.nat(1 << 20), data: fc.uint8Array({ minLength: 1, maxLength: 600 }) }).map((r): Msg => ({ kind: 'piece', ...r }))
+)
+
+test('two wires fed in turn from one reused read buffer each get exactly their own messages (shared gather buffer, per-wire carry)', { timeout: 60_000 }, async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(smallMsg, { maxLength: 8 }),
+      fc.array(smallMsg, { maxLength: 8 }),
+      fc.array(fc.nat(3_000), { minLength: 5, maxLength: 30 }),
+      async (msgsA, msgsB, cuts) => {
+        const scratch = Buffer.alloc(1 << 20)
+        const wires = [new Wire(), new Wire()]
+        const seen: unknown[][] = [[], []]
+        wires.forEach((wire, k) => {
+          wire.on('handshake', (infoHash: string, peerId: string) => seen[k]!.push(['handshake', infoHash, peerId]))
+          wire.on('have', (i: number) => seen[k]!.push(['have', i]))
+          wire.on('keep-alive', () => seen[k]!.push(['keep-alive']))
+          wire.on('request', (i: number, o: number, l: number) => seen[k]!.push(['request', i, o, l]))
+          wire.on('piece', (i: number, o: number, d: Uint8Array) => seen[k]!.push(['piece', i, o, Buffer.from(d).toString('hex')]))
+          ;(wire as unknown as { amChoking: boolean }).amChoking = false
+        })
+        const streams = [msgsA, msgsB].map((m) => Uint8Array.from([...handshake(), ...m.flatMap(encode)]))
+        const at = [0, 0]
+        const sorted = [...new Set(cuts)].sort((a, b) => a - b)
+        // Alternate: each turn hands the next slice of one wire's bytes through the shared scratch.
+        for (let turn = 0; at[0]! < streams[0]!.length || at[1]! < streams[1]!.length; turn++) {
+          const k = turn % 2
+          const bytes = streams[k]!
+          if (at[k]! >= bytes.length) continue
+          const end = sorted.find((c) => c > at[k]!) ?? bytes.length
+          const slice = bytes.subarray(at[k]!, Math.min(end, bytes.length))
+          const view = scratch.subarray(0, slice.length)
+          view.set(slice)
+          feedWire(wires[k]!, view, true)
+          view.fill(0xee)
+          at[k] = at[k]! + slice.length
+          if (end >= bytes.length) at[k] = bytes.length
+        }
+        await new Promise((r) => setImmediate(r))
+        wires.forEach((w, k) => seen[k]!.push(['kept peer id', Buffer.from(w.peerIdBuffer ?? []).toString('hex')]))
+        wires.forEach((w) => w.destroy())
+        assert.deepEqual(seen[0], expected(msgsA))
+        assert.deepEqual(seen[1], expected(msgsB))
+      }
+    ),
+    { numRuns: 100 }
+  )
+})

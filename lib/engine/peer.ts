@@ -141,6 +141,7 @@ export interface PeerHandler {
   onUnchoke(peer: Peer): void
   onInterested(peer: Peer): void
   onUninterested(peer: Peer): void
+  /** A block arrived. `data` is valid only during the call (a view of a reused read or gather buffer): copy what you keep. */
   onBlock(peer: Peer, piece: number, offset: number, data: Uint8Array): void
   onRequest(peer: Peer, piece: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void): void
   onClose(peer: Peer, reason: string): void
