@@ -42,8 +42,14 @@ import { corkForTurn } from './cork.ts'
  */
 const MAX_BUFFERED = 8 << 20
 
-/** Spare piece buffers kept per torrent. */
-const SPARE_BUFFERS = 16
+/**
+ * Bytes of spare piece buffers a downloading torrent keeps for its next
+ * pieces (released once it is complete). The pieces open at once swing
+ * between a few and several dozen (pipelines plus MAX_BUFFERED); with 16
+ * spares, 1,867 of a 1 GiB download's 4,096 pieces got fresh 256 KiB buffers,
+ * and V8 collected them in a 30 MiB sawtooth of external memory.
+ */
+const SPARE_BYTES = 16 << 20
 
 /** Block size we request (the picker's default). */
 const BLOCK = 16384
@@ -898,7 +904,8 @@ export class Torrent implements PeerHandler {
     this.pieces.delete(piece)
     if (pb.complete) this.buffered -= this.picker.pieceSize(piece)
     // Reusable unless it went to a worker (moved buffers come back detached, length 0).
-    if (pb.pendingWrites === 0 && pb.buf.length === this.meta.pieceLength && this.spare.length < SPARE_BUFFERS)
+    if (this.picker.isComplete()) this.spare.length = 0
+    else if (pb.pendingWrites === 0 && pb.buf.length === this.meta.pieceLength && (this.spare.length + 1) * this.meta.pieceLength <= SPARE_BYTES)
       this.spare.push(pb.buf)
     if (this.throttled && this.buffered <= MAX_BUFFERED / 2) {
       this.throttled = false
