@@ -6,11 +6,16 @@
  * process (a couple of seconds); `--tsx` on a bench's command line keeps the
  * old way, for comparison.
  *
- * The children also run with `--max-semi-space-size=1` (MiB): V8's young
+ * The children also run with `--max-semi-space-size=4` (MiB): V8's young
  * generation otherwise grows to tens of MiB under the engine's allocation rate
- * (promises, views, messages), all of it resident; at 1 MiB peak RSS of a
- * 1 GiB download fell by 12-20 MiB at no cost in CPU or MB/s (A/B in the commit
- * that added it). Applications embedding the engine can pass the same flag.
+ * (promises, views, messages), all of it resident. At 1 MiB (the first
+ * choice) peak RSS of a 1 GiB download fell by 12-20 MiB while the engine
+ * still made ~0.6 GiB of buffer garbage per GiB, whose collections also swept
+ * the heap; once that garbage was gone (spare piece buffers, wire-parser's
+ * carry), 1 MiB let short-lived objects reach the old generation (heap 40 MiB)
+ * and 4 MiB gave the lowest peak RSS (97-108 MiB against 96-110 at 8 and
+ * 103-115 at 16, two runs each). Applications embedding the engine can pass
+ * the same flag.
  * BENCH_NODE_ARGS (space-separated) adds node
  * options to the child, e.g. `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"`
  * (node refuses --cpu-prof in NODE_OPTIONS).
@@ -20,7 +25,7 @@ import { join } from 'node:path'
 import { benchDir, projectRoot, workDir } from './paths.ts'
 
 /** Young-generation cap for the engine's bench children (see above). */
-export const SEMI_SPACE = '--max-semi-space-size=1'
+export const SEMI_SPACE = '--max-semi-space-size=4'
 
 let built = false
 
