@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { aria2LeechArgs, aria2Version, startAria2Seeder } from './lib/aria2.ts'
 import { ensureDataset, torrentWithAnnounce, warmCache, type Dataset } from './lib/data.ts'
+import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { leechOnce, type LeechRun } from './lib/leech.ts'
 import { freePort, waitFor } from './lib/net.ts'
 import { GiB, MB, MiB, benchDir, workDir } from './lib/paths.ts'
@@ -61,7 +62,7 @@ const leechDataset = async (ds: Dataset, runs: number, timeoutMs: number, withAr
         verify: 'sample' as const,
         command: (out: string): [string, string[]] => [
           process.execPath,
-          ['--import', 'tsx', join(benchDir, 'leech-engine.ts'), '--torrent', torrent, '--out', out, '--peer', peer, '--timeout-ms', String(timeoutMs)]
+          [...engineChild('leech-engine'), '--torrent', torrent, '--out', out, '--peer', peer, '--timeout-ms', String(timeoutMs)]
         ]
       },
       { name: a2, verify: 'sample' as const, command: (out: string): [string, string[]] => ['aria2c', aria2LeechArgs(torrent, out, a2Port)] }
@@ -146,7 +147,7 @@ export const runLargeBench = async (opts: BenchOptions & { keepData?: boolean },
       `127.0.0.1 (the engine gets it as an explicit peer, aria2c through an embedded tracker), ${runs} time(s) per size, ` +
       'into a fresh folder deleted after each run. Peak RSS is the kernel\'s maximum resident set of the leecher process ' +
       '(`/usr/bin/time` %M); "growth" is the largest peak at the larger size over the largest at the smaller. The larger ' +
-      'dataset is deleted afterwards.',
+      `dataset is deleted afterwards. ${engineRuntimeNote()}`,
     '',
     `Measured ${stamp()} on ${machineLine()}.`,
     '',
