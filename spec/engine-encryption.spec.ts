@@ -82,21 +82,18 @@ const initiate = (port: number, infoHash: string, peEnabled: 1 | 2): Promise<Out
     )
   })
 
-test('an MSE initiator that offers plaintext gets plaintext payload and real data', { timeout: 40_000 }, async (t) => {
-  const s = await seedingEngine(t)
-  const o = await initiate(s.port, s.infoHash, 1)
-  assert.equal(o.method, 1, 'plaintext selected')
-  assert.ok(o.block, 'the first block arrived')
-  assert.deepEqual(Buffer.from(o.block), s.data.subarray(0, 16384))
-})
-
-test('an MSE initiator that requires RC4 gets an RC4 stream and real data', { timeout: 40_000 }, async (t) => {
-  const s = await seedingEngine(t)
-  const o = await initiate(s.port, s.infoHash, 2)
-  assert.equal(o.method, 2, 'RC4 selected')
-  assert.ok(o.block, 'the first block arrived')
-  assert.deepEqual(Buffer.from(o.block), s.data.subarray(0, 16384))
-})
+for (const [peEnabled, method, what] of [
+  [1, 1, 'offers plaintext gets plaintext payload'],
+  [2, 2, 'requires RC4 gets an RC4 stream']
+] as const) {
+  test(`an MSE initiator that ${what} and real data`, { timeout: 40_000 }, async (t) => {
+    const s = await seedingEngine(t)
+    const o = await initiate(s.port, s.infoHash, peEnabled)
+    assert.equal(o.method, method, 'the method the engine selected')
+    assert.ok(o.block, 'the first block arrived')
+    assert.deepEqual(Buffer.from(o.block), s.data.subarray(0, 16384))
+  })
+}
 
 test('an obfuscated handshake for a torrent the engine does not run is dropped; the engine keeps seeding', { timeout: 40_000 }, async (t) => {
   const s = await seedingEngine(t)
