@@ -49,7 +49,9 @@ test('README example downloads a torrent from a local swarm and ends', { timeout
 
   // The example runs from the download's folder (it saves to ./downloads), so
   // tsx is named by its resolved URL rather than looked up from there.
-  const child = spawnLogged(process.execPath, ['--import', import.meta.resolve('tsx'), snippet, join(dir.path, 'photos.torrent')], {
+  // `--conditions=source`: 'torrent-patron' resolves to lib/index.ts (this
+  // checkout's code), not to a dist/ that may be stale or not built.
+  const child = spawnLogged(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), snippet, join(dir.path, 'photos.torrent')], {
     logPath: join(dir.path, 'snippet.log'),
     cwd: dir.path
   })
