@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { access, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { join, relative } from 'node:path'
 
@@ -17,9 +17,9 @@ const run = promisify(execFile)
 const root = fileURLToPath(new URL('..', import.meta.url))
 
 test('the build compiles lib/ and operators/ and plain node loads what package.json exports', { timeout: 120_000 }, async (t) => {
-  // Inside the checkout (tmp/ is ignored) so the compiled files find node_modules.
-  await mkdir(join(root, 'tmp'), { recursive: true })
-  const out = await mkdtemp(join(root, 'tmp', 'build-'))
+  // One level below the checkout, as dist/ is: the compiled files find
+  // node_modules, and the .d.ts references to types/ resolve (.build-* is ignored).
+  const out = await mkdtemp(join(root, '.build-'))
   t.after(() => rm(out, { recursive: true, force: true }))
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
   await run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', out], { cwd: root })
@@ -51,4 +51,33 @@ test('the build compiles lib/ and operators/ and plain node loads what package.j
     assert.ok(seen.main.includes(name), `torrent-patron exports ${name}: ${seen.main.join(', ')}`)
   for (const name of ['downloadAll', 'progress'])
     assert.ok(seen.ops.includes(name), `torrent-patron/operators exports ${name}`)
+
+  // An application type-checks against the declarations alone, strict and
+  // without skipLibCheck (the untyped dependencies' typings come from types/).
+  const app = join(out, 'consumer.ts')
+  await writeFile(
+    app,
+    [
+      "import { torrentClient, torrentService, torrentPatron, createNewTorrent, type Feedback } from './lib/index.js'",
+      "import { downloadAll } from './operators/index.js'",
+      "const patron = torrentPatron(torrentService(torrentClient({ downloadFolder: 'downloads' })))",
+      "const feedback = downloadAll(patron, [createNewTorrent('magnet:?xt=urn:btih:' + '0'.repeat(40))])",
+      'export const first = (f: Feedback): string => f.type',
+      'export { feedback }',
+      ''
+    ].join('\n')
+  )
+  await writeFile(
+    join(out, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
+      files: ['consumer.ts']
+    })
+  )
+  await writeFile(join(out, 'package.json'), JSON.stringify({ type: 'module' }))
+  const check = await run(process.execPath, [tsc, '-p', join(out, 'tsconfig.json')], { cwd: out }).then(
+    () => '',
+    (e: { stdout?: string }) => e.stdout ?? String(e)
+  )
+  assert.equal(check, '', 'the declarations type-check in a strict application')
 })

@@ -9,6 +9,8 @@
  * @internal
  * @module
  */
+// Kept in the emitted .d.ts, where tsc rewrites it to the package's types/ (shipped): consumers need these typings too.
+/// <reference path="../../types/bittorrent-protocol.d.ts" preserve="true" />
 import net from 'node:net'
 import Wire from 'bittorrent-protocol'
 import { Bitfield } from './bitfield.ts'

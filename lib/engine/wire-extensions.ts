@@ -11,6 +11,8 @@
  * @internal
  * @module
  */
+// Kept in the emitted .d.ts, where tsc rewrites it to the package's types/ (shipped): consumers need these typings too.
+/// <reference path="../../types/bittorrent-protocol.d.ts" preserve="true" />
 import type Wire from 'bittorrent-protocol'
 import { utMetadata } from './discovery/ut-metadata.ts'
 
