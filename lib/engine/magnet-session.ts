@@ -15,7 +15,8 @@
  */
 import type net from 'node:net'
 import type { Magnet, Metainfo } from './contracts.ts'
-import type { TorrentStats } from '../messages.ts'
+import { emptyStats, type TorrentStats } from '../messages.ts'
+import { noPeerSources } from './discovery/peer-sources.ts'
 import { metainfoFromInfoBytes } from './metainfo/index.ts'
 import { MetadataPhase, type MetadataPhaseOptions } from './metadata-phase.ts'
 import type { CappedWire, PeerSource } from './peer.ts'
@@ -35,8 +36,6 @@ export interface MagnetSessionOptions extends Omit<MetadataPhaseOptions, 'infoHa
   /** The client's DHT, to find metadata peers (the Torrent proper joins it again, unless private). */
   readonly joinDht?: TorrentContext['joinDht']
 }
-
-const EMPTY_SOURCES = { tracker: 0, dht: 0, pex: 0, manual: 0, incoming: 0, lsd: 0 }
 
 /**
  * One magnet torrent, in whichever phase it is.
@@ -155,22 +154,10 @@ export class MagnetSession {
     const activity = this.closed ? 'shut down' : this.error !== null ? `error: ${this.error}` : 'fetching metadata'
     const fetching = this.error === null && !this.closed
     return {
+      ...emptyStats,
       activity,
-      fractionDone: 0,
-      timeEst: null,
-      downRate: 0,
-      upRate: 0,
-      downTotal: 0,
-      upTotal: 0,
       numPeers: fetching ? this.phase.connectedPeers() : 0,
-      numSeeds: 0,
-      trackerPeers: 0,
-      trackerSeeds: 0,
-      numCopies: 0,
-      discarded: 0,
-      piecesDone: 0,
-      piecesTotal: 0,
-      peerSources: fetching ? this.phase.sources() : { ...EMPTY_SOURCES }
+      peerSources: fetching ? this.phase.sources() : noPeerSources()
     }
   }
 }

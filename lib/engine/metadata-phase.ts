@@ -14,7 +14,8 @@
  */
 import net from 'node:net'
 import { createMetadataFetcher, type MetadataFetcher } from './discovery/metadata-fetcher.ts'
-import { newCappedWire, type CappedWire, type PeerSource } from './peer.ts'
+import { newCappedWire, type CappedWire, type KnownPeer, type PeerSource } from './peer.ts'
+import { noPeerSources } from './discovery/peer-sources.ts'
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { useWireExtensions } from './wire-extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from './discovery/torrent-pex.ts'
@@ -50,15 +51,6 @@ export interface MetadataPhaseOptions {
 export interface LearntPeer {
   readonly address: string
   readonly source: PeerSource
-}
-
-interface Known {
-  readonly host: string
-  readonly port: number
-  readonly source: PeerSource
-  failures: number
-  nextTry: number
-  connected: boolean
 }
 
 interface Conn {
@@ -103,7 +95,7 @@ export class MetadataPhase {
   /** Resolves with the verified info dictionary; rejects if the phase is closed first. */
   readonly metadata: Promise<Uint8Array>
   private readonly fetcher: MetadataFetcher
-  private readonly known = new Map<string, Known>()
+  private readonly known = new Map<string, KnownPeer>()
   private readonly conns = new Set<Conn>()
   /** Addresses (dialled or listen) of peers that sent wrong metadata: never again. */
   private readonly bad = new Set<string>()
@@ -184,7 +176,7 @@ export class MetadataPhase {
 
   /** Connected peers by source (the shape of TorrentStats.peerSources). */
   sources(): Record<PeerSource, number> {
-    const s = { tracker: 0, dht: 0, pex: 0, manual: 0, incoming: 0, lsd: 0 }
+    const s = noPeerSources()
     for (const c of this.conns) if (c.ready) s[c.source]++
     return s
   }

@@ -28,6 +28,17 @@ import { feedWire, needsLibraryParser, sharedRead } from './wire-parser.ts'
  */
 export type PeerSource = 'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd'
 
+/** A peer address a torrent (or a magnet's metadata phase) may dial, with its redial state. @internal */
+export interface KnownPeer {
+  readonly host: string
+  readonly port: number
+  readonly source: PeerSource
+  failures: number
+  /** Not before this time (ms since the epoch). */
+  nextTry: number
+  connected: boolean
+}
+
 /**
  * Largest wire message we accept. A legal bitfield for 3.8 M pieces is 481 kB,
  * a 128 KiB block message is a little over 128 KiB: 1 MiB leaves room for both

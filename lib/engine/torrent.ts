@@ -20,7 +20,7 @@ import type { PoolHasher } from './parts.ts'
 import type { TorrentStats } from '../messages.ts'
 import { PiecePicker } from './picker.ts'
 import { restoreHave, createResumeWriter, type ResumeWriter } from './resume.ts'
-import { Peer, connectPeer, adoptIncoming, MAX_REQUEST, MIN_DEPTH, type CappedWire, type PeerHandler, type PeerSource } from './peer.ts'
+import { Peer, connectPeer, adoptIncoming, MAX_REQUEST, MIN_DEPTH, type CappedWire, type KnownPeer, type PeerHandler, type PeerSource } from './peer.ts'
 import { startTracker, type TrackerSession } from './tracker.ts'
 import { RateMeter } from './stats.ts'
 import { idleVerdict, PEER_IDLE_TIMEOUT } from './idle.ts'
@@ -29,6 +29,7 @@ import { Choker, type ChokePeerView } from './choker.ts'
 import { Throttle, TokenBucket, limitToRate } from './throttle.ts'
 import { useWireExtensions } from './wire-extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from './discovery/torrent-pex.ts'
+import { noPeerSources } from './discovery/peer-sources.ts'
 import type { DhtTorrentHooks, DhtTorrentSession } from './discovery/client-dht.ts'
 import type { LsdTorrentSession } from './discovery/client-lsd.ts'
 import { ReadCache, READ_SPAN, READ_SPANS } from './read-cache.ts'
@@ -178,15 +179,6 @@ interface PieceBuffer {
   readonly senders: Map<string, number>
   /** Sender of each block (peer id = address), for telling the liar from honest peers on a failure. */
   readonly from: string[]
-}
-
-interface KnownPeer {
-  readonly host: string
-  readonly port: number
-  readonly source: PeerSource
-  failures: number
-  nextTry: number
-  connected: boolean
 }
 
 /**
@@ -1169,7 +1161,7 @@ export class Torrent implements PeerHandler {
     const upRate = Math.round(this.up.rate())
     let numPeers = 0
     let numSeeds = 0
-    const sources = { tracker: 0, dht: 0, pex: 0, manual: 0, incoming: 0, lsd: 0 }
+    const sources = noPeerSources()
     for (const p of this.peers.values()) {
       if (!p.ready) continue
       numPeers++

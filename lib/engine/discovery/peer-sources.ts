@@ -15,6 +15,15 @@ export type PeerSource = keyof NonNullable<TorrentStats['peerSources']>
 export const PEER_SOURCES: readonly PeerSource[] = Object.freeze(['tracker', 'dht', 'pex', 'manual', 'incoming', 'lsd'])
 
 /**
+ * A fresh count of zero peers for every source, to count into.
+ *
+ * @example
+ * const counts = noPeerSources()
+ * for (const p of connected) counts[p.source]++
+ */
+export const noPeerSources = (): Record<PeerSource, number> => ({ tracker: 0, dht: 0, pex: 0, manual: 0, incoming: 0, lsd: 0 })
+
+/**
  * Learnt and connected peers by source.
  *
  * @example
@@ -65,7 +74,7 @@ export class PeerSources {
 
   /** Counts per source, every key present (the shape of `TorrentStats.peerSources`). */
   snapshot (): Record<PeerSource, number> {
-    const out: Record<PeerSource, number> = { tracker: 0, dht: 0, pex: 0, manual: 0, incoming: 0, lsd: 0 }
+    const out = noPeerSources()
     for (const s of this.live.values()) out[s]++
     return out
   }
