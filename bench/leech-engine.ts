@@ -1,13 +1,16 @@
 /**
  * This project's engine as a benchmark leecher (a child process of
- * bench/download.ts): downloads one torrent into a folder from the peers
- * given, prints one JSON line, exits 0 when every piece is verified.
+ * bench/download.ts, bench/large.ts and bench/swarm.ts): downloads one
+ * torrent into a folder from the peers given, prints one JSON line with the
+ * times, what was wasted (refused blocks in and out of endgame, hash
+ * failures) and how many bytes each peer contributed; exits 0 when every
+ * piece is verified.
  *
  *   node --import tsx bench/leech-engine.ts --torrent t.torrent --out DIR --peer 127.0.0.1:6881 [--timeout-ms N]
  */
 import { readFileSync } from 'node:fs'
 import { closeTorrent, createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
-import { torrentClient } from '../lib/engine/client.ts'
+import { torrentClient, type TorrentHandle } from '../lib/engine/client.ts'
 import { argValues, CommandSource, report, startEngine } from './lib/engine.ts'
 
 const argv = process.argv.slice(2)
@@ -28,6 +31,7 @@ const fail = (message: string): never => {
 const started = performance.now()
 const commands = new CommandSource()
 let id: TorrentId | undefined
+let handle: TorrentHandle | undefined
 let created = 0
 let finished = false
 
@@ -42,19 +46,25 @@ const onFeedback = (f: EngineFeedback): void => {
     if (s.activity.startsWith('error')) fail(s.activity)
     if (s.activity !== 'checking' && s.fractionDone >= 1) {
       finished = true
-      void finish(s.downTotal, s.discarded)
+      // The engine's diagnostic (lib/engine/torrent.ts), not part of TorrentStats' type.
+      const outside = (s as { refusedOutsideEndgame?: number }).refusedOutsideEndgame ?? null
+      void finish(s.downTotal, s.discarded, outside)
     }
   }
 }
 
-const engine = startEngine(torrentClient({ dht: false, host: '127.0.0.1', statusInterval: 250 }), commands, onFeedback, (e) =>
-  fail(e.message)
+const engine = startEngine(
+  torrentClient({ dht: false, host: '127.0.0.1', statusInterval: 250, onTorrent: (_id, h) => (handle = h) }),
+  commands,
+  onFeedback,
+  (e) => fail(e.message)
 )
 const timer = setTimeout(() => fail('timed out'), timeoutMs)
 
-const finish = async (downTotal: number, discarded: number): Promise<void> => {
+const finish = async (downTotal: number, discarded: number, refusedOutsideEndgame: number | null): Promise<void> => {
   const done = performance.now()
   clearTimeout(timer)
+  const contributed = handle?.contributed() ?? {}
   // Close so the files are flushed and closed before the parent compares them.
   commands.push(closeTorrent(id!))
   await new Promise((r) => setTimeout(r, 50))
@@ -65,6 +75,8 @@ const finish = async (downTotal: number, discarded: number): Promise<void> => {
     totalMs: done - started,
     downTotal,
     discarded,
+    refusedOutsideEndgame,
+    contributed,
     resourceUsage: process.resourceUsage()
   })
   process.exit(0)

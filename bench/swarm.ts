@@ -140,7 +140,7 @@ export const runSwarmBench = async (opts: BenchOptions, log: (s: string) => void
               [
                 '--import',
                 'tsx',
-                join(benchDir, 'leech-swarm.ts'),
+                join(benchDir, 'leech-engine.ts'),
                 '--torrent',
                 ds.torrentFile,
                 '--out',
