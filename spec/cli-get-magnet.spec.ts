@@ -8,22 +8,14 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
-import { compareTrees, makeRandomTree } from './support/peers/data.ts'
-import { makeTempDir } from './support/peers/tmp.ts'
-import { jsonLines, runCli, startCli } from './cli-support.ts'
+import { compareTrees } from './support/peers/data.ts'
+import { jsonLines, runCli, startSeedProcess } from './cli-support.ts'
 
 type T = { after(fn: () => unknown): void }
 
 /** A `seed` process sharing random files; its address and the infohash. */
 const seedProcess = async (t: T) => {
-  const tmp = await makeTempDir('cli-magnet-')
-  t.after(() => tmp.close())
-  const tree = await makeRandomTree(join(tmp.path, 'share', 'docs'), { totalBytes: 2 << 20, fileCount: 3 })
-  const seeder = startCli(['seed', tree.root, '--announce', 'http://127.0.0.1:9/announce'])
-  t.after(() => seeder.kill())
-  const listening = await seeder.waitForLine((l) => l.startsWith('listening on port '), 30_000)
-  const peer = /connect to (127\.0\.0\.1:\d+)/.exec(listening)![1]!
-  await seeder.waitForLine((l) => l.includes('seeding'), 30_000)
+  const { tmp, tree, peer } = await startSeedProcess(t, 'cli-magnet-')
   const parsed = await parseMetainfo(await readFile(`${tree.root}.torrent`))
   assert.ok(parsed.ok)
   return { tmp, tree, peer, infoHash: parsed.value.infoHash }

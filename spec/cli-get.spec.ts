@@ -7,7 +7,7 @@ import { mktorrent } from './support/peers/mktorrent.ts'
 import { freePort } from './support/peers/ports.ts'
 import { makeTempDir } from './support/peers/tmp.ts'
 import { startTracker } from './support/peers/tracker-server.ts'
-import { jsonLines, runCli, startCli } from './cli-support.ts'
+import { jsonLines, runCli, startCli, startSeedProcess } from './cli-support.ts'
 
 interface Status {
   type: 'TorrentStatusUpdate'
@@ -54,14 +54,7 @@ test('get --json from an aria2c seeder: JSON lines, a final Summary "complete", 
 })
 
 test('get from a `torrent-patron seed` process (a second engine), plain lines when not a TTY', { timeout: 90_000 }, async (t) => {
-  const tmp = await makeTempDir('cli-seed-')
-  t.after(() => tmp.close())
-  const tree = await makeRandomTree(join(tmp.path, 'share', 'docs'), { totalBytes: 2 << 20, fileCount: 3 })
-  const seeder = startCli(['seed', tree.root, '--announce', 'http://127.0.0.1:9/announce'])
-  t.after(() => seeder.kill())
-  const listening = await seeder.waitForLine((l) => l.startsWith('listening on port '), 30_000)
-  const peer = /connect to (127\.0\.0\.1:\d+)/.exec(listening)![1]!
-  await seeder.waitForLine((l) => l.includes('seeding'), 30_000)
+  const { tmp, tree, seeder, peer } = await startSeedProcess(t, 'cli-seed-')
   const torrentFile = `${tree.root}.torrent`
   assert.match(seeder.stdout(), new RegExp(`wrote ${torrentFile.replace(/[.]/g, '\\.')}`))
 

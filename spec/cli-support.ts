@@ -3,7 +3,10 @@
  * child process, with its output captured and every child killed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { makeRandomTree } from './support/peers/data.ts'
+import { makeTempDir } from './support/peers/tmp.ts'
 
 export const bin = fileURLToPath(new URL('../bin/torrent-patron.js', import.meta.url))
 
@@ -114,3 +117,20 @@ export const jsonLines = (text: string): Array<Record<string, unknown>> =>
     .split('\n')
     .filter((l) => l.trim().length > 0)
     .map((l) => JSON.parse(l) as Record<string, unknown>)
+
+/**
+ * A `torrent-patron seed` process sharing 2 MiB of random files under a new
+ * temporary folder (removed, and the process killed, when the test ends);
+ * resolves once it seeds, with the tree, the process and its address.
+ */
+export const startSeedProcess = async (t: { after(fn: () => unknown): void }, prefix: string) => {
+  const tmp = await makeTempDir(prefix)
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'share', 'docs'), { totalBytes: 2 << 20, fileCount: 3 })
+  const seeder = startCli(['seed', tree.root, '--announce', 'http://127.0.0.1:9/announce'])
+  t.after(() => seeder.kill())
+  const listening = await seeder.waitForLine((l) => l.startsWith('listening on port '), 30_000)
+  const peer = /connect to (127\.0\.0\.1:\d+)/.exec(listening)![1]!
+  await seeder.waitForLine((l) => l.includes('seeding'), 30_000)
+  return { tmp, tree, seeder, peer }
+}

@@ -47,7 +47,8 @@ const join = (service: TorrentService, name: string, shared: string[]): Patron =
   return p
 }
 
-test('co-owners all get an update before what one of them does re-entrantly takes effect', () => {
+/** Two patrons `a` and `b` on one service over the engine model, both owners of torrent 'h' (`id`). */
+const coOwners = () => {
   const m = new EngineModel()
   const svc = torrentService(m.engine)
   const order: string[] = []
@@ -55,7 +56,11 @@ test('co-owners all get an update before what one of them does re-entrantly take
   const b = join(svc, 'b', order)
   a.cmds.event(createNewTorrent('h'))
   b.cmds.event(createNewTorrent('h'))
-  const id = a.ids[0]!
+  return { m, svc, order, a, b, id: a.ids[0]! }
+}
+
+test('co-owners all get an update before what one of them does re-entrantly takes effect', () => {
+  const { m, svc, order, a, b, id } = coOwners()
   assert.equal(b.ids[0], id)
   // a closes the torrent from inside its update, then asks to close it again (refused: no longer its own).
   a.onEvent = (f) => {
@@ -74,14 +79,7 @@ test('co-owners all get an update before what one of them does re-entrantly take
 })
 
 test('a sink that throws on an update fails its own patron only; the co-owner gets this and later updates', () => {
-  const m = new EngineModel()
-  const svc = torrentService(m.engine)
-  const order: string[] = []
-  const a = join(svc, 'a', order)
-  const b = join(svc, 'b', order)
-  a.cmds.event(createNewTorrent('h'))
-  b.cmds.event(createNewTorrent('h'))
-  const id = a.ids[0]!
+  const { m, svc, order, a, id } = coOwners()
   a.onEvent = (f) => {
     if (f.type === 'TorrentStatusUpdate') throw new Error('sink broke')
   }
