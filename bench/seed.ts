@@ -7,18 +7,16 @@
  *
  *   npm run bench:seed [-- --quick] [--runs N] [--no-engine] [--docs|--no-docs]
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import { aria2LeechArgs, aria2Version, startAria2Seeder } from './lib/aria2.ts'
 import { cacheResidency, ensureDataset, torrentWithAnnounce, warmCache } from './lib/data.ts'
-import { killOnExit } from './lib/children.ts'
 import { engineHas } from './lib/engine.ts'
-import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
+import { engineRuntimeNote } from './lib/compiled.ts'
+import { startEngineSeeder } from './lib/engine-seeder.ts'
 import { leechOnce, type LeechRun } from './lib/leech.ts'
-import { procSnapshot, type ProcSnapshot } from './lib/measure.ts'
+import type { ProcSnapshot } from './lib/measure.ts'
 import { freePort, waitFor } from './lib/net.ts'
 import { GiB, MB, MiB, workDir } from './lib/paths.ts'
 import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOptions } from './lib/report.ts'
@@ -41,39 +39,6 @@ export interface SeedResult {
   readonly readyS: number | null
   readonly failures: readonly string[]
   readonly runs: number
-}
-
-/** Start bench/seed-engine.ts and wait until it says it seeds. */
-const startEngineSeeder = async (torrent: string, dir: string, port: number, timeoutMs: number): Promise<Seeder & { readyS: number }> => {
-  const t0 = performance.now()
-  const child: ChildProcess = killOnExit(spawn(
-    process.execPath,
-    [...engineChild('seed-engine'), '--torrent', torrent, '--data', dir, '--port', String(port)],
-    { stdio: ['ignore', 'pipe', 'pipe'] }
-  ))
-  let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const ready = new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('"event":"seeding"')) resolve()
-    })
-    void exited.then(() => reject(new Error(`engine seeder exited: ${stderr.trim().split('\n').slice(-3).join(' / ')}`)))
-    setTimeout(() => reject(new Error('engine seeder not seeding in time')), timeoutMs)
-  })
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-    await exited
-    clearTimeout(timer)
-  }
-  try {
-    await ready
-  } catch (e) {
-    await stop()
-    throw e
-  }
-  return { pid: child.pid!, readyS: (performance.now() - t0) / 1000, snapshot: () => procSnapshot(child.pid!), stop }
 }
 
 const ENGINE = 'torrent-patron (this project)'

@@ -3,11 +3,10 @@
  * (bench/seed-engine.ts), for the benchmarks that need several of them.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { killOnExit } from './children.ts'
+import { engineChild } from './compiled.ts'
 import { procSnapshot, type ProcSnapshot } from './measure.ts'
-import { benchDir } from './paths.ts'
 
 /** A running engine seeder. */
 export interface EngineSeeder {
@@ -20,7 +19,8 @@ export interface EngineSeeder {
 }
 
 /**
- * Start bench/seed-engine.ts on the data in `dir` and wait until it seeds.
+ * Start bench/seed-engine.ts (compiled, as every engine child: compiled.ts)
+ * on the data in `dir` and wait until it seeds.
  * @example
  * ```ts
  * const s = await startEngineSeeder(torrent, dir, await freePort(), 60_000)
@@ -30,7 +30,7 @@ export interface EngineSeeder {
 export const startEngineSeeder = async (torrent: string, dir: string, port: number, timeoutMs: number): Promise<EngineSeeder> => {
   const t0 = performance.now()
   const child: ChildProcess = killOnExit(
-    spawn(process.execPath, ['--import', 'tsx', join(benchDir, 'seed-engine.ts'), '--torrent', torrent, '--data', dir, '--port', String(port)], {
+    spawn(process.execPath, [...engineChild('seed-engine'), '--torrent', torrent, '--data', dir, '--port', String(port)], {
       stdio: ['ignore', 'pipe', 'pipe']
     })
   )
