@@ -15,6 +15,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { isIPv4 } from 'node:net'
 import DHT from 'bittorrent-dht'
+import { parseAddress } from './address.ts'
 
 /** The well-known public routers (what bittorrent-dht would use by default). For production only. */
 export const PUBLIC_BOOTSTRAP: readonly string[] = Object.freeze([
@@ -78,14 +79,6 @@ export interface Dht extends EventEmitter<DhtEvents> {
   destroy(): Promise<void>
 }
 
-function parseHostPort (s: string): { host: string; port: number } | null {
-  const i = s.lastIndexOf(':')
-  if (i <= 0) return null
-  const port = Number(s.slice(i + 1))
-  const host = s.slice(0, i).replace(/^\[|\]$/g, '')
-  return Number.isInteger(port) && port > 0 && port < 65536 && host.length > 0 ? { host, port } : null
-}
-
 /**
  * Start a DHT node.
  *
@@ -99,7 +92,7 @@ function parseHostPort (s: string): { host: string; port: number } | null {
  */
 export function createDht (opts: DhtOptions): Dht {
   if (!Array.isArray(opts.bootstrap)) throw new TypeError('createDht: bootstrap must be given explicitly (no implicit public routers)')
-  const bootstrap = opts.bootstrap.map(parseHostPort).filter((n): n is { host: string; port: number } => n !== null)
+  const bootstrap = opts.bootstrap.map(parseAddress).filter((n): n is { host: string; port: number } => n !== null)
   const bindHost = opts.host ?? '0.0.0.0'
   const announceHost = bindHost === '0.0.0.0' ? undefined : bindHost
   const dht = new DHT({

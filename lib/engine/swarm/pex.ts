@@ -11,9 +11,9 @@
  * @module
  */
 import { EventEmitter } from 'node:events'
-import { isIPv4, isIPv6 } from 'node:net'
 import { readDictHead } from '../wire/bencode-head.ts'
 import type { ExtensionConstructor, ExtensionWire, WireExtension } from '../wire/extension-wire.ts'
+import { familyOf, parseAddress } from './address.ts'
 
 /** The extension's name in the BEP 10 handshake. */
 export const UT_PEX = 'ut_pex'
@@ -203,13 +203,10 @@ function padFlags (flags: Uint8Array, count: number, max: number): number[] {
 
 /** "ip:port" -> family and parts, or null. */
 function parseAddr (addr: string): { v: 4 | 6; host: string; port: number } | null {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr)
-  if (m === null) return null
-  const port = Number(m[2])
-  if (!(port > 0 && port < 65536)) return null
-  if (isIPv4(m[1]!)) return { v: 4, host: m[1]!, port }
-  if (isIPv6(m[1]!)) return { v: 6, host: m[1]!, port }
-  return null
+  const a = parseAddress(addr)
+  if (a === null) return null
+  const v = familyOf(a.host)
+  return v === 0 ? null : { v, host: a.host, port: a.port }
 }
 
 function decodeCompact (b: Uint8Array, v: 4 | 6, max: number): string[] {

@@ -7,6 +7,7 @@
  * @module
  */
 import { networkInterfaces } from 'node:os'
+import { bareHost } from './address.ts'
 
 /** Hosts that mean "this machine" whatever the interface list says. */
 const ALWAYS_LOCAL = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost']
@@ -27,5 +28,5 @@ export function selfAddressFilter (port: number, bindHost?: string): (host: stri
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) hosts.add(a.address)
   }
-  return (host, p) => p === port && hosts.has(host.replace(/^\[|\]$/g, '').replace(/^::ffff:/, ''))
+  return (host, p) => p === port && hosts.has(bareHost(host))
 }

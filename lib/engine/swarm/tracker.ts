@@ -8,6 +8,7 @@
  * @module
  */
 import { Client } from 'bittorrent-tracker'
+import { parseAddress } from './address.ts'
 
 export interface TrackerOptions {
   readonly infoHash: string
@@ -64,12 +65,8 @@ export const startTracker = (opts: TrackerOptions): TrackerSession => {
 
   client.on('peer', (addr: string) => {
     if (stopped || typeof addr !== 'string') return
-    const i = addr.lastIndexOf(':')
-    if (i <= 0) return
-    const host = addr.slice(0, i).replace(/^\[|\]$/g, '')
-    const port = Number(addr.slice(i + 1))
-    if (!Number.isInteger(port) || port <= 0 || port > 65535) return
-    opts.onPeer(host, port)
+    const peer = parseAddress(addr)
+    if (peer !== null) opts.onPeer(peer.host, peer.port)
   })
   client.on('update', (data) => {
     delay = opts.backoff ?? 5000

@@ -19,6 +19,7 @@ import { noPeerSources } from '../swarm/peer-sources.ts'
 import { startTracker, type TrackerSession } from '../swarm/tracker.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
+import { parseAddress } from '../swarm/address.ts'
 
 /** What a metadata phase needs from its client. */
 export interface MetadataPhaseOptions {
@@ -68,14 +69,6 @@ interface Conn {
 
 /** Addresses remembered per metadata phase: trackers and peers cannot make it grow without bound. */
 export const MAX_KNOWN_PEERS = 2000
-
-const splitAddress = (addr: string): { host: string; port: number } | null => {
-  const i = addr.lastIndexOf(':')
-  if (i <= 0) return null
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, '')
-  const port = Number(addr.slice(i + 1))
-  return Number.isInteger(port) && port > 0 && port <= 65535 ? { host, port } : null
-}
 
 /**
  * Fetch a magnet's info dictionary from peers.
@@ -149,7 +142,7 @@ export class MetadataPhase {
 
   /** Learn of a peer at `host:port`. */
   addPeer(addr: string, source: PeerSource): void {
-    const a = splitAddress(addr)
+    const a = parseAddress(addr)
     if (a === null || this.opts.isSelf?.(a.host, a.port) === true) return
     const key = `${a.host}:${a.port}`
     if (this.bad.has(key)) return
