@@ -253,7 +253,20 @@ class Service implements TorrentService {
       this.state = 'idle'
       // A patron that arrived during the shutdown gets a fresh engine.
       if (this.router.size > 0 && this.lastScheduler !== undefined) this.start(this.lastScheduler)
+      else this.forgetShutdownArrivals()
     }
+  }
+
+  /**
+   * Every patron that arrived during the shutdown left before it ended: the
+   * creations they queued have no engine to go to, so their dead entries and
+   * the commands tagged for the next engine go too. Kept, the next session's
+   * first reply would be matched with a dead entry and every later reply of
+   * that session with the wrong request.
+   */
+  private forgetShutdownArrivals(): void {
+    this.router.reset()
+    this.generation++
   }
 
   /**
