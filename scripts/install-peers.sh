@@ -13,6 +13,7 @@ declare -A provider=(
   [tmux]=tmux
   [chromium]=chromium
   [ffmpeg]=ffmpeg
+  [nginx]=nginx
 )
 
 missing=()
