@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { launchChromium, makeTestVideo, pngSpread, videoPage } from './browser.ts'
+import { launchChromium, makeTestVideo, pngSpread, seekVideo, videoPage, videoState, waitPlayedPast } from './browser.ts'
 import { startStreamServer, type ServedTorrent } from '../../lib/stream/http-server.ts'
 
 test('Chromium plays, seeks and shows a frame of a WebM served over HTTP with ranges', async (t) => {
@@ -31,13 +31,11 @@ test('Chromium plays, seeks and shows a frame of a WebM served over HTTP with ra
   const page = await browser.newPage()
   await page.goto(`${srv.url}/`)
   await page.setContent(videoPage(srv.fileUrl(served, 0)))
-  await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 1, null, { timeout: 60_000 })
-  const duration = await page.evaluate(() => (document.getElementById('v') as HTMLVideoElement).duration)
+  await waitPlayedPast(page, 1, 60_000)
+  const { duration } = await videoState(page)
   assert.ok(duration >= 29, `duration ${duration}`)
-  await page.evaluate((d) => {
-    ;(document.getElementById('v') as HTMLVideoElement).currentTime = d * 0.8
-  }, duration)
-  await page.waitForFunction((d) => (document.getElementById('v') as HTMLVideoElement).currentTime > d * 0.8 + 0.5, duration, { timeout: 60_000 })
+  await seekVideo(page, duration * 0.8)
+  await waitPlayedPast(page, duration * 0.8 + 0.5, 60_000)
   const shot = await page.locator('#v').screenshot()
   assert.ok((await pngSpread(shot, dir)) > 20, 'the screenshot shows a picture, not a blank frame')
 })

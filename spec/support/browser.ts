@@ -89,3 +89,32 @@ export async function pngSpread(png: Uint8Array, dir: string): Promise<number> {
     await rm(file, { force: true })
   }
 }
+
+/** What the page's `<video id="v">` reports (read in the page; the specs have no DOM types). */
+export interface VideoState {
+  readonly currentTime: number
+  readonly duration: number
+  readonly readyState: number
+  readonly error: string | null
+}
+
+type PageLike = Pick<import('playwright-core').Page, 'evaluate' | 'waitForFunction'>
+
+/** The state of the page's video. */
+export const videoState = (page: PageLike): Promise<VideoState> =>
+  page.evaluate(
+    `(() => { const v = document.getElementById('v'); return { currentTime: v.currentTime, duration: v.duration, readyState: v.readyState, error: v.error && (v.error.code + ' ' + v.error.message) } })()`,
+  ) as Promise<VideoState>
+
+/** Waits until the video plays past `seconds` (fails after `timeoutMs`, or at once if the video errors). */
+export async function waitPlayedPast(page: PageLike, seconds: number, timeoutMs: number): Promise<void> {
+  await page.waitForFunction(
+    `(() => { const v = document.getElementById('v'); if (v.error) throw new Error('video error ' + v.error.code + ' ' + v.error.message); return v.currentTime > ${seconds} })()`,
+    null,
+    { timeout: timeoutMs, polling: 100 },
+  )
+}
+
+/** Seeks the video to `seconds`. */
+export const seekVideo = (page: PageLike, seconds: number): Promise<unknown> =>
+  page.evaluate(`(() => { document.getElementById('v').currentTime = ${seconds} })()`)
