@@ -412,7 +412,9 @@ export class Torrent implements PeerHandler {
     this.pex?.destroy()
     for (const p of [...this.peers.values()]) p.close('torrent failed')
     this.pieces.clear()
-    // A failed torrent holds no files open (the user may want to free the disk or unmount).
+    // A failed torrent holds no files open (the user may want to free the disk or unmount)
+    // and writes no more resume records after a last one.
+    void this.resume?.close().catch(() => {})
     const release = (): void => void this.storage.close().catch(() => {})
     void this.whenIdle().then(release)
     this.ctx.changed()
