@@ -12,12 +12,13 @@
  *
  * @module
  */
-import { mkdir, readFile, rm } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import type { Hasher, Metainfo, Storage } from './contracts.ts'
 import { Bitfield } from './bitfield.ts'
 import { checkExisting, type CheckedTorrent } from './checker.ts'
 import { removeStaleTemps, writeFileAtomic } from './atomic-file.ts'
+import { makeFolder } from './make-folder.ts'
 
 /** Size and mtime of a file (as from Storage.stat()), null when absent or a pad file. */
 export type FileStat = {
@@ -92,7 +93,7 @@ export async function saveResume(folder: string, metainfo: ResumeTorrent, have: 
     bitfield: Buffer.from(have.toBytes()).toString('base64'),
     files: stats.map((s, i) => (s === null || metainfo.files[i]!.pad ? null : { size: s.size, mtimeMs: s.mtimeMs })),
   }
-  await mkdir(path.dirname(file), { recursive: true })
+  await makeFolder(path.dirname(file))
   try {
     await writeFileAtomic(file, JSON.stringify(record))
   } catch (err) {

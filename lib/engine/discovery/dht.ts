@@ -11,11 +11,12 @@
  * @module
  */
 import { EventEmitter } from 'node:events'
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { isIPv4 } from 'node:net'
 import DHT from 'bittorrent-dht'
 import { removeStaleTemps, writeFileAtomic } from '../atomic-file.ts'
+import { makeFolder } from '../make-folder.ts'
 
 /** The well-known public routers (what bittorrent-dht would use by default). For production only. */
 export const PUBLIC_BOOTSTRAP: readonly string[] = Object.freeze([
@@ -170,7 +171,7 @@ function toError (e: unknown): Error {
 
 /** Write a routing table atomically. */
 export async function saveDhtState (path: string, state: DhtState): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
+  await makeFolder(dirname(path))
   await removeStaleTemps(path)
   await writeFileAtomic(path, JSON.stringify({ nodes: state.nodes }))
 }
