@@ -6,9 +6,9 @@
  *   node --import tsx bench/check-engine.ts --torrent t.torrent --data DIR [--workers N]
  */
 import { readFileSync } from 'node:fs'
-import { checkExisting } from '../lib/engine/checker.ts'
-import { openFileStorage } from '../lib/engine/file-storage.ts'
-import { createHasher } from '../lib/engine/hasher.ts'
+import { checkExisting } from '../lib/engine/disk/checker.ts'
+import { openFileStorage } from '../lib/engine/disk/file-storage.ts'
+import { createHasher } from '../lib/engine/disk/hasher.ts'
 import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
 import { argValues, report } from './lib/engine.ts'
 

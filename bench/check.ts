@@ -64,7 +64,7 @@ export const runCheckBench = async (opts: BenchOptions, log: (s: string) => void
     ? 'skipped (--no-engine)'
     : engineHas('checker', 'storage', 'hasher', 'metainfo')
       ? null
-      : 'not available yet (lib/engine/checker.ts, file-storage.ts or hasher.ts missing)'
+      : 'not available yet (lib/engine/disk/checker.ts, file-storage.ts or hasher.ts missing)'
 
   const engineRuns: OneCheck[] = []
   const aria2Runs: OneCheck[] = []

@@ -87,7 +87,7 @@ export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => v
           [...engineChild('leech-engine'), '--torrent', torrent, '--out', out, '--peer', peer, '--timeout-ms', String(timeoutMs)]
         ]
       },
-      skipped: opts.noEngine ? 'skipped (--no-engine)' : engineReady ? null : 'not available yet (lib/engine/client.ts, hasher.ts or file-storage.ts missing)'
+      skipped: opts.noEngine ? 'skipped (--no-engine)' : engineReady ? null : 'not available yet (lib/engine/client/client.ts, hasher.ts or file-storage.ts missing)'
     })
     let wtVersion = '2.8.x'
     let wtSkip: string | null = null

@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz`: the metainfo fuzz properties of spec/metainfo.fuzz.spec.ts at
+ * `npm run fuzz`: the metainfo fuzz properties of spec/fuzz/metainfo.fuzz.spec.ts at
  * nightly scale (default 100,000 hostile inputs, plus multi-megabyte garbage and
  * the info-bytes cross-check). Prints the seed first; replay a failure with
  * `FUZZ_SEED=<seed> npm run fuzz` (and FUZZ_RUNS=<n> to change the count).

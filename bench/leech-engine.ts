@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { closeTorrent, createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
-import { torrentClient, type TorrentHandle } from '../lib/engine/client.ts'
+import { torrentClient, type TorrentHandle } from '../lib/engine/client/client.ts'
 import { argValues, CommandSource, report, startEngine } from './lib/engine.ts'
 
 const argv = process.argv.slice(2)
@@ -46,7 +46,7 @@ const onFeedback = (f: EngineFeedback): void => {
     if (s.activity.startsWith('error')) fail(s.activity)
     if (s.activity !== 'checking' && s.fractionDone >= 1) {
       finished = true
-      // The engine's diagnostic (lib/engine/torrent.ts), not part of TorrentStats' type.
+      // The engine's diagnostic (lib/engine/torrent/torrent.ts), not part of TorrentStats' type.
       const outside = (s as { refusedOutsideEndgame?: number }).refusedOutsideEndgame ?? null
       void finish(s.downTotal, s.discarded, outside)
     }

@@ -1,7 +1,7 @@
 /**
  * Load of one service over the real engine (issue 8): N patrons on M small
  * torrents seeded by one engine instance on 127.0.0.1 (the scenario of
- * spec/load.spec.ts, in spec/support/load-scenario.ts). Prints time, peak RSS
+ * spec/engine/load.spec.ts, in spec/support/load-scenario.ts). Prints time, peak RSS
  * and peak heap; each run is a child process, so peak RSS is that run's own.
  *
  *   node --import tsx bench/load.ts [--patrons 1000] [--torrents 200] [--min-kib 64] [--max-kib 256]
@@ -94,7 +94,7 @@ export const loadSection = (a: Args, rows: readonly Row[]): string => {
     'seeing its torrent "seeding"; "released" from the last patron leaving to every fd, socket, worker and handle',
     'being back at the baseline. Peak RSS covers the whole process (seeder and leecher engines, test data',
     'generation); peak heap is V8 heap used, sampled every 50 ms. Every run also checks that each patron saw',
-    'exactly its own reply and updates (spec/load.spec.ts runs the 1,000 / 200 case in CI).',
+    'exactly its own reply and updates (spec/engine/load.spec.ts runs the 1,000 / 200 case in CI).',
     '',
     '| patrons | torrents | data MiB | seeder setup ms | replies ms | complete ms | released ms | peak RSS MiB | peak heap MiB | updates routed | violations |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
@@ -128,7 +128,7 @@ export const LOAD_NOTES = [
   '  about 25–45 MiB per 100 MiB of torrent data (seeder and leecher in one process, with their buffers).',
   '- **Release is prompt:** the leecher engine\'s sockets, files, worker threads and handles are gone within',
   '  milliseconds of the last patron leaving. Here its peer connections had already closed (both sides seeds);',
-  '  spec/churn.property.spec.ts checks the release with downloads in flight.'
+  '  spec/service/churn.property.spec.ts checks the release with downloads in flight.'
 ]
 
 /** Replace (or append) the Load section of docs/benchmarks.md, leaving the rest of the file as it is. */

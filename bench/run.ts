@@ -79,7 +79,7 @@ const step = async (name: string, run: () => Promise<StepOutcome | null>): Promi
     else {
       console.log('\n' + outcome.markdown)
       if (opts.docs) updateSection(name, outcome.markdown)
-      // One greppable line per benchmark (spec/bench-quick.spec.ts looks for it).
+      // One greppable line per benchmark (spec/bench/quick.spec.ts looks for it).
       console.log(`[bench] result ${name}: ${outcome.summary}`)
     }
   } catch (e) {

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
-import { torrentClient } from '../lib/engine/client.ts'
+import { torrentClient } from '../lib/engine/client/client.ts'
 import { argValues, CommandSource, report, startEngine } from './lib/engine.ts'
 
 const argv = process.argv.slice(2)

@@ -69,7 +69,7 @@ export const runSeedBench = async (opts: BenchOptions, log: (s: string) => void 
       name: ENGINE,
       torrent: '',
       seeder: null,
-      skipped: opts.noEngine ? 'skipped (--no-engine)' : engineHas('client', 'hasher', 'storage') ? null : 'not available yet (lib/engine/client.ts, hasher.ts or file-storage.ts missing)',
+      skipped: opts.noEngine ? 'skipped (--no-engine)' : engineHas('client', 'hasher', 'storage') ? null : 'not available yet (lib/engine/client/client.ts, hasher.ts or file-storage.ts missing)',
       readyS: null
     }
     if (!engineSetup.skipped) {

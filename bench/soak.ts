@@ -3,7 +3,7 @@
  * CI. Runs the churn property with many more cases (CHURN_RUNS, default 200)
  * and the kill -9 / restart test several times (SOAK_KILLS, default 10), each
  * repetition in a fresh process so one failure cannot hide behind another.
- * Then spec/kill-points.spec.ts (kill -9 at random points while downloading
+ * Then spec/engine/kill-points.spec.ts (kill -9 at random points while downloading
  * and while seeding) with many more kill points per run (SOAK_KILL_POINTS,
  * default 12) over several seeds (SOAK_KILL_ROUNDS, default 3); each run
  * prints its seed, replayable with KILL_SEED=S KILL_POINTS=N.
@@ -36,17 +36,17 @@ const runSpec = (file: string, env: Record<string, string>): boolean => {
 
 const failures: string[] = []
 console.log(`soak: churn property with ${churnRuns} runs`)
-if (!runSpec('spec/churn.property.spec.ts', { CHURN_RUNS: String(churnRuns) })) failures.push('churn')
+if (!runSpec('spec/service/churn.property.spec.ts', { CHURN_RUNS: String(churnRuns) })) failures.push('churn')
 for (let i = 1; i <= kills; i++) {
   // The kill point differs each time: the test kills once the download passes
   // a fraction, and the seeder's timing moves where in a piece that lands.
   console.log(`soak: kill -9 and restart, round ${i} of ${kills}`)
-  if (!runSpec('spec/resume-kill.spec.ts', {})) failures.push(`kill round ${i}`)
+  if (!runSpec('spec/engine/disk/resume-kill.spec.ts', {})) failures.push(`kill round ${i}`)
 }
 for (let i = 1; i <= killRounds; i++) {
   // A fresh seed each round (printed by the spec); KILL_SEED from the caller replays one.
   console.log(`soak: ${killPoints} random kill points while downloading and seeding, round ${i} of ${killRounds}`)
-  if (!runSpec('spec/kill-points.spec.ts', { KILL_POINTS: String(killPoints) })) failures.push(`kill points round ${i}`)
+  if (!runSpec('spec/engine/kill-points.spec.ts', { KILL_POINTS: String(killPoints) })) failures.push(`kill points round ${i}`)
 }
 console.log(failures.length === 0 ? 'soak: all passed' : `soak: FAILED: ${failures.join(', ')}`)
 process.exit(failures.length === 0 ? 0 : 1)

@@ -200,7 +200,7 @@ const swarmReport = (results: readonly SwarmConfigResult[], target: number, ctx:
       `from ${ctx.swarmSize} aria2c seeders (which tells the leecher's cost of many peers from the seeders' cost), ${ctx.runs} ` +
       'time(s) each, round-robin; peers given explicitly, no tracker; data in the page cache, one copy hard-linked into ' +
       "every seeder's folder. \"refused outside endgame\" is the largest count, over the runs, of block bytes the engine " +
-      'refused while not in endgame (`refusedOutsideEndgame`, a diagnostic of lib/engine/torrent.ts): outside endgame ' +
+      'refused while not in endgame (`refusedOutsideEndgame`, a diagnostic of lib/engine/torrent/torrent.ts): outside endgame ' +
       'no block is requested from two peers, so a non-zero count means parts of pieces arrived twice. "discarded" is ' +
       'every refused or hash-failed byte, endgame included. "seeders used" is the fewest peers that sent accepted ' +
       'data in a run. Transfer MB/s is from adding the torrent to done; MB/s includes the process start. All seeders ' +

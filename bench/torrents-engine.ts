@@ -12,7 +12,7 @@
 import { randomFillSync } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { torrentClient } from '../lib/engine/client.ts'
+import { torrentClient } from '../lib/engine/client/client.ts'
 import { createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
 import { torrentOf } from '../spec/support/loopback-swarm.ts'
 import { argValues, CommandSource, report, startEngine } from './lib/engine.ts'

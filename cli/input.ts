@@ -7,9 +7,9 @@
 import { access, constants, readFile, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import path from 'node:path'
-import type { Magnet, Metainfo } from '../lib/engine/contracts.ts'
+import type { Magnet, Metainfo } from '../lib/index.ts'
 import { parseMagnet, parseMetainfo } from '../lib/engine/metainfo/index.ts'
-import { makeFolder } from '../lib/engine/make-folder.ts'
+import { makeFolder } from '../lib/engine/disk/make-folder.ts'
 import { CliError, reasonOf } from './errors.ts'
 
 /** A parsed .torrent file. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { torrentClient } from './engine/client.ts'
+import { torrentClient } from './engine/client/client.ts'
 import { sharedService } from './service/shared.ts'
 import type { TorrentService } from './service/service.ts'
 

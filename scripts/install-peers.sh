@@ -11,6 +11,7 @@ declare -A provider=(
   [transmission-show]=transmission-cli
   [qbittorrent-nox]=qbittorrent-nox
   [tmux]=tmux
+  [nginx]=nginx
 )
 
 missing=()

@@ -13,10 +13,10 @@ import { projectRoot } from './paths.ts'
 
 /** Engine files each bench needs; a bench prints "not available yet" while any is missing. */
 export const ENGINE_PARTS = {
-  client: 'lib/engine/client.ts',
-  checker: 'lib/engine/checker.ts',
-  storage: 'lib/engine/file-storage.ts',
-  hasher: 'lib/engine/hasher.ts',
+  client: 'lib/engine/client/client.ts',
+  checker: 'lib/engine/disk/checker.ts',
+  storage: 'lib/engine/disk/file-storage.ts',
+  hasher: 'lib/engine/disk/hasher.ts',
   metainfo: 'lib/engine/metainfo/index.ts'
 } as const
 
@@ -47,7 +47,7 @@ export class CommandSource implements Stream<EngineCommand> {
   }
 }
 
-/** The engine's shape (lib/engine/client.ts `Engine`), restated so the bench typechecks without it. */
+/** The engine's shape (lib/engine/client/client.ts `Engine`), restated so the bench typechecks without it. */
 export type EngineFn = (commands: Stream<EngineCommand>) => Stream<EngineFeedback>
 
 /**

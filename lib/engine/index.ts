@@ -10,9 +10,9 @@
  *
  * @module
  */
-export { torrentClient, type ClientOptions, type Engine, type TorrentHandle } from './client.ts'
-export type { PeerInfo } from './torrent.ts'
-export { DHT_ENV, type DhtOption, type DhtSettings } from './discovery/client-dht.ts'
-export type { LsdSettings } from './discovery/client-lsd.ts'
-export type { PeerSource } from './peer.ts'
-export { RateMeter } from './stats.ts'
+export { torrentClient, type ClientOptions, type Engine, type TorrentHandle } from './client/client.ts'
+export type { PeerInfo } from './torrent/torrent.ts'
+export { DHT_ENV, type DhtOption, type DhtSettings } from './swarm/client-dht.ts'
+export type { LsdSettings } from './swarm/client-lsd.ts'
+export type { PeerSource } from './wire/peer.ts'
+export { RateMeter } from './policy/rate-meter.ts'

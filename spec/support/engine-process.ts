@@ -46,7 +46,7 @@ export interface EngineProcess {
 }
 
 const self = fileURLToPath(import.meta.url)
-const root = fileURLToPath(new URL('../../', import.meta.url))
+const root = fileURLToPath(new URL('../..', import.meta.url))
 
 const parseLines = (text: string): Feedback[] => {
   const out: Feedback[] = []

@@ -1,5 +1,5 @@
 /**
- * fast-check arbitraries for hostile metainfo, shared by spec/metainfo.fuzz.spec.ts
+ * fast-check arbitraries for hostile metainfo, shared by spec/fuzz/metainfo.fuzz.spec.ts
  * (a few thousand cases in CI) and bench/fuzz.ts (`npm run fuzz`, 100,000 cases).
  *
  * Torrent dictionaries are built from a mix of valid and hostile fields so that

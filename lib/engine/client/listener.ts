@@ -1,0 +1,128 @@
+/**
+ * The client's one TCP listener for incoming peers. It reads the peer's
+ * handshake to learn which torrent it wants, then hands the connection to that
+ * torrent (synchronously, so no message after the handshake is missed).
+ *
+ * It also answers the obfuscated handshake of message stream encryption
+ * (MSE/PE, which aria2, libtorrent, Transmission and qBittorrent try first by
+ * default): without it they give up on the first connection and retry in
+ * plaintext a second or more later. The torrent is found from the initiator's
+ * SHA-1("req2", infohash); plaintext payload is chosen whenever the peer
+ * offers it (as libtorrent does by default), RC4 only for peers that insist.
+ *
+ * @internal
+ * @module
+ */
+import { createHash } from 'node:crypto'
+import net from 'node:net'
+import { incomingWire, type CappedWire } from '../wire/peer.ts'
+
+/**
+ * Connections still in their handshake at once. Each may cost a Diffie-Hellman
+ * key exchange (about a millisecond of CPU): a flood of them is cut here.
+ */
+export const MAX_PENDING = 256
+
+/** The hash an MSE initiator sends in place of the infohash: SHA-1("req2" + infohash), hex. */
+export const obfuscatedHash = (infoHash: string): string =>
+  createHash('sha1').update('req2').update(Buffer.from(infoHash, 'hex')).digest('hex')
+
+/** What the listener asks of the client. */
+export interface IncomingRoute {
+  /** Adopt the connection for the torrent `infoHash` (true) or refuse it (false: dropped). */
+  adopt(infoHash: string, socket: net.Socket, wire: CappedWire, peerId: string): boolean
+  /** The infohash of a running torrent whose {@link obfuscatedHash} is `hash`, if any. */
+  resolve(hash: string): string | undefined
+}
+
+/** The encryption state of bittorrent-protocol's Wire (5.x) that the listener reads. */
+interface WireCrypto {
+  _encryptor: { _isEncrypted?: boolean } | null
+  setInfoHash(infoHash: string): void
+}
+
+export interface Listener {
+  readonly port: number
+  close(): Promise<void>
+}
+
+/**
+ * Listen on `port` (0 = any free port) and route each handshake through
+ * `route.adopt`, which adopts the connection (true) or refuses it (false:
+ * dropped). With `encryption` (default true) obfuscated handshakes are
+ * answered too, their torrent found by `route.resolve`.
+ *
+ * @example
+ * ```ts
+ * const l = await listen(0, undefined, {
+ *   adopt: (infoHash, socket, wire, peerId) => torrents.get(infoHash)?.acceptIncoming(socket, wire, peerId) ?? false,
+ *   resolve: (hash) => byObfuscatedHash.get(hash)
+ * })
+ * await l.close()
+ * ```
+ */
+export const listen = (port: number, host: string | undefined, route: IncomingRoute, encryption = true): Promise<Listener> =>
+  new Promise((resolve, reject) => {
+    const pending = new Set<net.Socket>()
+    const server = net.createServer((socket) => {
+      if (pending.size >= MAX_PENDING) {
+        socket.destroy()
+        return
+      }
+      pending.add(socket)
+      const wire = incomingWire(socket, encryption)
+      const crypto = wire as unknown as WireCrypto
+      const drop = (): void => {
+        pending.delete(socket)
+        socket.destroy()
+      }
+      const timer = setTimeout(drop, 10000)
+      timer.unref?.()
+      socket.on('error', drop)
+      socket.on('close', () => {
+        clearTimeout(timer)
+        pending.delete(socket)
+      })
+      // The library ends or destroys a wire whose handshake fails (wrong
+      // protocol, bad MSE step): the socket goes with it.
+      wire.on('close', drop)
+      wire.once('crypto-infohash', (hash: string) => {
+        const infoHash = route.resolve(hash)
+        if (infoHash === undefined) return drop()
+        crypto.setInfoHash(infoHash)
+      })
+      wire.once('handshake', (infoHash: string, peerId: string) => {
+        clearTimeout(timer)
+        pending.delete(socket)
+        socket.removeListener('error', drop)
+        wire.removeListener('close', drop)
+        // Plaintext from here on (the peer's plain handshake, or MSE with
+        // plaintext chosen): without the encryptor the wire takes the
+        // engine's copy-free parser (wire-parser.ts).
+        if (crypto._encryptor && !crypto._encryptor._isEncrypted) crypto._encryptor = null
+        let adopted = false
+        try {
+          adopted = route.adopt(infoHash, socket, wire, peerId)
+        } catch {
+          adopted = false
+        }
+        if (!adopted) socket.destroy()
+      })
+    })
+    server.on('error', reject)
+    server.listen(port, host, () => {
+      server.removeListener('error', reject)
+      server.on('error', () => {})
+      const addr = server.address()
+      resolve({
+        port: typeof addr === 'object' && addr ? addr.port : port,
+        // Stops accepting at once; connections already handed to torrents are
+        // theirs to close (server.close's callback would wait for them).
+        close: async () => {
+          for (const s of pending) s.destroy()
+          pending.clear()
+          server.close()
+        }
+      })
+    })
+  })

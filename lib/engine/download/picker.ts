@@ -1,0 +1,601 @@
+/**
+ * Which block to ask which peer for next. Pure bookkeeping: no IO and no
+ * timers (the caller decides when a request timed out and calls
+ * {@link PiecePicker.cancelled}), randomness injected, so every decision can
+ * be replayed in a test.
+ *
+ * Policy, in order: finish pieces already in progress (those this peer works
+ * on first), then start the rarest piece the peer has (random among equally
+ * rare ones). Outside endgame a block is outstanding at one peer at most;
+ * once every missing block is requested somewhere (endgame), a block may be
+ * asked of up to `endgamePeers` peers so the last pieces do not wait on the
+ * slowest one.
+ *
+ * Cost: pieces neither verified nor in progress sit in buckets by
+ * availability (array + position index, O(1) moves), so `addHave` is O(1),
+ * `add/removeAvailability` O(pieces set in the bitfield), and `pick` is
+ * O(pieces in progress with a free block + pieces the peer has requests in +
+ * bucket entries looked at before enough pieces the peer has are found).
+ * Measured: about 1 µs per block for one seeder refilling a 256-deep
+ * pipeline one block at a time over 4,096 pieces (received + pick).
+ * Against a peer that has most pieces that last term is about the number of
+ * pieces started; against a peer with few pieces it can degrade to a scan.
+ * Endgame picks scan the (few) pieces in progress block by block.
+ *
+ * @module
+ */
+import type { BlockRequest } from '../contracts.ts'
+import { Bitfield } from '../wire/bitfield.ts'
+
+/** What the picker needs to know of a peer. */
+export interface PeerView {
+  /** Stable id of the connection, as passed to received()/releasePeer(). */
+  readonly id: string
+  /** Whether the peer announced `piece` (bitfield or have). */
+  has(piece: number): boolean
+}
+
+/** Construction options of {@link PiecePicker}. */
+export interface PiecePickerOptions {
+  /** Must equal ceil(length / pieceLength). */
+  readonly pieceCount: number
+  /** Bytes per piece (all but the last). */
+  readonly pieceLength: number
+  /** Total torrent length in bytes (pad files included). */
+  readonly length: number
+  /** Block size; default 16384 (what every client asks for). */
+  readonly blockSize?: number
+  /** Random source in [0, 1) for tie-breaks; default Math.random. */
+  readonly rng?: () => number
+  /** In endgame, the most peers one block may be requested from at once; default 3 (minimum 1). */
+  readonly endgamePeers?: number
+}
+
+/** Outcome of {@link PiecePicker.received}. */
+export interface ReceivedResult {
+  /** False for an unrequested, duplicate, late or malformed block: the caller discards it. */
+  readonly accepted: boolean
+  /** Every block of the piece is now in: hash it, then call verified() or failed(). */
+  readonly pieceComplete: boolean
+  /** Other peers that still had this block requested (endgame): send them a cancel. */
+  readonly cancelPeers: string[]
+}
+
+/** Block bookkeeping of a piece that is in progress or awaiting its hash check. */
+interface PieceState {
+  readonly blocks: number
+  readonly received: Uint8Array
+  /** Peers with the block outstanding; undefined or empty when none. */
+  readonly requesters: (string[] | undefined)[]
+  receivedCount: number
+  /** Blocks neither received nor requested from anyone. */
+  free: number
+}
+
+const REJECT: ReceivedResult = Object.freeze({ accepted: false, pieceComplete: false, cancelPeers: [] })
+
+/**
+ * Piece and block selection for one torrent.
+ *
+ * @example
+ * ```ts
+ * const picker = new PiecePicker({ pieceCount: 4, pieceLength: 32768, length: 100000 })
+ * const peerBits = new Bitfield(4); peerBits.set(2)
+ * picker.addAvailability(peerBits)
+ * const reqs = picker.pick({ id: 'a', has: (i) => peerBits.get(i) }, 8)
+ * // -> [{ piece: 2, offset: 0, length: 16384 }, { piece: 2, offset: 16384, length: 16384 }]
+ * for (const r of reqs) {
+ *   const { pieceComplete } = picker.received('a', r)
+ *   if (pieceComplete) picker.verified(r.piece) // after the hash matched
+ * }
+ * ```
+ */
+export class PiecePicker {
+  /** Number of pieces. */
+  readonly pieceCount: number
+  /** Bytes per piece (all but the last). */
+  readonly pieceLength: number
+  /** Total bytes. */
+  readonly length: number
+  /** Bytes per block (all but the last of a piece). */
+  readonly blockSize: number
+  private readonly rng: () => number
+  private readonly endgamePeers: number
+  /** Most blocks any piece has; used to build numeric block keys. */
+  private readonly maxBlocks: number
+
+  private readonly haveBits: Bitfield
+  private readonly avail: Int32Array
+  /** Pieces neither verified nor in progress, by availability. */
+  private readonly buckets: number[][] = [[]]
+  /** Index of a piece in its bucket, -1 when it is in none. */
+  private readonly bucketPos: Int32Array
+  /** Pieces in progress or awaiting their hash check. */
+  private readonly active = new Map<number, PieceState>()
+  /** Active pieces with at least one free block. */
+  private readonly open = new Set<number>()
+  /** Outstanding requests per peer, by block key. */
+  private readonly outstanding = new Map<string, Map<number, BlockRequest>>()
+  /** Per peer: pieces with requests outstanding at it, and how many (so "its own pieces" costs O(pieces), not O(requests)). */
+  private readonly peerPieces = new Map<string, Map<number, number>>()
+  /**
+   * Pieces that only one peer may download (after a failure shared by several
+   * senders; see {@link PiecePicker.restrict}), by piece: that peer's id.
+   */
+  private readonly restricted = new Map<number, string>()
+  /** Blocks not received in unverified pieces. */
+  private missing = 0
+  /** Blocks not received and not requested, in unverified pieces. */
+  private freeTotal = 0
+
+  constructor(opts: PiecePickerOptions) {
+    const { pieceCount, pieceLength, length } = opts
+    const blockSize = opts.blockSize ?? 16384
+    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`bad length ${length}`)
+    if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`bad piece length ${pieceLength}`)
+    if (!Number.isSafeInteger(blockSize) || blockSize <= 0) throw new RangeError(`bad block size ${blockSize}`)
+    if (pieceCount !== Math.ceil(length / pieceLength)) {
+      throw new RangeError(`piece count ${pieceCount} does not match length ${length} / piece length ${pieceLength}`)
+    }
+    this.pieceCount = pieceCount
+    this.pieceLength = pieceLength
+    this.length = length
+    this.blockSize = blockSize
+    this.rng = opts.rng ?? Math.random
+    this.endgamePeers = Math.max(1, Math.floor(opts.endgamePeers ?? 3))
+    this.maxBlocks = Math.ceil(pieceLength / blockSize)
+    this.haveBits = new Bitfield(pieceCount)
+    this.avail = new Int32Array(pieceCount)
+    this.bucketPos = new Int32Array(pieceCount).fill(-1)
+    for (let p = 0; p < pieceCount; p++) {
+      this.bucketInsert(p)
+      this.missing += this.blocksOf(p)
+    }
+    this.freeTotal = this.missing
+  }
+
+  // ---- geometry ----
+
+  /** Bytes in piece `piece` (the last one may be shorter). */
+  pieceSize(piece: number): number {
+    if (!this.inRange(piece)) throw new RangeError(`piece ${piece} out of range`)
+    return piece === this.pieceCount - 1 ? this.length - this.pieceLength * (this.pieceCount - 1) : this.pieceLength
+  }
+
+  /** Number of blocks in piece `piece`. */
+  blocksOf(piece: number): number {
+    return Math.ceil(this.pieceSize(piece) / this.blockSize)
+  }
+
+  /** The request for block `block` of piece `piece`. */
+  blockRequest(piece: number, block: number): BlockRequest {
+    const offset = block * this.blockSize
+    return { piece, offset, length: Math.min(this.blockSize, this.pieceSize(piece) - offset) }
+  }
+
+  // ---- what we have ----
+
+  /** Whether `piece` is verified. */
+  have(piece: number): boolean {
+    return this.haveBits.get(piece)
+  }
+
+  /** Number of verified pieces. */
+  haveCount(): number {
+    return this.haveBits.count()
+  }
+
+  /** A copy of the verified pieces. */
+  haveBitfield(): Bitfield {
+    return this.haveBits.clone()
+  }
+
+  /** Every piece verified. */
+  isComplete(): boolean {
+    return this.haveBits.all()
+  }
+
+  /** Blocks not yet received in pieces not yet verified. */
+  missingBlocks(): number {
+    return this.missing
+  }
+
+  /** True when every missing block is requested from some peer (and some are missing). */
+  inEndgame(): boolean {
+    return this.freeTotal === 0 && this.missing > 0
+  }
+
+  /**
+   * Marks exactly the pieces of `bits` as verified (resume or check result);
+   * pieces not in `bits` that were verified become missing again.
+   */
+  setHave(bits: Bitfield): void {
+    this.checkLength(bits)
+    for (let p = 0; p < this.pieceCount; p++) {
+      const want = bits.get(p)
+      if (want && !this.haveBits.get(p)) this.verified(p)
+      else if (!want && this.haveBits.get(p)) this.failed(p)
+    }
+  }
+
+  // ---- swarm availability ----
+
+  /** A peer's bitfield joins the swarm count. */
+  addAvailability(bits: Bitfield): void {
+    this.checkLength(bits)
+    for (const p of bits.setIndices()) this.changeAvail(p, 1)
+  }
+
+  /** A peer's bitfield leaves the swarm count (pass the peer's current bitfield). */
+  removeAvailability(bits: Bitfield): void {
+    this.checkLength(bits)
+    for (const p of bits.setIndices()) this.changeAvail(p, -1)
+  }
+
+  /** A peer announced it has `piece`. */
+  addHave(piece: number): void {
+    if (this.inRange(piece)) this.changeAvail(piece, 1)
+  }
+
+  /** How many connected peers have `piece` (as told through add/removeAvailability and addHave). */
+  availability(piece: number): number {
+    return this.inRange(piece) ? this.avail[piece]! : 0
+  }
+
+  // ---- requests ----
+
+  /**
+   * Up to `max` new requests for `peer`, never a block already requested
+   * from it and never one of a piece it lacks; outside endgame never a block
+   * requested from anyone. The returned requests count as outstanding.
+   */
+  pick(peer: PeerView, max: number): BlockRequest[] {
+    const out: BlockRequest[] = []
+    if (!(max >= 1) || this.missing === 0) return out
+    const mine = this.peerMap(peer.id)
+
+    // 1. pieces in progress: this peer's own first, then the others
+    if (this.open.size > 0) {
+      const own = this.peerPieces.get(peer.id)
+      // (taking blocks only updates counts of keys already in `own`: safe to iterate)
+      if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && !this.barred(p, peer.id) && this.takeFree(p, peer.id, mine, max, out)) return out
+      for (const p of this.open) {
+        if (!peer.has(p) || this.barred(p, peer.id)) continue
+        if (this.takeFree(p, peer.id, mine, max, out)) return out
+      }
+    }
+
+    // 2. fresh pieces, rarest first
+    if (this.freeTotal > 0) {
+      const chosen = this.rarestFresh(peer, max - out.length)
+      for (const p of chosen) {
+        this.activate(p)
+        if (this.takeFree(p, peer.id, mine, max, out)) return out
+      }
+    }
+
+    // 3. endgame: duplicate blocks already requested elsewhere, least-requested first
+    if (this.freeTotal === 0 && out.length < max) this.takeEndgame(peer, mine, max, out)
+    return out
+  }
+
+  /**
+   * A block arrived from `peerId`. Accepted only when it was requested from
+   * that peer, is still missing, and has the exact offset and length of a block.
+   */
+  received(peerId: string, req: BlockRequest): ReceivedResult {
+    const loc = this.locate(req)
+    if (loc === null) return REJECT
+    const { piece, block } = loc
+    const st = this.active.get(piece)
+    if (st === undefined || st.received[block] === 1) return REJECT
+    const reqs = st.requesters[block]
+    if (reqs === undefined || !reqs.includes(peerId)) return REJECT
+    const key = this.key(piece, block)
+    const cancelPeers: string[] = []
+    for (const id of reqs) {
+      this.unlink(id, key, piece)
+      if (id !== peerId) cancelPeers.push(id)
+    }
+    st.requesters[block] = undefined
+    st.received[block] = 1
+    st.receivedCount++
+    this.missing--
+    return { accepted: true, pieceComplete: st.receivedCount === st.blocks, cancelPeers }
+  }
+
+  /** We gave up on a request to `peerId` (timeout, choke, cancel): the block goes back to the pool. */
+  cancelled(peerId: string, req: BlockRequest): void {
+    const loc = this.locate(req)
+    if (loc === null) return
+    if (!this.unlink(peerId, this.key(loc.piece, loc.block), loc.piece)) return
+    this.dropRequester(loc.piece, loc.block, peerId)
+  }
+
+  /**
+   * The peer is gone, choked us or timed out: all its outstanding requests go
+   * back to the pool, and the pieces restricted to it are open to all again
+   * (it no longer serves us, and a restricted piece must not wait on it).
+   */
+  releasePeer(peerId: string): void {
+    if (this.restricted.size > 0) for (const [p, id] of this.restricted) if (id === peerId) this.restricted.delete(p)
+    const mine = this.outstanding.get(peerId)
+    if (mine === undefined) return
+    this.outstanding.delete(peerId)
+    this.peerPieces.delete(peerId)
+    for (const [key, r] of mine) this.dropRequester(r.piece, key - r.piece * this.maxBlocks, peerId)
+  }
+
+  /** Outstanding requests of `peerId`. */
+  requestedBy(peerId: string): BlockRequest[] {
+    const mine = this.outstanding.get(peerId)
+    return mine === undefined ? [] : [...mine.values()]
+  }
+
+  /**
+   * From now on only `peerId` is given blocks of `piece` (libtorrent's
+   * re-download of a failed piece from one peer): when a piece that several
+   * peers sent fails its hash, one sender downloads it alone, so the next
+   * check names the liar, either that sender (it fails alone) or, once the
+   * piece passes, whoever's earlier block differs. Lasts until the piece is
+   * verified or fails, or {@link PiecePicker.releasePeer} is called for that
+   * peer. Requests other peers already hold for the piece stay theirs.
+   * Ignored for a piece already verified or out of range.
+   *
+   * @example
+   * ```ts
+   * picker.failed(7)            // a piece from peers a and b failed its hash
+   * picker.restrict(7, 'b')     // only b may fetch it now
+   * picker.pick(peerA, 8)       // never holds a block of piece 7
+   * ```
+   */
+  restrict(piece: number, peerId: string): void {
+    if (!this.inRange(piece) || this.haveBits.get(piece)) return
+    this.restricted.set(piece, peerId)
+  }
+
+  /** The peer `piece` is restricted to, if any. */
+  restrictedTo(piece: number): string | undefined {
+    return this.restricted.get(piece)
+  }
+
+  /** The piece's hash matched: it counts as had. */
+  verified(piece: number): void {
+    if (!this.inRange(piece) || this.haveBits.get(piece)) return
+    this.restricted.delete(piece)
+    const st = this.active.get(piece)
+    if (st !== undefined) {
+      this.forgetRequests(piece, st)
+      this.missing -= st.blocks - st.receivedCount
+      this.freeTotal -= st.free
+      this.active.delete(piece)
+      this.open.delete(piece)
+    } else {
+      const blocks = this.blocksOf(piece)
+      this.missing -= blocks
+      this.freeTotal -= blocks
+      this.bucketRemove(piece)
+    }
+    this.haveBits.set(piece)
+  }
+
+  /** The piece's hash failed (or its data was lost): every block of it is missing again. */
+  failed(piece: number): void {
+    if (!this.inRange(piece)) return
+    this.restricted.delete(piece)
+    const blocks = this.blocksOf(piece)
+    if (this.haveBits.get(piece)) {
+      this.haveBits.set(piece, false)
+      this.missing += blocks
+      this.freeTotal += blocks
+      this.bucketInsert(piece)
+      return
+    }
+    const st = this.active.get(piece)
+    if (st === undefined) return
+    this.forgetRequests(piece, st)
+    this.missing += st.receivedCount
+    this.freeTotal += blocks - st.free
+    this.active.delete(piece)
+    this.open.delete(piece)
+    this.bucketInsert(piece)
+  }
+
+  // ---- internals ----
+
+  private inRange(piece: number): boolean {
+    return Number.isInteger(piece) && piece >= 0 && piece < this.pieceCount
+  }
+
+  private checkLength(bits: Bitfield): void {
+    if (bits.length !== this.pieceCount) throw new RangeError(`bitfield of ${bits.length} pieces, torrent has ${this.pieceCount}`)
+  }
+
+  /** `piece` is restricted to a peer other than `peerId`. */
+  private barred(piece: number, peerId: string): boolean {
+    if (this.restricted.size === 0) return false
+    const only = this.restricted.get(piece)
+    return only !== undefined && only !== peerId
+  }
+
+  private key(piece: number, block: number): number {
+    return piece * this.maxBlocks + block
+  }
+
+  private peerMap(id: string): Map<number, BlockRequest> {
+    let m = this.outstanding.get(id)
+    if (m === undefined) {
+      m = new Map()
+      this.outstanding.set(id, m)
+    }
+    return m
+  }
+
+  /** Validates a request's geometry; returns its piece and block index. */
+  private locate(req: BlockRequest): { piece: number; block: number } | null {
+    const { piece, offset, length } = req
+    if (!this.inRange(piece) || !Number.isInteger(offset) || offset < 0 || offset % this.blockSize !== 0) return null
+    const block = offset / this.blockSize
+    if (block >= this.blocksOf(piece)) return null
+    if (length !== Math.min(this.blockSize, this.pieceSize(piece) - offset)) return null
+    return { piece, block }
+  }
+
+  /** Takes free blocks of active piece `p` for the peer until `out` holds `max`; true when full. */
+  private takeFree(p: number, peerId: string, mine: Map<number, BlockRequest>, max: number, out: BlockRequest[]): boolean {
+    const st = this.active.get(p)!
+    for (let b = 0; b < st.blocks && st.free > 0; b++) {
+      if (st.received[b] === 1) continue
+      const reqs = st.requesters[b]
+      if (reqs !== undefined && reqs.length > 0) continue
+      st.requesters[b] = [peerId]
+      st.free--
+      this.freeTotal--
+      const r = this.blockRequest(p, b)
+      this.link(peerId, mine, this.key(p, b), r)
+      out.push(r)
+      if (out.length >= max) break
+    }
+    if (st.free === 0) this.open.delete(p)
+    return out.length >= max
+  }
+
+  /** Fresh pieces the peer has, rarest first (random start within a bucket), enough for `want` blocks. */
+  private rarestFresh(peer: PeerView, want: number): number[] {
+    const chosen: number[] = []
+    let blocks = 0
+    const scan = (bucket: number[]): boolean => {
+      const n = bucket.length
+      if (n === 0) return false
+      const start = Math.floor(this.rng() * n) % n
+      for (let i = 0; i < n; i++) {
+        const p = bucket[(start + i) % n]!
+        if (!peer.has(p) || this.barred(p, peer.id)) continue
+        chosen.push(p)
+        blocks += this.blocksOf(p)
+        if (blocks >= want) return true
+      }
+      return false
+    }
+    for (let a = 1; a < this.buckets.length; a++) if (scan(this.buckets[a]!)) return chosen
+    // availability 0 last: the caller's counts may lag behind what the peer told it
+    scan(this.buckets[0]!)
+    return chosen
+  }
+
+  private takeEndgame(peer: PeerView, mine: Map<number, BlockRequest>, max: number, out: BlockRequest[]): void {
+    for (let level = 1; level < this.endgamePeers; level++) {
+      for (const [p, st] of this.active) {
+        if (st.receivedCount === st.blocks || !peer.has(p) || this.barred(p, peer.id)) continue
+        for (let b = 0; b < st.blocks; b++) {
+          if (st.received[b] === 1) continue
+          const reqs = st.requesters[b]
+          if (reqs === undefined || reqs.length !== level || reqs.includes(peer.id)) continue
+          reqs.push(peer.id)
+          const r = this.blockRequest(p, b)
+          this.link(peer.id, mine, this.key(p, b), r)
+          out.push(r)
+          if (out.length >= max) return
+        }
+      }
+    }
+  }
+
+  /** Records an outstanding request of a peer. */
+  private link(peerId: string, mine: Map<number, BlockRequest>, key: number, r: BlockRequest): void {
+    mine.set(key, r)
+    let pieces = this.peerPieces.get(peerId)
+    if (pieces === undefined) {
+      pieces = new Map()
+      this.peerPieces.set(peerId, pieces)
+    }
+    pieces.set(r.piece, (pieces.get(r.piece) ?? 0) + 1)
+  }
+
+  /** Forgets an outstanding request of a peer; false when there was none. */
+  private unlink(peerId: string, key: number, piece: number): boolean {
+    if (this.outstanding.get(peerId)?.delete(key) !== true) return false
+    const pieces = this.peerPieces.get(peerId)!
+    const n = pieces.get(piece)! - 1
+    if (n > 0) pieces.set(piece, n)
+    else pieces.delete(piece)
+    return true
+  }
+
+  private activate(p: number): void {
+    this.bucketRemove(p)
+    const blocks = this.blocksOf(p)
+    this.active.set(p, {
+      blocks,
+      received: new Uint8Array(blocks),
+      requesters: new Array(blocks).fill(undefined),
+      receivedCount: 0,
+      free: blocks,
+    })
+    this.open.add(p)
+  }
+
+  private dropRequester(piece: number, block: number, peerId: string): void {
+    const st = this.active.get(piece)
+    if (st === undefined || st.received[block] === 1) return
+    const reqs = st.requesters[block]
+    if (reqs === undefined) return
+    const i = reqs.indexOf(peerId)
+    if (i < 0) return
+    reqs.splice(i, 1)
+    if (reqs.length > 0) return
+    st.requesters[block] = undefined
+    st.free++
+    this.freeTotal++
+    if (st.receivedCount === 0 && st.free === st.blocks) {
+      // nothing left in progress: back among the fresh pieces
+      this.active.delete(piece)
+      this.open.delete(piece)
+      this.bucketInsert(piece)
+    } else {
+      this.open.add(piece)
+    }
+  }
+
+  /** Removes every outstanding request for blocks of `piece` from the peers' maps. */
+  private forgetRequests(piece: number, st: PieceState): void {
+    for (let b = 0; b < st.blocks; b++) {
+      const reqs = st.requesters[b]
+      if (reqs === undefined) continue
+      const key = this.key(piece, b)
+      for (const id of reqs) this.unlink(id, key, piece)
+      st.requesters[b] = undefined
+    }
+  }
+
+  private changeAvail(p: number, delta: number): void {
+    const before = this.avail[p]!
+    const after = Math.max(0, before + delta)
+    if (after === before) return
+    const inBucket = this.bucketPos[p]! >= 0
+    if (inBucket) this.bucketRemove(p)
+    this.avail[p] = after
+    if (inBucket) this.bucketInsert(p)
+  }
+
+  private bucketInsert(p: number): void {
+    if (this.bucketPos[p]! >= 0) return
+    const a = this.avail[p]!
+    while (this.buckets.length <= a) this.buckets.push([])
+    const bucket = this.buckets[a]!
+    this.bucketPos[p] = bucket.length
+    bucket.push(p)
+  }
+
+  private bucketRemove(p: number): void {
+    const pos = this.bucketPos[p]!
+    if (pos < 0) return
+    const bucket = this.buckets[this.avail[p]!]!
+    const last = bucket.pop()!
+    if (last !== p) {
+      bucket[pos] = last
+      this.bucketPos[last] = pos
+    }
+    this.bucketPos[p] = -1
+  }
+}

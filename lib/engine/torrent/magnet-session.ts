@@ -1,0 +1,163 @@
+/**
+ * A torrent started from a magnet link: first a {@link MetadataPhase}
+ * (activity "fetching metadata"), then, once the info dictionary is verified
+ * and usable, an ordinary {@link Torrent} that this session wraps and
+ * delegates to (checking, download, seeding, resume).
+ *
+ * The client admits the metainfo (file claims, storage) through the `admit`
+ * callback, on its creation chain, exactly as for a .torrent file. When the
+ * metadata turns out unusable (unsafe paths, a file of another running
+ * torrent, storage that cannot open), the session reports
+ * `error: <reason>` and stays until closed.
+ *
+ * @internal
+ * @module
+ */
+import type net from 'node:net'
+import type { Magnet, Metainfo } from '../contracts.ts'
+import { emptyStats, type TorrentStats } from '../../messages.ts'
+import { noPeerSources } from '../swarm/peer-sources.ts'
+import { metainfoFromInfoBytes } from '../metainfo/index.ts'
+import { MetadataPhase, type MetadataPhaseOptions } from './metadata-phase.ts'
+import type { CappedWire, PeerSource } from '../wire/peer.ts'
+import type { Torrent } from './torrent.ts'
+import type { TorrentContext } from './torrent.ts'
+import type { DhtTorrentSession } from '../swarm/client-dht.ts'
+
+/** What the client does with verified metainfo: start a Torrent (returned) or say why not. */
+export type Admit = (meta: Metainfo) => Promise<Torrent | string>
+
+/** Options of a {@link MagnetSession}. */
+export interface MagnetSessionOptions extends Omit<MetadataPhaseOptions, 'infoHash' | 'trackers'> {
+  readonly magnet: Magnet
+  /** Manual peers (client's, command's) and the magnet's `x.pe` hints. */
+  readonly peers: readonly string[]
+  readonly admit: Admit
+  /** The client's DHT, to find metadata peers (the Torrent proper joins it again, unless private). */
+  readonly joinDht?: TorrentContext['joinDht']
+}
+
+/**
+ * One magnet torrent, in whichever phase it is.
+ *
+ * @example
+ * ```ts
+ * const s = new MagnetSession({ magnet, peers, peerId, port, maxConns: 50, canConnect, connectionsChanged, changed, admit })
+ * s.start()
+ * s.stats().activity // 'fetching metadata', later 'downloading', 'seeding'
+ * await s.close()
+ * ```
+ */
+export class MagnetSession {
+  private readonly phase: MetadataPhase
+  private torrent: Torrent | null = null
+  private error: string | null = null
+  private closed = false
+  /** DHT lookups for metadata peers, while fetching. */
+  private dht: DhtTorrentSession | null = null
+
+  constructor(private readonly opts: MagnetSessionOptions) {
+    this.phase = new MetadataPhase({ ...opts, infoHash: opts.magnet.infoHash, trackers: opts.magnet.announce })
+    for (const p of opts.peers) this.phase.addPeer(p, 'manual')
+  }
+
+  /** Hex v1 info hash. */
+  get infoHash(): string {
+    return this.opts.magnet.infoHash
+  }
+
+  /** The running torrent once the metadata arrived and was admitted, else null. */
+  get inner(): Torrent | null {
+    return this.torrent
+  }
+
+  /** Start fetching the metadata; the torrent proper starts when it arrives. */
+  async start(): Promise<void> {
+    this.phase.start()
+    // A magnet says nothing of BEP 27 (the private flag is inside the info dictionary), so the
+    // metadata phase may use the DHT; the Torrent proper decides again once the flag is known.
+    this.dht = this.opts.joinDht?.(this.infoHash, false, {
+      onPeer: (host, port) => this.phase.addPeer(`${host}:${port}`, 'dht'),
+      wanted: () => true
+    }) ?? null
+    let info: Uint8Array
+    try {
+      info = await this.phase.metadata
+    } catch {
+      return // closed before the metadata came
+    }
+    if (this.closed) return
+    const parsed = await metainfoFromInfoBytes(info, { announce: this.opts.magnet.announce })
+    if (this.closed) return
+    if (!parsed.ok) return this.fail(parsed.reason)
+    if (parsed.value.infoHash !== this.infoHash) return this.fail('metadata does not match the magnet\'s info hash')
+    this.stopDht()
+    const learnt = this.phase.learnt()
+    // Close our metadata connections first, so a peer does not see the new one as a duplicate of the old.
+    await this.phase.close()
+    if (this.closed) return
+    const admitted = await this.opts.admit(parsed.value).catch((e: unknown) => (e instanceof Error ? e.message : String(e)))
+    if (typeof admitted === 'string') return this.fail(admitted)
+    if (this.closed) {
+      await admitted.close()
+      return
+    }
+    this.torrent = admitted
+    for (const p of learnt) admitted.addPeerAddress(p.address, p.source)
+    await admitted.start()
+  }
+
+  private fail(reason: string): void {
+    if (this.closed || this.error !== null) return
+    this.error = reason
+    this.stopDht()
+    void this.phase.close()
+    this.opts.changed()
+  }
+
+  /** Learn of a peer (tracker, DHT, PEX, ...): for the metadata phase, or the torrent once it runs. */
+  addPeerAddress(addr: string, source: PeerSource): void {
+    if (this.torrent !== null) this.torrent.addPeerAddress(addr, source)
+    else if (this.error === null && !this.closed) this.phase.addPeer(addr, source)
+  }
+
+  /** About once a second. */
+  tick(): void {
+    if (this.torrent !== null) this.torrent.tick()
+    else if (this.error === null) this.phase.tick()
+  }
+
+  /** An incoming connection whose handshake named this torrent. */
+  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+    if (this.torrent !== null) return this.torrent.acceptIncoming(socket, wire, remoteId)
+    if (this.error !== null || this.closed) return false
+    return this.phase.acceptIncoming(socket, wire, remoteId)
+  }
+
+  /** Close whichever phase runs: sockets, timers, files released. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.stopDht()
+    await this.phase.close()
+    await this.torrent?.close()
+  }
+
+  private stopDht(): void {
+    this.dht?.close()
+    this.dht = null
+  }
+
+  /** Status now: the torrent's, or the metadata phase's (sizes 0). */
+  stats(): TorrentStats {
+    if (this.torrent !== null) return this.torrent.stats()
+    const activity = this.closed ? 'shut down' : this.error !== null ? `error: ${this.error}` : 'fetching metadata'
+    const fetching = this.error === null && !this.closed
+    return {
+      ...emptyStats,
+      activity,
+      numPeers: fetching ? this.phase.connectedPeers() : 0,
+      peerSources: fetching ? this.phase.sources() : noPeerSources()
+    }
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * The first phase of a torrent started from a magnet: connect to whatever
+ * peers we know of (magnet `x.pe` hints, manual peers, the magnet's trackers,
+ * peers that dial us), fetch the info dictionary with ut_metadata (BEP 9),
+ * and hand it over with the addresses learnt on the way.
+ *
+ * These connections only carry metadata: no bitfield is sent or read and no
+ * piece is requested. When the metadata is verified they are closed and the
+ * torrent proper dials the same peers again: simpler than moving a live wire,
+ * whose earlier messages (bitfield, haves) a new owner would have missed.
+ *
+ * @internal
+ * @module
+ */
+import net from 'node:net'
+import { createMetadataFetcher, type MetadataFetcher } from './metadata-fetcher.ts'
+import { newCappedWire, type CappedWire, type KnownPeer, type PeerSource } from '../wire/peer.ts'
+import { noPeerSources } from '../swarm/peer-sources.ts'
+import { startTracker, type TrackerSession } from '../swarm/tracker.ts'
+import { useWireExtensions } from '../wire/extensions.ts'
+import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
+import { parseAddress } from '../swarm/address.ts'
+
+/** What a metadata phase needs from its client. */
+export interface MetadataPhaseOptions {
+  /** Hex v1 info hash (the SHA-1 the info dictionary must have). */
+  readonly infoHash: string
+  /** Our peer id, hex. */
+  readonly peerId: string
+  /** Our listen port (extended handshake `p`, tracker announces). */
+  readonly port: number
+  /** Tracker URLs of the magnet (`tr`). */
+  readonly trackers: readonly string[]
+  /** Connections this phase may hold. */
+  readonly maxConns: number
+  /** Client-wide connection cap: may we open one more? */
+  canConnect(): boolean
+  connectionsChanged(delta: number): void
+  /** Something worth a status update happened (a peer came or went). */
+  changed(): void
+  /** Give up on a connection without a handshake after this long (ms); default 20000. */
+  readonly handshakeTimeout?: number
+  /** Is `host:port` our own listen address? Never dialled. */
+  isSelf?(host: string, port: number): boolean
+  /** PEX (BEP 11) on metadata connections too, to find more peers; default true. */
+  readonly pex?: boolean
+  /** Milliseconds between PEX messages to each peer; default 60000. */
+  readonly pexInterval?: number
+}
+
+/** A peer address and where we learnt it. */
+export interface LearntPeer {
+  readonly address: string
+  readonly source: PeerSource
+}
+
+interface Conn {
+  readonly socket: net.Socket
+  readonly wire: CappedWire
+  /** Dialled address, or the remote's ip:port for an incoming connection. */
+  readonly address: string
+  readonly source: PeerSource
+  /** Where the peer listens (dialled address, or remote ip + its extended handshake's `p`). */
+  listenAddress: string | null
+  ready: boolean
+  closed: boolean
+  timer: NodeJS.Timeout | null
+}
+
+/** Addresses remembered per metadata phase: trackers and peers cannot make it grow without bound. */
+export const MAX_KNOWN_PEERS = 2000
+
+/**
+ * Fetch a magnet's info dictionary from peers.
+ *
+ * @example
+ * ```ts
+ * const phase = new MetadataPhase({ infoHash, peerId, port, trackers: magnet.announce, maxConns: 50,
+ *   canConnect: () => true, connectionsChanged() {}, changed() {} })
+ * for (const p of magnet.peers) phase.addPeer(p, 'manual')
+ * phase.start()
+ * const info = await phase.metadata      // verified: SHA-1 = infoHash
+ * const peers = phase.learnt()
+ * await phase.close()
+ * ```
+ */
+export class MetadataPhase {
+  /** Resolves with the verified info dictionary; rejects if the phase is closed first. */
+  readonly metadata: Promise<Uint8Array>
+  private readonly fetcher: MetadataFetcher
+  private readonly known = new Map<string, KnownPeer>()
+  private readonly conns = new Set<Conn>()
+  /** Addresses (dialled or listen) of peers that sent wrong metadata: never again. */
+  private readonly bad = new Set<string>()
+  private tracker: TrackerSession | null = null
+  private started = false
+  private closed = false
+  /** A magnet has no private flag: PEX runs unless turned off (the torrent proper re-decides). */
+  private readonly pex: TorrentPex | null
+
+  constructor(private readonly opts: MetadataPhaseOptions) {
+    this.pex = opts.pex === false ? null : createTorrentPex({
+      private: false,
+      intervalMs: opts.pexInterval,
+      onPeer: (addr) => this.addPeer(addr, 'pex')
+    })
+    this.fetcher = createMetadataFetcher({
+      infoHash: opts.infoHash,
+      onBadPeer: (wire, reason) => {
+        for (const c of this.conns) {
+          if (c.wire !== wire) continue
+          this.bad.add(c.address)
+          if (c.listenAddress !== null) this.bad.add(c.listenAddress)
+          this.known.delete(c.address)
+          this.closeConn(c, reason)
+        }
+      }
+    })
+    this.metadata = this.fetcher.metadata
+  }
+
+  /** Start dialling and announcing. */
+  start(): void {
+    if (this.started || this.closed) return
+    this.started = true
+    try {
+      this.tracker = startTracker({
+        infoHash: this.opts.infoHash,
+        peerId: this.opts.peerId,
+        announce: this.opts.trackers,
+        port: this.opts.port,
+        // The size is unknown until the metadata arrives: say "everything left".
+        stats: () => ({ uploaded: 0, downloaded: 0, left: Number.MAX_SAFE_INTEGER }),
+        onPeer: (host, port) => this.addPeer(`${host}:${port}`, 'tracker')
+      })
+    } catch {
+      // A tracker URL the library cannot use must not stop the fetch: peers may come from elsewhere.
+      this.tracker = null
+    }
+    this.connectMore()
+  }
+
+  /** Learn of a peer at `host:port`. */
+  addPeer(addr: string, source: PeerSource): void {
+    const a = parseAddress(addr)
+    if (a === null || this.opts.isSelf?.(a.host, a.port) === true) return
+    const key = `${a.host}:${a.port}`
+    if (this.bad.has(key)) return
+    const k = this.known.get(key)
+    if (k === undefined) {
+      if (this.known.size >= MAX_KNOWN_PEERS) return
+      this.known.set(key, { ...a, source, failures: 0, nextTry: 0, connected: false })
+    }
+    else if (!k.connected) k.nextTry = Math.min(k.nextTry, Date.now())
+    if (this.started) this.connectMore()
+  }
+
+  /** About once a second: redial peers whose back-off is over. */
+  tick(): void {
+    this.connectMore()
+  }
+
+  /** Connected peers that completed the handshake. */
+  connectedPeers(): number {
+    let n = 0
+    for (const c of this.conns) if (c.ready) n++
+    return n
+  }
+
+  /** Connected peers by source (the shape of TorrentStats.peerSources). */
+  sources(): Record<PeerSource, number> {
+    const s = noPeerSources()
+    for (const c of this.conns) if (c.ready) s[c.source]++
+    return s
+  }
+
+  /** Every address worth dialling for data, without those that lied about the metadata. */
+  learnt(): LearntPeer[] {
+    const out = new Map<string, PeerSource>()
+    for (const [address, k] of this.known) if (!this.bad.has(address)) out.set(address, k.source)
+    for (const c of this.conns) {
+      if (c.listenAddress !== null && !this.bad.has(c.listenAddress) && !out.has(c.listenAddress)) out.set(c.listenAddress, c.source)
+    }
+    return [...out].map(([address, source]) => ({ address, source }))
+  }
+
+  /** An incoming connection whose handshake named our infohash (the listener read it). */
+  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+    if (!this.started || this.closed || remoteId === this.opts.peerId) return false
+    if (this.conns.size >= this.opts.maxConns || !this.opts.canConnect()) return false
+    const ip = socket.remoteAddress ?? ''
+    const c = this.track(socket, wire, `${ip}:${socket.remotePort ?? 0}`, 'incoming', null)
+    useWireExtensions(wire, { info: () => null, port: this.opts.port })
+    this.pex?.attach(wire as unknown as PexWire, socket.remoteAddress, null)
+    wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })
+    this.ready(c)
+    return true
+  }
+
+  /** Stop: close every connection, stop announcing, reject `metadata` if it is still pending. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.fetcher.destroy('torrent closed')
+    this.pex?.destroy()
+    const gone = [...this.conns].map((c) => new Promise<void>((resolve) => {
+      if (c.socket.destroyed && c.socket.closed) return resolve()
+      c.socket.once('close', () => resolve())
+    }))
+    for (const c of [...this.conns]) this.closeConn(c, 'metadata phase over')
+    await Promise.allSettled([this.tracker?.stop(), ...gone])
+    this.tracker = null
+  }
+
+  private connectMore(): void {
+    if (!this.started || this.closed) return
+    const now = Date.now()
+    for (const [key, k] of this.known) {
+      if (this.conns.size >= this.opts.maxConns || !this.opts.canConnect()) return
+      if (k.connected || k.nextTry > now) continue
+      k.connected = true
+      const socket = net.connect({ host: k.host, port: k.port })
+      const wire = newCappedWire('tcpOutgoing')
+      socket.pipe(wire).pipe(socket)
+      const c = this.track(socket, wire, key, k.source, key)
+      useWireExtensions(wire, { info: () => null, port: this.opts.port })
+      this.pex?.attach(wire as unknown as PexWire, undefined, key)
+      socket.once('connect', () => {
+        if (!c.closed) wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })
+      })
+      wire.once('handshake', (infoHash: string, peerId: string) => {
+        if (infoHash !== this.opts.infoHash) this.closeConn(c, 'wrong infohash')
+        else if (peerId === this.opts.peerId) {
+          this.known.delete(key)
+          this.closeConn(c, 'connected to ourselves')
+        } else this.ready(c)
+      })
+    }
+  }
+
+  /** Common set-up of a connection (its socket already piped to the wire): timers, clean-up, `p`. */
+  private track(socket: net.Socket, wire: CappedWire, address: string, source: PeerSource, listenAddress: string | null): Conn {
+    const c: Conn = { socket, wire, address, source, listenAddress, ready: false, closed: false, timer: null }
+    this.conns.add(c)
+    this.opts.connectionsChanged(1)
+    const close = (why: string) => () => this.closeConn(c, why)
+    socket.on('error', close('socket error'))
+    socket.on('close', close('socket closed'))
+    wire.on('error', close('wire error'))
+    wire.on('close', close('wire closed'))
+    wire.on('end', close('wire ended'))
+    wire.on('oversize', close('oversized message'))
+    wire.on('malformed', close('malformed message'))
+    wire.on('extended', (ext: string | number) => {
+      if (ext !== 'handshake' || source !== 'incoming') return
+      const p = wire.peerExtendedHandshake['p']
+      const ip = socket.remoteAddress
+      if (typeof p === 'number' && Number.isInteger(p) && p > 0 && p <= 65535 && ip) {
+        c.listenAddress = ip.includes(':') ? `[${ip}]:${p}` : `${ip}:${p}`
+        if (this.bad.has(c.listenAddress)) this.closeConn(c, 'sent wrong metadata before')
+      }
+    })
+    c.timer = setTimeout(close('handshake timeout'), this.opts.handshakeTimeout ?? 20000)
+    c.timer.unref?.()
+    return c
+  }
+
+  private ready(c: Conn): void {
+    if (c.closed) return
+    c.ready = true
+    if (c.timer !== null) clearTimeout(c.timer)
+    c.timer = null
+    const k = this.known.get(c.address)
+    if (k !== undefined) k.failures = 0
+    // The fetch may wait a long time for a peer with the metadata: keep idle connections open.
+    c.wire.setKeepAlive(true)
+    this.fetcher.add(c.wire)
+    this.pex?.ready(c.wire)
+    this.opts.changed()
+  }
+
+  private closeConn(c: Conn, reason: string): void {
+    void reason
+    if (c.closed) return
+    c.closed = true
+    if (c.timer !== null) clearTimeout(c.timer)
+    c.timer = null
+    this.conns.delete(c)
+    this.opts.connectionsChanged(-1)
+    this.pex?.closed(c.wire)
+    this.fetcher.remove(c.wire)
+    c.wire.setKeepAlive(false)
+    try {
+      c.wire.destroy()
+    } catch {
+      // a wire in a bad state must not stop the close
+    }
+    c.socket.destroy()
+    const k = this.known.get(c.address)
+    if (k !== undefined) {
+      k.connected = false
+      k.failures++
+      // Quick first retries (a seeder may still be starting), then back off to a minute.
+      k.nextTry = Date.now() + Math.min(60000, 1000 * 2 ** Math.min(k.failures - 1, 6))
+    }
+    if (c.ready && !this.closed) this.opts.changed()
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The BEP 10 extensions every peer wire of the engine carries, registered
+ * before our handshake (the extended handshake lists what is registered then).
+ *
+ * - `ut_metadata` (BEP 9) serving the torrent's info dictionary, so a peer
+ *   that started from a magnet can fetch it from us; a torrent still fetching
+ *   its own metadata serves nothing (every request is rejected).
+ * - `p`: our listen port, so the other side knows where to dial us back
+ *   (and its PEX can hand our address out) even when we dialled it.
+ *
+ * @internal
+ * @module
+ */
+// Kept in the emitted .d.ts, where tsc rewrites it to the package's types/ (shipped): consumers need these typings too.
+/// <reference path="../../../types/bittorrent-protocol.d.ts" preserve="true" />
+import type Wire from 'bittorrent-protocol'
+import { utMetadata } from './ut-metadata.ts'
+
+/** What {@link useWireExtensions} needs to know. */
+export interface WireExtensionsOptions {
+  /** The bencoded info dictionary we serve, or null while we do not have it. */
+  readonly info: () => Uint8Array | null
+  /** Our TCP listen port (left out of the handshake when not a valid port). */
+  readonly port: number
+}
+
+/**
+ * Register our extensions on `wire`; call before `wire.handshake()`.
+ *
+ * @example
+ * ```ts
+ * useWireExtensions(wire, { info: () => meta.infoBytes, port: 6881 })
+ * wire.handshake(infoHash, peerId)
+ * ```
+ */
+export const useWireExtensions = (wire: Wire, opts: WireExtensionsOptions): void => {
+  wire.use(utMetadata({ info: opts.info }) as unknown as Parameters<Wire['use']>[0])
+  if (Number.isInteger(opts.port) && opts.port > 0 && opts.port <= 65535) wire.extendedHandshake['p'] = opts.port
+}

@@ -1,0 +1,89 @@
+/**
+ * lib/engine/swarm/tracker.ts against an embedded bittorrent-tracker server over
+ * HTTP and UDP: started / completed / stopped, peers handed over, counts,
+ * and retries with backoff when the tracker cannot be reached.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { startTracker as startSession } from '../../../lib/engine/swarm/tracker.ts'
+import { startTracker as startServer } from '../../support/peers/tracker-server.ts'
+import { freePort } from '../../support/peers/ports.ts'
+import { pollUntil } from '../../support/peers/wait.ts'
+
+const hex = (n: number): string => randomBytes(n).toString('hex')
+
+// The tracker client's timers are unref'd (they must not keep an app alive):
+// hold the event loop open while a test waits on them.
+const keepAlive = (t: { after(fn: () => unknown): void }): void => {
+  const timer = setInterval(() => {}, 1000)
+  t.after(() => clearInterval(timer))
+}
+
+test('announces started, completed and stopped over HTTP and UDP, and passes peers on', { timeout: 30000 }, async (t) => {
+  keepAlive(t)
+  const server = await startServer({ intervalMs: 60000 })
+  t.after(() => server.close())
+  const infoHash = hex(20)
+  const seen: string[] = []
+  let counts: [number, number] | undefined
+  // Another peer is already registered (a seeder on port 7001).
+  const other = startSession({
+    infoHash,
+    peerId: hex(20),
+    announce: [server.httpAnnounce],
+    port: 7001,
+    stats: () => ({ uploaded: 0, downloaded: 0, left: 0 }),
+    onPeer: () => {}
+  })
+  t.after(() => other.stop())
+  await server.waitForSeeders(infoHash, 1, 10000)
+
+  const session = startSession({
+    infoHash,
+    peerId: hex(20),
+    announce: [server.httpAnnounce, server.udpAnnounce, 'wss://ignored.example/announce'],
+    port: 7002,
+    stats: () => ({ uploaded: 0, downloaded: 0, left: 1000 }),
+    onPeer: (host, port) => seen.push(`${host}:${port}`),
+    onCounts: (seeds, leechers) => (counts = [seeds, leechers])
+  })
+  let stopped = false
+  t.after(() => (stopped ? undefined : session.stop()))
+
+  await pollUntil(() => seen.includes('127.0.0.1:7001'), { timeoutMs: 10000, what: 'the other peer handed over' })
+  await pollUntil(() => counts !== undefined && counts[0] >= 1, { timeoutMs: 10000, what: 'tracker counts' })
+  const mine = () => server.announces.filter((a) => a.addr.endsWith(':7002'))
+  await pollUntil(
+    () => mine().filter((a) => a.event === 'start').map((a) => a.type).sort().join() === 'http,udp',
+    { timeoutMs: 10000, what: 'started over HTTP and UDP', explain: () => JSON.stringify(mine()) }
+  )
+  session.completed()
+  await pollUntil(() => mine().filter((a) => a.event === 'complete').length === 2, { timeoutMs: 10000, what: 'completed x2' })
+  await session.stop()
+  stopped = true
+  await pollUntil(() => mine().filter((a) => a.event === 'stop').length >= 1, { timeoutMs: 10000, what: 'stopped' })
+})
+
+test('an unreachable tracker is retried with growing delays', { timeout: 30000 }, async (t) => {
+  keepAlive(t)
+  const port = await freePort('both')
+  const warnings: number[] = []
+  const session = startSession({
+    infoHash: hex(20),
+    peerId: hex(20),
+    announce: [`http://127.0.0.1:${port}/announce`],
+    port: 7003,
+    stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
+    onPeer: () => {},
+    onWarning: () => warnings.push(Date.now()),
+    backoff: 200,
+    maxBackoff: 800
+  })
+  t.after(() => session.stop())
+  await pollUntil(() => warnings.length >= 5, { timeoutMs: 15000, what: 'five failed announces' })
+  const gaps = warnings.slice(1, 5).map((w, i) => w - warnings[i]!)
+  // 200, 400, 800, 800 ms (capped): growing, never hammering.
+  assert.ok(gaps[0]! >= 150 && gaps[1]! >= 350 && gaps[2]! >= 700 && gaps[3]! >= 700, `gaps ${gaps}`)
+  assert.ok(gaps[3]! < 2000, `capped: ${gaps}`)
+})
