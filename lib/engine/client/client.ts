@@ -30,7 +30,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, access, constants } from 'node:fs/promises'
+import { access, constants } from 'node:fs/promises'
 import path from 'node:path'
 import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
 import {
@@ -51,6 +51,7 @@ import type { Engine } from '../../engine-contract.ts'
 import { parseMagnet, parseMetainfo } from '../metainfo/index.ts'
 import { MagnetSession } from '../torrent/magnet-session.ts'
 import { openFileStorage } from '../disk/file-storage.ts'
+import { makeFolder } from '../disk/make-folder.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import { obfuscatedHash } from './listener.ts'
 import { resolveOptions, type ClientOptions, type ResolvedOptions, type TorrentHandle } from './options.ts'
@@ -69,6 +70,12 @@ const handleOf = (infoHash: string, current: () => Torrent | null): TorrentHandl
   banned: () => current()?.bannedPeers() ?? [],
   restoredFrom: () => current()?.restoredFrom() ?? { source: 'empty', checked: 0 }
 })
+
+/** Where a torrent's data goes, and why it can only be read there (when it can). */
+interface SaveFolder {
+  readonly folder: string
+  readonly readOnly?: string
+}
 
 /** One running instance of the engine (one run of its stream). */
 class EngineInstance {
@@ -132,10 +139,11 @@ class EngineInstance {
     const running = this.byInfoHash.get(meta.infoHash)
     if (running !== undefined) return torrentAlreadyDownloading(running)
 
-    const folder = await this.saveFolder(cmd)
-    if (typeof folder !== 'string') return folder
+    const place = await this.saveFolder(cmd)
+    if ('type' in place) return place
+    const { folder } = place
     const id = randomBytes(12).toString('hex')
-    const torrent = await this.openTorrent(id, meta, folder, [...this.options.peers, ...(cmd.peers ?? [])])
+    const torrent = await this.openTorrent(id, meta, place, [...this.options.peers, ...(cmd.peers ?? [])])
     if (typeof torrent === 'string') return torrentStartFail(torrent)
     this.register(id, meta.infoHash, torrent, handleOf(meta.infoHash, () => torrent))
     return newTorrentCreated(id, folder, { infohash: meta.infoHash, name: meta.name })
@@ -151,8 +159,9 @@ class EngineInstance {
     const magnet = parsed.value
     const running = this.byInfoHash.get(magnet.infoHash)
     if (running !== undefined) return torrentAlreadyDownloading(running)
-    const folder = await this.saveFolder(cmd)
-    if (typeof folder !== 'string') return folder
+    const place = await this.saveFolder(cmd)
+    if ('type' in place) return place
+    const { folder } = place
     if (this.disposed) return torrentStartFail('engine stopped')
     const port = await this.services.port()
     const id = randomBytes(12).toString('hex')
@@ -165,7 +174,7 @@ class EngineInstance {
         this.enqueue(async () => {
           if (this.torrents.get(id) !== session || this.disposed) return 'torrent closed'
           // Its peers come from the session (every address learnt, without those that lied).
-          const torrent = await this.openTorrent(id, meta, folder, [])
+          const torrent = await this.openTorrent(id, meta, place, [])
           if (typeof torrent === 'string') return torrent
           // Closed while its storage opened: release what was just taken.
           if (this.torrents.get(id) !== session || this.disposed) {
@@ -202,16 +211,28 @@ class EngineInstance {
     return p
   }
 
-  /** The command's save folder, absolute, created and writable; or the failure reply. */
-  private async saveFolder(cmd: CreateNewTorrent): Promise<string | CreationReply> {
+  /**
+   * The command's save folder, absolute and created; or the failure reply. A
+   * folder that exists but cannot be written (a read-only file system, no
+   * permission) is usable for seeding complete data: `readOnly` says why it
+   * is read-only, and the torrent only reads it.
+   */
+  private async saveFolder(cmd: CreateNewTorrent): Promise<SaveFolder | CreationReply> {
     const folder = path.resolve(cmd.savefolder ?? this.options.downloadFolder)
     try {
-      await mkdir(folder, { recursive: true })
-      await access(folder, constants.W_OK)
+      await makeFolder(folder)
     } catch (e) {
       return torrentStartFail(`save folder ${folder} is not usable: ${describe(e)}`)
     }
-    return folder
+    try {
+      await access(folder, constants.W_OK)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EROFS') return { folder, readOnly: 'read-only file system, EROFS' }
+      if (code === 'EACCES' || code === 'EPERM') return { folder, readOnly: `no permission to write, ${code}` }
+      return torrentStartFail(`save folder ${folder} is not usable: ${describe(e)}`)
+    }
+    return { folder }
   }
 
   /**
@@ -219,13 +240,13 @@ class EngineInstance {
    * started). Returns the reason when a file belongs to another running
    * torrent or the storage cannot open. The claims are registered under `id`.
    */
-  private async openTorrent(id: TorrentId, meta: Metainfo, folder: string, peers: readonly string[]): Promise<Torrent | string> {
+  private async openTorrent(id: TorrentId, meta: Metainfo, { folder, readOnly }: SaveFolder, peers: readonly string[]): Promise<Torrent | string> {
     const files = filePaths(meta, folder)
     const conflict = this.claims.conflict(files)
     if (conflict !== null) return conflict
     let storage
     try {
-      storage = await openFileStorage(folder, meta.files)
+      storage = await openFileStorage(folder, meta.files, { readonly: readOnly !== undefined })
     } catch (e) {
       return `cannot open storage in ${folder}: ${describe(e)}`
     }
@@ -233,7 +254,7 @@ class EngineInstance {
       await storage.close()
       return 'engine stopped'
     }
-    const ctx = this.services.torrentContext(await this.services.port(), () => this.status(id))
+    const ctx = { ...this.services.torrentContext(await this.services.port(), () => this.status(id)), ...(readOnly !== undefined ? { readOnly } : {}) }
     const torrent = new Torrent(id, meta, folder, storage, ctx, peers)
     this.claims.claim(id, files)
     return torrent

@@ -111,6 +111,12 @@ export interface TorrentContext {
   /** Strikes (bad pieces) before a peer is banned from this torrent. */
   readonly banStrikes: number
   /**
+   * Why the save folder cannot be written (a read-only file system, say), when
+   * it cannot: the storage refuses writes, only complete data can run (as a
+   * seed) and no resume record is written.
+   */
+  readonly readOnly?: string
+  /**
    * Hash downloaded pieces on the main thread as their bytes arrive (no copy,
    * no waiting at the end) instead of on the worker pool. Worker isolates free
    * moved buffers only on their own GC, which costs ~100 MiB of RSS at speed.
@@ -321,17 +327,23 @@ export class Torrent implements PeerHandler {
       return
     }
     if (this.closed) return
+    if (this.ctx.readOnly !== undefined && !this.picker.isComplete()) {
+      this.fail(
+        `the save folder ${this.folder} cannot be written (${this.ctx.readOnly}) and holds ${this.picker.haveCount()} of ${this.meta.pieceCount} pieces: only complete data can be seeded from it`
+      )
+      return
+    }
     this.started = true
     this.activity = this.picker.isComplete() ? 'seeding' : 'downloading'
     this.completeAnnounced = this.picker.isComplete()
-    this.resume = createResumeWriter({
+    if (this.ctx.readOnly === undefined) this.resume = createResumeWriter({
       folder: this.folder,
       metainfo: this.meta,
       // Verified pieces all have their writes resolved (a piece is hashed only after them).
       snapshot: async () => ({ have: this.picker.haveBitfield(), stats: await this.storage.stat() })
     })
     // Record what checking found, so the next start need not hash it again.
-    if (this.picker.haveCount() > 0 && (this.restored.source !== 'resume' || this.restored.checked > 0)) this.resume.changed()
+    if (this.picker.haveCount() > 0 && (this.restored.source !== 'resume' || this.restored.checked > 0)) this.resume?.changed()
     this.ctx.changed()
     try {
       this.tracker = this.startTrackers()
@@ -412,7 +424,9 @@ export class Torrent implements PeerHandler {
     this.pex?.destroy()
     for (const p of [...this.peers.values()]) p.close('torrent failed')
     this.pieces.clear()
-    // A failed torrent holds no files open (the user may want to free the disk or unmount).
+    // A failed torrent holds no files open (the user may want to free the disk or unmount)
+    // and writes no more resume records after a last one.
+    void this.resume?.close().catch(() => {})
     const release = (): void => void this.storage.close().catch(() => {})
     void this.whenIdle().then(release)
     this.ctx.changed()
