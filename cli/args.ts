@@ -9,8 +9,11 @@ import { usageError } from './errors.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
+/** What {@link parse} returns for `options`: node's parseArgs result, with positionals. */
+export type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>
+
 /** Parse `argv` for `command`; unknown options and missing values become usage errors. */
-export const parse = <O extends Options>(command: string, argv: readonly string[], options: O) => {
+export const parse = <O extends Options>(command: string, argv: readonly string[], options: O): Parsed<O> => {
   try {
     return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true })
   } catch (e) {

@@ -4,16 +4,15 @@
  *
  * @module
  */
-import { torrentClient } from '../lib/engine/index.ts'
 import { createNewTorrent, type Feedback, type TorrentId } from '../lib/messages.ts'
-import { torrentService } from '../lib/service/index.ts'
 import { isComplete, isFailed } from '../operators/completion.ts'
 import { parse, parsePeers, parsePort } from './args.ts'
 import { CliError, exitCodes, usageError } from './errors.ts'
 import { ensurePortFree, ensureWritableFolder, readTorrentInput, type TorrentInput } from './input.ts'
-import { onInterrupt, runPatron } from './patron-run.ts'
+import { onInterrupt } from './interrupt.ts'
+import type { PatronHandlers, PatronRun } from './patron-run.ts'
 import { bytes, duration, rate } from './ui/format.ts'
-import { chooseView, type View } from './ui/view.ts'
+import type { View } from './ui/view.ts'
 
 export const help = `Usage: torrent-patron get <file.torrent | magnet> [more ...] [options]
 
@@ -47,7 +46,7 @@ const nameOf = (input: TorrentInput): string =>
 
 /** Run the download of `input` on `service` until it settles; shows progress on `view`. */
 export const download = (
-  run: (handlers: Parameters<typeof runPatron>[1]) => ReturnType<typeof runPatron>,
+  run: (handlers: PatronHandlers) => PatronRun,
   input: TorrentInput,
   opts: { savefolder: string; peers: readonly string[]; seed: boolean; signal?: AbortSignal },
   view: View
@@ -157,6 +156,12 @@ export const get = async (argv: readonly string[]): Promise<number> => {
   const savefolder = await ensureWritableFolder(values.out ?? '.')
   if (port !== undefined) await ensurePortFree(port)
   // DHT on unless --no-dht; without the flag the engine's default applies (TORRENT_PATRON_DHT=off turns it off).
+  // The engine, the patrons and the bars load only now, once every argument is checked.
+  const [{ torrentClient, torrentService }, { runPatron }, { chooseView }] = await Promise.all([
+    import('../lib/index.ts'),
+    import('./patron-run.ts'),
+    import('./ui/view.ts')
+  ])
   const engine = torrentClient({ port: port ?? 0, downloadFolder: savefolder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}) })
   const service = torrentService(engine)
   const view = chooseView(values)

@@ -7,7 +7,7 @@
 import { access, constants, mkdir, readFile, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import path from 'node:path'
-import type { Magnet, Metainfo } from '../lib/engine/contracts.ts'
+import type { Magnet, Metainfo } from '../lib/index.ts'
 import { parseMagnet, parseMetainfo } from '../lib/engine/metainfo/index.ts'
 import { CliError, reasonOf } from './errors.ts'
 

@@ -6,17 +6,14 @@
 import { stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import path from 'node:path'
-import { torrentClient } from '../lib/engine/index.ts'
 import { createNewTorrent, type Feedback, type TorrentId } from '../lib/messages.ts'
-import { torrentService } from '../lib/service/index.ts'
 import { isComplete, isFailed } from '../operators/completion.ts'
 import { onePositional, parse, parsePeers, parsePort } from './args.ts'
 import { CliError, reasonOf, usageError } from './errors.ts'
 import { ensurePortFree, readTorrentFile, type TorrentFileInput } from './input.ts'
 import { makeTorrentFile } from './make.ts'
-import { onInterrupt, runPatron } from './patron-run.ts'
+import { onInterrupt } from './interrupt.ts'
 import { bytes, percent } from './ui/format.ts'
-import { chooseView } from './ui/view.ts'
 
 export const help = `Usage: torrent-patron seed <path | file.torrent> [options]
 
@@ -91,6 +88,12 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
   if (port === undefined || port === 0) port = await anyFreePort()
   else await ensurePortFree(port)
 
+  // The engine, the patrons and the bars load only now, once every argument is checked.
+  const [{ torrentClient, torrentService }, { runPatron }, { chooseView }] = await Promise.all([
+    import('../lib/index.ts'),
+    import('./patron-run.ts'),
+    import('./ui/view.ts')
+  ])
   const view = chooseView(values)
   const engine = torrentClient({ port, downloadFolder: folder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}) })
   const service = torrentService(engine)

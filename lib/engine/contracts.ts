@@ -59,7 +59,7 @@ export interface Metainfo {
   readonly files: readonly FileEntry[]
   /** Tracker URLs, tiers flattened in order, duplicates removed. */
   readonly announce: readonly string[]
-  /** BEP 19 web seed URLs (not used for downloading yet). */
+  /** BEP 19 web seed URLs (`url-list`; http and https only). */
   readonly urlList: readonly string[]
   /** BEP 27 private flag: no DHT, no PEX. */
   readonly private: boolean
@@ -112,6 +112,8 @@ export interface Magnet {
   readonly announce: readonly string[]
   /** `x.pe` peer hints as host:port. */
   readonly peers: readonly string[]
+  /** `ws` BEP 19 web seed URLs (http and https only). */
+  readonly webSeeds?: readonly string[]
 }
 
 /**

@@ -1,12 +1,17 @@
 /**
  * Running the CLI as a user would: `node bin/torrent-patron.js ...` in a
  * child process, with its output captured and every child killed at the end.
+ * The bin runs the compiled dist/, rebuilt first when a source is newer
+ * (support/build.ts), so that a spec never tests a stale build.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensureBuilt } from '../support/build.ts'
 import { makeRandomTree } from '../support/peers/data.ts'
 import { makeTempDir } from '../support/peers/tmp.ts'
+
+ensureBuilt()
 
 export const bin = fileURLToPath(new URL('../../bin/torrent-patron.js', import.meta.url))
 

@@ -19,6 +19,8 @@ export interface FileStorageOptions {
   readonly preallocate?: boolean
   /** Most file handles kept open at once (default 64). */
   readonly maxOpenFiles?: number
+  /** Which files ensureFiles() (and so the first write) creates; default every non-pad file. Files written to are created regardless. */
+  readonly create?: (file: number) => boolean
 }
 
 /** {@link Storage} plus a few extras the engine may use. */
@@ -29,7 +31,7 @@ export interface FileStorage extends Storage {
   readInto(offset: number, target: Uint8Array): Promise<Uint8Array>
   /** Absolute paths of the torrent's files, aligned with `files` (null for pad files). */
   readonly paths: ReadonlyArray<string | null>
-  /** Creates every non-pad file (zero-length ones included) and its folders. Done automatically on the first write. */
+  /** Creates every non-pad file (zero-length ones included; those `create` allows) and its folders. Done automatically on the first write. */
   ensureFiles(): Promise<void>
   /** fdatasync every open handle, so written data survives a power cut before a resume record claims it. */
   sync(): Promise<void>
@@ -200,7 +202,7 @@ class DiskStorage implements FileStorage {
     // one attempt shared by all writers; a failure is retried by the next write
     this.created ??= (async () => {
       for (let i = 0; i < this.files.length; i++) {
-        if (this.paths[i] === null) continue
+        if (this.paths[i] === null || this.opts.create?.(i) === false) continue
         await this.withHandle(i, true, async () => {})
       }
     })().catch((err) => {

@@ -16,6 +16,7 @@ import path from 'node:path'
 import type { Hasher, Metainfo, Storage } from '../contracts.ts'
 import { Bitfield } from '../wire/bitfield.ts'
 import { checkExisting, type CheckedTorrent } from './checker.ts'
+import { isFilePriority, type FilePriority } from '../download/priorities.ts'
 
 /** Size and mtime of a file (as from Storage.stat()), null when absent or a pad file. */
 export type FileStat = {
@@ -42,6 +43,8 @@ export interface ResumeRecord {
   readonly bitfield: string
   /** Aligned with the metainfo's files; null for pad files and absent files. */
   readonly files: ReadonlyArray<FileStat>
+  /** File priorities aligned with the metainfo's files, when a selection was made (absent: every file normal). */
+  readonly priorities?: ReadonlyArray<FilePriority>
 }
 
 /**
@@ -78,7 +81,16 @@ export function resumePath(folder: string, infoHash: string): string {
  * await saveResume(saveFolder, metainfo, picker.haveBitfield(), await storage.stat())
  * ```
  */
-export async function saveResume(folder: string, metainfo: ResumeTorrent, have: Bitfield, stats: ReadonlyArray<FileStat>): Promise<void> {
+export async function saveResume(
+  folder: string,
+  metainfo: ResumeTorrent,
+  have: Bitfield,
+  stats: ReadonlyArray<FileStat>,
+  priorities?: ReadonlyArray<FilePriority>,
+): Promise<void> {
+  if (priorities !== undefined && priorities.length !== metainfo.files.length) {
+    throw new RangeError(`${priorities.length} priorities for ${metainfo.files.length} files`)
+  }
   if (have.length !== metainfo.pieceCount) throw new RangeError(`bitfield of ${have.length} pieces, torrent has ${metainfo.pieceCount}`)
   if (stats.length !== metainfo.files.length) throw new RangeError(`${stats.length} file stats for ${metainfo.files.length} files`)
   const file = resumePath(folder, metainfo.infoHash)
@@ -89,6 +101,7 @@ export async function saveResume(folder: string, metainfo: ResumeTorrent, have: 
     pieceCount: metainfo.pieceCount,
     bitfield: Buffer.from(have.toBytes()).toString('base64'),
     files: stats.map((s, i) => (s === null || metainfo.files[i]!.pad ? null : { size: s.size, mtimeMs: s.mtimeMs })),
+    ...(priorities !== undefined ? { priorities: [...priorities] } : {}),
   }
   const dir = path.dirname(file)
   await mkdir(dir, { recursive: true })
@@ -166,6 +179,26 @@ export async function loadResume(folder: string, metainfo: ResumeTorrent, stats:
   return new ResumeBitfield(trusted, toCheck)
 }
 
+/**
+ * The file priorities a resume record holds; null when there is no usable
+ * record or it holds none (every file normal, as before any selection).
+ *
+ * @example
+ * ```ts
+ * const priorities = (await loadPriorities(saveFolder, metainfo)) ?? requested
+ * ```
+ */
+export async function loadPriorities(folder: string, metainfo: ResumeTorrent): Promise<FilePriority[] | null> {
+  let text: string
+  try {
+    text = await readFile(resumePath(folder, metainfo.infoHash), 'utf8')
+  } catch {
+    return null
+  }
+  const record = parseRecord(text, metainfo)
+  return record?.priorities === undefined ? null : [...record.priorities]
+}
+
 /** Outcome of {@link restoreHave}. */
 export interface Restored {
   /** Verified pieces: trusted from the resume record or found good by hashing. */
@@ -235,6 +268,7 @@ function parseRecord(text: string, m: ResumeTorrent): ResumeRecord | null {
     const { size, mtimeMs } = f as Record<string, unknown>
     if (typeof size !== 'number' || typeof mtimeMs !== 'number' || !Number.isFinite(size) || !Number.isFinite(mtimeMs)) return null
   }
+  if (r.priorities !== undefined && (!Array.isArray(r.priorities) || r.priorities.length !== m.files.length || !r.priorities.every(isFilePriority))) return null
   return r as unknown as ResumeRecord
 }
 
@@ -248,6 +282,8 @@ export interface ResumeSnapshot {
   readonly have: Bitfield
   /** Storage.stat(), taken after the data of `have` was written. */
   readonly stats: ReadonlyArray<FileStat>
+  /** The file priorities to record, when a selection was made. */
+  readonly priorities?: ReadonlyArray<FilePriority>
 }
 
 /** Options of {@link createResumeWriter}. */
@@ -307,8 +343,8 @@ export function createResumeWriter(opts: ResumeWriterOptions): ResumeWriter {
     dirty = false
     writing = (async () => {
       try {
-        const { have, stats } = await opts.snapshot()
-        await saveResume(opts.folder, opts.metainfo, have, stats)
+        const { have, stats, priorities } = await opts.snapshot()
+        await saveResume(opts.folder, opts.metainfo, have, stats, priorities)
         failing = false
       } catch (err) {
         dirty = true
