@@ -14,6 +14,7 @@
  * @module
  */
 import type net from 'node:net'
+import type Wire from 'bittorrent-protocol'
 import { ReadCache, READ_SPAN, READ_SPANS } from './read-cache.ts'
 import type { Storage } from '../contracts.ts'
 import type { PendingIo } from '../torrent/pending-io.ts'
@@ -38,8 +39,8 @@ export type Respond = (err: Error | null, buf?: Uint8Array) => void
 /** What the upload queue needs of a peer. */
 export interface UploadPeer {
   readonly closed: boolean
-  /** `amChoking`: after our choke the library drops answers to earlier requests. */
-  readonly wire: object & { readonly amChoking: boolean }
+  /** The peer's wire (`amChoking`: after our choke the library drops answers to earlier requests). */
+  readonly wire: Wire
   /** Where answers go (corked per turn; 'drain' resumes reading). */
   readonly socket: net.Socket
   /** Bytes queued in the wire and the socket, not yet on the network. */
