@@ -20,13 +20,17 @@ export class PendingIo {
   private pending = 0
   private readonly waiters: (() => void)[] = []
 
-  /** Count `work` until it settles; returns it unchanged. */
+  /**
+   * Count `work` until it settles; returns it unchanged. The count drops a
+   * microtask after it settles, so IO the caller's own handlers start (a
+   * hash after the last write) is counted before the count can reach zero.
+   */
   track<T>(work: Promise<T>): Promise<T> {
     this.pending++
-    const done = (): void => {
+    const done = (): void => queueMicrotask(() => {
       this.pending--
       if (this.pending === 0) for (const r of this.waiters.splice(0)) r()
-    }
+    })
     work.then(done, done)
     return work
   }
