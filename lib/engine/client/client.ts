@@ -27,7 +27,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, access, constants } from 'node:fs/promises'
+import { access, constants } from 'node:fs/promises'
 import path from 'node:path'
 import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
 import {
@@ -48,6 +48,7 @@ import { parseMagnet, parseMetainfo } from '../metainfo/index.ts'
 import { MagnetSession } from '../torrent/magnet-session.ts'
 import { openFileStorage } from '../disk/file-storage.ts'
 import { createHasher, type PoolHasher } from '../disk/hasher.ts'
+import { makeFolder } from '../disk/make-folder.ts'
 import { Torrent, type PeerInfo } from '../torrent/torrent.ts'
 import { listen, obfuscatedHash, type Listener } from './listener.ts'
 import { TokenBucket, limitToRate } from '../policy/throttle.ts'
@@ -199,6 +200,12 @@ const newPeerId = (): string => Buffer.concat([Buffer.from(PEER_ID_PREFIX), rand
 
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
+/** Where a torrent's data goes, and why it can only be read there (when it can). */
+interface SaveFolder {
+  readonly folder: string
+  readonly readOnly?: string
+}
+
 /** One running instance of the engine (one run of its stream). */
 class EngineInstance {
   /** Running torrents; a magnet's is a MagnetSession (metadata phase, then a Torrent). */
@@ -300,10 +307,11 @@ class EngineInstance {
     const running = this.byInfoHash.get(meta.infoHash)
     if (running !== undefined) return torrentAlreadyDownloading(running)
 
-    const folder = await this.saveFolder(cmd)
-    if (typeof folder !== 'string') return folder
+    const place = await this.saveFolder(cmd)
+    if ('type' in place) return place
+    const { folder } = place
     const id = randomBytes(12).toString('hex')
-    const torrent = await this.openTorrent(id, meta, folder, [...(this.options.peers ?? []), ...(cmd.peers ?? [])])
+    const torrent = await this.openTorrent(id, meta, place, [...(this.options.peers ?? []), ...(cmd.peers ?? [])])
     if (typeof torrent === 'string') return torrentStartFail(torrent)
     this.torrents.set(id, torrent)
     this.byInfoHash.set(meta.infoHash, id)
@@ -332,8 +340,9 @@ class EngineInstance {
     const magnet = parsed.value
     const running = this.byInfoHash.get(magnet.infoHash)
     if (running !== undefined) return torrentAlreadyDownloading(running)
-    const folder = await this.saveFolder(cmd)
-    if (typeof folder !== 'string') return folder
+    const place = await this.saveFolder(cmd)
+    if ('type' in place) return place
+    const { folder } = place
     if (this.disposed) return torrentStartFail('engine stopped')
     const listener = await this.listener.catch(() => null)
     const id = randomBytes(12).toString('hex')
@@ -357,7 +366,7 @@ class EngineInstance {
         this.enqueue(async () => {
           if (this.torrents.get(id) !== session || this.disposed) return 'torrent closed'
           // Its peers come from the session (every address learnt, without those that lied).
-          const torrent = await this.openTorrent(id, meta, folder, [])
+          const torrent = await this.openTorrent(id, meta, place, [])
           if (typeof torrent === 'string') return torrent
           // Closed while its storage opened: release what was just taken.
           if (this.torrents.get(id) !== session || this.disposed) {
@@ -394,16 +403,28 @@ class EngineInstance {
     return p
   }
 
-  /** The command's save folder, absolute, created and writable; or the failure reply. */
-  private async saveFolder(cmd: CreateNewTorrent): Promise<string | CreationReply> {
+  /**
+   * The command's save folder, absolute and created; or the failure reply. A
+   * folder that exists but cannot be written (a read-only file system, no
+   * permission) is usable for seeding complete data: `readOnly` says why it
+   * is read-only, and the torrent only reads it.
+   */
+  private async saveFolder(cmd: CreateNewTorrent): Promise<SaveFolder | CreationReply> {
     const folder = path.resolve(cmd.savefolder ?? this.options.downloadFolder ?? '.')
     try {
-      await mkdir(folder, { recursive: true })
-      await access(folder, constants.W_OK)
+      await makeFolder(folder)
     } catch (e) {
       return torrentStartFail(`save folder ${folder} is not usable: ${describe(e)}`)
     }
-    return folder
+    try {
+      await access(folder, constants.W_OK)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EROFS') return { folder, readOnly: 'read-only file system, EROFS' }
+      if (code === 'EACCES' || code === 'EPERM') return { folder, readOnly: `no permission to write, ${code}` }
+      return torrentStartFail(`save folder ${folder} is not usable: ${describe(e)}`)
+    }
+    return { folder }
   }
 
   /**
@@ -411,7 +432,7 @@ class EngineInstance {
    * started). Returns the reason when a file belongs to another running
    * torrent or the storage cannot open. The claims are registered under `id`.
    */
-  private async openTorrent(id: TorrentId, meta: Metainfo, folder: string, peers: readonly string[]): Promise<Torrent | string> {
+  private async openTorrent(id: TorrentId, meta: Metainfo, { folder, readOnly }: SaveFolder, peers: readonly string[]): Promise<Torrent | string> {
     const files = meta.files.filter((f) => !f.pad).map((f) => path.join(folder, ...f.path))
     for (const f of files) {
       const owner = this.claims.get(f)
@@ -419,7 +440,7 @@ class EngineInstance {
     }
     let storage
     try {
-      storage = await openFileStorage(folder, meta.files)
+      storage = await openFileStorage(folder, meta.files, { readonly: readOnly !== undefined })
     } catch (e) {
       return `cannot open storage in ${folder}: ${describe(e)}`
     }
@@ -461,7 +482,8 @@ class EngineInstance {
         joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null,
         isSelf: (host, port) => this.isSelf?.(host, port) ?? false,
         pex: this.options.pex ?? true,
-        pexInterval: this.options.pexInterval
+        pexInterval: this.options.pexInterval,
+        ...(readOnly !== undefined ? { readOnly } : {})
       },
       peers
     )

@@ -38,6 +38,12 @@ export interface TorrentContext {
   /** Strikes (bad pieces) before a peer is banned from this torrent. */
   readonly banStrikes: number
   /**
+   * Why the save folder cannot be written (a read-only file system, say), when
+   * it cannot: the storage refuses writes, only complete data can run (as a
+   * seed) and no resume record is written.
+   */
+  readonly readOnly?: string
+  /**
    * Hash downloaded pieces on the main thread as their bytes arrive (no copy,
    * no waiting at the end) instead of on the worker pool. Worker isolates free
    * moved buffers only on their own GC, which costs ~100 MiB of RSS at speed.

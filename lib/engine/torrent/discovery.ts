@@ -12,6 +12,9 @@ import type { DhtTorrentSession } from '../swarm/client-dht.ts'
 import type { LsdTorrentSession } from '../swarm/client-lsd.ts'
 import type { TorrentContext } from './context.ts'
 
+/** With no peer and no block for this long, a downloading torrent asks its trackers again (ms). */
+export const REANNOUNCE_WHEN_ALONE = 15000
+
 /** What discovery needs from its torrent. */
 export interface DiscoveryOptions {
   readonly meta: Pick<Metainfo, 'infoHash' | 'announce' | 'private'>

@@ -22,7 +22,7 @@ import { PiecePicker } from '../download/picker.ts'
 import { restoreHave, createResumeWriter, type ResumeWriter } from '../disk/resume.ts'
 import type { CappedWire, Peer, PeerHandler, PeerSource } from '../wire/peer.ts'
 import { PEER_IDLE_TIMEOUT } from '../policy/idle.ts'
-import { Throttle, TokenBucket, limitToRate } from '../policy/throttle.ts'
+import { torrentThrottle } from '../policy/throttle.ts'
 import { PeerBook } from '../swarm/peer-book.ts'
 import { PieceAssembly, type PieceAttempt } from '../download/assembly.ts'
 import { SmartBan } from '../download/smart-ban.ts'
@@ -30,19 +30,12 @@ import { RequestPipeline } from '../download/requests.ts'
 import { UploadQueue } from '../upload/upload-queue.ts'
 import { UploadSlots } from '../upload/slots.ts'
 import { Connections } from './connections.ts'
-import { Discovery } from './discovery.ts'
+import { Discovery, REANNOUNCE_WHEN_ALONE } from './discovery.ts'
 import { PendingIo } from './pending-io.ts'
 import { TorrentStatus, type PeerInfo, type Restored } from './status.ts'
 import type { TorrentContext } from './context.ts'
 
 export type { PeerInfo } from './status.ts'
-
-/** A limit: the client's bucket and this torrent's, both must allow. */
-const throttle = (client: TokenBucket | undefined, limit: number | undefined): Throttle =>
-  new Throttle(client ?? new TokenBucket(Infinity), new TokenBucket(limitToRate(limit)))
-
-/** With no peer and no block for this long, ask the trackers again (ms). */
-const REANNOUNCE_WHEN_ALONE = 15000
 
 /** A running torrent. */
 export class Torrent implements PeerHandler {
@@ -89,7 +82,7 @@ export class Torrent implements PeerHandler {
     this.uploads = new UploadQueue({
       pieces: picker,
       storage,
-      throttle: throttle(ctx.clientUp, ctx.uploadRateLimit),
+      throttle: torrentThrottle(ctx.clientUp, ctx.uploadRateLimit),
       io: this.io,
       now,
       sent: (bytes) => this.status.sent(bytes),
@@ -118,7 +111,7 @@ export class Torrent implements PeerHandler {
     })
     this.requests = new RequestPipeline({
       picker,
-      throttle: throttle(ctx.clientDown, ctx.downloadRateLimit),
+      throttle: torrentThrottle(ctx.clientDown, ctx.downloadRateLimit),
       full: () => this.assembly.full(),
       peers: () => this.conns.values(),
       peer: (id) => this.conns.get(id),
@@ -176,10 +169,14 @@ export class Torrent implements PeerHandler {
       return
     }
     if (this.closed) return
+    if (this.ctx.readOnly !== undefined && !this.picker.isComplete()) {
+      const have = `${this.picker.haveCount()} of ${this.meta.pieceCount} pieces`
+      return this.fail(`the save folder ${this.folder} cannot be written (${this.ctx.readOnly}) and holds ${have}: only complete data can be seeded from it`)
+    }
     this.started = true
     this.status.activity = this.picker.isComplete() ? 'seeding' : 'downloading'
     this.completeAnnounced = this.picker.isComplete()
-    this.resume = createResumeWriter({
+    if (this.ctx.readOnly === undefined) this.resume = createResumeWriter({
       folder: this.folder,
       metainfo: this.meta,
       // Verified pieces all have their writes resolved (a piece is hashed only after them).
@@ -187,7 +184,7 @@ export class Torrent implements PeerHandler {
     })
     // Record what checking found, so the next start need not hash it again.
     const restored = this.status.restored
-    if (this.picker.haveCount() > 0 && (restored.source !== 'resume' || restored.checked > 0)) this.resume.changed()
+    if (this.picker.haveCount() > 0 && (restored.source !== 'resume' || restored.checked > 0)) this.resume?.changed()
     this.ctx.changed()
     this.discovery.start()
     this.conns.dialMore()
@@ -222,7 +219,9 @@ export class Torrent implements PeerHandler {
     this.status.activity = `error: ${reason}`
     void this.leaveSwarm('torrent failed')
     this.assembly.clear()
-    // A failed torrent holds no files open (the user may want to free the disk or unmount).
+    // A failed torrent holds no files open (the user may want to free the disk or unmount)
+    // and writes no more resume records after a last one.
+    void this.resume?.close().catch(() => {})
     void this.io.idle().then(() => void this.storage.close().catch(() => {}))
     this.ctx.changed()
   }
