@@ -11,6 +11,8 @@ declare -A provider=(
   [transmission-show]=transmission-cli
   [qbittorrent-nox]=qbittorrent-nox
   [tmux]=tmux
+  [chromium]=chromium
+  [ffmpeg]=ffmpeg
   [nginx]=nginx
 )
 

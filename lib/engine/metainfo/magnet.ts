@@ -9,12 +9,13 @@ import type { Magnet, ParseResult } from '../contracts.ts'
 import { MAX_MAGNET_LENGTH, MAX_TRACKERS } from './limits.ts'
 
 const TRACKER_SCHEMES = ['http:', 'https:', 'udp:', 'ws:', 'wss:']
+const WEB_SEED_SCHEMES = ['http:', 'https:']
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
 
 /**
  * Parse a magnet URI. Never throws.
  * Accepts a 40-hex or 32-char base32 `btih` hash (returned as lowercase hex),
- * `dn` (display name), `tr` (trackers; `tr.1`, `tr.2`... too) and `x.pe` (peer hints).
+ * `dn` (display name), `tr` (trackers; `tr.1`, `tr.2`... too), `ws` (BEP 19 web seeds, http and https) and `x.pe` (peer hints).
  *
  * @example
  * const r = parseMagnet('magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=demo&tr=udp%3A%2F%2F127.0.0.1%3A6969')
@@ -40,6 +41,7 @@ function parse (uri: string): ParseResult<Magnet> {
   let name: string | undefined
   const trackers: string[] = []
   const peers: string[] = []
+  const webSeeds: string[] = []
   for (const part of (m[1] as string).split('&')) {
     if (part.length === 0) continue
     const eq = part.indexOf('=')
@@ -63,6 +65,8 @@ function parse (uri: string): ParseResult<Magnet> {
       name = value.replace(/[\x00-\x1f\x7f]/g, '').slice(0, 1024)
     } else if (base === 'tr') {
       if (trackers.length < MAX_TRACKERS && isTrackerUrl(value) && !trackers.includes(value)) trackers.push(value)
+    } else if (base === 'ws') {
+      if (webSeeds.length < MAX_TRACKERS && isUrlOf(value, WEB_SEED_SCHEMES) && !webSeeds.includes(value)) webSeeds.push(value)
     } else if (base === 'x.pe') {
       const peer = normalisePeer(value)
       if (peer === null) return refuse(`peer hint "${value.slice(0, 80)}" is not host:port`)
@@ -74,7 +78,7 @@ function parse (uri: string): ParseResult<Magnet> {
       ? 'BitTorrent v2-only magnets (urn:btmh, BEP 52) are not supported yet'
       : 'no BitTorrent info hash (xt=urn:btih:...)')
   }
-  return { ok: true, value: name === undefined ? { infoHash, announce: trackers, peers } : { infoHash, name, announce: trackers, peers } }
+  return { ok: true, value: { infoHash, ...(name === undefined ? {} : { name }), announce: trackers, peers, ...(webSeeds.length > 0 ? { webSeeds } : {}) } }
 }
 
 function decode (s: string): string | null {
@@ -109,9 +113,13 @@ export function btihToHex (s: string): string | null {
 }
 
 function isTrackerUrl (s: string): boolean {
+  return isUrlOf(s, TRACKER_SCHEMES)
+}
+
+function isUrlOf (s: string, schemes: readonly string[]): boolean {
   if (s.length > 2048 || /[\x00-\x1f\x7f\s]/.test(s)) return false
   try {
-    return TRACKER_SCHEMES.includes(new URL(s).protocol)
+    return schemes.includes(new URL(s).protocol)
   } catch {
     return false
   }
