@@ -14,6 +14,7 @@
  * @internal
  * @module
  */
+import type Wire from 'bittorrent-protocol'
 import type { Handshake } from './mse-policy.ts'
 
 /** How the payload travels once the handshakes are done. */
@@ -35,12 +36,7 @@ export interface Opened {
 }
 
 /** What we need of bittorrent-protocol's Wire (5.x) here; the encryptor fields are the library's own. */
-export interface OpeningWire {
-  startEncryption(infoHash: string): void
-  handshake(infoHash: string, peerId: string, extensions?: Record<string, boolean>): void
-  once(event: string, cb: (...a: never[]) => void): unknown
-  removeListener(event: string, cb: (...a: never[]) => void): unknown
-}
+export type OpeningWire = Pick<Wire, 'startEncryption' | 'handshake' | 'once' | 'removeListener'>
 
 interface WireCryptoState {
   _peEnabled?: number
