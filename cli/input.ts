@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { access, constants, mkdir, readFile, stat } from 'node:fs/promises'
+import { access, constants, readFile, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import path from 'node:path'
-import type { Magnet, Metainfo } from '../lib/engine/contracts.ts'
+import type { Magnet, Metainfo } from '../lib/index.ts'
 import { parseMagnet, parseMetainfo, type ParseOptions } from '../lib/engine/metainfo/index.ts'
+import { makeFolder } from '../lib/engine/disk/make-folder.ts'
 import { CliError, reasonOf } from './errors.ts'
 
 /** A parsed .torrent file. */
@@ -62,7 +63,7 @@ export const ensureWritableFolder = async (folder: string): Promise<string> => {
   try {
     const s = await stat(abs).catch(() => undefined)
     if (s !== undefined && !s.isDirectory()) throw new CliError(`cannot write to ${abs}: not a directory`)
-    await mkdir(abs, { recursive: true })
+    await makeFolder(abs)
     await access(abs, constants.W_OK)
   } catch (e) {
     if (e instanceof CliError) throw e

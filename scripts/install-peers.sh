@@ -11,6 +11,9 @@ declare -A provider=(
   [transmission-show]=transmission-cli
   [qbittorrent-nox]=qbittorrent-nox
   [tmux]=tmux
+  [chromium]=chromium
+  [ffmpeg]=ffmpeg
+  [nginx]=nginx
 )
 
 missing=()

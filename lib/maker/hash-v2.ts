@@ -71,7 +71,7 @@ export async function hashFileV2 (f: V2Source, pieceLength: number, v1: boolean,
       if (at < chunk.length) { chunk.copy(leaf, 0, at); inLeaf = chunk.length - at }
     }
   }
-  if (seen !== f.length) throw new Error(`makeTorrent: ${f.abs} changed size while hashing (${f.length} -> ${seen} bytes)`)
+  if (seen !== f.length) throw new Error(`${f.abs} changed size while hashing (${f.length} -> ${seen} bytes)`)
   if (inLeaf > 0) leaves.push(leafHash(leaf.subarray(0, inLeaf)))
   if (v1 && inPiece > 0) {
     if (zeroFill) sha1.update(Buffer.alloc(pieceLength - inPiece))

@@ -6,10 +6,11 @@
  *
  * @module
  */
-import { open, mkdir, stat as fsStat, type FileHandle } from 'node:fs/promises'
+import { open, stat as fsStat, type FileHandle } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import path from 'node:path'
 import type { FileEntry, Storage } from '../contracts.ts'
+import { makeFolder } from './make-folder.ts'
 
 /** Options of {@link openFileStorage}. */
 export interface FileStorageOptions {
@@ -19,6 +20,8 @@ export interface FileStorageOptions {
   readonly preallocate?: boolean
   /** Most file handles kept open at once (default 64). */
   readonly maxOpenFiles?: number
+  /** Which files ensureFiles() (and so the first write) creates; default every non-pad file. Files written to are created regardless. */
+  readonly create?: (file: number) => boolean
 }
 
 /** {@link Storage} plus a few extras the engine may use. */
@@ -29,7 +32,7 @@ export interface FileStorage extends Storage {
   readInto(offset: number, target: Uint8Array): Promise<Uint8Array>
   /** Absolute paths of the torrent's files, aligned with `files` (null for pad files). */
   readonly paths: ReadonlyArray<string | null>
-  /** Creates every non-pad file (zero-length ones included) and its folders. Done automatically on the first write. */
+  /** Creates every non-pad file (zero-length ones included; those `create` allows) and its folders. Done automatically on the first write. */
   ensureFiles(): Promise<void>
   /** fdatasync every open handle, so written data survives a power cut before a resume record claims it. */
   sync(): Promise<void>
@@ -200,7 +203,7 @@ class DiskStorage implements FileStorage {
     // one attempt shared by all writers; a failure is retried by the next write
     this.created ??= (async () => {
       for (let i = 0; i < this.files.length; i++) {
-        if (this.paths[i] === null) continue
+        if (this.paths[i] === null || this.opts.create?.(i) === false) continue
         await this.withHandle(i, true, async () => {})
       }
     })().catch((err) => {
@@ -315,7 +318,7 @@ class DiskStorage implements FileStorage {
   private async openFile(i: number, write: boolean): Promise<FileHandle> {
     const p = this.paths[i]!
     if (!write) return open(p, 'r')
-    await mkdir(path.dirname(p), { recursive: true })
+    await makeFolder(path.dirname(p))
     // O_CREAT without O_TRUNC or O_APPEND: keeps existing data, and positional writes stay positional
     const h = await open(p, constants.O_RDWR | constants.O_CREAT, 0o666)
     if (this.opts.preallocate) {

@@ -6,16 +6,20 @@
  *
  * Stored at `<save folder>/.torrent-patron/<infohash>.resume.json`, written
  * atomically (temp file in the same folder, fsync, rename, fsync folder), so
- * a crash leaves either the old record or the new one, never a torn one.
+ * a crash leaves either the old record or the new one, never a torn one; a
+ * failed write leaves no temp file, and a writer's first write removes those
+ * of killed processes.
  *
  * @module
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
+import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import type { Hasher, Metainfo, Storage } from '../contracts.ts'
 import { Bitfield } from '../wire/bitfield.ts'
 import { checkExisting, type CheckedTorrent } from './checker.ts'
+import { isFilePriority, type FilePriority } from '../download/priorities.ts'
+import { removeStaleTemps, writeFileAtomic } from './atomic-file.ts'
+import { makeFolder } from './make-folder.ts'
 
 /** Size and mtime of a file (as from Storage.stat()), null when absent or a pad file. */
 export type FileStat = {
@@ -42,6 +46,8 @@ export interface ResumeRecord {
   readonly bitfield: string
   /** Aligned with the metainfo's files; null for pad files and absent files. */
   readonly files: ReadonlyArray<FileStat>
+  /** File priorities aligned with the metainfo's files, when a selection was made (absent: every file normal). */
+  readonly priorities?: ReadonlyArray<FilePriority>
 }
 
 /**
@@ -78,7 +84,16 @@ export function resumePath(folder: string, infoHash: string): string {
  * await saveResume(saveFolder, metainfo, picker.haveBitfield(), await storage.stat())
  * ```
  */
-export async function saveResume(folder: string, metainfo: ResumeTorrent, have: Bitfield, stats: ReadonlyArray<FileStat>): Promise<void> {
+export async function saveResume(
+  folder: string,
+  metainfo: ResumeTorrent,
+  have: Bitfield,
+  stats: ReadonlyArray<FileStat>,
+  priorities?: ReadonlyArray<FilePriority>,
+): Promise<void> {
+  if (priorities !== undefined && priorities.length !== metainfo.files.length) {
+    throw new RangeError(`${priorities.length} priorities for ${metainfo.files.length} files`)
+  }
   if (have.length !== metainfo.pieceCount) throw new RangeError(`bitfield of ${have.length} pieces, torrent has ${metainfo.pieceCount}`)
   if (stats.length !== metainfo.files.length) throw new RangeError(`${stats.length} file stats for ${metainfo.files.length} files`)
   const file = resumePath(folder, metainfo.infoHash)
@@ -89,33 +104,13 @@ export async function saveResume(folder: string, metainfo: ResumeTorrent, have: 
     pieceCount: metainfo.pieceCount,
     bitfield: Buffer.from(have.toBytes()).toString('base64'),
     files: stats.map((s, i) => (s === null || metainfo.files[i]!.pad ? null : { size: s.size, mtimeMs: s.mtimeMs })),
+    ...(priorities !== undefined ? { priorities: [...priorities] } : {}),
   }
-  const dir = path.dirname(file)
-  await mkdir(dir, { recursive: true })
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  await makeFolder(path.dirname(file))
   try {
-    const fh = await open(tmp, 'wx', 0o644)
-    try {
-      await fh.writeFile(JSON.stringify(record))
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, file)
+    await writeFileAtomic(file, JSON.stringify(record))
   } catch (err) {
-    await rm(tmp, { force: true })
     throw new Error(`cannot write resume record ${file}: ${(err as Error).message}`, { cause: err })
-  }
-  // make the rename itself durable; not every platform lets a folder be fsync'd
-  try {
-    const d = await open(dir, 'r')
-    try {
-      await d.sync()
-    } finally {
-      await d.close()
-    }
-  } catch {
-    /* best effort */
   }
 }
 
@@ -164,6 +159,26 @@ export async function loadResume(folder: string, metainfo: ResumeTorrent, stats:
     }
   })
   return new ResumeBitfield(trusted, toCheck)
+}
+
+/**
+ * The file priorities a resume record holds; null when there is no usable
+ * record or it holds none (every file normal, as before any selection).
+ *
+ * @example
+ * ```ts
+ * const priorities = (await loadPriorities(saveFolder, metainfo)) ?? requested
+ * ```
+ */
+export async function loadPriorities(folder: string, metainfo: ResumeTorrent): Promise<FilePriority[] | null> {
+  let text: string
+  try {
+    text = await readFile(resumePath(folder, metainfo.infoHash), 'utf8')
+  } catch {
+    return null
+  }
+  const record = parseRecord(text, metainfo)
+  return record?.priorities === undefined ? null : [...record.priorities]
 }
 
 /** Outcome of {@link restoreHave}. */
@@ -235,6 +250,7 @@ function parseRecord(text: string, m: ResumeTorrent): ResumeRecord | null {
     const { size, mtimeMs } = f as Record<string, unknown>
     if (typeof size !== 'number' || typeof mtimeMs !== 'number' || !Number.isFinite(size) || !Number.isFinite(mtimeMs)) return null
   }
+  if (r.priorities !== undefined && (!Array.isArray(r.priorities) || r.priorities.length !== m.files.length || !r.priorities.every(isFilePriority))) return null
   return r as unknown as ResumeRecord
 }
 
@@ -248,6 +264,8 @@ export interface ResumeSnapshot {
   readonly have: Bitfield
   /** Storage.stat(), taken after the data of `have` was written. */
   readonly stats: ReadonlyArray<FileStat>
+  /** The file priorities to record, when a selection was made. */
+  readonly priorities?: ReadonlyArray<FilePriority>
 }
 
 /** Options of {@link createResumeWriter}. */
@@ -300,6 +318,8 @@ export function createResumeWriter(opts: ResumeWriterOptions): ResumeWriter {
   let writing: Promise<void> | null = null
   /** After a failed write, retry no sooner than a second later (a full disk stays full for a while). */
   let failing = false
+  /** Temp files of killed writers are removed once, before the first write. */
+  let swept = false
 
   const write = async (): Promise<void> => {
     while (writing !== null) await writing
@@ -307,8 +327,12 @@ export function createResumeWriter(opts: ResumeWriterOptions): ResumeWriter {
     dirty = false
     writing = (async () => {
       try {
-        const { have, stats } = await opts.snapshot()
-        await saveResume(opts.folder, opts.metainfo, have, stats)
+        if (!swept) {
+          swept = true
+          await removeStaleTemps(resumePath(opts.folder, opts.metainfo.infoHash))
+        }
+        const { have, stats, priorities } = await opts.snapshot()
+        await saveResume(opts.folder, opts.metainfo, have, stats, priorities)
         failing = false
       } catch (err) {
         dirty = true

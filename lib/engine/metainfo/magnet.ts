@@ -9,6 +9,7 @@ import type { Magnet, ParseResult } from '../contracts.ts'
 import { MAX_MAGNET_LENGTH, MAX_TRACKERS } from './limits.ts'
 
 const TRACKER_SCHEMES = ['http:', 'https:', 'udp:', 'ws:', 'wss:']
+const WEB_SEED_SCHEMES = ['http:', 'https:']
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
 
 /**
@@ -29,7 +30,8 @@ export interface MagnetOptions {
  * Parse a magnet URI. Never throws.
  * Accepts a 40-hex or 32-char base32 `btih` hash (returned as lowercase hex), a
  * BEP 52 `btmh` hash (`1220` and 64 hex: a SHA-256 multihash), both for a hybrid,
- * `dn` (display name), `tr` (trackers; `tr.1`, `tr.2`... too) and `x.pe` (peer hints).
+ * `dn` (display name), `tr` (trackers; `tr.1`, `tr.2`... too), `ws` (BEP 19 web
+ * seeds, http and https) and `x.pe` (peer hints).
  * With only a v2 hash, `infoHash` is its first 20 bytes (the swarm's key on the wire).
  *
  * @example
@@ -56,6 +58,7 @@ function parse (uri: string, opts: MagnetOptions): ParseResult<Magnet> {
   let name: string | undefined
   const trackers: string[] = []
   const peers: string[] = []
+  const webSeeds: string[] = []
   for (const part of (m[1] as string).split('&')) {
     if (part.length === 0) continue
     const eq = part.indexOf('=')
@@ -83,6 +86,8 @@ function parse (uri: string, opts: MagnetOptions): ParseResult<Magnet> {
       name = value.replace(/[\x00-\x1f\x7f]/g, '').slice(0, 1024)
     } else if (base === 'tr') {
       if (trackers.length < MAX_TRACKERS && isTrackerUrl(value) && !trackers.includes(value)) trackers.push(value)
+    } else if (base === 'ws') {
+      if (webSeeds.length < MAX_TRACKERS && isUrlOf(value, WEB_SEED_SCHEMES) && !webSeeds.includes(value)) webSeeds.push(value)
     } else if (base === 'x.pe') {
       const peer = normalisePeer(value)
       if (peer === null) return refuse(`peer hint "${value.slice(0, 80)}" is not host:port`)
@@ -96,7 +101,8 @@ function parse (uri: string, opts: MagnetOptions): ParseResult<Magnet> {
     ...(v2 === null ? {} : { infoHashV2: v2 }),
     ...(name === undefined ? {} : { name }),
     announce: trackers,
-    peers
+    peers,
+    ...(webSeeds.length > 0 ? { webSeeds } : {})
   }
   return { ok: true, value }
 }
@@ -133,9 +139,13 @@ export function btihToHex (s: string): string | null {
 }
 
 function isTrackerUrl (s: string): boolean {
+  return isUrlOf(s, TRACKER_SCHEMES)
+}
+
+function isUrlOf (s: string, schemes: readonly string[]): boolean {
   if (s.length > 2048 || /[\x00-\x1f\x7f\s]/.test(s)) return false
   try {
-    return TRACKER_SCHEMES.includes(new URL(s).protocol)
+    return schemes.includes(new URL(s).protocol)
   } catch {
     return false
   }

@@ -1,0 +1,138 @@
+/**
+ * BEP 6 (fast extension) rules that need no socket: the allowed-fast set a
+ * peer is given, the first availability message (Have All / Have None /
+ * bitfield), and what happens to requests when a peer chokes or rejects.
+ * The wire part (reserved bit, message codecs, rejecting our queued requests
+ * when we choke) is bittorrent-protocol's; the torrent applies these rules.
+ *
+ * @internal
+ * @module
+ */
+import { createHash } from 'node:crypto'
+import { isIP } from 'node:net'
+import { bareHost } from '../swarm/address.ts'
+import type { BlockRequest } from '../contracts.ts'
+
+/** Allowed-fast pieces given to each peer (the BEP's suggested size). */
+export const ALLOWED_FAST_COUNT = 10
+
+/**
+ * The BEP 6 allowed-fast set for a peer: SHA-1 chained from the peer's
+ * address masked to its /24 and the info hash, each 4-byte word of a digest
+ * taken modulo the piece count, duplicates skipped, until `count` pieces (or
+ * every piece of a smaller torrent) are chosen. The BEP defines it for IPv4
+ * only; an IPv6 peer gets an empty set (libtorrent does the same), and an
+ * IPv4-mapped IPv6 address counts as its IPv4 address.
+ *
+ * @param host the peer's address as seen on the socket
+ * @param infoHash 20 raw bytes
+ * @param pieceCount pieces in the torrent
+ * @param count wanted set size (k)
+ * @returns piece indices in the order the BEP generates them
+ *
+ * @example
+ * ```ts
+ * allowedFastSet('80.4.4.200', new Uint8Array(20).fill(0xaa), 1313, 7)
+ * // [1059, 431, 808, 1217, 287, 376, 1188]
+ * ```
+ */
+export const allowedFastSet = (host: string, infoHash: Uint8Array, pieceCount: number, count = ALLOWED_FAST_COUNT): number[] => {
+  const ip = bareHost(host)
+  if (isIP(ip) !== 4 || infoHash.length !== 20 || !Number.isSafeInteger(pieceCount) || pieceCount <= 0) return []
+  const k = Math.min(Math.max(0, Math.floor(count)), pieceCount)
+  const octets = ip.split('.').map(Number)
+  let x: Uint8Array = new Uint8Array(24)
+  x.set([octets[0] ?? 0, octets[1] ?? 0, octets[2] ?? 0, 0], 0)
+  x.set(infoHash, 4)
+  const chosen: number[] = []
+  const seen = new Set<number>()
+  while (chosen.length < k) {
+    x = createHash('sha1').update(x).digest()
+    const view = new DataView(x.buffer, x.byteOffset, x.byteLength)
+    for (let i = 0; i < 5 && chosen.length < k; i++) {
+      const piece = view.getUint32(i * 4) % pieceCount
+      if (!seen.has(piece)) {
+        seen.add(piece)
+        chosen.push(piece)
+      }
+    }
+  }
+  return chosen
+}
+
+/** The first message after the handshake that tells a peer what we have. */
+export type AvailabilityMessage = 'have-all' | 'have-none' | 'bitfield'
+
+/**
+ * Which availability message to send: with the fast extension a seed sends
+ * Have All and an empty client Have None (no bitfield of all ones or zeros);
+ * otherwise a bitfield, or nothing at all when we have nothing (BEP 3 allows
+ * leaving it out), which is also `'have-none'`.
+ *
+ * @example
+ * ```ts
+ * availabilityMessage(true, 100, 100)  // 'have-all'
+ * availabilityMessage(false, 0, 100)   // 'have-none' (send nothing)
+ * ```
+ */
+export const availabilityMessage = (fast: boolean, have: number, pieceCount: number): AvailabilityMessage => {
+  if (have === 0) return 'have-none'
+  if (fast && have === pieceCount) return 'have-all'
+  return 'bitfield'
+}
+
+/**
+ * Whether we may request a block of `piece` from a peer: always while it
+ * unchokes us; while it chokes us, only a piece in the allowed-fast set it
+ * gave us (and only when the fast extension is on).
+ *
+ * @example
+ * ```ts
+ * mayRequest({ choked: true, fast: true, allowedFast: new Set([3]) }, 3) // true
+ * mayRequest({ choked: true, fast: true, allowedFast: new Set([3]) }, 4) // false
+ * ```
+ */
+export const mayRequest = (peer: { readonly choked: boolean; readonly fast: boolean; readonly allowedFast: ReadonlySet<number> }, piece: number): boolean =>
+  !peer.choked || (peer.fast && peer.allowedFast.has(piece))
+
+/**
+ * What to do with our requests in flight when a peer chokes us. Without the
+ * fast extension a choke cancels them all (BEP 3): every one goes back to the
+ * picker. With it a choke cancels nothing: the peer either serves a request
+ * or rejects it, so all stay in flight (the request timeout catches a peer
+ * that does neither).
+ *
+ * @example
+ * ```ts
+ * onChoked(false, inflight) // { keep: [], release: inflight }
+ * onChoked(true, inflight)  // { keep: inflight, release: [] }
+ * ```
+ */
+export const onChoked = <R extends BlockRequest>(fast: boolean, inflight: readonly R[]): { keep: R[]; release: R[] } =>
+  fast ? { keep: [...inflight], release: [] } : { keep: [], release: [...inflight] }
+
+/**
+ * The request a Reject names, or null when it names none of ours (a stray
+ * reject is ignored). The matched block goes back to the picker at once, so
+ * another source is asked for it without waiting for a timeout.
+ *
+ * @example
+ * ```ts
+ * rejected(inflight, { piece: 1, offset: 16384, length: 16384 }) // the matching request, or null
+ * ```
+ */
+export const rejected = <R extends BlockRequest>(inflight: readonly R[], reject: BlockRequest): R | null =>
+  inflight.find((r) => r.piece === reject.piece && r.offset === reject.offset && r.length === reject.length) ?? null
+
+/**
+ * The allowed-fast pieces worth announcing to a peer: those of its set that
+ * we have (announcing one we lack would invite requests we must reject) and
+ * it lacks.
+ *
+ * @example
+ * ```ts
+ * piecesToAllow([5, 9, 2], (i) => i !== 9, () => false) // [5, 2]
+ * ```
+ */
+export const piecesToAllow = (set: readonly number[], weHave: (piece: number) => boolean, peerHas: (piece: number) => boolean): number[] =>
+  set.filter((p) => weHave(p) && !peerHas(p))
