@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { makeRandomTree } from '../support/peers/data.ts'
 import { makeTempDir } from '../support/peers/tmp.ts'
-import { ltInspect } from '../support/peers/libtorrent.ts'
+import { ltInspect } from '../support/peers/libtorrent-oracle.ts'
 import { jsonLines, oneLineError, runCli } from './support.ts'
 
 for (const flag of ['--v2', '--hybrid'] as const) {

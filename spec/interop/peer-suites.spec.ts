@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { parseMetainfo, staysInside } from '../../lib/engine/metainfo/index.ts'
-import { ltInspect } from '../support/peers/libtorrent.ts'
+import { ltInspect } from '../support/peers/libtorrent-oracle.ts'
 
 const suitesRoot = process.env['PEER_SUITES'] ?? fileURLToPath(new URL('../../../shared/peer-suites', import.meta.url))
 const dir = join(suitesRoot, 'libtorrent-test-torrents')

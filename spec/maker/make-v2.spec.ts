@@ -13,7 +13,7 @@ import { Buffer } from 'node:buffer'
 import { makeTorrent } from '../../lib/maker/index.ts'
 import { parseMetainfo } from '../../lib/engine/metainfo/index.ts'
 import type { Metainfo } from '../../lib/engine/contracts.ts'
-import { ltInspect, ltMake } from '../support/peers/libtorrent.ts'
+import { ltInspect, ltMake } from '../support/peers/libtorrent-oracle.ts'
 import { makeTempDir } from '../support/peers/tmp.ts'
 
 const ANNOUNCE = 'http://127.0.0.1:6969/announce'

@@ -14,7 +14,7 @@ import {
   fileRoot, hashPair, leafHashes, merkleRoot, nextPow2, padHash, pieceHash, pieceLayer, rootOfPieceLayer, splitHashes, LEAF_SIZE
 } from '../../../lib/engine/metainfo/merkle.ts'
 import { bdecode, isDict, isBytes, type BValue } from '../../../lib/engine/metainfo/bdecode-guard.ts'
-import { ltInspect, ltMake } from '../../support/peers/libtorrent.ts'
+import { ltInspect, ltMake } from '../../support/peers/libtorrent-oracle.ts'
 import { makeTempDir } from '../../support/peers/tmp.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
