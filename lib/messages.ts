@@ -249,6 +249,10 @@ export interface TorrentStats {
   readonly size?: number
   /** Connected peers by where we learnt of them. */
   readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
+  /** Connected peers by transport (TCP or uTP). */
+  readonly peerTransports?: Readonly<Record<'tcp' | 'utp', number>>
+  /** How the engine reaches peers: `"tcp+utp"`, `"utp only"`, or `"tcp only (...)"` saying why uTP is not used. */
+  readonly transport?: string
 }
 
 /**

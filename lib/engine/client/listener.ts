@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto'
 import net from 'node:net'
 import { incomingWire, type CappedWire } from '../wire/peer.ts'
 import { dropPlaintextEncryptor } from '../wire/protocol-internals.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 
 /**
  * Connections still in their handshake at once. Each may cost a Diffie-Hellman
@@ -31,7 +32,7 @@ export const obfuscatedHash = (infoHash: string): string =>
 /** What the listener asks of the client. */
 export interface IncomingRoute {
   /** Adopt the connection for the torrent `infoHash` (true) or refuse it (false: dropped). */
-  adopt(infoHash: string, socket: net.Socket, wire: CappedWire, peerId: string): boolean
+  adopt(infoHash: string, socket: PeerSocket, wire: CappedWire, peerId: string): boolean
   /** The infohash of a running torrent whose {@link obfuscatedHash} is `hash`, if any. */
   resolve(hash: string): string | undefined
 }
@@ -58,50 +59,13 @@ export interface Listener {
  */
 export const listen = (port: number, host: string | undefined, route: IncomingRoute, encryption = true): Promise<Listener> =>
   new Promise((resolve, reject) => {
-    const pending = new Set<net.Socket>()
+    const pending = new Set<PeerSocket>()
     const server = net.createServer((socket) => {
       if (pending.size >= MAX_PENDING) {
         socket.destroy()
         return
       }
-      pending.add(socket)
-      const wire = incomingWire(socket, encryption)
-      const drop = (): void => {
-        pending.delete(socket)
-        socket.destroy()
-      }
-      const timer = setTimeout(drop, 10000)
-      timer.unref?.()
-      socket.on('error', drop)
-      socket.on('close', () => {
-        clearTimeout(timer)
-        pending.delete(socket)
-      })
-      // The library ends or destroys a wire whose handshake fails (wrong
-      // protocol, bad MSE step): the socket goes with it.
-      wire.on('close', drop)
-      wire.once('crypto-infohash', (hash: string) => {
-        const infoHash = route.resolve(hash)
-        if (infoHash === undefined) return drop()
-        wire.setInfoHash(infoHash)
-      })
-      wire.once('handshake', (infoHash: string, peerId: string) => {
-        clearTimeout(timer)
-        pending.delete(socket)
-        socket.removeListener('error', drop)
-        wire.removeListener('close', drop)
-        // Plaintext from here on (the peer's plain handshake, or MSE with
-        // plaintext chosen): without the encryptor the wire takes the
-        // engine's copy-free parser (parser.ts).
-        dropPlaintextEncryptor(wire)
-        let adopted = false
-        try {
-          adopted = route.adopt(infoHash, socket, wire, peerId)
-        } catch {
-          adopted = false
-        }
-        if (!adopted) socket.destroy()
-      })
+      receiveHandshake(socket, route, encryption, pending)
     })
     server.on('error', reject)
     server.listen(port, host, () => {
@@ -120,3 +84,62 @@ export const listen = (port: number, host: string | undefined, route: IncomingRo
       })
     })
   })
+
+/**
+ * Read the handshake of one incoming connection (TCP or uTP) and hand it to
+ * `route`: answered MSE first when `encryption`, dropped on a bad handshake,
+ * an unknown torrent or 10 s without a handshake. `pending` holds it until
+ * then; `settled` runs once it leaves `pending` (handed on or dropped).
+ *
+ * @example
+ * ```ts
+ * utp.on('connection', (conn) => receiveHandshake(conn, route, true, pendingUtp))
+ * ```
+ */
+export const receiveHandshake = (socket: PeerSocket, route: IncomingRoute, encryption: boolean, pending: Set<PeerSocket>, settled?: () => void): void => {
+  pending.add(socket)
+  let done = false
+  const leave = (): void => {
+    pending.delete(socket)
+    if (done) return
+    done = true
+    settled?.()
+  }
+  const wire = incomingWire(socket, encryption)
+  const drop = (): void => {
+    leave()
+    socket.destroy()
+  }
+  const timer = setTimeout(drop, 10000)
+  timer.unref?.()
+  socket.on('error', drop)
+  socket.on('close', () => {
+    clearTimeout(timer)
+    leave()
+  })
+  // The library ends or destroys a wire whose handshake fails (wrong
+  // protocol, bad MSE step): the socket goes with it.
+  wire.on('close', drop)
+  wire.once('crypto-infohash', (hash: string) => {
+    const infoHash = route.resolve(hash)
+    if (infoHash === undefined) return drop()
+    wire.setInfoHash(infoHash)
+  })
+  wire.once('handshake', (infoHash: string, peerId: string) => {
+    clearTimeout(timer)
+    leave()
+    socket.removeListener('error', drop)
+    wire.removeListener('close', drop)
+    // Plaintext from here on (the peer's plain handshake, or MSE with
+    // plaintext chosen): without the encryptor the wire takes the
+    // engine's copy-free parser (parser.ts).
+    dropPlaintextEncryptor(wire)
+    let adopted = false
+    try {
+      adopted = route.adopt(infoHash, socket, wire, peerId)
+    } catch {
+      adopted = false
+    }
+    if (!adopted) socket.destroy()
+  })
+}

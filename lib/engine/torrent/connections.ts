@@ -8,7 +8,6 @@
  * @internal
  * @module
  */
-import type net from 'node:net'
 import { Peer, connectPeer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
@@ -17,6 +16,7 @@ import { bareHost } from '../swarm/address.ts'
 import { idleVerdict } from '../policy/idle.ts'
 import type { Metainfo } from '../contracts.ts'
 import type { TorrentContext } from './context.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 
 /**
  * Opens an outgoing connection to `host:port` for `opts` and returns its
@@ -92,7 +92,7 @@ export class Connections {
   }
 
   /** An incoming connection whose handshake named this torrent. */
-  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
     const address = `${socket.remoteAddress}:${socket.remotePort}`
     if (!this.o.accepting() || this.o.book.isBanned(remoteId) || this.peers.has(address) || !this.hasRoom()) return false
     this.o.ctx.connectionsChanged(1)

@@ -16,6 +16,7 @@
  */
 import type Wire from 'bittorrent-protocol'
 import type { Handshake } from './mse-policy.ts'
+import { dropPlaintextEncryptor, encryptedPayload, hasEncryptor } from './protocol-internals.ts'
 
 /** How the payload travels once the handshakes are done. */
 export type PayloadMethod = 'rc4' | 'plaintext'
@@ -38,11 +39,6 @@ export interface Opened {
 /** What we need of bittorrent-protocol's Wire (5.x) here; the encryptor fields are the library's own. */
 export type OpeningWire = Pick<Wire, 'startEncryption' | 'handshake' | 'once' | 'removeListener'>
 
-interface WireCryptoState {
-  _peEnabled?: number
-  _encryptor: { _isEncrypted?: boolean; encryptionMethod?: number | null } | null
-}
-
 /** How long (ms) the peer has for the whole opening, MSE and handshake (libtorrent's handshake_timeout). */
 export const OPENING_TIMEOUT = 10_000
 
@@ -50,6 +46,8 @@ export interface OpeningOptions {
   readonly infoHash: string
   readonly peerId: string
   readonly extensions?: Record<string, boolean>
+  /** Sends our BitTorrent handshake (default: `wire.handshake(infoHash, peerId, extensions)`). */
+  readonly sendHandshake?: () => void
   /** Default {@link OPENING_TIMEOUT}. */
   readonly timeoutMs?: number
   /**
@@ -79,10 +77,9 @@ export interface OpeningOptions {
  */
 export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: OpeningOptions): Promise<Opened> =>
   new Promise((resolve, reject) => {
-    const crypto = wire as unknown as WireCryptoState
     const encrypted = handshake === 'obfuscated'
-    if (encrypted !== Boolean(crypto._peEnabled)) {
-      reject(new Error(`a wire made with peEnabled=${crypto._peEnabled ?? 0} cannot open a ${handshake} handshake`))
+    if (encrypted !== hasEncryptor(wire)) {
+      reject(new Error(`a wire made with MSE ${encrypted ? 'off' : 'on'} cannot open a ${handshake} handshake`))
       return
     }
     let done = false
@@ -101,12 +98,12 @@ export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: Open
     }
     const onClose = (): void => finish(new HandshakeRefused(handshake, 'the peer closed the connection'))
     const onError = (e: Error): void => finish(new HandshakeRefused(handshake, e.message))
-    const onCrypto = (): void => wire.handshake(opts.infoHash, opts.peerId, opts.extensions)
+    const sendHandshake = opts.sendHandshake ?? (() => wire.handshake(opts.infoHash, opts.peerId, opts.extensions))
+    const onCrypto = (): void => sendHandshake()
     const onHandshake = (infoHash: string, peerId: string): void => {
-      const enc = crypto._encryptor
-      const payload: PayloadMethod = enc && enc._isEncrypted ? 'rc4' : 'plaintext'
+      const payload: PayloadMethod = encryptedPayload(wire) ? 'rc4' : 'plaintext'
       // Plaintext payload: nothing left for the library's encryptor to do.
-      if (enc && !enc._isEncrypted) crypto._encryptor = null
+      dropPlaintextEncryptor(wire)
       finish(null, { payload, infoHash, peerId })
     }
     const timer = setTimeout(
@@ -123,6 +120,6 @@ export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: Open
       wire.once('crypto-handshake', onCrypto)
       wire.startEncryption(opts.infoHash)
     } else {
-      wire.handshake(opts.infoHash, opts.peerId, opts.extensions)
+      sendHandshake()
     }
   })

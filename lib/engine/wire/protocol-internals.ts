@@ -13,7 +13,6 @@
  * @internal
  * @module
  */
-import type net from 'node:net'
 import Wire from 'bittorrent-protocol'
 
 /** A parser step of the Wire: called with exactly the bytes it asked for. */
@@ -74,7 +73,7 @@ export const WIRE_MEMBERS = {
   _bufferSize: { kind: 'field', type: 'number', use: 'the copy-free input path; the body stall check' },
   _parserSize: { kind: 'field', type: 'number', use: 'the copy-free input path (bytes the step waits for)' },
   _parser: { kind: 'field', type: 'function', use: 'the copy-free input path (the current step)' },
-  _encryptor: { kind: 'field', type: 'object', use: 'needsLibraryParser, mayBypass, dropPlaintextEncryptor' },
+  _encryptor: { kind: 'field', type: 'object', use: 'needsLibraryParser, mayBypass, dropPlaintextEncryptor, encryptedPayload' },
   _cryptoSyncPattern: { kind: 'field', type: 'object', use: 'needsLibraryParser (MSE resynchronisation)' },
   _pePending: { kind: 'field', type: 'boolean', use: 'needsLibraryParser (MSE responder without infohash)' },
   _finished: { kind: 'field', type: 'boolean', use: 'mayBypass (a closed wire)' },
@@ -202,8 +201,14 @@ export const takePeerRequest = (wire: object, piece: number, offset: number, len
   return w._pull(w.peerRequests, piece, offset, length) !== null
 }
 
+/** True when MSE chose RC4 for the payload of this wire (its bytes go through the cipher). */
+export const encryptedPayload = (wire: object): boolean => Boolean(priv(wire)._encryptor?._isEncrypted)
+
+/** True when the wire was made with MSE on (bittorrent-protocol's `peEnabled` argument): it has an encryptor until dropped. */
+export const hasEncryptor = (wire: object): boolean => priv(wire)._encryptor !== null
+
 /**
- * After the handshake of an incoming connection: drop the MSE layer when the
+ * After the handshake of a connection (either side): drop the MSE layer when the
  * peer chose plaintext payload (it only passes bytes through from here), so
  * the wire takes the engine's copy-free input path.
  */
@@ -216,7 +221,7 @@ export const dropPlaintextEncryptor = (wire: object): void => {
  * Raise the write buffer of `socket` before write() reports backpressure to
  * at least `bytes` (Node has no public setter for a live socket's mark).
  */
-export const raiseWriteHighWater = (socket: net.Socket, bytes: number): void => {
+export const raiseWriteHighWater = (socket: object, bytes: number): void => {
   const state = (socket as unknown as { _writableState?: { highWaterMark: number } })._writableState
   if (state && state.highWaterMark < bytes) state.highWaterMark = bytes
 }
