@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run through tsx (a runtime dependency), so that
-// `npx torrent-patron` works straight after `npm install`, with no build step.
-import { register } from 'tsx/esm/api'
+// The CLI is compiled with the library (`npm install` runs `prepare`, which builds dist/).
+import { access } from 'node:fs/promises'
 
-register()
-await import(new URL('../cli/main.ts', import.meta.url).href)
+const main = new URL('../dist/cli/main.js', import.meta.url)
+try {
+  await access(main)
+} catch {
+  process.stderr.write('torrent-patron: dist/ is not built; run `npm run build` in the package folder\n')
+  process.exit(1)
+}
+await import(main.href)

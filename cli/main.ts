@@ -5,19 +5,37 @@
  *
  * @module
  */
-import { demo, help as demoHelp } from './demo.ts'
 import { CliError, exitCodes, reasonOf } from './errors.ts'
-import { get, help as getHelp } from './get.ts'
-import { info, help as infoHelp } from './info.ts'
-import { make, help as makeHelp } from './make.ts'
-import { seed, help as seedHelp } from './seed.ts'
 
-const commands: Record<string, { run: (argv: readonly string[]) => Promise<number>; help: string }> = {
-  get: { run: get, help: getHelp },
-  seed: { run: seed, help: seedHelp },
-  make: { run: make, help: makeHelp },
-  info: { run: info, help: infoHelp },
-  demo: { run: demo, help: demoHelp }
+/** A command's module: its runner and its help text. */
+interface CommandModule {
+  run(argv: readonly string[]): Promise<number>
+  readonly help: string
+}
+
+// Each command's module (and the engine behind it) loads only when that command runs:
+// `--help` and `--version` read no more than this file and errors.ts.
+const commands: Record<string, () => Promise<CommandModule>> = {
+  get: async () => {
+    const m = await import('./get.ts')
+    return { run: m.get, help: m.help }
+  },
+  seed: async () => {
+    const m = await import('./seed.ts')
+    return { run: m.seed, help: m.help }
+  },
+  make: async () => {
+    const m = await import('./make.ts')
+    return { run: m.make, help: m.help }
+  },
+  info: async () => {
+    const m = await import('./info.ts')
+    return { run: m.info, help: m.help }
+  },
+  demo: async () => {
+    const m = await import('./demo.ts')
+    return { run: m.demo, help: m.help }
+  }
 }
 
 const help = `Usage: torrent-patron <command> [options]
@@ -43,16 +61,17 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   const [name, ...rest] = argv
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined
-    console.log(topic !== undefined && commands[topic] !== undefined ? commands[topic].help : help)
+    const load = topic === undefined ? undefined : commands[topic]
+    console.log(load === undefined ? help : (await load()).help)
     return 0
   }
   if (name === '--version' || name === '-v') {
     console.log('torrent-patron 0.1.0')
     return 0
   }
-  const command = commands[name]
-  if (command === undefined) throw new CliError(`unknown command "${name}" (see: torrent-patron --help)`, exitCodes.usage)
-  return command.run(rest)
+  const load = commands[name]
+  if (load === undefined) throw new CliError(`unknown command "${name}" (see: torrent-patron --help)`, exitCodes.usage)
+  return (await load()).run(rest)
 }
 
 // Late failures (a socket error after the command returned) get the same one line.

@@ -4,7 +4,9 @@
  * ({@link forTorrent}, {@link progress}, {@link rates}, {@link completion},
  * {@link errors}), drive ({@link downloadAll}, {@link closeAfter},
  * {@link feedbackLoop}, {@link createTorrent}, {@link closeTorrent}), and
- * bridge to other worlds (async iterables, Node streams and events, `most` 1.x).
+ * bridge to other worlds (async iterables, Node streams and events; `most` 1.x
+ * through its own entry point, `torrent-patron/most-legacy`, so that only its
+ * users load `most`).
  *
  * @example
  * ```ts
@@ -28,10 +30,10 @@ export { forTorrent } from './forTorrent.ts'
 export { fromAsyncIterable } from './fromAsyncIterable.ts'
 export { fromEvent } from './fromEvent.ts'
 export { fromReadable } from './fromReadable.ts'
+export { orderedChunks, type OrderedChunk } from './orderedChunks.ts'
 export { progress } from './progress.ts'
 export { rates, type Rates } from './rates.ts'
 export { statusUpdates } from './statusUpdates.ts'
 export { toAsyncIterable } from './toAsyncIterable.ts'
-export { toMostLegacy } from './toMostLegacy.ts'
 export type { Curried2, Curried3 } from './curry.ts'
 export { seedPath } from './seedPath.ts'

@@ -1,3 +1,16 @@
+/**
+ * `torrent-patron/most-legacy`: a bridge from @most/core streams to `most` 1.x,
+ * on its own entry point so that only the programs that use it load `most`
+ * (an optional peer dependency: `npm install most@1` to use it).
+ *
+ * @example
+ * ```ts
+ * import { toMostLegacy } from 'torrent-patron/most-legacy'
+ * await toMostLegacy(progress(feedback)).observe(console.log)
+ * ```
+ *
+ * @module
+ */
 import { newDefaultScheduler } from '@most/scheduler'
 import type { Scheduler, Stream } from '@most/types'
 import most from 'most'

@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto'
 import net from 'node:net'
 import { incomingWire, type CappedWire } from '../wire/peer.ts'
+import { dropPlaintextEncryptor } from '../wire/protocol-internals.ts'
 
 /**
  * Connections still in their handshake at once. Each may cost a Diffie-Hellman
@@ -33,12 +34,6 @@ export interface IncomingRoute {
   adopt(infoHash: string, socket: net.Socket, wire: CappedWire, peerId: string): boolean
   /** The infohash of a running torrent whose {@link obfuscatedHash} is `hash`, if any. */
   resolve(hash: string): string | undefined
-}
-
-/** The encryption state of bittorrent-protocol's Wire (5.x) that the listener reads. */
-interface WireCrypto {
-  _encryptor: { _isEncrypted?: boolean } | null
-  setInfoHash(infoHash: string): void
 }
 
 export interface Listener {
@@ -71,7 +66,6 @@ export const listen = (port: number, host: string | undefined, route: IncomingRo
       }
       pending.add(socket)
       const wire = incomingWire(socket, encryption)
-      const crypto = wire as unknown as WireCrypto
       const drop = (): void => {
         pending.delete(socket)
         socket.destroy()
@@ -89,7 +83,7 @@ export const listen = (port: number, host: string | undefined, route: IncomingRo
       wire.once('crypto-infohash', (hash: string) => {
         const infoHash = route.resolve(hash)
         if (infoHash === undefined) return drop()
-        crypto.setInfoHash(infoHash)
+        wire.setInfoHash(infoHash)
       })
       wire.once('handshake', (infoHash: string, peerId: string) => {
         clearTimeout(timer)
@@ -98,8 +92,8 @@ export const listen = (port: number, host: string | undefined, route: IncomingRo
         wire.removeListener('close', drop)
         // Plaintext from here on (the peer's plain handshake, or MSE with
         // plaintext chosen): without the encryptor the wire takes the
-        // engine's copy-free parser (wire-parser.ts).
-        if (crypto._encryptor && !crypto._encryptor._isEncrypted) crypto._encryptor = null
+        // engine's copy-free parser (parser.ts).
+        dropPlaintextEncryptor(wire)
         let adopted = false
         try {
           adopted = route.adopt(infoHash, socket, wire, peerId)

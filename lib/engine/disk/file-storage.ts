@@ -6,10 +6,11 @@
  *
  * @module
  */
-import { open, mkdir, stat as fsStat, type FileHandle } from 'node:fs/promises'
+import { open, stat as fsStat, type FileHandle } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import path from 'node:path'
 import type { FileEntry, Storage } from '../contracts.ts'
+import { makeFolder } from './make-folder.ts'
 
 /** Options of {@link openFileStorage}. */
 export interface FileStorageOptions {
@@ -317,7 +318,7 @@ class DiskStorage implements FileStorage {
   private async openFile(i: number, write: boolean): Promise<FileHandle> {
     const p = this.paths[i]!
     if (!write) return open(p, 'r')
-    await mkdir(path.dirname(p), { recursive: true })
+    await makeFolder(path.dirname(p))
     // O_CREAT without O_TRUNC or O_APPEND: keeps existing data, and positional writes stay positional
     const h = await open(p, constants.O_RDWR | constants.O_CREAT, 0o666)
     if (this.opts.preallocate) {

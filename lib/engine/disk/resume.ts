@@ -6,17 +6,20 @@
  *
  * Stored at `<save folder>/.torrent-patron/<infohash>.resume.json`, written
  * atomically (temp file in the same folder, fsync, rename, fsync folder), so
- * a crash leaves either the old record or the new one, never a torn one.
+ * a crash leaves either the old record or the new one, never a torn one; a
+ * failed write leaves no temp file, and a writer's first write removes those
+ * of killed processes.
  *
  * @module
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
+import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import type { Hasher, Metainfo, Storage } from '../contracts.ts'
 import { Bitfield } from '../wire/bitfield.ts'
 import { checkExisting, type CheckedTorrent } from './checker.ts'
 import { isFilePriority, type FilePriority } from '../download/priorities.ts'
+import { removeStaleTemps, writeFileAtomic } from './atomic-file.ts'
+import { makeFolder } from './make-folder.ts'
 
 /** Size and mtime of a file (as from Storage.stat()), null when absent or a pad file. */
 export type FileStat = {
@@ -103,32 +106,11 @@ export async function saveResume(
     files: stats.map((s, i) => (s === null || metainfo.files[i]!.pad ? null : { size: s.size, mtimeMs: s.mtimeMs })),
     ...(priorities !== undefined ? { priorities: [...priorities] } : {}),
   }
-  const dir = path.dirname(file)
-  await mkdir(dir, { recursive: true })
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  await makeFolder(path.dirname(file))
   try {
-    const fh = await open(tmp, 'wx', 0o644)
-    try {
-      await fh.writeFile(JSON.stringify(record))
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, file)
+    await writeFileAtomic(file, JSON.stringify(record))
   } catch (err) {
-    await rm(tmp, { force: true })
     throw new Error(`cannot write resume record ${file}: ${(err as Error).message}`, { cause: err })
-  }
-  // make the rename itself durable; not every platform lets a folder be fsync'd
-  try {
-    const d = await open(dir, 'r')
-    try {
-      await d.sync()
-    } finally {
-      await d.close()
-    }
-  } catch {
-    /* best effort */
   }
 }
 
@@ -336,6 +318,8 @@ export function createResumeWriter(opts: ResumeWriterOptions): ResumeWriter {
   let writing: Promise<void> | null = null
   /** After a failed write, retry no sooner than a second later (a full disk stays full for a while). */
   let failing = false
+  /** Temp files of killed writers are removed once, before the first write. */
+  let swept = false
 
   const write = async (): Promise<void> => {
     while (writing !== null) await writing
@@ -343,6 +327,10 @@ export function createResumeWriter(opts: ResumeWriterOptions): ResumeWriter {
     dirty = false
     writing = (async () => {
       try {
+        if (!swept) {
+          swept = true
+          await removeStaleTemps(resumePath(opts.folder, opts.metainfo.infoHash))
+        }
         const { have, stats, priorities } = await opts.snapshot()
         await saveResume(opts.folder, opts.metainfo, have, stats, priorities)
         failing = false

@@ -16,11 +16,12 @@
  *
  * @module
  */
-import { mkdir, open, rm, stat as fsStat } from 'node:fs/promises'
+import { open, rm, stat as fsStat } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import path from 'node:path'
 import type { FileEntry } from '../contracts.ts'
 import { openFileStorage, type FileStorage, type FileStorageOptions } from './file-storage.ts'
+import { makeFolder } from './make-folder.ts'
 
 /** Options of {@link openSelectiveStorage}. */
 export interface SelectiveStorageOptions extends Omit<FileStorageOptions, 'create' | 'readonly'> {
@@ -183,7 +184,7 @@ class Selective implements SelectiveStorage {
     const moved = await Promise.all(spans.map(async ([a, b]) => ({ at: a, bytes: await this.parts.read(a, b - a) })))
     this.routed[i] = true
     if (f.length === 0) {
-      await mkdir(path.dirname(target), { recursive: true })
+      await makeFolder(path.dirname(target))
       await (await open(target, constants.O_RDWR | constants.O_CREAT, 0o666)).close()
     }
     for (const m of moved) await this.disk.write(m.at, m.bytes)

@@ -11,11 +11,13 @@
  * @module
  */
 import { EventEmitter } from 'node:events'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { isIPv4 } from 'node:net'
 import DHT from 'bittorrent-dht'
 import { parseAddress } from './address.ts'
+import { removeStaleTemps, writeFileAtomic } from '../disk/atomic-file.ts'
+import { makeFolder } from '../disk/make-folder.ts'
 
 /** The well-known public routers (what bittorrent-dht would use by default). For production only. */
 export const PUBLIC_BOOTSTRAP: readonly string[] = Object.freeze([
@@ -162,21 +164,9 @@ function toError (e: unknown): Error {
 
 /** Write a routing table atomically. */
 export async function saveDhtState (path: string, state: DhtState): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
-  const fh = await open(tmp, 'w')
-  try {
-    await fh.writeFile(JSON.stringify({ nodes: state.nodes }))
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  try {
-    await rename(tmp, path)
-  } catch (err) {
-    await rm(tmp, { force: true })
-    throw err
-  }
+  await makeFolder(dirname(path))
+  await removeStaleTemps(path)
+  await writeFileAtomic(path, JSON.stringify({ nodes: state.nodes }))
 }
 
 /** Read a routing table written by {@link saveDhtState}; null if absent or unreadable (never throws). */

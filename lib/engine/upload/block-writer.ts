@@ -14,17 +14,8 @@
  * @module
  */
 import type net from 'node:net'
-
-interface WireInternals {
-  _finished: boolean
-  _encryptor?: unknown
-  _readableState?: { buffered?: number }
-  peerRequests: unknown[]
-  uploaded: number
-  uploadSpeed(n: number): void
-  emit(event: string, ...args: unknown[]): boolean
-  _pull(list: unknown[], piece: number, offset: number, length: number): unknown
-}
+import type Wire from 'bittorrent-protocol'
+import { mayBypass, takePeerRequest } from '../wire/protocol-internals.ts'
 
 /**
  * Send `block` as the answer to the peer's request (piece, offset). Returns
@@ -38,7 +29,7 @@ interface WireInternals {
  * ```
  */
 export const sendBlock = (
-  wire: object,
+  wire: Wire,
   socket: net.Socket,
   respond: (err: Error | null, buf?: Uint8Array) => void,
   piece: number,
@@ -46,14 +37,12 @@ export const sendBlock = (
   block: Uint8Array,
   flushed: () => void
 ): boolean => {
-  const w = wire as WireInternals
-  const queued = w._readableState?.buffered ?? 1
-  if (w._finished || w._encryptor || queued !== 0 || socket.destroyed || !socket.writable) {
+  if (!mayBypass(wire) || socket.destroyed || !socket.writable) {
     respond(null, block)
     return false
   }
   // What the library's respond checks: answer only a request still pending.
-  if (w._pull(w.peerRequests, piece, offset, block.length) === null) return false
+  if (!takePeerRequest(wire, piece, offset, block.length)) return false
   const header = Buffer.allocUnsafe(13)
   header.writeUInt32BE(9 + block.length, 0)
   header[4] = 7
@@ -61,8 +50,8 @@ export const sendBlock = (
   header.writeUInt32BE(offset, 9)
   socket.write(header)
   socket.write(block, () => flushed())
-  w.uploaded += block.length
-  w.uploadSpeed(block.length)
-  w.emit('upload', block.length)
+  wire.uploaded += block.length
+  wire.uploadSpeed(block.length)
+  wire.emit('upload', block.length)
   return true
 }

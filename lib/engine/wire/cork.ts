@@ -8,6 +8,7 @@
  * @module
  */
 import type net from 'node:net'
+import { raiseWriteHighWater } from './protocol-internals.ts'
 
 const corked = new WeakSet<net.Socket>()
 
@@ -36,8 +37,7 @@ export const BATCH_HIGH_WATER = 512 * 1024
 export const corkForTurn = (socket: net.Socket): void => {
   if (corked.has(socket) || socket.destroyed) return
   corked.add(socket)
-  const state = (socket as unknown as { _writableState?: { highWaterMark: number } })._writableState
-  if (state && state.highWaterMark < BATCH_HIGH_WATER) state.highWaterMark = BATCH_HIGH_WATER
+  raiseWriteHighWater(socket, BATCH_HIGH_WATER)
   socket.cork()
   setImmediate(() => {
     corked.delete(socket)

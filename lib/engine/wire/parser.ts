@@ -4,26 +4,29 @@
  * chunk (uint8-util `concat`: 6-8% of a download's main thread), i.e. copies
  * nearly every byte once more. Here messages are views into the socket's
  * chunks; only a message that spans chunks is gathered into a buffer of its
- * own size. The library's parser state (`_buffer`, `_bufferSize`,
- * `_parserSize`, `_parser`) keeps its meaning, so its own parsers run as
- * before.
+ * own size. The library's parser state (its unparsed chunks, the size its
+ * current step waits for, the step itself) keeps its meaning, so its own
+ * parsers run as before; that state is reached through protocol-internals.ts.
  *
  * @internal
  * @module
  */
+import {
+  appendInput,
+  awaitsMessageBody,
+  consumedInput,
+  inputChunks,
+  needsLibraryParser,
+  neededInput,
+  queuedInput,
+  replaceInput,
+  runParser
+} from './protocol-internals.ts'
 
-/** The Wire internals this module drives (bittorrent-protocol 5.x). */
-interface WireParserState {
-  _buffer: Uint8Array[]
-  _bufferSize: number
-  _parserSize: number
-  _parser: (buffer: Uint8Array) => void
-  _encryptor?: unknown
-  _cryptoSyncPattern?: unknown
-  _pePending?: boolean
-  /** This module's: where a volatile read's unparsed rest is kept until the next read. */
-  _carry?: Buffer
-}
+export { needsLibraryParser }
+
+/** Where a volatile read's unparsed rest is kept until the next read (one per wire, allocated on first need). */
+const carries = new WeakMap<object, Buffer>()
 
 const EMPTY = new Uint8Array(0)
 
@@ -45,35 +48,30 @@ let gather: Buffer = Buffer.allocUnsafeSlow(CARRY_SIZE)
 /** True while `gather` is lent to a parser (a re-entrant parse gets a fresh buffer). */
 let gatherLent = false
 
-/** True while the library's own `_write` must run (encrypted or resynchronising connections). */
-export const needsLibraryParser = (wire: object): boolean => {
-  const w = wire as WireParserState
-  return Boolean(w._encryptor || w._cryptoSyncPattern || w._pePending)
-}
-
 /**
  * Take the first `size` bytes of the queued chunks: a view when one chunk
  * holds them, else one copy. `copyView` forces a copy of a view (volatile
  * input whose memory is reused after the call).
  */
-const take = (w: WireParserState, size: number, copyView = false, into?: Buffer): Uint8Array => {
-  const first = w._buffer[0]!
-  w._bufferSize -= size
+const take = (w: object, size: number, copyView = false, into?: Buffer): Uint8Array => {
+  const chunks = inputChunks(w)
+  const first = chunks[0]!
+  consumedInput(w, size)
   if (first.length >= size) {
-    if (first.length === size) w._buffer.shift()
-    else w._buffer[0] = first.subarray(size)
+    if (first.length === size) chunks.shift()
+    else chunks[0] = first.subarray(size)
     const view = first.subarray(0, size)
     return copyView ? Buffer.from(view) : view
   }
   const out = into !== undefined && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size)
   let at = 0
   while (at < size) {
-    const chunk = w._buffer[0]!
+    const chunk = chunks[0]!
     const n = Math.min(chunk.length, size - at)
     out.set(n === chunk.length ? chunk : chunk.subarray(0, n), at)
     at += n
-    if (n === chunk.length) w._buffer.shift()
-    else w._buffer[0] = chunk.subarray(n)
+    if (n === chunk.length) chunks.shift()
+    else chunks[0] = chunk.subarray(n)
   }
   return out
 }
@@ -84,48 +82,40 @@ const take = (w: WireParserState, size: number, copyView = false, into?: Buffer)
  *
  * @example
  * ```ts
- * class MyWire extends Wire {
- *   _write(data: Uint8Array, cb: (err: Error | null) => void): void {
- *     if (needsLibraryParser(this)) return super._write(data, cb)
- *     feedWire(this, data)
- *     cb(null)
- *   }
- * }
+ * class MyWire extends Wire {}
+ * hookWire(MyWire, { length: () => true, message: () => true, input: (wire, data) => feedWire(wire, data) })
  * ```
  */
 export const feedWire = (wire: object, data: Uint8Array, volatile = false): void => {
-  const w = wire as WireParserState & { _onMessage?: unknown }
-  if (data.length > 0) {
-    w._buffer.push(data)
-    w._bufferSize += data.length
-  }
-  while (w._bufferSize >= w._parserSize) {
-    if (needsLibraryParser(w)) {
+  if (data.length > 0) appendInput(wire, data)
+  while (queuedInput(wire) >= neededInput(wire)) {
+    if (needsLibraryParser(wire)) {
       // The library takes over from here; it expects its rest as one buffer.
-      if (w._buffer.length > 1 || (volatile && w._buffer.length > 0)) {
-        const rest = take(w, w._bufferSize, volatile)
-        w._buffer = [rest]
-        w._bufferSize = rest.length
+      const chunks = inputChunks(wire)
+      if (chunks.length > 1 || (volatile && chunks.length > 0)) {
+        const rest = take(wire, queuedInput(wire), volatile)
+        replaceInput(wire, [rest], rest.length)
       }
       return
     }
-    const size = w._parserSize
+    const size = neededInput(wire)
     // Only a piece message's body may be a view or a lent buffer (the torrent
     // copies the block at once); anything else may be kept by the library or
     // an extension, so it gets memory of its own.
-    const piece = w._parser === w._onMessage && w._buffer.length > 0 && w._buffer[0]![0] === 7
-    if (size === 0) w._parser(EMPTY)
+    const chunks = inputChunks(wire)
+    const piece = awaitsMessageBody(wire) && chunks.length > 0 && chunks[0]![0] === 7
+    if (size === 0) runParser(wire, EMPTY)
     else if (piece && !gatherLent) {
       if (gather.length < size) gather = Buffer.allocUnsafeSlow(size)
       gatherLent = true
       try {
-        w._parser(take(w, size, false, gather))
+        runParser(wire, take(wire, size, false, gather))
       } finally {
         gatherLent = false
       }
-    } else w._parser(take(w, size, volatile && !piece))
+    } else runParser(wire, take(wire, size, volatile && !piece))
   }
-  if (volatile && w._buffer.length > 0) keepRest(w)
+  if (volatile && inputChunks(wire).length > 0) keepRest(wire)
 }
 
 /**
@@ -134,24 +124,24 @@ export const feedWire = (wire: object, data: Uint8Array, volatile = false): void
  * rest may already start inside the carry (a message still incomplete after
  * two reads): that part moves down first, which never overlaps wrongly.
  */
-const keepRest = (w: WireParserState): void => {
-  const size = w._bufferSize
+const keepRest = (w: object): void => {
+  const size = queuedInput(w)
   if (size > CARRY_SIZE) {
     const rest = take(w, size, true)
-    w._buffer = [rest]
-    w._bufferSize = rest.length
+    replaceInput(w, [rest], rest.length)
     return
   }
-  const carry = (w._carry ??= Buffer.allocUnsafeSlow(CARRY_SIZE))
+  let carry = carries.get(w)
+  if (carry === undefined) carries.set(w, (carry = Buffer.allocUnsafeSlow(CARRY_SIZE)))
   let at = 0
-  for (const part of w._buffer) {
+  for (const part of inputChunks(w)) {
     if (part.buffer === carry.buffer) {
       const from = part.byteOffset - carry.byteOffset
       carry.copyWithin(at, from, from + part.length)
     } else carry.set(part, at)
     at += part.length
   }
-  w._buffer = [carry.subarray(0, size)]
+  replaceInput(w, [carry.subarray(0, size)], size)
 }
 
 /**

@@ -15,7 +15,8 @@ import net from 'node:net'
 import Wire from 'bittorrent-protocol'
 import { Bitfield } from './bitfield.ts'
 import { RateMeter } from '../policy/rate-meter.ts'
-import { feedWire, needsLibraryParser, sharedRead } from './parser.ts'
+import { feedWire, sharedRead } from './parser.ts'
+import { hookWire, needsLibraryParser, pushRaw, queuedInput, queuedOutput } from './protocol-internals.ts'
 
 /**
  * Where we learnt of a peer (the keys of TorrentStats.peerSources).
@@ -64,7 +65,7 @@ export const BODY_STALL_TIMEOUT = 30000
 /** Least average rate (bytes/s) of a pending message body past BODY_STALL_TIMEOUT. */
 export const MIN_BODY_RATE = 1024
 
-/** A Wire that drops the connection on an oversized length prefix. */
+/** A Wire that drops the connection on an oversized length prefix or a message of the wrong length. */
 class CappedWire extends Wire {
   maxMessage = MAX_MESSAGE
   /** When the body of the message being received started (0: none pending). */
@@ -72,45 +73,35 @@ class CappedWire extends Wire {
 
   /** Bytes of the pending message received so far. */
   bodyReceived(): number {
-    return (this as unknown as { _bufferSize: number })._bufferSize
+    return queuedInput(this)
   }
-  // Overrides the library's private length parser: it would otherwise wait for
-  // (and buffer) whatever length the peer announces.
-  _onMessageLength(buffer: Uint8Array): void {
-    const length = ((buffer[0]! << 24) >>> 0) + (buffer[1]! << 16) + (buffer[2]! << 8) + buffer[3]!
-    if (length > this.maxMessage) {
-      this.emit('oversize', length)
-      return
-    }
-    this.bodySince = length > 0 ? Date.now() : 0
-    ;(Wire.prototype as unknown as { _onMessageLength(b: Uint8Array): void })._onMessageLength.call(this, buffer)
-  }
+}
 
-  // Overrides the library's private dispatcher, which reads missing bytes of a
-  // short message as zeros (a 1-byte have would count as "have 0").
-  _onMessage(buffer: Uint8Array): void {
-    this.bodySince = 0
+hookWire(CappedWire, {
+  // The library would otherwise wait for (and buffer) whatever length the peer announces.
+  length: (wire, length) => {
+    if (length > wire.maxMessage) {
+      wire.emit('oversize', length)
+      return false
+    }
+    wire.bodySince = length > 0 ? Date.now() : 0
+    return true
+  },
+  // The library reads missing bytes of a short message as zeros (a 1-byte have would count as "have 0").
+  message: (wire, buffer) => {
+    wire.bodySince = 0
     const id = buffer[0]!
     const want = MESSAGE_LENGTH[id]
     const n = buffer.length
     if (want !== undefined && (want > 0 ? n !== want : n < -want)) {
-      this.emit('malformed', id, n)
-      return
+      wire.emit('malformed', id, n)
+      return false
     }
-    ;(Wire.prototype as unknown as { _onMessage(b: Uint8Array): void })._onMessage.call(this, buffer)
-  }
-}
-
-// Overrides the library's stream input (a streamx _write(data, cb); the typings
-// say node's Duplex): messages are sliced from the socket's chunks instead of
-// copied (see wire-parser.ts).
-type StreamxWrite = (data: Uint8Array, cb: (err: Error | null) => void) => void
-const libraryWrite = (Wire.prototype as unknown as { _write: StreamxWrite })._write
-;(CappedWire.prototype as unknown as { _write: StreamxWrite })._write = function (this: CappedWire, data, cb) {
-  if (needsLibraryParser(this)) return libraryWrite.call(this, data, cb)
-  feedWire(this, data)
-  cb(null)
-}
+    return true
+  },
+  // Messages are sliced from the socket's chunks instead of copied (parser.ts).
+  input: (wire, data) => feedWire(wire, data)
+})
 
 /**
  * Body length (id byte included) each message id must have: positive = exact,
@@ -279,6 +270,11 @@ export class Peer {
     return this.bits.get(piece)
   }
 
+  /** Handshaken, open, and it has `piece`. */
+  servesPiece(piece: number): boolean {
+    return this.ready && !this.closed && this.bits.get(piece)
+  }
+
   /** True when the peer has every piece. */
   isSeed(): boolean {
     return this.bits.all()
@@ -390,7 +386,7 @@ export class Peer {
     }
     // The wire's own request() would also track each request in an array it
     // scans per block; we track requests in the picker instead.
-    ;(this.wire as unknown as { _push(b: Uint8Array): void })._push(buf)
+    pushRaw(this.wire, buf)
   }
 
   /** We gave up on every outstanding request (timeout) or the peer dropped them (choke). */
@@ -420,9 +416,7 @@ export class Peer {
 
   /** Bytes of answers queued for this peer but not yet on the network. */
   outgoingBytes(): number {
-    // The Wire is a streamx Duplex: its readable buffer is `_readableState.buffered` (bytes).
-    const wireBuffered = (this.wire as unknown as { _readableState?: { buffered?: number } })._readableState?.buffered ?? 0
-    return wireBuffered + this.socket.writableLength + this.uploadReading
+    return queuedOutput(this.wire) + this.socket.writableLength + this.uploadReading
   }
 
   /**
@@ -443,6 +437,38 @@ export class Peer {
   adapt(): void {
     const want = Math.ceil((this.down.rate() * 0.5) / 16384)
     this.depth = Math.max(MIN_DEPTH, Math.min(MAX_DEPTH, Math.max(want, this.depth > START_DEPTH ? this.depth - 16 : START_DEPTH)))
+  }
+
+  /** We start waiting for blocks at `now` (it unchoked us): the request timeout counts from here. */
+  waitFrom(now: number): void {
+    this.lastBlockAt = now
+  }
+
+  /** `bytes` of an accepted block count against this peer until their piece is checked. */
+  holdUnverified(bytes: number): void {
+    this.unverified += bytes
+  }
+
+  /** A piece it sent `bytes` of was checked: those bytes are settled, and it is trusted if the piece was good. */
+  pieceChecked(bytes: number, ok: boolean): void {
+    this.unverified = Math.max(0, this.unverified - bytes)
+    this.trusted = ok
+  }
+
+  /**
+   * Its outstanding requests timed out at `now` (the caller withdrew them):
+   * the pipeline shrinks to its least depth. Returns the timeouts in a row.
+   */
+  timedOut(now: number): number {
+    this.forgetRequests()
+    this.depth = MIN_DEPTH
+    this.lastBlockAt = now
+    return ++this.timeouts
+  }
+
+  /** Either side is interested at `now`: the idle rule starts again. */
+  useful(now: number): void {
+    this.lastUsefulAt = now
   }
 
   /** Close the connection (idempotent); the handler hears onClose once. */
@@ -474,7 +500,7 @@ export class Peer {
  */
 export const connectPeer = (host: string, port: number, opts: PeerOptions): Peer => {
   const wire = new CappedWire('tcpOutgoing')
-  // Reads go straight to the wire's parsers from one shared buffer (wire-parser.ts).
+  // Reads go straight to the wire's parsers from one shared buffer (parser.ts).
   const socket = net.connect({ host, port, onread: sharedRead((view) => readInto(peer, view)) })
   const peer = new Peer(socket, opts, wire)
   wire.pipe(socket)

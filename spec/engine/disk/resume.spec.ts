@@ -10,6 +10,8 @@ import type { Storage } from '../../../lib/engine/contracts.ts'
 import { openFileStorage } from '../../../lib/engine/disk/file-storage.ts'
 import { Bitfield } from '../../../lib/engine/wire/bitfield.ts'
 import type { FileEntry } from '../../../lib/engine/contracts.ts'
+import { spawnSync } from 'node:child_process'
+import { fillUp, mountTmpfs } from '../../support/mounts.ts'
 
 const HASH = 'ab'.repeat(20)
 
@@ -210,6 +212,52 @@ test('resume writer reports errors and retries on the next change', async (t) =>
   writer.changed()
   await writer.close()
   assert.deepEqual(list((await loadResume(folder, TORRENT, await storage.stat()))!), [2])
+})
+
+test('the disk fills up during a resume write: the error is reported, no temp file stays, the retry writes the record once there is room', async (t) => {
+  const folder = await mountTmpfs(t, '1m')
+  const storage = await openFileStorage(folder, FILES)
+  t.after(() => storage.close())
+  await storage.write(0, new Uint8Array(600).fill(9))
+  const stateDir = path.dirname(resumePath(folder, HASH))
+  const errors: Error[] = []
+  let fill = true
+  const have = new Bitfield(6)
+  const writer = createResumeWriter({
+    folder,
+    metainfo: TORRENT,
+    minIntervalMs: 0,
+    onError: (e) => errors.push(e),
+    snapshot: async () => {
+      // Something else takes the last free byte while this write is under way.
+      if (fill) await fillUp(path.join(folder, 'other'))
+      return { have: have.clone(), stats: await storage.stat() }
+    },
+  })
+  have.set(0)
+  writer.changed()
+  await writer.flush()
+  assert.equal(errors.length, 1)
+  assert.match(errors[0]!.message, /^cannot write resume record .*\.resume\.json: ENOSPC/)
+  assert.deepEqual(await readdir(stateDir), [], 'no record, no temp file')
+  fill = false
+  await rm(path.join(folder, 'other'), { recursive: true })
+  have.set(1)
+  writer.changed()
+  await writer.close()
+  assert.deepEqual(await readdir(stateDir), [`${HASH}.resume.json`])
+  assert.deepEqual(list((await loadResume(folder, TORRENT, await storage.stat()))!), [0, 1])
+})
+
+test("a writer's first write removes the temp files of killed writers", async (t) => {
+  const { folder, storage } = await setup(t)
+  const file = resumePath(folder, HASH)
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString()
+  await writeFile(`${file}.${dead}.00ff00ff00ff.tmp`, '{"half')
+  const writer = createResumeWriter({ folder, metainfo: TORRENT, snapshot: async () => ({ have: new Bitfield(6), stats: await storage.stat() }) })
+  writer.changed()
+  await writer.close()
+  assert.deepEqual(await readdir(path.dirname(file)), [`${HASH}.resume.json`])
 })
 
 test('restoreHave: empty folder, full check without a record, partial check with one', async (t) => {

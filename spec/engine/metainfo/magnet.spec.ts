@@ -56,3 +56,10 @@ test('parseMagnet never throws on arbitrary strings (3,000 cases)', () => {
     return r.reason.startsWith('magnet: ') && r.reason.length > 8
   }), { numRuns: 3000 })
 })
+
+test('ws= web seeds (BEP 19): http and https kept in order, others and duplicates dropped', () => {
+  const ws = (u: string): string => `ws=${encodeURIComponent(u)}`
+  const r = parseMagnet(`magnet:?xt=urn:btih:${HEX}&${ws('http://h/a/')}&${ws('ftp://h/x')}&${ws('https://h/b.iso')}&${ws('http://h/a/')}&ws.1=${encodeURIComponent('javascript:alert(1)')}`)
+  assert.ok(r.ok)
+  if (r.ok) assert.deepEqual(r.value.webSeeds, ['http://h/a/', 'https://h/b.iso'])
+})

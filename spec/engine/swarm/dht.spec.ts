@@ -4,10 +4,11 @@ import assert from 'node:assert/strict'
 import dgram from 'node:dgram'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
-import { createDht, loadDhtState, PUBLIC_BOOTSTRAP, type Dht, type DhtPeer } from '../../../lib/engine/swarm/dht.ts'
+import { readdir, writeFile } from 'node:fs/promises'
+import { createDht, loadDhtState, saveDhtState, PUBLIC_BOOTSTRAP, type Dht, type DhtPeer } from '../../../lib/engine/swarm/dht.ts'
 import { makeTempDir } from '../../support/peers/tmp.ts'
 import { within } from '../../support/discovery.ts'
+import { fillUp, mountTmpfs } from '../../support/mounts.ts'
 
 // Every UDP datagram this process sends is recorded: the whole file must stay on loopback.
 const destinations = new Set<string>()
@@ -91,6 +92,18 @@ test('dht: the routing table is saved and a restarted node finds peers through i
   await writeFile(file, '{"nodes":[{"host":"::1","port":1},{"host":"127.0.0.1","port":7}]}')
   assert.deepEqual(await loadDhtState(file), { nodes: [{ host: '127.0.0.1', port: 7 }] })
   assert.equal(await loadDhtState(join(tmp.path, 'absent.json')), null)
+})
+
+test('dht: saving the routing table on a full disk fails with ENOSPC and leaves no temp file, nor the old table torn', async (t) => {
+  const dir = await mountTmpfs(t, '256k')
+  const file = join(dir, 'dht.json')
+  const nodes = [{ host: '127.0.0.1', port: 6881 }]
+  await saveDhtState(file, { nodes })
+  await fillUp(join(dir, 'fill'))
+  const many = Array.from({ length: 1000 }, (_, i) => ({ host: '127.0.0.1', port: 1000 + i }))
+  await assert.rejects(saveDhtState(file, { nodes: many }), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC')
+  assert.deepEqual((await readdir(dir)).sort(), ['dht.json', 'fill'])
+  assert.deepEqual(await loadDhtState(file), { nodes })
 })
 
 test('dht: every datagram of this file went to 127.0.0.1', () => {
