@@ -52,4 +52,4 @@ const log = tap((m: Feedback) => {
 }, feedback)
 
 // Ctrl-C disposes the pipeline: the watcher stops, the patron leaves, the service closes its torrents.
-await runEffects(until(fromEvent(process, 'SIGINT'), log), newDefaultScheduler())
+await runEffects(until(fromEvent('SIGINT', process), log), newDefaultScheduler())

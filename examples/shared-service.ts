@@ -35,4 +35,4 @@ const percent = (label: string, feedback: Stream<Feedback>): Stream<string> =>
 const all = mergeArray([percent('patron 1', one), percent('patron 2', two), percent('patron 3', three)])
 
 // Each patron ends when its torrents are gone; Ctrl-C makes every patron leave.
-await runEffects(until(fromEvent(process, 'SIGINT'), tap((line: string) => console.log(line), all)), newDefaultScheduler())
+await runEffects(until(fromEvent('SIGINT', process), tap((line: string) => console.log(line), all)), newDefaultScheduler())
