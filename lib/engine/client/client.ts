@@ -52,6 +52,7 @@ import { makeFolder } from '../disk/make-folder.ts'
 import { Torrent, type PeerInfo } from '../torrent/torrent.ts'
 import { listen, obfuscatedHash, type Listener } from './listener.ts'
 import { TokenBucket, limitToRate } from '../policy/throttle.ts'
+import { admissionLimits, type AdmissionLimits, type AdmissionSettings } from '../policy/admission.ts'
 import { ClientDht, resolveDhtOption, type DhtOption } from '../swarm/client-dht.ts'
 import { selfAddressFilter } from '../swarm/self-address.ts'
 import { ClientLsd, type LsdSettings } from '../swarm/client-lsd.ts'
@@ -141,6 +142,12 @@ export interface ClientOptions {
    * accepts plaintext handshakes only.
    */
   readonly encryption?: boolean
+  /**
+   * Limits on who may hold connection slots: connections in their handshake
+   * (overall and per address), peers per address, the handshake and
+   * first-message deadlines. See {@link AdmissionSettings} and docs/security.md.
+   */
+  readonly admission?: AdmissionSettings
   /** BEP 11 peer exchange on every connection of non-private torrents; default true. */
   readonly pex?: boolean
   /** Tuning/tests: milliseconds between PEX messages to each peer; default 60000 (BEP 11's minimum spacing). */
@@ -233,6 +240,8 @@ class EngineInstance {
   private readonly dht: ClientDht | null
   /** The client's LSD endpoint (null unless `lsd` is set). */
   private readonly lsd: ClientLsd | null
+  /** Connection admission limits (listener and torrents). */
+  private readonly admission: AdmissionLimits
   /** Our own listen address test, once the listener is up. */
   private isSelf: ((host: string, port: number) => boolean) | null = null
 
@@ -241,6 +250,7 @@ class EngineInstance {
     private readonly emit: (fb: EngineFeedback) => void,
     private readonly error: (e: Error) => void
   ) {
+    this.admission = admissionLimits(options.admission)
     this.hasher = createHasher(options.hasherWorkers === undefined ? {} : { workers: options.hasherWorkers })
     this.upBucket = new TokenBucket(limitToRate(options.uploadRateLimit))
     this.downBucket = new TokenBucket(limitToRate(options.downloadRateLimit))
@@ -255,7 +265,8 @@ class EngineInstance {
         },
         resolve: (hash) => this.byObfuscatedHash.get(hash)
       },
-      options.encryption !== false
+      options.encryption !== false,
+      this.admission
     )
     // A listener that fails (port taken) must not crash the process: torrents
     // then run without incoming connections.

@@ -24,25 +24,38 @@
  *
  * Pure: no sockets, no timers; callers pass the clock.
  *
- * @internal
  * @module
  */
 
-/** The limits of {@link PendingHandshakes} and {@link admitPeer}. */
-export interface AdmissionLimits {
-  /** Connections in their handshake at once, over all addresses. */
-  readonly maxPending: number
-  /** Connections in their handshake at once from one address. */
-  readonly maxPendingPerAddress: number
-  /** Peers of one torrent from one address. */
-  readonly maxConnsPerAddress: number
-  /** Time from accept to the peer's complete handshake (ms). */
-  readonly handshakeTimeout: number
-  /** Time from the handshake to the peer's first message, keep-alives aside (ms). */
-  readonly firstMessageTimeout: number
-  /** Apply the per-address caps to loopback addresses too. */
-  readonly capLoopback: boolean
+/**
+ * `ClientOptions.admission`: limits on who may hold the engine's connection
+ * slots (docs/security.md, Connection admission). Every field is optional;
+ * the defaults are in the field descriptions.
+ *
+ * @example
+ * ```ts
+ * // one connection per address and torrent, as libtorrent does by default
+ * const admission: AdmissionSettings = { maxConnsPerAddress: 1 }
+ * const engine = torrentClient({ admission })
+ * ```
+ */
+export interface AdmissionSettings {
+  /** Connections in their handshake at once, over all addresses; default 256. */
+  readonly maxPending?: number
+  /** Connections in their handshake at once from one address; default 16. */
+  readonly maxPendingPerAddress?: number
+  /** Peers of one torrent from one address; default 4. */
+  readonly maxConnsPerAddress?: number
+  /** Time from accept to the peer's complete handshake (ms); default 10000. */
+  readonly handshakeTimeout?: number
+  /** Time from the handshake to the peer's first message, keep-alives aside (ms); default 10000. */
+  readonly firstMessageTimeout?: number
+  /** Apply the per-address caps to loopback addresses too; default false. */
+  readonly capLoopback?: boolean
 }
+
+/** {@link AdmissionSettings} with every field decided. */
+export type AdmissionLimits = Required<AdmissionSettings>
 
 /**
  * Defaults. 256 handshakes bound the Diffie-Hellman work of MSE (about a
@@ -70,16 +83,16 @@ export const defaultAdmissionLimits: AdmissionLimits = Object.freeze({
  * const limits = admissionLimits({ maxConnsPerAddress: 1 })
  * ```
  */
-export function admissionLimits(options: Partial<AdmissionLimits> = {}): AdmissionLimits {
-  const pick = <K extends keyof AdmissionLimits>(k: K): AdmissionLimits[K] => options[k] ?? defaultAdmissionLimits[k]
-  const count = (k: 'maxPending' | 'maxPendingPerAddress' | 'maxConnsPerAddress'): number => Math.max(1, Math.floor(pick(k)))
+export function admissionLimits(options: AdmissionSettings = {}): AdmissionLimits {
+  const d = defaultAdmissionLimits
+  const count = (v: number | undefined, dflt: number): number => Math.max(1, Math.floor(v ?? dflt))
   return {
-    maxPending: count('maxPending'),
-    maxPendingPerAddress: count('maxPendingPerAddress'),
-    maxConnsPerAddress: count('maxConnsPerAddress'),
-    handshakeTimeout: Math.max(1, pick('handshakeTimeout')),
-    firstMessageTimeout: Math.max(1, pick('firstMessageTimeout')),
-    capLoopback: pick('capLoopback')
+    maxPending: count(options.maxPending, d.maxPending),
+    maxPendingPerAddress: count(options.maxPendingPerAddress, d.maxPendingPerAddress),
+    maxConnsPerAddress: count(options.maxConnsPerAddress, d.maxConnsPerAddress),
+    handshakeTimeout: Math.max(1, options.handshakeTimeout ?? d.handshakeTimeout),
+    firstMessageTimeout: Math.max(1, options.firstMessageTimeout ?? d.firstMessageTimeout),
+    capLoopback: options.capLoopback ?? d.capLoopback
   }
 }
 
@@ -121,6 +134,11 @@ export class PendingHandshakes<K> {
   /** Connections in their handshake. */
   get size(): number {
     return this.entries.size
+  }
+
+  /** The connections in their handshake, oldest first. */
+  keys(): IterableIterator<K> {
+    return this.entries.keys()
   }
 
   /** Whether `key` is still in its handshake. */
