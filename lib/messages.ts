@@ -53,6 +53,46 @@ export interface CreateNewTorrent {
   readonly savefolder?: string
   /** Extra peers to connect to, as `host:port` (LANs, tests). */
   readonly peers?: readonly string[]
+  /**
+   * Per-file priorities, by file index (the torrent's files in metainfo
+   * order, BEP 47 pad files not counted); files past the list are `normal`.
+   * Skipped files are not created; absent: every file normal.
+   */
+  readonly priorities?: readonly FilePriority[]
+}
+
+/**
+ * How much a file of a torrent is wanted: `skip` is not downloaded (nor
+ * created on disk); `high` pieces come before `normal` before `low`.
+ *
+ * @example
+ * ```ts
+ * const only: FilePriority[] = ['skip', 'high', 'skip']
+ * ```
+ */
+export type FilePriority = 'skip' | 'low' | 'normal' | 'high'
+
+/**
+ * Change one file's priority while the torrent runs. Only an owner of the
+ * torrent may (others get {@link TorrentCommandRefused}); when several
+ * patrons own it, the file gets the highest priority any owner asks for
+ * (an owner that never asked counts as `normal`), so no owner can take a
+ * file away from another.
+ *
+ * @example
+ * ```ts
+ * const cmd: SetFilePriority = { type: 'SetFilePriority', torrentid: id, file: 2, priority: 'skip' }
+ * ```
+ */
+export interface SetFilePriority {
+  /** Discriminant of the union. */
+  readonly type: 'SetFilePriority'
+  /** Id of the torrent, as handed out by the engine. */
+  readonly torrentid: TorrentId
+  /** File index (metainfo order, pad files not counted). */
+  readonly file: number
+  /** The new priority. */
+  readonly priority: FilePriority
 }
 
 /**
@@ -78,7 +118,7 @@ export interface CloseTorrent {
  * const commands: EngineCommand[] = [createNewTorrent(torrentBytes), closeTorrent(id)]
  * ```
  */
-export type EngineCommand = CreateNewTorrent | CloseTorrent
+export type EngineCommand = CreateNewTorrent | CloseTorrent | SetFilePriority
 
 /**
  * What a patron's command stream carries. Same as {@link EngineCommand}.
@@ -367,7 +407,7 @@ export type Message = Command | Feedback | ServiceMessage
  */
 export const createNewTorrent = (
   rawmetainfo: Uint8Array | string,
-  options: { savefolder?: string; peers?: readonly string[] } = {}
+  options: { savefolder?: string; peers?: readonly string[]; priorities?: readonly FilePriority[] } = {}
 ): CreateNewTorrent => ({ type: 'CreateNewTorrent', rawmetainfo, ...options })
 
 /**
@@ -378,6 +418,20 @@ export const createNewTorrent = (
  * ```
  */
 export const closeTorrent = (torrentid: TorrentId): CloseTorrent => ({ type: 'CloseTorrent', torrentid })
+
+/**
+ * Build a {@link SetFilePriority}.
+ * @example
+ * ```ts
+ * setFilePriority(id, 0, 'high')
+ * ```
+ */
+export const setFilePriority = (torrentid: TorrentId, file: number, priority: FilePriority): SetFilePriority => ({
+  type: 'SetFilePriority',
+  torrentid,
+  file,
+  priority
+})
 
 /**
  * Build a {@link NewTorrentCreated}.
@@ -519,6 +573,14 @@ export const isCreateNewTorrent = is<CreateNewTorrent>('CreateNewTorrent')
  * ```
  */
 export const isCloseTorrent = is<CloseTorrent>('CloseTorrent')
+/**
+ * True for a {@link SetFilePriority}.
+ * @example
+ * ```ts
+ * const changes = filter(isSetFilePriority, commands)
+ * ```
+ */
+export const isSetFilePriority = is<SetFilePriority>('SetFilePriority')
 /**
  * True for a {@link NewTorrentCreated}.
  * @example

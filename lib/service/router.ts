@@ -7,8 +7,10 @@
  *
  * @module
  */
+import { PRIORITY_WORDS, PriorityWishes, type EffectivePriority } from './priority-wishes.ts'
 import {
   closeTorrent,
+  setFilePriority,
   isCreationReply,
   torrentCommandRefused,
   torrentStartFail,
@@ -17,6 +19,7 @@ import {
   type EngineCommand,
   type EngineFeedback,
   type Feedback,
+  type FilePriority,
   type PatronId,
   type ServiceMessage,
   type TorrentId
@@ -116,6 +119,8 @@ interface PatronState<T> extends Owner<T> {
 interface PendingEntry<T> {
   readonly patron: PatronState<T>
   readonly seq: number
+  /** The file priorities the creation asked for. */
+  readonly priorities: readonly FilePriority[] | undefined
 }
 
 /** A close sent to the engine while older creation requests were unanswered. */
@@ -154,6 +159,8 @@ export class Router<T = undefined> {
   private readonly owners = new Map<TorrentId, PatronState<T>[]>()
   private closing: ClosingEntry[] = []
   private readonly closingCount = new Map<TorrentId, number>()
+  /** Co-owners' file priorities (see priority-wishes.ts: the highest wish wins). */
+  private readonly wishes = new PriorityWishes()
 
   /** Number of registered patrons (the service's reference count). @example `r.size` */
   get size(): number {
@@ -214,7 +221,7 @@ export class Router<T = undefined> {
     if (p === undefined) return
     if (cmd.type === 'CreateNewTorrent') {
       // Recorded before the command is handed out: the engine may reply synchronously.
-      this.queue.push({ patron: p, seq: this.nextSeq++ })
+      this.queue.push({ patron: p, seq: this.nextSeq++, priorities: cmd.priorities })
       p.pending++
       out.push({ kind: 'engine', command: cmd })
     } else if (cmd.type === 'CloseTorrent') {
@@ -228,6 +235,12 @@ export class Router<T = undefined> {
       }
       this.release(p, cmd.torrentid, out)
       this.maybeEnd(p, out)
+    } else if (cmd.type === 'SetFilePriority') {
+      const refuse = (why: string) => out.push({ kind: 'deliver', patron, message: torrentCommandRefused(cmd, `SetFilePriority refused: ${why}`) })
+      if (!p.owned.has(cmd.torrentid)) return void refuse(`this patron does not own torrent ${cmd.torrentid}`)
+      if (!Number.isSafeInteger(cmd.file) || cmd.file < 0) return void refuse(`bad file index ${String(cmd.file)}`)
+      if (!PRIORITY_WORDS.includes(cmd.priority)) return void refuse(`bad priority ${JSON.stringify(cmd.priority)} (skip, low, normal or high)`)
+      this.applyPriorities(this.wishes.set(cmd.torrentid, p.id, this.ownerIds(cmd.torrentid), cmd.file, cmd.priority), out)
     } else {
       const unknown: { type?: unknown } = cmd
       out.push({
@@ -304,6 +317,7 @@ export class Router<T = undefined> {
     this.owners.clear()
     this.closing = []
     this.closingCount.clear()
+    this.wishes.clear()
   }
 
   /** Diagnostic snapshot. @example `r.snapshot().pending` */
@@ -341,7 +355,7 @@ export class Router<T = undefined> {
     }
     p.pending--
     let delivered: CreationReply = msg
-    if (msg.type === 'NewTorrentCreated') this.own(p, msg.torrentid)
+    if (msg.type === 'NewTorrentCreated') this.own(p, msg.torrentid, entry.priorities, out)
     else if (msg.type === 'TorrentAlreadyDownloading') {
       if (this.closingCount.has(msg.torrentid) && !this.owners.has(msg.torrentid)) {
         // The engine matched a torrent that its last owner closed after this
@@ -349,7 +363,7 @@ export class Router<T = undefined> {
         delivered = torrentStartFail(
           `torrent ${msg.torrentid} was already running but was closed by its last owner before this request was answered`
         )
-      } else this.own(p, msg.torrentid)
+      } else this.own(p, msg.torrentid, entry.priorities, out)
     }
     this.forgetClosesUpTo(entry.seq + 1)
     out.push({ kind: 'deliver', patron: p.id, message: delivered })
@@ -371,12 +385,21 @@ export class Router<T = undefined> {
     return e
   }
 
-  private own(p: PatronState<T>, t: TorrentId): void {
+  private own(p: PatronState<T>, t: TorrentId, priorities: readonly FilePriority[] | undefined, out: Effect[]): void {
     if (p.owned.has(t)) return
     p.owned.add(t)
     const os = this.owners.get(t)
     if (os === undefined) this.owners.set(t, [p])
     else os.push(p)
+    this.applyPriorities(this.wishes.join(t, p.id, this.ownerIds(t), priorities), out)
+  }
+
+  private ownerIds(t: TorrentId): PatronId[] {
+    return (this.owners.get(t) ?? []).map((o) => o.id)
+  }
+
+  private applyPriorities(changes: readonly EffectivePriority[], out: Effect[]): void {
+    for (const c of changes) out.push({ kind: 'engine', command: setFilePriority(c.torrentid, c.file, c.priority) })
   }
 
   /** Remove one owner; close the torrent when it was the last. */
@@ -387,6 +410,7 @@ export class Router<T = undefined> {
     const i = os.indexOf(p)
     if (i < 0) return
     os.splice(i, 1)
+    this.applyPriorities(this.wishes.leave(t, p.id), out)
     if (os.length === 0) {
       this.owners.delete(t)
       this.sendClose(t, out)

@@ -164,6 +164,7 @@ export class EngineModel {
       run.running.delete(cmd.torrentid) // unknown ids: harmless
       return
     }
+    if (cmd.type === 'SetFilePriority') return // recorded above; no reply
     const tag = typeof cmd.rawmetainfo === 'string' ? cmd.rawmetainfo : new TextDecoder().decode(cmd.rawmetainfo)
     let reply: CreationReply
     if (tag.startsWith('bad')) reply = torrentStartFail('undecodable metainfo')

@@ -13,17 +13,9 @@
  * @module
  */
 
-/**
- * How much a file is wanted. `skip` is never downloaded (unless a piece it
- * shares with a wanted file brings some of it along); the others order the
- * download: `high` pieces before `normal` before `low`.
- *
- * @example
- * ```ts
- * const priorities: FilePriority[] = ['high', 'skip', 'normal']
- * ```
- */
-export type FilePriority = 'skip' | 'low' | 'normal' | 'high'
+import type { FilePriority } from '../../messages.ts'
+
+export type { FilePriority }
 
 /** Every priority, lowest first. */
 export const FILE_PRIORITIES: readonly FilePriority[] = Object.freeze(['skip', 'low', 'normal', 'high'])

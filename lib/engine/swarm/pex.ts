@@ -219,7 +219,9 @@ function decodeCompact (b: Uint8Array, v: 4 | 6, max: number): string[] {
     else {
       const groups: string[] = []
       for (let g = 0; g < 8; g++) groups.push(((b[i + 2 * g]! << 8) | b[i + 2 * g + 1]!).toString(16))
-      out.push(`[${groups.join(':')}]:${port}`)
+      // The URL parser writes IPv6 in its canonical compressed form, the
+      // spelling sockets and trackers use: one peer, one key.
+      out.push(`${new URL(`http://[${groups.join(':')}]/`).hostname}:${port}`)
     }
   }
   return out

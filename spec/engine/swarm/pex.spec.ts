@@ -144,5 +144,29 @@ test('pex: IPv6 peers round-trip', { timeout: 10_000 }, async (t) => {
   a.connected('[2001:db8::1]:6881', undefined, { seed: true })
   a.connected('192.0.2.7:51413')
   a.flush()
-  assert.deepEqual((await within(got, 5000, 'peers')).sort(), ['192.0.2.7:51413', '[2001:db8:0:0:0:0:0:1]:6881'])
+  assert.deepEqual((await within(got, 5000, 'peers')).sort(), ['192.0.2.7:51413', '[2001:db8::1]:6881'])
+})
+
+test('pex: malformed added6 (a partial entry, port 0) is bounded, never a crash', { timeout: 10_000 }, async (t) => {
+  const pex = createPex({ private: false, intervalMs: 60_000, minIncomingIntervalMs: 0 })!
+  const [ours, theirs] = await wirePair(infoHash, w => w.use(pex.extension), w => w.use(createPex(fast)!.extension))
+  t.after(() => { pex.destroy(); ours.destroy(); theirs.destroy() })
+  const learnt: string[] = []
+  pex.on('peer', a => learnt.push(a))
+  const send = async (payload: Uint8Array): Promise<void> => {
+    const got = once(ours, 'extended')
+    theirs.extended('ut_pex', payload)
+    await got
+  }
+  const entry = (last: number, port: number): Buffer => {
+    const b = Buffer.alloc(18)
+    b[0] = 0x20; b[1] = 0x01; b[2] = 0x0d; b[3] = 0xb8; b[15] = last
+    b.writeUInt16BE(port, 16)
+    return b
+  }
+  // one good entry, one with port 0, then a 7-byte fragment
+  const added6 = Buffer.concat([entry(1, 6881), entry(2, 0), Buffer.alloc(7, 0xff)])
+  await send(Buffer.concat([Buffer.from(`d6:added6${added6.length}:`), added6, Buffer.from('8:added6.f1:\x02e', 'latin1')]))
+  assert.deepEqual(learnt, ['[2001:db8::1]:6881'])
+  assert.equal(ours.destroyed, false)
 })

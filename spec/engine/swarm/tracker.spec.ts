@@ -10,6 +10,10 @@ import { startTracker as startSession } from '../../../lib/engine/swarm/tracker.
 import { startTracker as startServer } from '../../support/peers/tracker-server.ts'
 import { freePort } from '../../support/peers/ports.ts'
 import { pollUntil } from '../../support/peers/wait.ts'
+import { formatAddress } from '../../../lib/engine/swarm/address.ts'
+import { Server } from 'bittorrent-tracker'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 const hex = (n: number): string => randomBytes(n).toString('hex')
 
@@ -86,4 +90,52 @@ test('an unreachable tracker is retried with growing delays', { timeout: 30000 }
   // 200, 400, 800, 800 ms (capped): growing, never hammering.
   assert.ok(gaps[0]! >= 150 && gaps[1]! >= 350 && gaps[2]! >= 700 && gaps[3]! >= 700, `gaps ${gaps}`)
   assert.ok(gaps[3]! < 2000, `capped: ${gaps}`)
+})
+
+test('IPv6: peers6 from an HTTP tracker on ::1 (bittorrent-tracker\'s server) are handed over', { timeout: 30000 }, async (t) => {
+  keepAlive(t)
+  const server = new Server({ http: true, udp: false, ws: false, stats: false })
+  server.on('warning', () => {})
+  server.on('error', () => {})
+  await new Promise<void>((resolve) => server.listen(0, '::1', () => resolve()))
+  t.after(() => new Promise<void>((resolve) => { server.http?.closeAllConnections?.(); server.close(() => resolve()) }))
+  const port = (server.http!.address() as AddressInfo).port
+  const announce = `http://[::1]:${port}/announce`
+  const infoHash = hex(20)
+  const other = startSession({ infoHash, peerId: hex(20), announce: [announce], port: 7011, stats: () => ({ uploaded: 0, downloaded: 0, left: 0 }), onPeer: () => {} })
+  t.after(() => other.stop())
+  await pollUntil(() => (server.torrents[infoHash]?.complete ?? 0) >= 1, { timeoutMs: 10000, what: 'the seeder registered from ::1' })
+  const seen: string[] = []
+  const session = startSession({
+    infoHash, peerId: hex(20), announce: [announce], port: 7012,
+    stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }),
+    onPeer: (host, p) => seen.push(formatAddress(host, p))
+  })
+  t.after(() => session.stop())
+  await pollUntil(() => seen.includes('[::1]:7011'), { timeoutMs: 10000, what: 'the IPv6 peer from peers6', explain: () => seen.join() })
+})
+
+test('malformed peers6 gives a warning; the IPv4 peers of the same answer still arrive', { timeout: 30000 }, async (t) => {
+  keepAlive(t)
+  const v6 = Buffer.alloc(17, 1) // not a multiple of 18
+  const body = Buffer.concat([
+    Buffer.from('d8:completei1e10:incompletei0e8:intervali600e5:peers6:'), Buffer.from([127, 0, 0, 9, 0x1b, 0x39]),
+    Buffer.from(`6:peers6${v6.length}:`), v6, Buffer.from('e')
+  ])
+  const http = createServer((_req, res) => res.end(body))
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => { http.closeAllConnections(); http.close(() => resolve()) }))
+  const seen: string[] = []
+  const warnings: string[] = []
+  const session = startSession({
+    infoHash: hex(20), peerId: hex(20), announce: [`http://127.0.0.1:${(http.address() as AddressInfo).port}/announce`], port: 7013,
+    stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }),
+    onPeer: (host, p) => seen.push(formatAddress(host, p)),
+    onWarning: (m) => warnings.push(m),
+    backoff: 60000
+  })
+  t.after(() => session.stop())
+  await pollUntil(() => warnings.length >= 1 && seen.length >= 1, { timeoutMs: 10000, what: 'a warning and the IPv4 peer' })
+  assert.deepEqual(seen, ['127.0.0.9:6969'])
+  assert.match(warnings[0]!, /18 bytes|IP6/)
 })

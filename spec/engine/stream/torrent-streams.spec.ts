@@ -1,0 +1,134 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { runEffects, tap } from '@most/core'
+import { newDefaultScheduler } from '@most/scheduler'
+import { openFileStorage } from '../../../lib/engine/disk/file-storage.ts'
+import { TorrentStreams, type RangeReadable } from '../../../lib/engine/stream/torrent-streams.ts'
+import type { FileEntry } from '../../../lib/engine/contracts.ts'
+
+const PIECE = 16384
+function layout(specs: Array<{ path: string[]; length: number; pad?: boolean }>): FileEntry[] {
+  let offset = 0
+  return specs.map((s) => {
+    const f = { path: s.path, length: s.length, offset, pad: s.pad ?? false }
+    offset += s.length
+    return f
+  })
+}
+const FILES = layout([
+  { path: ['album', 'a.webm'], length: 3 * PIECE + 100 },
+  { path: ['album', '.pad', '1'], length: PIECE - 100, pad: true },
+  { path: ['album', 'sub', 'b.txt'], length: 2 * PIECE },
+  { path: ['album', 'other', 'b.txt'], length: 500 },
+])
+const TOTAL = FILES.reduce((n, f) => n + f.length, 0)
+const PIECES = Math.ceil(TOTAL / PIECE)
+
+async function fixture(t: { after(fn: () => unknown): void }) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tp-streams-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const data = new Uint8Array(randomBytes(TOTAL))
+  data.fill(0, FILES[1]!.offset, FILES[1]!.offset + FILES[1]!.length)
+  const storage = await openFileStorage(dir, FILES)
+  t.after(() => storage.close())
+  const have = new Set<number>()
+  let clock = 0
+  let changes = 0
+  const streams = new TorrentStreams({
+    files: FILES,
+    pieceLength: PIECE,
+    pieceCount: PIECES,
+    has: (p) => have.has(p),
+    read: (o, n) => storage.read(o, n),
+    now: () => clock,
+    changed: () => changes++,
+  })
+  const verify = async (p: number) => {
+    await storage.write(p * PIECE, data.subarray(p * PIECE, Math.min(TOTAL, (p + 1) * PIECE)))
+    have.add(p)
+    streams.verified(p)
+  }
+  return { streams, verify, data, have, tick: (ms: number) => (clock += ms), changes: () => changes }
+}
+const drain = async (r: AsyncIterable<Uint8Array>) => {
+  const parts: Uint8Array[] = []
+  for await (const c of r) parts.push(c)
+  return new Uint8Array(Buffer.concat(parts))
+}
+
+test('files are numbered without pad files and found by index or name; bad ones are refused with what exists', async (t) => {
+  const { streams } = await fixture(t)
+  assert.deepEqual(streams.files().map((f) => [f.index, f.name]), [[0, 'album/a.webm'], [1, 'album/sub/b.txt'], [2, 'album/other/b.txt']])
+  assert.equal(streams.resolve('1').name, 'album/sub/b.txt')
+  assert.equal(streams.resolve('a.webm').index, 0)
+  assert.equal(streams.resolve('sub/b.txt').index, 1)
+  assert.throws(() => streams.resolve(3), /no file #3: the torrent has 3 \(numbered from 0\)/)
+  assert.throws(() => streams.resolve('b.txt'), /ambiguous: #1 album\/sub\/b.txt, #2 album\/other\/b.txt/)
+  assert.throws(() => streams.resolve('c.mp4'), /no file named "c.mp4"; the torrent has album\/a.webm/)
+  assert.throws(() => streams.createReadStream(2, { start: 501 }), /bad start 501/)
+  assert.throws(() => streams.createReadStream(2, { end: 500 }), /bad end 500/)
+})
+
+test('a read stream yields a file range as its pieces verify; the window follows it and goes when it ends', async (t) => {
+  const f = await fixture(t)
+  const file = f.streams.files()[1]! // starts at piece 4
+  const r = f.streams.createReadStream(1, { start: 10, end: 2 * PIECE - 1 })
+  const out = drain(r)
+  await new Promise((res) => setImmediate(res))
+  assert.deepEqual(f.streams.critical(0).map((d) => d.piece), [4, 5])
+  assert.ok(f.changes() > 0)
+  for (let p = PIECES - 1; p >= 0; p--) await f.verify(p)
+  assert.deepEqual(await out, f.data.subarray(file.offset + 10, file.offset + 2 * PIECE))
+  if (!r.closed) await once(r, 'close')
+  assert.deepEqual(f.streams.critical(1e6), [])
+  assert.equal(f.streams.readers(), 0)
+  assert.equal(f.streams.active(), false)
+})
+
+test('a destroyed reader leaves no waiter and no window', async (t) => {
+  const f = await fixture(t)
+  const r = f.streams.createReadStream('a.webm')
+  r.resume()
+  await new Promise((res) => setImmediate(res))
+  assert.equal(f.streams.waiting(), 1)
+  assert.equal(f.streams.active(), true)
+  r.destroy()
+  await once(r, 'close')
+  assert.equal(f.streams.waiting(), 0)
+  assert.equal(f.streams.active(), false)
+  assert.equal(f.streams.readers(), 0)
+})
+
+test('the torrent stopping ends readers and the readable events, saying why; no reader opens after', async (t) => {
+  const f = await fixture(t)
+  const events: RangeReadable[] = []
+  const done = runEffects(tap((e: RangeReadable) => events.push(e), f.streams.readable()), newDefaultScheduler())
+  const r = f.streams.createReadStream(0)
+  const out = drain(r)
+  await f.verify(0)
+  await f.verify(3) // the end of a.webm, the pad, and the start of nothing else
+  f.streams.stop('torrent closed by its owner')
+  await assert.rejects(out, /torrent closed by its owner/)
+  await done
+  assert.deepEqual(events, [
+    { file: 0, start: 0, end: PIECE },
+    { file: 0, start: 3 * PIECE, end: 3 * PIECE + 100 },
+  ])
+  assert.throws(() => f.streams.createReadStream(0), /torrent closed by its owner/)
+  assert.equal(f.streams.readers(), 0)
+})
+
+test('50 concurrent readers of one file', async (t) => {
+  const f = await fixture(t)
+  const outs = Array.from({ length: 50 }, (_, i) => drain(f.streams.createReadStream(0, { start: i * 900 })))
+  for (let p = 0; p < PIECES; p++) await f.verify(p)
+  const got = await Promise.all(outs)
+  got.forEach((g, i) => assert.deepEqual(g, f.data.subarray(i * 900, FILES[0]!.length)))
+  assert.equal(f.streams.readers(), 0)
+  assert.equal(f.streams.waiting(), 0)
+})
