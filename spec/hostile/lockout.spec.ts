@@ -14,6 +14,7 @@ import { makeTorrent } from '../../lib/maker/index.ts'
 import { parseMetainfo } from '../../lib/engine/metainfo/index.ts'
 import { runEngine } from '../support/engine.ts'
 import { startSiege, type Siege } from '../support/siege.ts'
+import { dialHostile, handshakeBytes, keepAlive } from '../support/hostile-peer.ts'
 import { makeTempDir } from '../support/peers/tmp.ts'
 import { compareTrees, makeRandomTree } from '../support/peers/data.ts'
 import { startTracker } from '../support/peers/tracker-server.ts'
@@ -94,4 +95,52 @@ test('an engine leecher under a lockout attack on its listen port: it still down
   assert.equal(done.piecesDone, done.piecesTotal)
   assert.equal(await compareTrees(s.tree.root, join(out, 'payload')), undefined)
   assert.ok(sieges.flood.counts().halfOpen > 0 && sieges.silent.counts().silent > 0, report(sieges, Date.now() - started))
+})
+
+test('a peer that says nothing after its handshake (keep-alives aside) is closed at the first-message deadline', { timeout: 60_000 }, async (t) => {
+  const s = await stage(t, 'lockout-silent-')
+  const port = await freePort()
+  const engine = runEngine(t, { port, host: '127.0.0.1', hasherWorkers: 1, admission: { firstMessageTimeout: 1500 } })
+  const id = await engine.create(s.bytes, dirname(s.tree.root))
+  await engine.waitSeeding(id, 30_000)
+  const started = Date.now()
+  const silent = startSiege({ port, target: s.target, halfOpen: 0, silent: 1, reopenMs: 60_000 })
+  t.after(() => silent.stop())
+  // Resolves when its script ends: once the engine closed it.
+  const keepAlives = dialHostile(port, s.target, async (c) => {
+    await c.write(handshakeBytes(s.target.infoHash, c.peerId))
+    if ((await c.theirHandshake()) === null) return
+    while (!c.closed) {
+      await c.write(keepAlive())
+      await c.sleep(200)
+    }
+  })
+  await silent.until((c) => c.closedByTarget === 1, 20_000, 'the silent peer closed')
+  const record = await keepAlives
+  assert.ok(await record.conn.waitClosed(20_000), 'the keep-alive-only peer is closed too')
+  assert.ok(record.conn.closedByRemote)
+  t.diagnostic(`both closed ${Date.now() - started} ms after connecting`)
+  assert.ok(Date.now() - started >= 1500, 'not before the deadline')
+})
+
+test('per-address cap (capLoopback): at most 2 peers from 127.0.0.1, silent ones give their slot to newcomers, and aria2c still downloads', { timeout: 90_000 }, async (t) => {
+  const s = await stage(t, 'lockout-cap-')
+  const port = await freePort()
+  const engine = runEngine(t, { port, host: '127.0.0.1', hasherWorkers: 1, admission: { maxConnsPerAddress: 2, capLoopback: true } })
+  const id = await engine.create(s.bytes, dirname(s.tree.root))
+  await engine.waitSeeding(id, 30_000)
+  let most = 0
+  const siege = startSiege({ port, target: s.target, halfOpen: 0, silent: 4 })
+  t.after(() => siege.stop())
+  // Four silent peers for two slots: each newcomer evicts the oldest, over and over.
+  await siege.until((c) => {
+    most = Math.max(most, engine.handles.get(id)!.peers().length)
+    return c.closedByTarget >= 8
+  }, 30_000, 'eight evictions')
+  const out = join(s.tmp.path, 'leech')
+  const leecher = await startAria2Leecher({ torrentPath: s.torrentPath, dir: out })
+  t.after(() => leecher.close())
+  await leecher.waitDone(30_000)
+  assert.equal(await compareTrees(s.tree.root, join(out, 'payload')), undefined)
+  assert.ok(most <= 2, `at most 2 peers from one address, saw ${most}`)
 })

@@ -116,6 +116,7 @@ export class ClientServices {
       optimisticInterval: o.optimisticInterval,
       requestTimeout: o.requestTimeout,
       peerIdleTimeout: o.peerIdleTimeout,
+      admission: o.admission,
       banStrikes: o.banStrikes,
       uploadRateLimit: o.torrentUploadRateLimit,
       downloadRateLimit: o.torrentDownloadRateLimit,
