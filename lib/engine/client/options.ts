@@ -10,6 +10,7 @@ import type { TorrentId } from '../../messages.ts'
 import type { PeerInfo } from '../torrent/torrent.ts'
 import { resolveDhtOption, type DhtOption, type DhtSettings } from '../swarm/client-dht.ts'
 import type { LsdSettings } from '../swarm/client-lsd.ts'
+import { admissionLimits, type AdmissionLimits, type AdmissionSettings } from '../policy/admission.ts'
 
 /**
  * Options of {@link torrentClient}. All optional.
@@ -96,6 +97,12 @@ export interface ClientOptions {
    * accepts plaintext handshakes only.
    */
   readonly encryption?: boolean
+  /**
+   * Limits on who may hold connection slots: connections in their handshake
+   * (overall and per address), peers per address, the handshake and
+   * first-message deadlines. See {@link AdmissionSettings} and docs/security.md.
+   */
+  readonly admission?: AdmissionSettings
   /** BEP 11 peer exchange on every connection of non-private torrents; default true. */
   readonly pex?: boolean
   /** Tuning/tests: milliseconds between PEX messages to each peer; default 60000 (BEP 11's minimum spacing). */
@@ -197,6 +204,7 @@ export interface ResolvedOptions {
   /** The LSD endpoint's settings, or null: no LSD. */
   readonly lsd: LsdSettings | null
   readonly encryption: boolean
+  readonly admission: AdmissionLimits
   readonly pex: boolean
   readonly pexInterval: number | undefined
   readonly webSeeds: boolean
@@ -246,6 +254,7 @@ export const resolveOptions = (options: ClientOptions, env: NodeJS.ProcessEnv = 
     dht: dht === null ? null : { ...dht, host: dht.host ?? options.host, folder: downloadFolder },
     lsd: options.lsd === true ? {} : typeof options.lsd === 'object' && options.lsd !== null ? options.lsd : null,
     encryption: options.encryption ?? DEFAULTS.encryption,
+    admission: admissionLimits(options.admission),
     pex: options.pex ?? DEFAULTS.pex,
     pexInterval: options.pexInterval,
     webSeeds: options.webSeeds ?? true,

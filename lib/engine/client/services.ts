@@ -64,7 +64,7 @@ export class ClientServices {
     this.hasher = createHasher(opts.hasherWorkers === undefined ? {} : { workers: opts.hasherWorkers })
     this.upBucket = new TokenBucket(limitToRate(opts.uploadRateLimit))
     this.downBucket = new TokenBucket(limitToRate(opts.downloadRateLimit))
-    this.listener = listen(opts.port, opts.host, route, opts.encryption)
+    this.listener = listen(opts.port, opts.host, route, opts.encryption, opts.admission)
     // A listener that fails (port taken) must not crash the process: torrents
     // then run without incoming connections.
     this.listener.then(
@@ -116,6 +116,7 @@ export class ClientServices {
       optimisticInterval: o.optimisticInterval,
       requestTimeout: o.requestTimeout,
       peerIdleTimeout: o.peerIdleTimeout,
+      admission: o.admission,
       banStrikes: o.banStrikes,
       uploadRateLimit: o.torrentUploadRateLimit,
       downloadRateLimit: o.torrentDownloadRateLimit,

@@ -70,6 +70,8 @@ class CappedWire extends Wire {
   maxMessage = MAX_MESSAGE
   /** When the body of the message being received started (0: none pending). */
   bodySince = 0
+  /** When the peer's first message (keep-alives aside) arrived (0: none yet); the admission policy's first-message rule. */
+  firstMessageAt = 0
 
   /** Bytes of the pending message received so far. */
   bodyReceived(): number {
@@ -90,6 +92,7 @@ hookWire(CappedWire, {
   // The library reads missing bytes of a short message as zeros (a 1-byte have would count as "have 0").
   message: (wire, buffer) => {
     wire.bodySince = 0
+    if (wire.firstMessageAt === 0) wire.firstMessageAt = Date.now()
     const id = buffer[0]!
     const want = MESSAGE_LENGTH[id]
     const n = buffer.length
@@ -187,6 +190,8 @@ export class Peer {
   /** Remote peer id (hex), once the handshake arrived. */
   remoteId: string | null = null
   ready = false
+  /** When the handshake completed (ms since the epoch; 0 before). */
+  readyAt = 0
   closed = false
   /** Requests we have outstanding with this peer. */
   inflight = 0
@@ -323,7 +328,7 @@ export class Peer {
     }
     this.remoteId = remoteId
     this.ready = true
-    this.lastUsefulAt = Date.now()
+    this.readyAt = this.lastUsefulAt = Date.now()
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = null
     this.wire.setKeepAlive(true)
@@ -521,6 +526,15 @@ export class Peer {
     this.depth = MIN_DEPTH
     this.lastBlockAt = now
     return ++this.timeouts
+  }
+
+  /**
+   * The peer told us something worth its slot at some time: its pieces (a
+   * bitfield, even an empty one, or a have), a block we accepted, or its
+   * interest (admission.ts ranks the others first for eviction).
+   */
+  get saidSomethingUseful(): boolean {
+    return this.gotBitfield || this.downloaded > 0 || this.wire.peerInterested || this.bits.count() > 0
   }
 
   /** Either side is interested at `now`: the idle rule starts again. */
