@@ -123,6 +123,8 @@ export class ClientServices {
       clientUp: this.upBucket,
       clientDown: this.downBucket,
       hashInline: o.hashInline,
+      webSeeds: o.webSeeds,
+      ...(o.webSeedCa !== undefined ? { webSeedOptions: { ca: o.webSeedCa } } : {}),
       ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
       joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null
     }
