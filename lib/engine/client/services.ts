@@ -32,7 +32,7 @@ const FALLBACK_PORT = 6881
 /** What a torrent and a magnet's metadata phase are both given. */
 export type SessionBase = Pick<
   TorrentContext & MagnetSessionOptions,
-  'peerId' | 'port' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval'
+  'peerId' | 'port' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval' | 'admission'
 >
 
 /**
@@ -100,7 +100,8 @@ export class ClientServices {
       joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
       isSelf: (host, p) => this.isSelf?.(host, p) ?? false,
       pex: this.opts.pex,
-      pexInterval: this.opts.pexInterval
+      pexInterval: this.opts.pexInterval,
+      admission: this.opts.admission
     }
   }
 
