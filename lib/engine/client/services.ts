@@ -64,7 +64,7 @@ export class ClientServices {
     this.hasher = createHasher(opts.hasherWorkers === undefined ? {} : { workers: opts.hasherWorkers })
     this.upBucket = new TokenBucket(limitToRate(opts.uploadRateLimit))
     this.downBucket = new TokenBucket(limitToRate(opts.downloadRateLimit))
-    this.listener = listen(opts.port, opts.host, route, opts.encryption)
+    this.listener = listen(opts.port, opts.host, route, opts.encryption, opts.admission)
     // A listener that fails (port taken) must not crash the process: torrents
     // then run without incoming connections.
     this.listener.then(
@@ -116,12 +116,15 @@ export class ClientServices {
       optimisticInterval: o.optimisticInterval,
       requestTimeout: o.requestTimeout,
       peerIdleTimeout: o.peerIdleTimeout,
+      admission: o.admission,
       banStrikes: o.banStrikes,
       uploadRateLimit: o.torrentUploadRateLimit,
       downloadRateLimit: o.torrentDownloadRateLimit,
       clientUp: this.upBucket,
       clientDown: this.downBucket,
       hashInline: o.hashInline,
+      webSeeds: o.webSeeds,
+      ...(o.webSeedCa !== undefined ? { webSeedOptions: { ca: o.webSeedCa } } : {}),
       ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
       joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null
     }
