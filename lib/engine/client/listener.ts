@@ -3,6 +3,13 @@
  * handshake to learn which torrent it wants, then hands the connection to that
  * torrent (synchronously, so no message after the handshake is missed).
  *
+ * Connections still in their handshake are few and bounded (each may cost
+ * a Diffie-Hellman key exchange, about a millisecond of CPU): the admission
+ * policy (policy/admission.ts) caps them overall and per address, and when
+ * they are all taken a newcomer takes the slot of the oldest one that has
+ * not sent a byte, so idle sockets cannot lock honest peers out. Each has
+ * `handshakeTimeout` to finish.
+ *
  * It also answers the obfuscated handshake of message stream encryption
  * (MSE/PE, which aria2, libtorrent, Transmission and qBittorrent try first by
  * default): without it they give up on the first connection and retry in
@@ -16,14 +23,9 @@
 import { createHash } from 'node:crypto'
 import net from 'node:net'
 import { incomingWire, type CappedWire } from '../wire/peer.ts'
+import { defaultAdmissionLimits, PendingHandshakes, type AdmissionLimits } from '../policy/admission.ts'
 import { dropPlaintextEncryptor } from '../wire/protocol-internals.ts'
 import type { PeerSocket } from '../wire/transport.ts'
-
-/**
- * Connections still in their handshake at once. Each may cost a Diffie-Hellman
- * key exchange (about a millisecond of CPU): a flood of them is cut here.
- */
-export const MAX_PENDING = 256
 
 /** The hash an MSE initiator sends in place of the infohash: SHA-1("req2" + infohash), hex. */
 export const obfuscatedHash = (infoHash: string): string =>
@@ -46,7 +48,8 @@ export interface Listener {
  * Listen on `port` (0 = any free port) and route each handshake through
  * `route.adopt`, which adopts the connection (true) or refuses it (false:
  * dropped). With `encryption` (default true) obfuscated handshakes are
- * answered too, their torrent found by `route.resolve`.
+ * answered too, their torrent found by `route.resolve`. `limits` bound the
+ * connections in their handshake (see the module comment).
  *
  * @example
  * ```ts
@@ -57,16 +60,16 @@ export interface Listener {
  * await l.close()
  * ```
  */
-export const listen = (port: number, host: string | undefined, route: IncomingRoute, encryption = true): Promise<Listener> =>
+export const listen = (
+  port: number,
+  host: string | undefined,
+  route: IncomingRoute,
+  encryption = true,
+  limits: AdmissionLimits = defaultAdmissionLimits
+): Promise<Listener> =>
   new Promise((resolve, reject) => {
-    const pending = new Set<PeerSocket>()
-    const server = net.createServer((socket) => {
-      if (pending.size >= MAX_PENDING) {
-        socket.destroy()
-        return
-      }
-      receiveHandshake(socket, route, encryption, pending)
-    })
+    const pending = new PendingHandshakes<PeerSocket>(limits)
+    const server = net.createServer((socket) => receiveHandshake(socket, route, encryption, pending, limits))
     server.on('error', reject)
     server.listen(port, host, () => {
       server.removeListener('error', reject)
@@ -77,8 +80,10 @@ export const listen = (port: number, host: string | undefined, route: IncomingRo
         // Stops accepting at once; connections already handed to torrents are
         // theirs to close (server.close's callback would wait for them).
         close: async () => {
-          for (const s of pending) s.destroy()
-          pending.clear()
+          for (const s of [...pending.keys()]) {
+            pending.settle(s)
+            s.destroy()
+          }
           server.close()
         }
       })
@@ -88,19 +93,28 @@ export const listen = (port: number, host: string | undefined, route: IncomingRo
 /**
  * Read the handshake of one incoming connection (TCP or uTP) and hand it to
  * `route`: answered MSE first when `encryption`, dropped on a bad handshake,
- * an unknown torrent or 10 s without a handshake. `pending` holds it until
- * then; `settled` runs once it leaves `pending` (handed on or dropped).
+ * an unknown torrent or no handshake within the limits' timeout. It waits in
+ * `pending`, where a newcomer may evict the least promising connection;
+ * `settled` runs once it leaves (handed on or dropped).
  *
  * @example
  * ```ts
- * utp.on('connection', (conn) => receiveHandshake(conn, route, true, pendingUtp))
+ * utp.on('connection', (conn) => receiveHandshake(conn, route, true, pendingUtp, defaultAdmissionLimits))
  * ```
  */
-export const receiveHandshake = (socket: PeerSocket, route: IncomingRoute, encryption: boolean, pending: Set<PeerSocket>, settled?: () => void): void => {
-  pending.add(socket)
+export const receiveHandshake = (
+  socket: PeerSocket,
+  route: IncomingRoute,
+  encryption: boolean,
+  pending: PendingHandshakes<PeerSocket>,
+  limits: AdmissionLimits,
+  settled?: () => void
+): void => {
+  // Never refused: a full set gives this one the slot of its least promising pending connection.
+  for (const evicted of pending.arrive(socket, socket.remoteAddress ?? '', Date.now())) evicted.destroy()
   let done = false
   const leave = (): void => {
-    pending.delete(socket)
+    pending.settle(socket)
     if (done) return
     done = true
     settled?.()
@@ -110,8 +124,9 @@ export const receiveHandshake = (socket: PeerSocket, route: IncomingRoute, encry
     leave()
     socket.destroy()
   }
-  const timer = setTimeout(drop, 10000)
+  const timer = setTimeout(drop, limits.handshakeTimeout)
   timer.unref?.()
+  socket.once('data', () => pending.progressed(socket))
   socket.on('error', drop)
   socket.on('close', () => {
     clearTimeout(timer)

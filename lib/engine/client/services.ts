@@ -22,6 +22,7 @@ import { openUtp, type UtpEndpoint } from '../wire/utp.ts'
 import { MsePolicy } from '../wire/mse-policy.ts'
 import { dialPeer } from '../wire/peer.ts'
 import type { PeerSocket } from '../wire/transport.ts'
+import { PendingHandshakes } from '../policy/admission.ts'
 import type { ResolvedOptions } from './options.ts'
 
 /** Our peer id's prefix (Azureus style: client TP, version 0100). */
@@ -36,7 +37,7 @@ const FALLBACK_PORT = 6881
 /** What a torrent and a magnet's metadata phase are both given. */
 export type SessionBase = Pick<
   TorrentContext & MagnetSessionOptions,
-  'peerId' | 'port' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval'
+  'peerId' | 'port' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval' | 'admission'
 >
 
 /**
@@ -76,13 +77,13 @@ export class ClientServices {
     this.upBucket = new TokenBucket(limitToRate(opts.uploadRateLimit))
     this.downBucket = new TokenBucket(limitToRate(opts.downloadRateLimit))
     this.mse = new MsePolicy(opts.outgoingEncryption)
-    this.listener = listen(opts.port, opts.host, route, opts.encryption)
-    const pendingUtp = new Set<PeerSocket>()
+    this.listener = listen(opts.port, opts.host, route, opts.encryption, opts.admission)
+    const pendingUtp = new PendingHandshakes<PeerSocket>(opts.admission)
     this.utp = !opts.utp
       ? Promise.resolve(null)
       : this.listener.then(
-          (l) => openUtp(l.port, opts.host, (conn, release) => receiveHandshake(conn, route, opts.encryption, pendingUtp, release)),
-          () => openUtp(opts.port, opts.host, (conn, release) => receiveHandshake(conn, route, opts.encryption, pendingUtp, release))
+          (l) => openUtp(l.port, opts.host, (conn, release) => receiveHandshake(conn, route, opts.encryption, pendingUtp, opts.admission, release)),
+          () => openUtp(opts.port, opts.host, (conn, release) => receiveHandshake(conn, route, opts.encryption, pendingUtp, opts.admission, release))
         )
     this.utp.then(
       (ep) => {
@@ -132,7 +133,8 @@ export class ClientServices {
       joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
       isSelf: (host, p) => this.isSelf?.(host, p) ?? false,
       pex: this.opts.pex,
-      pexInterval: this.opts.pexInterval
+      pexInterval: this.opts.pexInterval,
+      admission: this.opts.admission
     }
   }
 
@@ -148,12 +150,17 @@ export class ClientServices {
       optimisticInterval: o.optimisticInterval,
       requestTimeout: o.requestTimeout,
       peerIdleTimeout: o.peerIdleTimeout,
+      admission: o.admission,
       banStrikes: o.banStrikes,
       uploadRateLimit: o.torrentUploadRateLimit,
       downloadRateLimit: o.torrentDownloadRateLimit,
       clientUp: this.upBucket,
       clientDown: this.downBucket,
       hashInline: o.hashInline,
+      webSeeds: o.webSeeds,
+      scrape: o.scrape,
+      ...(o.scrapeInterval !== undefined ? { scrapeInterval: o.scrapeInterval } : {}),
+      ...(o.webSeedCa !== undefined ? { webSeedOptions: { ca: o.webSeedCa } } : {}),
       ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
       joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null,
       dial: (host, p, peerOpts) => dialPeer(host, p, peerOpts, { transports: { tcp: o.tcp, utp: this.utpNow }, mse: this.mse }),

@@ -207,7 +207,8 @@ export class PiecePicker extends PieceGeometry {
     if (this.open.size > 0) {
       const own = this.outstanding.piecesOf(peer.id)
       // (taking blocks only updates counts of keys already in `own`: safe to iterate)
-      if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && !this.barred(p, peer.id) && this.takeFree(p, peer.id, mine, max, out)) return out
+      // (peer.has: a peer that chokes us with the fast extension on serves only its allowed-fast pieces)
+      if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && peer.has(p) && !this.barred(p, peer.id) && this.takeFree(p, peer.id, mine, max, out)) return out
       for (const p of this.open) {
         if (!peer.has(p) || this.barred(p, peer.id)) continue
         if (this.takeFree(p, peer.id, mine, max, out)) return out
@@ -226,6 +227,35 @@ export class PiecePicker extends PieceGeometry {
     // 3. endgame: duplicate blocks already requested elsewhere, least-requested first
     if (this.freeTotal === 0 && out.length < max) this.takeEndgame(peer, mine, max, out)
     return out
+  }
+
+  /**
+   * Claims a run of up to `maxPieces` consecutive fresh pieces (no block had
+   * or asked for, not restricted) for `peerId`, lowest first, with every
+   * block outstanding with it: a web seed fetches whole pieces, in long
+   * ranges. Null when no fresh piece is left. Release with
+   * {@link PiecePicker.cancelled} per block or {@link PiecePicker.releasePeer}.
+   *
+   * @example
+   * ```ts
+   * const run = picker.claimRun('web:http://h/', 16) // { first: 0, count: 16 }
+   * ```
+   */
+  claimRun(peerId: string, maxPieces: number): { first: number; count: number } | null {
+    if (this.freeTotal === 0 || !(maxPieces >= 1)) return null
+    const fresh = (p: number): boolean => !this.haveBits.get(p) && !this.active.has(p) && !this.restricted.has(p)
+    let first = 0
+    while (first < this.pieceCount && !fresh(first)) first++
+    if (first >= this.pieceCount) return null
+    const mine = this.outstanding.of(peerId)
+    const out: BlockRequest[] = []
+    let count = 0
+    while (count < maxPieces && first + count < this.pieceCount && fresh(first + count)) {
+      this.activate(first + count)
+      this.takeFree(first + count, peerId, mine, Number.POSITIVE_INFINITY, out)
+      count++
+    }
+    return { first, count }
   }
 
   /**

@@ -16,7 +16,7 @@
  */
 import type Wire from 'bittorrent-protocol'
 import type { Handshake } from './mse-policy.ts'
-import { dropPlaintextEncryptor, encryptedPayload, hasEncryptor } from './protocol-internals.ts'
+import { dropPlaintextEncryptor, mseEnabled, payloadEncrypted } from './protocol-internals.ts'
 
 /** How the payload travels once the handshakes are done. */
 export type PayloadMethod = 'rc4' | 'plaintext'
@@ -36,7 +36,7 @@ export interface Opened {
   readonly peerId: string
 }
 
-/** What we need of bittorrent-protocol's Wire (5.x) here; the encryptor fields are the library's own. */
+/** What we need of bittorrent-protocol's Wire here (its MSE state through protocol-internals.ts). */
 export type OpeningWire = Pick<Wire, 'startEncryption' | 'handshake' | 'once' | 'removeListener'>
 
 /** How long (ms) the peer has for the whole opening, MSE and handshake (libtorrent's handshake_timeout). */
@@ -78,8 +78,9 @@ export interface OpeningOptions {
 export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: OpeningOptions): Promise<Opened> =>
   new Promise((resolve, reject) => {
     const encrypted = handshake === 'obfuscated'
-    if (encrypted !== hasEncryptor(wire)) {
-      reject(new Error(`a wire made with MSE ${encrypted ? 'off' : 'on'} cannot open a ${handshake} handshake`))
+    const mode = mseEnabled(wire)
+    if (encrypted !== Boolean(mode)) {
+      reject(new Error(`a wire made with peEnabled=${mode} cannot open a ${handshake} handshake`))
       return
     }
     let done = false
@@ -101,7 +102,7 @@ export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: Open
     const sendHandshake = opts.sendHandshake ?? (() => wire.handshake(opts.infoHash, opts.peerId, opts.extensions))
     const onCrypto = (): void => sendHandshake()
     const onHandshake = (infoHash: string, peerId: string): void => {
-      const payload: PayloadMethod = encryptedPayload(wire) ? 'rc4' : 'plaintext'
+      const payload: PayloadMethod = payloadEncrypted(wire) ? 'rc4' : 'plaintext'
       // Plaintext payload: nothing left for the library's encryptor to do.
       dropPlaintextEncryptor(wire)
       finish(null, { payload, infoHash, peerId })

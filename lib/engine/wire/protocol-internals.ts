@@ -33,6 +33,8 @@ interface WirePrivate {
   _parser: ParserStep
   /** The message dispatcher (the step after a length prefix). */
   _onMessage: ParserStep
+  /** MSE mode the wire was made with: 0 none, 1 MSE with plaintext allowed, 2 RC4 only. */
+  _peEnabled: number
   /** MSE state; null on a plaintext wire. */
   _encryptor: { _isEncrypted?: boolean } | null
   /** Set while an MSE handshake resynchronises on a pattern. */
@@ -73,7 +75,8 @@ export const WIRE_MEMBERS = {
   _bufferSize: { kind: 'field', type: 'number', use: 'the copy-free input path; the body stall check' },
   _parserSize: { kind: 'field', type: 'number', use: 'the copy-free input path (bytes the step waits for)' },
   _parser: { kind: 'field', type: 'function', use: 'the copy-free input path (the current step)' },
-  _encryptor: { kind: 'field', type: 'object', use: 'needsLibraryParser, mayBypass, dropPlaintextEncryptor, encryptedPayload' },
+  _peEnabled: { kind: 'field', type: 'number', use: 'mseEnabled' },
+  _encryptor: { kind: 'field', type: 'object', use: 'needsLibraryParser, mayBypass, payloadEncrypted, dropPlaintextEncryptor' },
   _cryptoSyncPattern: { kind: 'field', type: 'object', use: 'needsLibraryParser (MSE resynchronisation)' },
   _pePending: { kind: 'field', type: 'boolean', use: 'needsLibraryParser (MSE responder without infohash)' },
   _finished: { kind: 'field', type: 'boolean', use: 'mayBypass (a closed wire)' },
@@ -201,14 +204,14 @@ export const takePeerRequest = (wire: object, piece: number, offset: number, len
   return w._pull(w.peerRequests, piece, offset, length) !== null
 }
 
-/** True when MSE chose RC4 for the payload of this wire (its bytes go through the cipher). */
-export const encryptedPayload = (wire: object): boolean => Boolean(priv(wire)._encryptor?._isEncrypted)
+/** The MSE mode the wire was made with (bittorrent-protocol's `peEnabled`: 0 none, 1 plaintext allowed, 2 RC4 only). */
+export const mseEnabled = (wire: object): number => priv(wire)._peEnabled ?? 0
 
-/** True when the wire was made with MSE on (bittorrent-protocol's `peEnabled` argument): it has an encryptor until dropped. */
-export const hasEncryptor = (wire: object): boolean => priv(wire)._encryptor !== null
+/** True when the wire's payload is RC4-encrypted (MSE chose RC4); false for plaintext, with or without an MSE opening. */
+export const payloadEncrypted = (wire: object): boolean => priv(wire)._encryptor?._isEncrypted === true
 
 /**
- * After the handshake of a connection (either side): drop the MSE layer when the
+ * After the handshakes (incoming or outgoing): drop the MSE layer when the
  * peer chose plaintext payload (it only passes bytes through from here), so
  * the wire takes the engine's copy-free input path.
  */
