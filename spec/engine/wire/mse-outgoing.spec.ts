@@ -139,7 +139,7 @@ test('a peer that accepts and never answers, and one that answers MSE step 2 and
 
 test('a wire made without MSE cannot open an obfuscated handshake', async () => {
   const w = new Wire('tcpOutgoing', 0)
-  await assert.rejects(openOutgoing(w, 'obfuscated', { infoHash: hex(20), peerId: hex(20) }), /MSE off/)
+  await assert.rejects(openOutgoing(w, 'obfuscated', { infoHash: hex(20), peerId: hex(20) }), /peEnabled=0/)
   w.destroy()
 })
 
