@@ -107,6 +107,13 @@ export interface ClientOptions {
   readonly pex?: boolean
   /** Tuning/tests: milliseconds between PEX messages to each peer; default 60000 (BEP 11's minimum spacing). */
   readonly pexInterval?: number
+  /**
+   * BEP 19 web seeds (`url-list` of a .torrent, `ws=` of a magnet) as a source
+   * of whole pieces beside peers; default true.
+   */
+  readonly webSeeds?: boolean
+  /** PEM certificate(s) trusted for HTTPS web seeds besides the system's (e.g. a self-signed server's). */
+  readonly webSeedCa?: string
   /** Diagnostics: called with each torrent created (tests use it to see peers' contributions). */
   readonly onTorrent?: (id: TorrentId, handle: TorrentHandle) => void
   /**
@@ -200,6 +207,8 @@ export interface ResolvedOptions {
   readonly admission: AdmissionLimits
   readonly pex: boolean
   readonly pexInterval: number | undefined
+  readonly webSeeds: boolean
+  readonly webSeedCa: string | undefined
   readonly onTorrent: ClientOptions['onTorrent']
   readonly onStopped: ClientOptions['onStopped']
 }
@@ -248,6 +257,8 @@ export const resolveOptions = (options: ClientOptions, env: NodeJS.ProcessEnv = 
     admission: admissionLimits(options.admission),
     pex: options.pex ?? DEFAULTS.pex,
     pexInterval: options.pexInterval,
+    webSeeds: options.webSeeds ?? true,
+    webSeedCa: options.webSeedCa,
     onTorrent: options.onTorrent,
     onStopped: options.onStopped
   }

@@ -6,6 +6,7 @@
  * @internal
  * @module
  */
+import type { WebSeedSourceOptions } from '../download/web-seed-source.ts'
 import type { Hasher } from '../contracts.ts'
 import type { TokenBucket } from '../policy/throttle.ts'
 import type { AdmissionLimits } from '../policy/admission.ts'
@@ -78,4 +79,8 @@ export interface TorrentContext {
   readonly dial?: Dial
   /** The clock (ms since the epoch); default Date.now. */
   readonly now?: () => number
+  /** BEP 19 web seeds of the metainfo's `url-list` as a block source; default true. */
+  readonly webSeeds?: boolean
+  /** Limits and TLS trust of the web seeds. */
+  readonly webSeedOptions?: WebSeedSourceOptions
 }
