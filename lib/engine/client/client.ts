@@ -47,6 +47,7 @@ import {
 import type { Metainfo } from '../contracts.ts'
 import type { Engine } from '../../engine-contract.ts'
 import { parseMagnet, parseMetainfo } from '../metainfo/index.ts'
+import { missingPieceLayer } from '../metainfo/v2-pieces.ts'
 import { MagnetSession } from '../torrent/magnet-session.ts'
 import { openFileStorage } from '../disk/file-storage.ts'
 import { Torrent } from '../torrent/torrent.ts'
@@ -125,9 +126,12 @@ class EngineInstance {
     if (this.disposed) return torrentStartFail('engine stopped')
     if (typeof cmd.rawmetainfo === 'string') return this.createMagnet(cmd, cmd.rawmetainfo)
     if (!(cmd.rawmetainfo instanceof Uint8Array)) return torrentStartFail('rawmetainfo must be the bytes of a .torrent file or a magnet URI')
-    const parsed = await parseMetainfo(cmd.rawmetainfo)
+    const parsed = await parseMetainfo(cmd.rawmetainfo, { acceptV2Only: true })
     if (!parsed.ok) return torrentStartFail(`bad metainfo: ${parsed.reason}`)
     const meta = parsed.value
+    // A v2-only torrent verifies pieces against its piece layers: without one the file cannot be checked.
+    const noLayer = meta.version === 'v2' ? missingPieceLayer(meta) : null
+    if (noLayer !== null) return torrentStartFail(`bad metainfo: the .torrent has no piece layer for "${noLayer.path.join('/')}" (BEP 52 hash requests to fetch it are not supported)`)
     const place = await this.placeFor(meta.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
