@@ -114,6 +114,13 @@ export interface ClientOptions {
   readonly webSeeds?: boolean
   /** PEM certificate(s) trusted for HTTPS web seeds besides the system's (e.g. a self-signed server's). */
   readonly webSeedCa?: string
+  /**
+   * Scrape every torrent's trackers (HTTP BEP 48, UDP BEP 15) for the
+   * `scrapes` of its stats: at start, then every `scrapeInterval`; default true.
+   */
+  readonly scrape?: boolean
+  /** Milliseconds between scrapes of a tracker that answers; default 1 800 000 (30 min). */
+  readonly scrapeInterval?: number
   /** Diagnostics: called with each torrent created (tests use it to see peers' contributions). */
   readonly onTorrent?: (id: TorrentId, handle: TorrentHandle) => void
   /**
@@ -209,6 +216,8 @@ export interface ResolvedOptions {
   readonly pexInterval: number | undefined
   readonly webSeeds: boolean
   readonly webSeedCa: string | undefined
+  readonly scrape: boolean
+  readonly scrapeInterval: number | undefined
   readonly onTorrent: ClientOptions['onTorrent']
   readonly onStopped: ClientOptions['onStopped']
 }
@@ -259,6 +268,8 @@ export const resolveOptions = (options: ClientOptions, env: NodeJS.ProcessEnv = 
     pexInterval: options.pexInterval,
     webSeeds: options.webSeeds ?? true,
     webSeedCa: options.webSeedCa,
+    scrape: options.scrape ?? true,
+    scrapeInterval: options.scrapeInterval,
     onTorrent: options.onTorrent,
     onStopped: options.onStopped
   }

@@ -426,6 +426,11 @@ export class Torrent implements PeerHandler {
   /** The status dictionary, computed now. */
   stats(): TorrentStats {
     const stats = this.status.stats(this.conns.values())
-    return this.webSeeds === null ? stats : { ...stats, webSeeds: this.webSeeds.source.stats() }
+    const scrapes = this.discovery.scrapeStats()
+    return {
+      ...stats,
+      ...(this.webSeeds !== null ? { webSeeds: this.webSeeds.source.stats() } : {}),
+      ...(scrapes !== undefined ? { scrapes } : {})
+    }
   }
 }
