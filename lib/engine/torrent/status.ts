@@ -38,12 +38,16 @@ export interface PeerInfo {
   readonly amChoking: boolean
   /** What the connection runs over. */
   readonly transport: Transport
+  /** Both ends use the BEP 6 fast extension. */
+  readonly fast: boolean
+  /** Requests of ours it rejected (BEP 6). */
+  readonly rejects: number
 }
 
 /** What the status needs of a peer. */
-export interface StatusPeer extends Omit<PeerInfo, 'amChoking'> {
+export interface StatusPeer extends Omit<PeerInfo, 'amChoking' | 'fast'> {
   readonly ready: boolean
-  readonly wire: { readonly amChoking: boolean }
+  readonly wire: { readonly amChoking: boolean; readonly hasFast: boolean }
   isSeed(): boolean
 }
 
@@ -154,7 +158,9 @@ export class TorrentStatus {
       downloaded: p.downloaded,
       uploaded: p.uploaded,
       amChoking: p.wire.amChoking,
-      transport: p.transport
+      transport: p.transport,
+      fast: p.wire.hasFast,
+      rejects: p.rejects
     }))
   }
 
