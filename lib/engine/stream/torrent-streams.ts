@@ -154,6 +154,19 @@ export class TorrentStreams {
     return reader
   }
 
+  /** Verified fraction of each file (aligned with files()). */
+  fileProgress(): number[] {
+    const pl = this.torrent.pieceLength
+    return this.list.map((f) => {
+      if (f.length === 0) return 1
+      let done = 0
+      for (let p = Math.floor(f.offset / pl); p * pl < f.offset + f.length; p++) {
+        if (this.torrent.has(p)) done += Math.min(f.offset + f.length, (p + 1) * pl) - Math.max(f.offset, p * pl)
+      }
+      return done / f.length
+    })
+  }
+
   /** Open readers (diagnostics: none may leak). */
   readers(): number {
     return this.openReaders.size
