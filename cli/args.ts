@@ -47,3 +47,18 @@ export const onePositional = (command: string, positionals: readonly string[], w
   if (positionals.length > 1) throw usageError(`unexpected argument "${positionals[1]}"`, command)
   return positionals[0]!
 }
+
+/** A number of seconds above 0, or undefined when the option is absent. */
+export const parseSeconds = (command: string, name: string, text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined
+  const n = Number(text)
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw usageError(`--${name} wants a number of seconds above 0, not "${text}"`, command)
+  return n
+}
+
+/** The environment variable that turns the engine's DHT default off (the engine reads it too). */
+export const DHT_ENV = 'TORRENT_PATRON_DHT'
+
+/** Whether {@link DHT_ENV} turns the DHT off for this run (`off`, `false`, `0` or `no`, as the engine reads it). */
+export const dhtOffByEnvironment = (env: NodeJS.ProcessEnv = process.env): boolean =>
+  ['off', 'false', '0', 'no'].includes(env[DHT_ENV]?.trim().toLowerCase() ?? '')

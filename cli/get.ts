@@ -4,14 +4,16 @@
  *
  * @module
  */
-import { createNewTorrent, type Feedback, type TorrentId } from '../lib/messages.ts'
+import { createNewTorrent, type Feedback, type TorrentId, type TorrentStats } from '../lib/messages.ts'
 import { isComplete, isFailed } from '../operators/completion.ts'
-import { parse, parsePeers, parsePort } from './args.ts'
+import { DHT_ENV, dhtOffByEnvironment, parse, parsePeers, parsePort, parseSeconds } from './args.ts'
 import { CliError, exitCodes, usageError } from './errors.ts'
 import { ensurePortFree, ensureWritableFolder, readTorrentInput, type TorrentInput } from './input.ts'
 import { onInterrupt } from './interrupt.ts'
 import type { PatronHandlers, PatronRun } from './patron-run.ts'
-import { bytes, duration, rate } from './ui/format.ts'
+import { noPeerHint, type PeerSourcesSetup } from './peer-hint.ts'
+import { noPeerHintMs } from './timing.ts'
+import { bytes, duration, percent, rate } from './ui/format.ts'
 import type { View } from './ui/view.ts'
 
 export const help = `Usage: torrent-patron get <file.torrent | magnet> [more ...] [options]
@@ -27,6 +29,7 @@ Options:
       --seed             keep seeding after the download, until Ctrl-C
       --no-dht           do not use the DHT to find peers (it is on by default;
                          its routing table is kept in DIR/.torrent-patron/dht.json)
+      --timeout S        give up (exit 1) when not complete after S seconds
       --json             print each status update as one JSON line, then a Summary line
   -h, --help             show this help`
 
@@ -39,7 +42,29 @@ export interface Outcome {
   readonly savefolder: string
   readonly size?: number
   readonly seconds: number
+  /** Bytes verified once the start-up check ended (data from an earlier run); absent if it never ended. */
+  readonly atStart?: number
+  /** Bytes verified at the end. */
+  readonly verified?: number
+  /** Payload bytes fetched from peers, and the seconds from the end of the check to the end. */
+  readonly fetched?: number
+  readonly fetchSeconds?: number
 }
+
+/** Options of {@link download}. */
+export interface DownloadOptions {
+  readonly savefolder: string
+  readonly peers: readonly string[]
+  readonly seed: boolean
+  readonly signal?: AbortSignal
+  /** Give up when not complete after this many seconds. */
+  readonly timeoutS?: number
+  /** Say which peer sources are off or empty when no peer came for a while (not said without it). */
+  readonly hint?: PeerSourcesSetup
+}
+
+/** Activities before the download proper: the data on disk is not yet known. */
+const beforeData = new Set(['starting', 'checking', 'fetching metadata'])
 
 const nameOf = (input: TorrentInput): string =>
   input.kind === 'torrent' ? input.meta.name : (input.magnet.name ?? input.magnet.infoHash)
@@ -48,7 +73,7 @@ const nameOf = (input: TorrentInput): string =>
 export const download = (
   run: (handlers: PatronHandlers) => PatronRun,
   input: TorrentInput,
-  opts: { savefolder: string; peers: readonly string[]; seed: boolean; signal?: AbortSignal },
+  opts: DownloadOptions,
   view: View
 ): Promise<Outcome> =>
   new Promise((resolve) => {
@@ -59,16 +84,30 @@ export const download = (
     let size: number | undefined = input.kind === 'torrent' ? input.meta.length : undefined
     let complete = false
     let settled = false
+    let last: TorrentStats | undefined
+    let checked: { at: number; verified: number } | undefined
+    let sawPeer = false
+    let hinted = false
+    const hintAfter = noPeerHintMs()
+    const verified = () => (last === undefined || size === undefined || beforeData.has(last.activity) ? 0 : Math.round(last.fractionDone * size))
     const base = () => ({
       name,
       savefolder: opts.savefolder,
       seconds: (Date.now() - started) / 1000,
       ...(id === undefined ? {} : { torrentid: id }),
-      ...(size === undefined ? {} : { size })
+      ...(size === undefined ? {} : { size }),
+      ...(checked === undefined
+        ? {}
+        : { atStart: checked.verified, verified: verified(), fetched: last?.downTotal ?? 0, fetchSeconds: (Date.now() - checked.at) / 1000 })
     })
+    const timer =
+      opts.timeoutS === undefined
+        ? undefined
+        : setTimeout(() => settle('failed', `not complete after ${duration(opts.timeoutS!)} (--timeout)${last === undefined ? '' : ` at ${percent(beforeData.has(last.activity) ? 0 : last.fractionDone)}`}`), opts.timeoutS * 1000)
     const settle = (result: Outcome['result'], reason?: string) => {
       if (settled) return
       settled = true
+      clearTimeout(timer)
       interrupt.off()
       // Leaving closes the torrent; the engine stops with its last patron and flushes its files.
       patron.leave()
@@ -96,7 +135,17 @@ export const download = (
           return settle('failed', m.reason)
         case 'TorrentStatusUpdate':
           if (m.torrentid !== id) return
+          last = m.statsdictionary
           if (m.statsdictionary.size !== undefined) size = m.statsdictionary.size
+          if (checked === undefined && size !== undefined && !beforeData.has(last.activity)) {
+            // The check of what is on disk is over: what it verified was there before this run.
+            checked = { at: Date.now(), verified: Math.max(0, Math.round(last.fractionDone * size) - last.downTotal) }
+          }
+          if (last.numPeers > 0) sawPeer = true
+          else if (!sawPeer && !hinted && opts.hint !== undefined && !isComplete(m) && Date.now() - started >= hintAfter) {
+            hinted = true
+            view.note(`${name}: no peer after ${duration(hintAfter / 1000)}: ${noPeerHint(input, last, opts.hint)}`)
+          }
           if (m.statsdictionary.name !== undefined && input.kind === 'magnet' && input.magnet.name === undefined) name = m.statsdictionary.name
           if (isFailed(m)) return settle('failed', m.statsdictionary.activity.replace(/^error:\s*/, ''))
           if (!complete && isComplete(m)) {
@@ -116,17 +165,36 @@ export const download = (
     patron.send(createNewTorrent(raw, { savefolder: opts.savefolder, peers: opts.peers }))
   })
 
+/**
+ * How a complete download went: the time and rate of what was fetched, and
+ * how much an earlier run had left (the rate counts only this run's bytes).
+ */
+const completeSentence = (o: Outcome): string => {
+  const atStart = o.atStart ?? 0
+  if (o.size !== undefined && atStart >= o.size) return `already complete and verified (checked in ${duration(o.seconds)})`
+  const fetched = o.fetched ?? o.size ?? 0
+  const seconds = o.fetchSeconds ?? o.seconds
+  const speed = seconds <= 0 || fetched === 0 ? '' : `, ${rate(fetched / seconds)}`
+  if (atStart === 0) return `complete and verified in ${duration(o.seconds)}${speed}`
+  return `complete and verified in ${duration(o.seconds)}: ${bytes(atStart)} already verified at the start, ${bytes(fetched)} fetched${speed}`
+}
+
 /** The sentence and the exit code of an outcome. */
 export const report = (o: Outcome, view: View): number => {
   const size = o.size === undefined ? '' : `${bytes(o.size)} `
   const data = { ...o }
   if (o.result === 'complete') {
-    const speed = o.size === undefined || o.seconds === 0 ? '' : `, ${rate(o.size / o.seconds)}`
-    view.result(`${o.name}: ${size}complete and verified in ${duration(o.seconds)}${speed}; saved in ${o.savefolder}`, data)
+    view.result(`${o.name}: ${size}${completeSentence(o)}; saved in ${o.savefolder}`, data)
     return 0
   }
   if (o.result === 'interrupted') {
-    view.result(`${o.name}: interrupted; verified data kept in ${o.savefolder} (run the same command to resume)`, data)
+    const kept = o.verified ?? 0
+    view.result(
+      kept === 0
+        ? `${o.name}: interrupted before any data was verified; nothing to resume`
+        : `${o.name}: interrupted at ${percent(o.size === undefined ? 0 : kept / o.size)}; ${bytes(kept)} of verified data kept in ${o.savefolder} (run the same command to resume)`,
+      data
+    )
     return exitCodes.interrupted
   }
   view.failure(data)
@@ -142,6 +210,7 @@ export const get = async (argv: readonly string[]): Promise<number> => {
     port: { type: 'string' },
     seed: { type: 'boolean' },
     'no-dht': { type: 'boolean' },
+    timeout: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
   })
@@ -150,12 +219,16 @@ export const get = async (argv: readonly string[]): Promise<number> => {
     return 0
   }
   if (positionals.length === 0) throw usageError('missing torrent file or magnet link', 'get')
-  const inputs = await Promise.all(positionals.map(readTorrentInput))
+  // Every check comes before anything is made: values, then inputs, then the port; the folder last.
   const peers = parsePeers('get', values.peer)
   const port = parsePort('get', values.port)
-  const savefolder = await ensureWritableFolder(values.out ?? '.')
+  const timeoutS = parseSeconds('get', 'timeout', values.timeout)
+  const inputs = await Promise.all(positionals.map(readTorrentInput))
   if (port !== undefined) await ensurePortFree(port)
+  const savefolder = await ensureWritableFolder(values.out ?? '.')
   // DHT on unless --no-dht; without the flag the engine's default applies (TORRENT_PATRON_DHT=off turns it off).
+  const dhtOffBy = values['no-dht'] === true ? '--no-dht' : dhtOffByEnvironment() ? `${DHT_ENV}=${process.env[DHT_ENV]}` : undefined
+  const hint: PeerSourcesSetup = { peers, dhtOff: dhtOffBy !== undefined, dhtOffBy: dhtOffBy ?? '' }
   // The engine, the patrons and the bars load only now, once every argument is checked.
   const [{ torrentClient, torrentService }, { runPatron }, { chooseView }] = await Promise.all([
     import('../lib/index.ts'),
@@ -167,7 +240,12 @@ export const get = async (argv: readonly string[]): Promise<number> => {
   const view = chooseView(values)
   try {
     const outcomes = await Promise.all(
-      inputs.map((input) => download((h) => runPatron(service, h), input, { savefolder, peers, seed: values.seed === true }, view))
+      inputs.map((input) => download(
+          (h) => runPatron(service, h),
+          input,
+          { savefolder, peers, seed: values.seed === true, hint, ...(timeoutS === undefined ? {} : { timeoutS }) },
+          view
+        ))
     )
     // Report every torrent; fail with the first failure once all are told.
     let code = 0

@@ -18,10 +18,30 @@ Make a .torrent of a file or a folder.
 Options:
   -a, --announce URL     tracker URL (repeat for backup trackers; required)
   -o, --output FILE      where to write the .torrent (default: <name>.torrent here)
-  -l, --piece-length N   bytes per piece, a power of two (default: chosen by size)
+  -l, --piece-length N   bytes per piece, a power of two from 16 KiB to 64 MiB,
+                         or its exponent, 14 to 26, as mktorrent's -l (default:
+                         chosen by size)
       --private          set the private flag (peers only from the trackers)
   -c, --comment TEXT     comment stored in the torrent
   -h, --help             show this help`
+
+const MIN_LOG2 = 14
+const MAX_LOG2 = 26
+
+/**
+ * `--piece-length`: bytes, a power of two from 16 KiB to 64 MiB; a number
+ * from 14 to 26 is that power's exponent, as mktorrent's `-l` reads it
+ * (no piece is shorter than 16 KiB, so the two readings never collide).
+ */
+export const parsePieceLength = (text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined
+  const n = Number(text)
+  if (/^\d+$/.test(text)) {
+    if (n >= MIN_LOG2 && n <= MAX_LOG2) return 2 ** n
+    if (n >= 2 ** MIN_LOG2 && n <= 2 ** MAX_LOG2 && (n & (n - 1)) === 0) return n
+  }
+  throw usageError(`--piece-length wants a power of two from 16384 to 67108864 bytes, or its exponent from ${MIN_LOG2} to ${MAX_LOG2}, not "${text}"`, 'make')
+}
 
 /** Options of {@link makeTorrentFile}. */
 export interface MakeOptions {
@@ -76,11 +96,7 @@ export const make = async (argv: readonly string[]): Promise<number> => {
   const source = onePositional('make', positionals, 'path of the file or folder')
   const announce = values.announce ?? []
   if (announce.length === 0) throw usageError('--announce URL is required', 'make')
-  let pieceLength: number | undefined
-  if (values['piece-length'] !== undefined) {
-    pieceLength = Number(values['piece-length'])
-    if (!Number.isInteger(pieceLength) || pieceLength <= 0) throw usageError('--piece-length wants a number of bytes', 'make')
-  }
+  const pieceLength = parsePieceLength(values['piece-length'])
   const { file, bytes: torrent } = await makeTorrentFile(source, {
     announce,
     ...(values.output === undefined ? {} : { output: values.output }),

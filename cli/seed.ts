@@ -11,15 +11,16 @@ import { isComplete, isFailed } from '../operators/completion.ts'
 import { onePositional, parse, parsePeers, parsePort } from './args.ts'
 import { CliError, reasonOf, usageError } from './errors.ts'
 import { ensurePortFree, readTorrentFile, type TorrentFileInput } from './input.ts'
-import { makeTorrentFile } from './make.ts'
+import { torrentForPath } from './seed-torrent.ts'
 import { onInterrupt } from './interrupt.ts'
 import { bytes, percent } from './ui/format.ts'
 
 export const help = `Usage: torrent-patron seed <path | file.torrent> [options]
 
-Share data until Ctrl-C. Given a file or folder, make its .torrent first
-(written beside it as <path>.torrent; needs --announce) and seed it from
-where it lies. Given a .torrent, seed its data from --out.
+Share data until Ctrl-C. Given a file or folder, seed it from where it lies
+with <path>.torrent beside it: kept when it describes the data, made (needs
+--announce) when there is none; one that describes other data is replaced
+only with --force. Given a .torrent, seed its data from --out.
 
 Options:
   -o, --out DIR          folder holding the torrent's data (for a .torrent; default: .)
@@ -28,8 +29,16 @@ Options:
       --port N           TCP port for incoming peers (default: any free port)
       --no-dht           do not announce on the DHT (it is on by default for
                          non-private torrents)
+      --force            replace a <path>.torrent that describes other data
       --json             print each status update as one JSON line
   -h, --help             show this help`
+
+/** The port asked for, checked free; any free one when none (or 0) was asked for. */
+const freeOrAnyPort = async (port: number | undefined): Promise<number> => {
+  if (port === undefined || port === 0) return anyFreePort()
+  await ensurePortFree(port)
+  return port
+}
 
 /** A free TCP port, so that we can tell users (and tests) where we listen. */
 const anyFreePort = (): Promise<number> =>
@@ -57,6 +66,7 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
     peer: { type: 'string', short: 'p', multiple: true },
     port: { type: 'string' },
     'no-dht': { type: 'boolean' },
+    force: { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
   })
@@ -73,20 +83,21 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
   if (await looksLikeTorrent(arg)) {
     input = await readTorrentFile(arg)
     folder = path.resolve(values.out ?? '.')
+    port = await freeOrAnyPort(port)
   } else {
     const s = await stat(arg).catch((e: unknown) => {
       throw new CliError(`cannot read ${arg}: ${reasonOf(e)}`)
     })
     if (!s.isFile() && !s.isDirectory()) throw new CliError(`cannot seed ${arg}: not a file or folder`)
-    if (values.announce === undefined) throw usageError('--announce URL is required to make a torrent of a path', 'seed')
+    // The port is checked before a .torrent is written: a failed check leaves nothing behind.
+    port = await freeOrAnyPort(port)
     const source = path.resolve(arg)
-    const { file } = await makeTorrentFile(source, { announce: values.announce, output: `${source}.torrent` })
-    made = file
-    input = await readTorrentFile(file)
+    const found = await torrentForPath(source, { force: values.force === true, ...(values.announce === undefined ? {} : { announce: values.announce }) })
+    made = found.how === 'made' ? `wrote ${found.file}` : `${found.file} matches the data: seeding it as it is`
+    if (found.keptTrackers !== undefined) made += ` (with its trackers, ${found.keptTrackers.join(', ') || 'none'}; --force remakes it with --announce)`
+    input = await readTorrentFile(found.file)
     folder = path.dirname(source)
   }
-  if (port === undefined || port === 0) port = await anyFreePort()
-  else await ensurePortFree(port)
 
   // The engine, the patrons and the bars load only now, once every argument is checked.
   const [{ torrentClient, torrentService }, { runPatron }, { chooseView }] = await Promise.all([
@@ -97,7 +108,7 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
   const view = chooseView(values)
   const engine = torrentClient({ port, downloadFolder: folder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}) })
   const service = torrentService(engine)
-  if (made !== undefined) view.note(`wrote ${made}`)
+  if (made !== undefined) view.note(made)
   view.note(`seeding ${input.meta.name} (${input.meta.infoHash}, ${bytes(input.meta.length)}) from ${folder}`)
   view.note(`listening on port ${port}; peers can connect to 127.0.0.1:${port}; Ctrl-C to stop`)
 

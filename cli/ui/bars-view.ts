@@ -5,6 +5,9 @@ import { statusLine, type View } from './view.ts'
 
 const STEPS = 1000
 
+/** ` 1 peer ` / `12 peers`: the count and the word, one width for every count below 100. */
+const peersText = (n: number): string => `${String(n).padStart(2)} ${n === 1 ? 'peer ' : 'peers'}`
+
 /** Live bars on a terminal, one per torrent, drawn by cli-progress's MultiBar. */
 export class BarsView implements View {
   private readonly multibar: cliProgress.MultiBar
@@ -16,7 +19,7 @@ export class BarsView implements View {
     this.multibar = new cliProgress.MultiBar(
       {
         stream: out,
-        format: '{label} {bar} {pct} | down {down} | up {up} | {peers} peers | ETA {left} | {activity}',
+        format: '{label} {bar} {pct} | down {down} | up {up} | {peers} | ETA {left} | {activity}',
         barsize: 24,
         hideCursor: true,
         clearOnComplete: false,
@@ -35,7 +38,7 @@ export class BarsView implements View {
       pct: percent(0).padStart(6),
       down: rate(0).padStart(11),
       up: rate(0).padStart(11),
-      peers: ' 0',
+      peers: peersText(0),
       left: '--'.padStart(6),
       activity: 'starting'
     })
@@ -53,7 +56,7 @@ export class BarsView implements View {
       pct: percent(s.fraction).padStart(6),
       down: rate(s.down).padStart(11),
       up: rate(s.up).padStart(11),
-      peers: String(s.peers).padStart(2),
+      peers: peersText(s.peers),
       left: duration(s.eta).padStart(6),
       activity: s.activity
     })
@@ -76,6 +79,8 @@ export class BarsView implements View {
   stop(): void {
     if (this.stopped) return
     this.stopped = true
+    // The last frame stays on screen: rates and time left measured before the end would be stale there.
+    for (const { bar } of this.bars.values()) bar.update({ down: '--'.padStart(11), up: '--'.padStart(11), left: '--'.padStart(6) })
     this.multibar.stop()
   }
 }

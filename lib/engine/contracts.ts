@@ -126,16 +126,39 @@ export interface Storage {
   write(offset: number, data: Uint8Array): Promise<void>
   /** Read bytes at a torrent offset; missing file regions read as zeros. */
   read(offset: number, length: number): Promise<Uint8Array>
+  /**
+   * Optional: read `target.length` bytes at a torrent offset into the
+   * caller's buffer (every byte of it is overwritten). Lets an uploader
+   * recycle its read buffers instead of allocating one per read.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<Uint8Array>
   /** Size and mtime (ms) of each non-pad file, or null if absent. Used by resume. */
   stat(): Promise<ReadonlyArray<{ size: number; mtimeMs: number } | null>>
   /** Flush and close every open file handle. Idempotent. */
   close(): Promise<void>
 }
 
+/** Per-call options of a {@link Hasher}. */
+export interface HashOptions {
+  /**
+   * Optional capability: the hasher may take ownership of each chunk that
+   * owns its whole ArrayBuffer and move it to another thread (zero-copy);
+   * the caller's chunk is detached (length 0) afterwards. Chunks that are
+   * views into a larger buffer are always copied. A hasher without threads
+   * ignores it (the chunk stays usable).
+   */
+  readonly transfer?: boolean
+  /**
+   * With `transfer`: receives each moved chunk back once hashed (same bytes, usable again),
+   * so a reader can recycle its buffers instead of allocating (and page-faulting) new ones.
+   */
+  readonly giveBack?: (chunk: Uint8Array) => void
+}
+
 /** Verifies piece data against the metainfo's hashes (possibly off the main thread). */
 export interface Hasher {
   /** SHA-1 of the concatenation of `chunks`, compared to the expected 20-byte digest. */
-  verify(chunks: readonly Uint8Array[], expected: Uint8Array): Promise<boolean>
+  verify(chunks: readonly Uint8Array[], expected: Uint8Array, opts?: HashOptions): Promise<boolean>
   close(): Promise<void>
 }
 

@@ -70,17 +70,17 @@ interface SourceFile { readonly abs: string; readonly rel: string[]; readonly le
 export async function makeTorrent (path: string, opts: MakeTorrentOptions): Promise<Uint8Array> {
   const root = resolve(path)
   const announce = typeof opts.announce === 'string' ? [opts.announce] : [...opts.announce]
-  if (announce.length === 0) throw new Error('makeTorrent: at least one announce URL is needed')
+  if (announce.length === 0) throw new Error('at least one announce URL is needed')
   const top = await stat(root)
   const name = opts.name ?? basename(root)
   const single = top.isFile()
-  if (!single && !top.isDirectory()) throw new Error(`makeTorrent: ${root} is neither a file nor a directory`)
+  if (!single && !top.isDirectory()) throw new Error(`${root} is neither a file nor a directory`)
   const files = single ? [{ abs: root, rel: [name], length: top.size }] : await listFiles(root)
   const total = files.reduce((sum, f) => sum + f.length, 0)
-  if (total === 0) throw new Error(`makeTorrent: nothing to share in ${root} (total size is 0)`)
+  if (total === 0) throw new Error(`nothing to share in ${root} (total size is 0)`)
   const pieceLength = opts.pieceLength ?? defaultPieceLength(total)
   if (!Number.isInteger(pieceLength) || pieceLength < MIN_PIECE_LENGTH || pieceLength > MAX_PIECE_LENGTH || (pieceLength & (pieceLength - 1)) !== 0) {
-    throw new Error(`makeTorrent: piece length ${pieceLength} must be a power of two from ${MIN_PIECE_LENGTH} to ${MAX_PIECE_LENGTH}`)
+    throw new Error(`piece length ${pieceLength} must be a power of two from ${MIN_PIECE_LENGTH} to ${MAX_PIECE_LENGTH}`)
   }
   const pieces = await hashPieces(files, pieceLength)
 
@@ -104,7 +104,7 @@ export async function makeTorrent (path: string, opts: MakeTorrentOptions): Prom
   const bytes = bencode(torrent)
 
   const check = await parseMetainfo(bytes)
-  if (!check.ok) throw new Error(`makeTorrent: the result would be refused: ${check.reason}`)
+  if (!check.ok) throw new Error(`the result would be refused: ${check.reason}`)
   return bytes
 }
 
@@ -150,7 +150,7 @@ async function hashPieces (files: readonly SourceFile[], pieceLength: number): P
         }
       }
     }
-    if (seen !== f.length) throw new Error(`makeTorrent: ${f.abs} changed size while hashing (${f.length} -> ${seen} bytes)`)
+    if (seen !== f.length) throw new Error(`${f.abs} changed size while hashing (${f.length} -> ${seen} bytes)`)
   }
   if (filled > 0) digests.push(hash.digest())
   return new Uint8Array(Buffer.concat(digests))

@@ -1,38 +1,16 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { startAria2Seeder } from '../support/peers/aria2.ts'
 import { compareTrees, makeRandomTree } from '../support/peers/data.ts'
 import { mktorrent } from '../support/peers/mktorrent.ts'
 import { freePort } from '../support/peers/ports.ts'
 import { makeTempDir } from '../support/peers/tmp.ts'
-import { startTracker } from '../support/peers/tracker-server.ts'
-import { jsonLines, runCli, startCli, startSeedProcess } from './support.ts'
+import { jsonLines, runCli, startCli, startSeedProcess, swarm } from './support.ts'
 
 interface Status {
   type: 'TorrentStatusUpdate'
   torrentid: string
   statsdictionary: { activity: string; fractionDone: number }
-}
-
-/** A multi-file data set seeded by aria2c (found through an embedded tracker), with its .torrent. */
-const swarm = async (
-  t: { after: (f: () => Promise<void>) => void },
-  opts: { totalBytes: number; maxUploadBytesPerSec?: number }
-) => {
-  const tmp = await makeTempDir('cli-get-')
-  t.after(() => tmp.close())
-  const tracker = await startTracker({ intervalMs: 1000 })
-  t.after(() => tracker.close())
-  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: opts.totalBytes, fileCount: 4 })
-  const torrent = await mktorrent(tree.root, join(tmp.path, 'payload.torrent'), { announce: [tracker.httpAnnounce], pieceLengthLog2: 16 })
-  const seeder = await startAria2Seeder({
-    torrentPath: torrent.path,
-    dir: join(tmp.path, 'seed'),
-    ...(opts.maxUploadBytesPerSec === undefined ? {} : { maxUploadBytesPerSec: opts.maxUploadBytesPerSec })
-  })
-  t.after(() => seeder.close())
-  return { tmp, tree, torrent, seeder, tracker }
 }
 
 test('get --json from an aria2c seeder: JSON lines, a final Summary "complete", identical files', { timeout: 90_000 }, async (t) => {
@@ -101,7 +79,11 @@ test('Ctrl-C stops get cleanly (exit 130) and a second run resumes from the veri
   const updates = jsonLines(second.stdout).filter((l) => l['type'] === 'TorrentStatusUpdate') as unknown as Status[]
   const afterCheck = updates.find((u) => u.statsdictionary.activity !== 'checking' && u.statsdictionary.activity !== 'starting')!
   assert.ok(afterCheck.statsdictionary.fractionDone >= reached * 0.9, `resumed at ${afterCheck.statsdictionary.fractionDone}, had ${reached}`)
-  assert.equal(jsonLines(second.stdout).at(-1)!['result'], 'complete')
+  const done = jsonLines(second.stdout).at(-1)!
+  assert.equal(done['result'], 'complete')
+  // The summary tells what the first run left and what this one fetched.
+  assert.ok((done['atStart'] as number) >= reached * 0.9 * tree.totalBytes - (2 << 16), `verified at the start: ${String(done['atStart'])}`)
+  assert.ok((done['fetched'] as number) < tree.totalBytes * (1 - reached * 0.8), `fetched ${String(done['fetched'])} of ${tree.totalBytes}`)
   assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
 })
 

@@ -37,7 +37,7 @@ export async function resolve(specifier, context, next) {
   return { code: r.code, stdout: r.stdout, urls }
 }
 
-const heavy = /\/dist\/lib\/(engine\/(?!metainfo\/)|service\/|patron\.js|index\.js)|node_modules\/(bittorrent-protocol|bittorrent-tracker|bittorrent-dht|cli-progress|tsx|esbuild)\//
+const heavy = /\/dist\/lib\/(engine\/(?!metainfo\/|disk\/make-folder\.js)|service\/|patron\.js|index\.js)|node_modules\/(bittorrent-protocol|bittorrent-tracker|bittorrent-dht|cli-progress|tsx|esbuild)\//
 
 test('--help and --version load the dispatcher only; info and make load no engine', { timeout: 120_000 }, async (t) => {
   const tmp = await makeTempDir('cli-start-')

@@ -8,7 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensureBuilt } from '../support/build.ts'
+import { startAria2Seeder } from '../support/peers/aria2.ts'
 import { makeRandomTree } from '../support/peers/data.ts'
+import { mktorrent } from '../support/peers/mktorrent.ts'
+import { startTracker } from '../support/peers/tracker-server.ts'
 import { makeTempDir } from '../support/peers/tmp.ts'
 
 ensureBuilt()
@@ -138,4 +141,24 @@ export const startSeedProcess = async (t: { after(fn: () => unknown): void }, pr
   const peer = /connect to (127\.0\.0\.1:\d+)/.exec(listening)![1]!
   await seeder.waitForLine((l) => l.includes('seeding'), 30_000)
   return { tmp, tree, seeder, peer }
+}
+
+/** A multi-file data set seeded by aria2c (found through an embedded tracker), with its .torrent. */
+export const swarm = async (
+  t: { after: (f: () => Promise<void>) => void },
+  opts: { totalBytes: number; maxUploadBytesPerSec?: number }
+) => {
+  const tmp = await makeTempDir('cli-get-')
+  t.after(() => tmp.close())
+  const tracker = await startTracker({ intervalMs: 1000 })
+  t.after(() => tracker.close())
+  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: opts.totalBytes, fileCount: 4 })
+  const torrent = await mktorrent(tree.root, join(tmp.path, 'payload.torrent'), { announce: [tracker.httpAnnounce], pieceLengthLog2: 16 })
+  const seeder = await startAria2Seeder({
+    torrentPath: torrent.path,
+    dir: join(tmp.path, 'seed'),
+    ...(opts.maxUploadBytesPerSec === undefined ? {} : { maxUploadBytesPerSec: opts.maxUploadBytesPerSec })
+  })
+  t.after(() => seeder.close())
+  return { tmp, tree, torrent, seeder, tracker }
 }

@@ -35,12 +35,14 @@ test('get under a terminal (tmux) draws a progress bar and updates its percentag
 
   const percentages = new Set<string>()
   let barSeen = false
+  let onePeer = false
   let pane = ''
   const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
     pane = (await tmux('capture-pane', '-p', '-t', 'cli')).stdout
+    if (/\|  1 peer  \|/.test(pane)) onePeer = true
     for (const line of pane.split('\n')) {
-      const m = /^movie\s+([█░]{24})\s+(\d+\.\d)% \| down .* \| up .* \| +\d+ peers \| ETA +\S+ \| \S+/.exec(line)
+      const m = /^movie\s+([█░]{24})\s+(\d+\.\d)% \| down .* \| up .* \| +\d+ peers? +\| ETA +\S+ \| \S+/.exec(line)
       if (m !== null) {
         barSeen = true
         percentages.add(m[2]!)
@@ -52,6 +54,11 @@ test('get under a terminal (tmux) draws a progress bar and updates its percentag
   assert.ok(barSeen, `no progress bar in the pane:\n${pane}`)
   assert.match(pane, /EXIT=0/, pane)
   assert.match(pane, /movie: 5\.00 MiB complete and verified in /)
+  // One seeder: "1 peer", singular. The finished bar keeps no rate measured before the end.
+  assert.ok(onePeer, 'a bar said "1 peer"')
+  const final = pane.split('\n').find((l) => /^movie\s+█{24}\s+100\.0%/.test(l))
+  assert.ok(final !== undefined, `a finished bar: ${pane}`)
+  assert.match(final, /\| down +-- \| up +-- \| .* \| ETA +-- \|/, final)
   const values = [...percentages].map(Number)
   assert.ok(values.length >= 3, `the percentage should change while downloading; saw ${values.join(', ')}`)
   assert.ok(values.some((v) => v > 0 && v < 100), `saw no value part-way: ${values.join(', ')}`)

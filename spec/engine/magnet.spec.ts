@@ -10,7 +10,7 @@ import { once } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import Wire from 'bittorrent-protocol'
-import { utMetadata } from '../../lib/engine/swarm/index.ts'
+import { utMetadata } from '../../lib/engine/wire/ut-metadata.ts'
 import {
   closeTorrent,
   createNewTorrent,

@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads'
 import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
-import type { Hasher } from '../contracts.ts'
+import type { Hasher, HashOptions } from '../contracts.ts'
 
 /** Options of {@link createHasher}. */
 export interface HasherOptions {
@@ -22,20 +22,8 @@ export interface HasherOptions {
   readonly perWorker?: number
 }
 
-/** Per-call options of {@link PoolHasher.verify} and {@link PoolHasher.digest}. */
-export interface HashCallOptions {
-  /**
-   * Move (not copy) each chunk that owns its whole ArrayBuffer to the worker:
-   * zero-copy, but the caller's chunk is detached (length 0) afterwards.
-   * Chunks that are views into a larger buffer are always copied.
-   */
-  readonly transfer?: boolean
-  /**
-   * With `transfer`: receives each moved chunk back once hashed (same bytes, usable again),
-   * so a reader can recycle its buffers instead of allocating (and page-faulting) new ones.
-   */
-  readonly giveBack?: (chunk: Uint8Array) => void
-}
+/** Per-call options of {@link PoolHasher.verify} and {@link PoolHasher.digest} (declared with the contract). */
+export type HashCallOptions = HashOptions
 
 /** A {@link Hasher} that can also return digests. */
 export interface PoolHasher extends Hasher {

@@ -26,6 +26,9 @@
  */
 import type { BlockRequest } from '../contracts.ts'
 import { Bitfield } from '../wire/bitfield.ts'
+import { RarityBuckets } from './rarity.ts'
+import { Outstanding } from './outstanding.ts'
+import { PieceGeometry, type GeometryOptions } from './geometry.ts'
 
 /** What the picker needs to know of a peer. */
 export interface PeerView {
@@ -36,15 +39,7 @@ export interface PeerView {
 }
 
 /** Construction options of {@link PiecePicker}. */
-export interface PiecePickerOptions {
-  /** Must equal ceil(length / pieceLength). */
-  readonly pieceCount: number
-  /** Bytes per piece (all but the last). */
-  readonly pieceLength: number
-  /** Total torrent length in bytes (pad files included). */
-  readonly length: number
-  /** Block size; default 16384 (what every client asks for). */
-  readonly blockSize?: number
+export interface PiecePickerOptions extends GeometryOptions {
   /** Random source in [0, 1) for tie-breaks; default Math.random. */
   readonly rng?: () => number
   /** In endgame, the most peers one block may be requested from at once; default 3 (minimum 1). */
@@ -90,34 +85,19 @@ const REJECT: ReceivedResult = Object.freeze({ accepted: false, pieceComplete: f
  * }
  * ```
  */
-export class PiecePicker {
-  /** Number of pieces. */
-  readonly pieceCount: number
-  /** Bytes per piece (all but the last). */
-  readonly pieceLength: number
-  /** Total bytes. */
-  readonly length: number
-  /** Bytes per block (all but the last of a piece). */
-  readonly blockSize: number
+export class PiecePicker extends PieceGeometry {
   private readonly rng: () => number
   private readonly endgamePeers: number
-  /** Most blocks any piece has; used to build numeric block keys. */
-  private readonly maxBlocks: number
 
   private readonly haveBits: Bitfield
-  private readonly avail: Int32Array
-  /** Pieces neither verified nor in progress, by availability. */
-  private readonly buckets: number[][] = [[]]
-  /** Index of a piece in its bucket, -1 when it is in none. */
-  private readonly bucketPos: Int32Array
+  /** Swarm availability, and the pieces neither verified nor in progress by availability. */
+  private readonly rarity: RarityBuckets
   /** Pieces in progress or awaiting their hash check. */
   private readonly active = new Map<number, PieceState>()
   /** Active pieces with at least one free block. */
   private readonly open = new Set<number>()
-  /** Outstanding requests per peer, by block key. */
-  private readonly outstanding = new Map<string, Map<number, BlockRequest>>()
-  /** Per peer: pieces with requests outstanding at it, and how many (so "its own pieces" costs O(pieces), not O(requests)). */
-  private readonly peerPieces = new Map<string, Map<number, number>>()
+  /** Outstanding requests per peer. */
+  private readonly outstanding = new Outstanding()
   /**
    * Pieces that only one peer may download (after a failure shared by several
    * senders; see {@link PiecePicker.restrict}), by piece: that peer's id.
@@ -129,48 +109,17 @@ export class PiecePicker {
   private freeTotal = 0
 
   constructor(opts: PiecePickerOptions) {
-    const { pieceCount, pieceLength, length } = opts
-    const blockSize = opts.blockSize ?? 16384
-    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`bad length ${length}`)
-    if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`bad piece length ${pieceLength}`)
-    if (!Number.isSafeInteger(blockSize) || blockSize <= 0) throw new RangeError(`bad block size ${blockSize}`)
-    if (pieceCount !== Math.ceil(length / pieceLength)) {
-      throw new RangeError(`piece count ${pieceCount} does not match length ${length} / piece length ${pieceLength}`)
-    }
-    this.pieceCount = pieceCount
-    this.pieceLength = pieceLength
-    this.length = length
-    this.blockSize = blockSize
+    super(opts)
+    const { pieceCount } = opts
     this.rng = opts.rng ?? Math.random
     this.endgamePeers = Math.max(1, Math.floor(opts.endgamePeers ?? 3))
-    this.maxBlocks = Math.ceil(pieceLength / blockSize)
     this.haveBits = new Bitfield(pieceCount)
-    this.avail = new Int32Array(pieceCount)
-    this.bucketPos = new Int32Array(pieceCount).fill(-1)
+    this.rarity = new RarityBuckets(pieceCount)
     for (let p = 0; p < pieceCount; p++) {
-      this.bucketInsert(p)
+      this.rarity.insert(p)
       this.missing += this.blocksOf(p)
     }
     this.freeTotal = this.missing
-  }
-
-  // ---- geometry ----
-
-  /** Bytes in piece `piece` (the last one may be shorter). */
-  pieceSize(piece: number): number {
-    if (!this.inRange(piece)) throw new RangeError(`piece ${piece} out of range`)
-    return piece === this.pieceCount - 1 ? this.length - this.pieceLength * (this.pieceCount - 1) : this.pieceLength
-  }
-
-  /** Number of blocks in piece `piece`. */
-  blocksOf(piece: number): number {
-    return Math.ceil(this.pieceSize(piece) / this.blockSize)
-  }
-
-  /** The request for block `block` of piece `piece`. */
-  blockRequest(piece: number, block: number): BlockRequest {
-    const offset = block * this.blockSize
-    return { piece, offset, length: Math.min(this.blockSize, this.pieceSize(piece) - offset) }
   }
 
   // ---- what we have ----
@@ -223,23 +172,23 @@ export class PiecePicker {
   /** A peer's bitfield joins the swarm count. */
   addAvailability(bits: Bitfield): void {
     this.checkLength(bits)
-    for (const p of bits.setIndices()) this.changeAvail(p, 1)
+    for (const p of bits.setIndices()) this.rarity.change(p, 1)
   }
 
   /** A peer's bitfield leaves the swarm count (pass the peer's current bitfield). */
   removeAvailability(bits: Bitfield): void {
     this.checkLength(bits)
-    for (const p of bits.setIndices()) this.changeAvail(p, -1)
+    for (const p of bits.setIndices()) this.rarity.change(p, -1)
   }
 
   /** A peer announced it has `piece`. */
   addHave(piece: number): void {
-    if (this.inRange(piece)) this.changeAvail(piece, 1)
+    if (this.inRange(piece)) this.rarity.change(piece, 1)
   }
 
   /** How many connected peers have `piece` (as told through add/removeAvailability and addHave). */
   availability(piece: number): number {
-    return this.inRange(piece) ? this.avail[piece]! : 0
+    return this.inRange(piece) ? this.rarity.of(piece) : 0
   }
 
   // ---- requests ----
@@ -252,11 +201,11 @@ export class PiecePicker {
   pick(peer: PeerView, max: number): BlockRequest[] {
     const out: BlockRequest[] = []
     if (!(max >= 1) || this.missing === 0) return out
-    const mine = this.peerMap(peer.id)
+    const mine = this.outstanding.of(peer.id)
 
     // 1. pieces in progress: this peer's own first, then the others
     if (this.open.size > 0) {
-      const own = this.peerPieces.get(peer.id)
+      const own = this.outstanding.piecesOf(peer.id)
       // (taking blocks only updates counts of keys already in `own`: safe to iterate)
       if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && !this.barred(p, peer.id) && this.takeFree(p, peer.id, mine, max, out)) return out
       for (const p of this.open) {
@@ -294,7 +243,7 @@ export class PiecePicker {
     const key = this.key(piece, block)
     const cancelPeers: string[] = []
     for (const id of reqs) {
-      this.unlink(id, key, piece)
+      this.outstanding.unlink(id, key, piece)
       if (id !== peerId) cancelPeers.push(id)
     }
     st.requesters[block] = undefined
@@ -308,7 +257,7 @@ export class PiecePicker {
   cancelled(peerId: string, req: BlockRequest): void {
     const loc = this.locate(req)
     if (loc === null) return
-    if (!this.unlink(peerId, this.key(loc.piece, loc.block), loc.piece)) return
+    if (!this.outstanding.unlink(peerId, this.key(loc.piece, loc.block), loc.piece)) return
     this.dropRequester(loc.piece, loc.block, peerId)
   }
 
@@ -319,17 +268,14 @@ export class PiecePicker {
    */
   releasePeer(peerId: string): void {
     if (this.restricted.size > 0) for (const [p, id] of this.restricted) if (id === peerId) this.restricted.delete(p)
-    const mine = this.outstanding.get(peerId)
+    const mine = this.outstanding.release(peerId)
     if (mine === undefined) return
-    this.outstanding.delete(peerId)
-    this.peerPieces.delete(peerId)
     for (const [key, r] of mine) this.dropRequester(r.piece, key - r.piece * this.maxBlocks, peerId)
   }
 
   /** Outstanding requests of `peerId`. */
   requestedBy(peerId: string): BlockRequest[] {
-    const mine = this.outstanding.get(peerId)
-    return mine === undefined ? [] : [...mine.values()]
+    return this.outstanding.requestedBy(peerId)
   }
 
   /**
@@ -374,7 +320,7 @@ export class PiecePicker {
       const blocks = this.blocksOf(piece)
       this.missing -= blocks
       this.freeTotal -= blocks
-      this.bucketRemove(piece)
+      this.rarity.remove(piece)
     }
     this.haveBits.set(piece)
   }
@@ -388,7 +334,7 @@ export class PiecePicker {
       this.haveBits.set(piece, false)
       this.missing += blocks
       this.freeTotal += blocks
-      this.bucketInsert(piece)
+      this.rarity.insert(piece)
       return
     }
     const st = this.active.get(piece)
@@ -398,14 +344,10 @@ export class PiecePicker {
     this.freeTotal += blocks - st.free
     this.active.delete(piece)
     this.open.delete(piece)
-    this.bucketInsert(piece)
+    this.rarity.insert(piece)
   }
 
   // ---- internals ----
-
-  private inRange(piece: number): boolean {
-    return Number.isInteger(piece) && piece >= 0 && piece < this.pieceCount
-  }
 
   private checkLength(bits: Bitfield): void {
     if (bits.length !== this.pieceCount) throw new RangeError(`bitfield of ${bits.length} pieces, torrent has ${this.pieceCount}`)
@@ -416,29 +358,6 @@ export class PiecePicker {
     if (this.restricted.size === 0) return false
     const only = this.restricted.get(piece)
     return only !== undefined && only !== peerId
-  }
-
-  private key(piece: number, block: number): number {
-    return piece * this.maxBlocks + block
-  }
-
-  private peerMap(id: string): Map<number, BlockRequest> {
-    let m = this.outstanding.get(id)
-    if (m === undefined) {
-      m = new Map()
-      this.outstanding.set(id, m)
-    }
-    return m
-  }
-
-  /** Validates a request's geometry; returns its piece and block index. */
-  private locate(req: BlockRequest): { piece: number; block: number } | null {
-    const { piece, offset, length } = req
-    if (!this.inRange(piece) || !Number.isInteger(offset) || offset < 0 || offset % this.blockSize !== 0) return null
-    const block = offset / this.blockSize
-    if (block >= this.blocksOf(piece)) return null
-    if (length !== Math.min(this.blockSize, this.pieceSize(piece) - offset)) return null
-    return { piece, block }
   }
 
   /** Takes free blocks of active piece `p` for the peer until `out` holds `max`; true when full. */
@@ -452,7 +371,7 @@ export class PiecePicker {
       st.free--
       this.freeTotal--
       const r = this.blockRequest(p, b)
-      this.link(peerId, mine, this.key(p, b), r)
+      this.outstanding.link(peerId, mine, this.key(p, b), r)
       out.push(r)
       if (out.length >= max) break
     }
@@ -464,22 +383,12 @@ export class PiecePicker {
   private rarestFresh(peer: PeerView, want: number): number[] {
     const chosen: number[] = []
     let blocks = 0
-    const scan = (bucket: number[]): boolean => {
-      const n = bucket.length
-      if (n === 0) return false
-      const start = Math.floor(this.rng() * n) % n
-      for (let i = 0; i < n; i++) {
-        const p = bucket[(start + i) % n]!
-        if (!peer.has(p) || this.barred(p, peer.id)) continue
-        chosen.push(p)
-        blocks += this.blocksOf(p)
-        if (blocks >= want) return true
-      }
-      return false
+    for (const p of this.rarity.rarestFirst(this.rng)) {
+      if (!peer.has(p) || this.barred(p, peer.id)) continue
+      chosen.push(p)
+      blocks += this.blocksOf(p)
+      if (blocks >= want) break
     }
-    for (let a = 1; a < this.buckets.length; a++) if (scan(this.buckets[a]!)) return chosen
-    // availability 0 last: the caller's counts may lag behind what the peer told it
-    scan(this.buckets[0]!)
     return chosen
   }
 
@@ -493,7 +402,7 @@ export class PiecePicker {
           if (reqs === undefined || reqs.length !== level || reqs.includes(peer.id)) continue
           reqs.push(peer.id)
           const r = this.blockRequest(p, b)
-          this.link(peer.id, mine, this.key(p, b), r)
+          this.outstanding.link(peer.id, mine, this.key(p, b), r)
           out.push(r)
           if (out.length >= max) return
         }
@@ -501,29 +410,8 @@ export class PiecePicker {
     }
   }
 
-  /** Records an outstanding request of a peer. */
-  private link(peerId: string, mine: Map<number, BlockRequest>, key: number, r: BlockRequest): void {
-    mine.set(key, r)
-    let pieces = this.peerPieces.get(peerId)
-    if (pieces === undefined) {
-      pieces = new Map()
-      this.peerPieces.set(peerId, pieces)
-    }
-    pieces.set(r.piece, (pieces.get(r.piece) ?? 0) + 1)
-  }
-
-  /** Forgets an outstanding request of a peer; false when there was none. */
-  private unlink(peerId: string, key: number, piece: number): boolean {
-    if (this.outstanding.get(peerId)?.delete(key) !== true) return false
-    const pieces = this.peerPieces.get(peerId)!
-    const n = pieces.get(piece)! - 1
-    if (n > 0) pieces.set(piece, n)
-    else pieces.delete(piece)
-    return true
-  }
-
   private activate(p: number): void {
-    this.bucketRemove(p)
+    this.rarity.remove(p)
     const blocks = this.blocksOf(p)
     this.active.set(p, {
       blocks,
@@ -551,7 +439,7 @@ export class PiecePicker {
       // nothing left in progress: back among the fresh pieces
       this.active.delete(piece)
       this.open.delete(piece)
-      this.bucketInsert(piece)
+      this.rarity.insert(piece)
     } else {
       this.open.add(piece)
     }
@@ -563,39 +451,8 @@ export class PiecePicker {
       const reqs = st.requesters[b]
       if (reqs === undefined) continue
       const key = this.key(piece, b)
-      for (const id of reqs) this.unlink(id, key, piece)
+      for (const id of reqs) this.outstanding.unlink(id, key, piece)
       st.requesters[b] = undefined
     }
-  }
-
-  private changeAvail(p: number, delta: number): void {
-    const before = this.avail[p]!
-    const after = Math.max(0, before + delta)
-    if (after === before) return
-    const inBucket = this.bucketPos[p]! >= 0
-    if (inBucket) this.bucketRemove(p)
-    this.avail[p] = after
-    if (inBucket) this.bucketInsert(p)
-  }
-
-  private bucketInsert(p: number): void {
-    if (this.bucketPos[p]! >= 0) return
-    const a = this.avail[p]!
-    while (this.buckets.length <= a) this.buckets.push([])
-    const bucket = this.buckets[a]!
-    this.bucketPos[p] = bucket.length
-    bucket.push(p)
-  }
-
-  private bucketRemove(p: number): void {
-    const pos = this.bucketPos[p]!
-    if (pos < 0) return
-    const bucket = this.buckets[this.avail[p]!]!
-    const last = bucket.pop()!
-    if (last !== p) {
-      bucket[pos] = last
-      this.bucketPos[last] = pos
-    }
-    this.bucketPos[p] = -1
   }
 }

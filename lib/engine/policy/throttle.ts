@@ -212,3 +212,16 @@ function checkRate(rate: number): void {
 function defaultBurst(rate: number): number {
   return Math.max(MIN_DEFAULT_BURST, rate * DEFAULT_BURST_SECONDS)
 }
+
+/**
+ * A torrent's throttle for one direction: the client's shared bucket
+ * (unlimited when absent) and the torrent's own limit (bytes/s; 0 or
+ * undefined: none).
+ *
+ * @example
+ * ```ts
+ * const down = torrentThrottle(clientDown, 1 << 20)
+ * ```
+ */
+export const torrentThrottle = (client: TokenBucket | undefined, limit: number | undefined): Throttle =>
+  new Throttle(client ?? new TokenBucket(Infinity), new TokenBucket(limitToRate(limit)))

@@ -21,7 +21,7 @@ import { metainfoFromInfoBytes } from '../metainfo/index.ts'
 import { MetadataPhase, type MetadataPhaseOptions } from './metadata-phase.ts'
 import type { CappedWire, PeerSource } from '../wire/peer.ts'
 import type { Torrent } from './torrent.ts'
-import type { TorrentContext } from './torrent.ts'
+import type { TorrentContext } from './context.ts'
 import type { DhtTorrentSession } from '../swarm/client-dht.ts'
 
 /** What the client does with verified metainfo: start a Torrent (returned) or say why not. */

@@ -14,12 +14,12 @@
  */
 import net from 'node:net'
 import { createMetadataFetcher, type MetadataFetcher } from './metadata-fetcher.ts'
-import { newCappedWire, type CappedWire, type KnownPeer, type PeerSource } from '../wire/peer.ts'
+import { newCappedWire, type CappedWire, type PeerSource } from '../wire/peer.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
 import { startTracker, type TrackerSession } from '../swarm/tracker.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
-import { parseAddress } from '../swarm/address.ts'
+import { PeerBook } from '../swarm/peer-book.ts'
 
 /** What a metadata phase needs from its client. */
 export interface MetadataPhaseOptions {
@@ -67,8 +67,7 @@ interface Conn {
   timer: NodeJS.Timeout | null
 }
 
-/** Addresses remembered per metadata phase: trackers and peers cannot make it grow without bound. */
-export const MAX_KNOWN_PEERS = 2000
+export { MAX_KNOWN_PEERS } from '../swarm/peer-book.ts'
 
 /**
  * Fetch a magnet's info dictionary from peers.
@@ -88,10 +87,9 @@ export class MetadataPhase {
   /** Resolves with the verified info dictionary; rejects if the phase is closed first. */
   readonly metadata: Promise<Uint8Array>
   private readonly fetcher: MetadataFetcher
-  private readonly known = new Map<string, KnownPeer>()
+  /** Addresses to dial; those (dialled or listen) of peers that sent wrong metadata are banned. */
+  private readonly book: PeerBook
   private readonly conns = new Set<Conn>()
-  /** Addresses (dialled or listen) of peers that sent wrong metadata: never again. */
-  private readonly bad = new Set<string>()
   private tracker: TrackerSession | null = null
   private started = false
   private closed = false
@@ -99,6 +97,7 @@ export class MetadataPhase {
   private readonly pex: TorrentPex | null
 
   constructor(private readonly opts: MetadataPhaseOptions) {
+    this.book = new PeerBook({ isSelf: opts.isSelf })
     this.pex = opts.pex === false ? null : createTorrentPex({
       private: false,
       intervalMs: opts.pexInterval,
@@ -109,9 +108,8 @@ export class MetadataPhase {
       onBadPeer: (wire, reason) => {
         for (const c of this.conns) {
           if (c.wire !== wire) continue
-          this.bad.add(c.address)
-          if (c.listenAddress !== null) this.bad.add(c.listenAddress)
-          this.known.delete(c.address)
+          this.book.ban(c.address)
+          if (c.listenAddress !== null) this.book.ban(c.listenAddress)
           this.closeConn(c, reason)
         }
       }
@@ -142,17 +140,7 @@ export class MetadataPhase {
 
   /** Learn of a peer at `host:port`. */
   addPeer(addr: string, source: PeerSource): void {
-    const a = parseAddress(addr)
-    if (a === null || this.opts.isSelf?.(a.host, a.port) === true) return
-    const key = `${a.host}:${a.port}`
-    if (this.bad.has(key)) return
-    const k = this.known.get(key)
-    if (k === undefined) {
-      if (this.known.size >= MAX_KNOWN_PEERS) return
-      this.known.set(key, { ...a, source, failures: 0, nextTry: 0, connected: false })
-    }
-    else if (!k.connected) k.nextTry = Math.min(k.nextTry, Date.now())
-    if (this.started) this.connectMore()
+    if (this.book.add(addr, source) !== null && this.started) this.connectMore()
   }
 
   /** About once a second: redial peers whose back-off is over. */
@@ -177,9 +165,9 @@ export class MetadataPhase {
   /** Every address worth dialling for data, without those that lied about the metadata. */
   learnt(): LearntPeer[] {
     const out = new Map<string, PeerSource>()
-    for (const [address, k] of this.known) if (!this.bad.has(address)) out.set(address, k.source)
+    for (const k of this.book.entries()) out.set(k.key, k.source)
     for (const c of this.conns) {
-      if (c.listenAddress !== null && !this.bad.has(c.listenAddress) && !out.has(c.listenAddress)) out.set(c.listenAddress, c.source)
+      if (c.listenAddress !== null && !this.book.isBanned(c.listenAddress) && !out.has(c.listenAddress)) out.set(c.listenAddress, c.source)
     }
     return [...out].map(([address, source]) => ({ address, source }))
   }
@@ -214,11 +202,8 @@ export class MetadataPhase {
 
   private connectMore(): void {
     if (!this.started || this.closed) return
-    const now = Date.now()
-    for (const [key, k] of this.known) {
-      if (this.conns.size >= this.opts.maxConns || !this.opts.canConnect()) return
-      if (k.connected || k.nextTry > now) continue
-      k.connected = true
+    for (const k of this.book.due(() => this.conns.size < this.opts.maxConns && this.opts.canConnect())) {
+      const key = k.key
       const socket = net.connect({ host: k.host, port: k.port })
       const wire = newCappedWire('tcpOutgoing')
       socket.pipe(wire).pipe(socket)
@@ -231,7 +216,7 @@ export class MetadataPhase {
       wire.once('handshake', (infoHash: string, peerId: string) => {
         if (infoHash !== this.opts.infoHash) this.closeConn(c, 'wrong infohash')
         else if (peerId === this.opts.peerId) {
-          this.known.delete(key)
+          this.book.forget(key)
           this.closeConn(c, 'connected to ourselves')
         } else this.ready(c)
       })
@@ -257,7 +242,7 @@ export class MetadataPhase {
       const ip = socket.remoteAddress
       if (typeof p === 'number' && Number.isInteger(p) && p > 0 && p <= 65535 && ip) {
         c.listenAddress = ip.includes(':') ? `[${ip}]:${p}` : `${ip}:${p}`
-        if (this.bad.has(c.listenAddress)) this.closeConn(c, 'sent wrong metadata before')
+        if (this.book.isBanned(c.listenAddress)) this.closeConn(c, 'sent wrong metadata before')
       }
     })
     c.timer = setTimeout(close('handshake timeout'), this.opts.handshakeTimeout ?? 20000)
@@ -270,8 +255,7 @@ export class MetadataPhase {
     c.ready = true
     if (c.timer !== null) clearTimeout(c.timer)
     c.timer = null
-    const k = this.known.get(c.address)
-    if (k !== undefined) k.failures = 0
+    this.book.succeeded(c.address)
     // The fetch may wait a long time for a peer with the metadata: keep idle connections open.
     c.wire.setKeepAlive(true)
     this.fetcher.add(c.wire)
@@ -296,13 +280,7 @@ export class MetadataPhase {
       // a wire in a bad state must not stop the close
     }
     c.socket.destroy()
-    const k = this.known.get(c.address)
-    if (k !== undefined) {
-      k.connected = false
-      k.failures++
-      // Quick first retries (a seeder may still be starting), then back off to a minute.
-      k.nextTry = Date.now() + Math.min(60000, 1000 * 2 ** Math.min(k.failures - 1, 6))
-    }
+    this.book.closed(c.address)
     if (c.ready && !this.closed) this.opts.changed()
   }
 }

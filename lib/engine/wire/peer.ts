@@ -270,6 +270,11 @@ export class Peer {
     return this.bits.get(piece)
   }
 
+  /** Handshaken, open, and it has `piece`. */
+  servesPiece(piece: number): boolean {
+    return this.ready && !this.closed && this.bits.get(piece)
+  }
+
   /** True when the peer has every piece. */
   isSeed(): boolean {
     return this.bits.all()
@@ -432,6 +437,38 @@ export class Peer {
   adapt(): void {
     const want = Math.ceil((this.down.rate() * 0.5) / 16384)
     this.depth = Math.max(MIN_DEPTH, Math.min(MAX_DEPTH, Math.max(want, this.depth > START_DEPTH ? this.depth - 16 : START_DEPTH)))
+  }
+
+  /** We start waiting for blocks at `now` (it unchoked us): the request timeout counts from here. */
+  waitFrom(now: number): void {
+    this.lastBlockAt = now
+  }
+
+  /** `bytes` of an accepted block count against this peer until their piece is checked. */
+  holdUnverified(bytes: number): void {
+    this.unverified += bytes
+  }
+
+  /** A piece it sent `bytes` of was checked: those bytes are settled, and it is trusted if the piece was good. */
+  pieceChecked(bytes: number, ok: boolean): void {
+    this.unverified = Math.max(0, this.unverified - bytes)
+    this.trusted = ok
+  }
+
+  /**
+   * Its outstanding requests timed out at `now` (the caller withdrew them):
+   * the pipeline shrinks to its least depth. Returns the timeouts in a row.
+   */
+  timedOut(now: number): number {
+    this.forgetRequests()
+    this.depth = MIN_DEPTH
+    this.lastBlockAt = now
+    return ++this.timeouts
+  }
+
+  /** Either side is interested at `now`: the idle rule starts again. */
+  useful(now: number): void {
+    this.lastUsefulAt = now
   }
 
   /** Close the connection (idempotent); the handler hears onClose once. */

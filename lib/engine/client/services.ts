@@ -1,0 +1,135 @@
+/**
+ * The client-wide parts that every torrent of one engine run shares: our
+ * peer id, the listener, the hasher pool, the rate buckets, the DHT node, the
+ * LSD endpoint and the connection count. From them (and the resolved
+ * options) it builds what a torrent and a magnet's metadata phase are given:
+ * both get the same closures, so a torrent and the phase before it count
+ * connections, recognise our own address and join the DHT alike.
+ *
+ * @internal
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { createHasher, type PoolHasher } from '../disk/hasher.ts'
+import { TokenBucket, limitToRate } from '../policy/throttle.ts'
+import { ClientDht } from '../swarm/client-dht.ts'
+import { ClientLsd } from '../swarm/client-lsd.ts'
+import { selfAddressFilter } from '../swarm/self-address.ts'
+import type { MagnetSessionOptions } from '../torrent/magnet-session.ts'
+import type { TorrentContext } from '../torrent/torrent.ts'
+import { listen, type IncomingRoute, type Listener } from './listener.ts'
+import type { ResolvedOptions } from './options.ts'
+
+/** Our peer id's prefix (Azureus style: client TP, version 0100). */
+export const PEER_ID_PREFIX = '-TP0100-'
+
+/** A fresh peer id, hex (the prefix and 12 random bytes). */
+export const newPeerId = (): string => Buffer.concat([Buffer.from(PEER_ID_PREFIX), randomBytes(12)]).toString('hex')
+
+/** Port announced while the listener is not up (it failed: no incoming connections then). */
+const FALLBACK_PORT = 6881
+
+/** What a torrent and a magnet's metadata phase are both given. */
+export type SessionBase = Pick<
+  TorrentContext & MagnetSessionOptions,
+  'peerId' | 'port' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval'
+>
+
+/**
+ * The shared parts of one engine run.
+ *
+ * @example
+ * ```ts
+ * const services = new ClientServices(resolveOptions({}), route)
+ * const ctx = services.torrentContext(await services.port(), () => status(id))
+ * await services.close()
+ * ```
+ */
+export class ClientServices {
+  readonly peerId = newPeerId()
+  readonly hasher: PoolHasher
+  readonly listener: Promise<Listener>
+  private readonly upBucket: TokenBucket
+  private readonly downBucket: TokenBucket
+  private readonly dht: ClientDht | null
+  private readonly lsd: ClientLsd | null
+  /** Our own listen address test, once the listener is up. */
+  private isSelf: ((host: string, port: number) => boolean) | null = null
+  private connections = 0
+
+  constructor(
+    private readonly opts: ResolvedOptions,
+    route: IncomingRoute
+  ) {
+    this.hasher = createHasher(opts.hasherWorkers === undefined ? {} : { workers: opts.hasherWorkers })
+    this.upBucket = new TokenBucket(limitToRate(opts.uploadRateLimit))
+    this.downBucket = new TokenBucket(limitToRate(opts.downloadRateLimit))
+    this.listener = listen(opts.port, opts.host, route, opts.encryption)
+    // A listener that fails (port taken) must not crash the process: torrents
+    // then run without incoming connections.
+    this.listener.then(
+      (l) => {
+        this.isSelf = selfAddressFilter(l.port, opts.host)
+      },
+      () => {}
+    )
+    const listenPort = this.listener.then(
+      (l) => l.port,
+      () => null
+    )
+    this.dht = opts.dht === null ? null : new ClientDht({ ...opts.dht, listenPort })
+    this.lsd = opts.lsd === null ? null : new ClientLsd(opts.lsd, listenPort)
+  }
+
+  /** Our listen port, once listening (a stand-in when the listener failed). */
+  async port(): Promise<number> {
+    const l = await this.listener.catch(() => null)
+    return l?.port ?? FALLBACK_PORT
+  }
+
+  /** What a torrent and a magnet's metadata phase share; `changed` asks for a status update of that torrent. */
+  sessionBase(port: number, changed: () => void): SessionBase {
+    return {
+      peerId: this.peerId,
+      port,
+      canConnect: () => this.connections < this.opts.maxConns,
+      connectionsChanged: (d) => {
+        this.connections += d
+      },
+      changed,
+      joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
+      isSelf: (host, p) => this.isSelf?.(host, p) ?? false,
+      pex: this.opts.pex,
+      pexInterval: this.opts.pexInterval
+    }
+  }
+
+  /** Everything a torrent is given. */
+  torrentContext(port: number, changed: () => void): TorrentContext {
+    const o = this.opts
+    return {
+      ...this.sessionBase(port, changed),
+      hasher: this.hasher,
+      maxConnsPerTorrent: o.maxConnsPerTorrent,
+      uploadSlots: o.uploadSlots,
+      rechokeInterval: o.rechokeInterval,
+      optimisticInterval: o.optimisticInterval,
+      requestTimeout: o.requestTimeout,
+      peerIdleTimeout: o.peerIdleTimeout,
+      banStrikes: o.banStrikes,
+      uploadRateLimit: o.torrentUploadRateLimit,
+      downloadRateLimit: o.torrentDownloadRateLimit,
+      clientUp: this.upBucket,
+      clientDown: this.downBucket,
+      hashInline: o.hashInline,
+      ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
+      joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null
+    }
+  }
+
+  /** Release the listener, the hasher's workers, the DHT (its state saved) and LSD. */
+  async close(): Promise<void> {
+    const l = await this.listener.catch(() => null)
+    await Promise.allSettled([l?.close(), this.hasher.close(), this.dht?.close(), this.lsd?.close()])
+  }
+}

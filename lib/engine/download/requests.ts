@@ -1,0 +1,195 @@
+/**
+ * The request pipeline: who is asked for which block next, and when.
+ *
+ * Each peer's pipeline is topped up (`fill`) whenever something may have
+ * made room: a block arrived, the peer unchoked us or announced a piece, a
+ * piece settled, download budget came back. The picker chooses the blocks
+ * (download/picker.ts); this module decides how many: the peer's depth
+ * (adapted to its rate), a small budget of unverified data for a peer that
+ * has not yet sent a good piece, the download limit, and the assembly's
+ * back-pressure. It also withdraws the requests of a peer that stalls.
+ *
+ * @internal
+ * @module
+ */
+import type { BlockRequest } from '../contracts.ts'
+import type { PiecePicker, ReceivedResult } from './picker.ts'
+
+/** Refused blocks (never requested, or malformed) a peer may send before it is closed. */
+export const MAX_UNREQUESTED = 8
+
+/** Request timeouts in a row after which a peer is closed. */
+export const MAX_TIMEOUTS = 3
+
+/** What the pipeline needs of a peer. */
+export interface RequestPeer {
+  /** The picker's peer id. */
+  readonly id: string
+  readonly ready: boolean
+  readonly closed: boolean
+  readonly wire: {
+    readonly peerChoking: boolean
+    readonly amInterested: boolean
+    interested(): void
+    uninterested(): void
+  }
+  has(piece: number): boolean
+  /** Requests outstanding with it. */
+  readonly inflight: number
+  /** Target number of outstanding requests. */
+  readonly depth: number
+  /** A piece it helped with passed its hash check (and none failed since). */
+  readonly trusted: boolean
+  /** Accepted bytes from it in pieces not yet verified. */
+  readonly unverified: number
+  /** Last time a requested block arrived, or we (re)started waiting (ms). */
+  readonly lastBlockAt: number
+  requestMany(reqs: readonly BlockRequest[]): void
+  cancel(piece: number, offset: number, length: number): void
+  /** A refused block; true when the peer sent more than `limit` we never asked for. */
+  refused(limit: number): boolean
+  /** An accepted block of `bytes`. */
+  delivered(bytes: number): void
+  /** Its requests timed out at `now`: the pipeline shrinks; returns the timeouts in a row. */
+  timedOut(now: number): number
+  close(reason: string): void
+}
+
+/** What the pipeline needs from its torrent. */
+export interface RequestPipelineOptions {
+  readonly picker: PiecePicker
+  /** Download budget (the client's and the torrent's buckets). */
+  readonly throttle: { available(now: number): number; delay(bytes: number, now: number): number; charge(bytes: number, now: number): void }
+  /** Complete pieces wait for disk or hasher beyond the memory bound: ask for nothing. */
+  full(): boolean
+  /** Connected peers, and one by id. */
+  peers(): Iterable<RequestPeer>
+  peer(id: string): RequestPeer | undefined
+  /** A peer that delivers nothing for this long has its requests re-issued elsewhere (ms). */
+  readonly requestTimeout: number
+  readonly now: () => number
+  closed(): boolean
+  /** A block was refused (unrequested, duplicate, wrong size or place), before the peer is judged. */
+  refused(peer: RequestPeer, bytes: number): void
+}
+
+/**
+ * One torrent's request pipelines.
+ *
+ * @example
+ * ```ts
+ * const requests = new RequestPipeline({ picker, throttle, full: () => asm.full(), peers, peer, requestTimeout: 30000, now: Date.now, closed, refused })
+ * // PeerHandler.onBlock:
+ * const res = requests.received(peer, piece, offset, data.length)
+ * if (res.accepted) asm.add(piece, offset, data, peer.id, res.pieceComplete)
+ * ```
+ */
+export class RequestPipeline {
+  private refillTimer: NodeJS.Timeout | null = null
+
+  constructor(private readonly o: RequestPipelineOptions) {}
+
+  /**
+   * A block arrived. Accepted: the peer is credited, other peers holding the
+   * same request (endgame) get a cancel. Refused: the peer is closed past
+   * MAX_UNREQUESTED; late answers to withdrawn requests are forgiven.
+   * The caller keeps an accepted block's bytes, then calls {@link fill}.
+   */
+  received(peer: RequestPeer, piece: number, offset: number, length: number): ReceivedResult {
+    const { picker } = this.o
+    const res = piece < picker.pieceCount ? picker.received(peer.id, { piece, offset, length }) : null
+    if (!res?.accepted) {
+      this.o.refused(peer, length)
+      if (peer.refused(MAX_UNREQUESTED)) peer.close('sent blocks we did not request')
+      else this.fill(peer)
+      return res ?? { accepted: false, pieceComplete: false, cancelPeers: [] }
+    }
+    peer.delivered(length)
+    for (const other of res.cancelPeers) this.o.peer(other)?.cancel(piece, offset, length)
+    return res
+  }
+
+  /** Say interested or not, from what the peer has that we lack; top up when interested. */
+  updateInterest(peer: RequestPeer): void {
+    if (!peer.ready || peer.closed) return
+    const { picker } = this.o
+    let wants = false
+    if (!picker.isComplete()) {
+      for (let i = 0; i < picker.pieceCount; i++) {
+        if (peer.has(i) && !picker.have(i)) {
+          wants = true
+          break
+        }
+      }
+    }
+    if (wants && !peer.wire.amInterested) peer.wire.interested()
+    else if (!wants && peer.wire.amInterested) peer.wire.uninterested()
+    if (wants) this.fill(peer)
+  }
+
+  /** The peer announced `piece`: become interested if we lack it, and ask. */
+  announced(peer: RequestPeer, piece: number): void {
+    if (!peer.wire.amInterested && !this.o.picker.have(piece)) {
+      peer.wire.interested()
+      this.fill(peer)
+    } else if (peer.wire.amInterested) this.fill(peer)
+  }
+
+  /** Top up a peer's pipeline. */
+  fill(peer: RequestPeer): void {
+    if (this.o.closed() || !peer.ready || peer.closed || peer.wire.peerChoking || !peer.wire.amInterested) return
+    if (this.o.full()) return
+    const block = this.o.picker.blockSize
+    const inflight = peer.inflight
+    let room = peer.depth - inflight
+    if (!peer.trusted) {
+      // An untrusted peer may hold two pieces of unverified data: a liar costs little before its ban.
+      const budget = 2 * this.o.picker.pieceLength - peer.unverified - inflight * block
+      room = Math.min(room, Math.floor(budget / block))
+      if (room <= 0) return
+    }
+    // Ask in batches: one pick (and one socket write) per several blocks.
+    if (room < Math.max(16, peer.depth / 4) && inflight > 0) return
+    // Download limit: gate the requests (what arrives is what we asked for),
+    // charged when asked; a request lost to a choke errs under the limit.
+    const now = this.o.now()
+    const afford = Math.floor(this.o.throttle.available(now) / block)
+    if (afford <= 0) {
+      this.refillLater(this.o.throttle.delay(block, now))
+      return
+    }
+    const reqs = this.o.picker.pick(peer, Math.min(room, afford))
+    let asked = 0
+    for (const r of reqs) asked += r.length
+    this.o.throttle.charge(asked, now)
+    peer.requestMany(reqs)
+  }
+
+  /** Top up every pipeline. */
+  refillAll(): void {
+    for (const p of this.o.peers()) this.fill(p)
+  }
+
+  /** Stalled (nothing for `requestTimeout`): hand its blocks to others, shrink what it may hold, close it after MAX_TIMEOUTS. */
+  checkStall(peer: RequestPeer, now: number): void {
+    if (peer.inflight === 0 || now - peer.lastBlockAt <= this.o.requestTimeout) return
+    for (const r of this.o.picker.requestedBy(peer.id)) peer.cancel(r.piece, r.offset, r.length)
+    this.o.picker.releasePeer(peer.id)
+    if (peer.timedOut(now) >= MAX_TIMEOUTS) peer.close('too many request timeouts')
+  }
+
+  /** Stop the refill timer. */
+  clear(): void {
+    if (this.refillTimer !== null) clearTimeout(this.refillTimer)
+    this.refillTimer = null
+  }
+
+  /** Refill every pipeline in `ms` (download budget): one timer per torrent. */
+  private refillLater(ms: number): void {
+    if (this.refillTimer !== null || this.o.closed()) return
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = null
+      if (!this.o.closed()) this.refillAll()
+    }, Math.max(1, ms))
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * A torrent's connections: dialling addresses from its peer book, admitting
+ * incoming connections, the checks of a new handshake (banned, duplicate),
+ * and the set-up every wire gets before our handshake (BEP 10 extensions,
+ * PEX, the DHT port). Every connection, dialled or accepted, whatever its
+ * transport, enters through {@link Connections.admit}.
+ *
+ * @internal
+ * @module
+ */
+import type net from 'node:net'
+import { Peer, connectPeer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
+import { useWireExtensions } from '../wire/extensions.ts'
+import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
+import type { PeerBook } from '../swarm/peer-book.ts'
+import { bareHost } from '../swarm/address.ts'
+import { idleVerdict } from '../policy/idle.ts'
+import type { Metainfo } from '../contracts.ts'
+import type { TorrentContext } from './context.ts'
+
+/**
+ * Opens an outgoing connection to `host:port` for `opts` and returns its
+ * Peer at once (the handshake follows when the transport connects).
+ */
+export type Dial = (host: string, port: number, opts: PeerOptions) => Peer
+
+/** What the connections need from their torrent and client. */
+export interface ConnectionsOptions {
+  /** The info dictionary is served with ut_metadata; `private` turns the DHT off. */
+  readonly meta: Pick<Metainfo, 'infoHash' | 'pieceCount' | 'infoBytes' | 'private'>
+  /** Identity, caps, the DHT port and the transport. */
+  readonly ctx: Pick<TorrentContext, 'peerId' | 'port' | 'maxConnsPerTorrent' | 'canConnect' | 'connectionsChanged' | 'dhtPort' | 'dhtNode' | 'dial' | 'pex' | 'pexInterval'>
+  readonly handler: PeerHandler
+  readonly book: PeerBook
+  /** PEX named a peer. */
+  learnt(addr: string): void
+  /** True while the torrent takes peers. */
+  accepting(): boolean
+}
+
+/**
+ * The connected (and connecting) peers of one torrent, by address.
+ *
+ * @example
+ * ```ts
+ * const conns = new Connections({ meta, ctx, handler: torrent, book, learnt: (a) => book.add(a, 'pex'), accepting: () => true })
+ * conns.dialMore()
+ * ```
+ */
+export class Connections {
+  private readonly peers = new Map<string, Peer>()
+  /** BEP 5 handshake bit and PORT messages: only with a DHT, and never for a private torrent. */
+  private readonly dht: boolean
+  private readonly dial: Dial
+  /** Peer exchange with our peers; null when private or turned off. */
+  private readonly pex: TorrentPex | null
+
+  constructor(private readonly o: ConnectionsOptions) {
+    this.dht = !o.meta.private && o.ctx.dhtPort !== undefined
+    this.dial = o.ctx.dial ?? connectPeer
+    this.pex = o.ctx.pex === false ? null : createTorrentPex({ private: o.meta.private, intervalMs: o.ctx.pexInterval, onPeer: (addr) => o.learnt(addr) })
+  }
+
+  get size(): number {
+    return this.peers.size
+  }
+
+  get(address: string): Peer | undefined {
+    return this.peers.get(address)
+  }
+
+  values(): IterableIterator<Peer> {
+    return this.peers.values()
+  }
+
+  /** Handshaken peers. */
+  readyCount(): number {
+    let n = 0
+    for (const p of this.peers.values()) if (p.ready) n++
+    return n
+  }
+
+  /** Dial due addresses of the book while the torrent and the client have room. */
+  dialMore(): void {
+    if (!this.o.accepting()) return
+    // Seeds gain nothing from other seeds; still connect: most swarm peers are leechers.
+    for (const k of this.o.book.due(() => this.hasRoom())) {
+      this.o.ctx.connectionsChanged(1)
+      const peer = this.dial(k.host, k.port, this.options(k.source, k.key, undefined, k.key))
+      this.peers.set(k.key, peer)
+    }
+  }
+
+  /** An incoming connection whose handshake named this torrent. */
+  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+    const address = `${socket.remoteAddress}:${socket.remotePort}`
+    if (!this.o.accepting() || this.o.book.isBanned(remoteId) || this.peers.has(address) || !this.hasRoom()) return false
+    this.o.ctx.connectionsChanged(1)
+    const peer = new Peer(socket, this.options('incoming', address, socket.remoteAddress, null), wire)
+    this.peers.set(address, peer)
+    peer.acceptHandshake(remoteId)
+    return true
+  }
+
+  /**
+   * A peer completed its handshake: false (and closed) when it is banned or
+   * a second connection to a peer id we already talk to.
+   */
+  admit(peer: Peer): boolean {
+    if (peer.remoteId !== null && this.o.book.isBanned(peer.remoteId)) {
+      peer.close('banned')
+      return false
+    }
+    for (const other of this.peers.values()) {
+      if (other !== peer && other.ready && other.remoteId === peer.remoteId) {
+        peer.close('duplicate connection')
+        return false
+      }
+    }
+    this.o.book.succeeded(peer.address)
+    this.pex?.ready(peer.wire)
+    return true
+  }
+
+  /** BEP 5: tell a peer that set the DHT bit where our DHT node listens (after the bitfield: BEP 3 wants it first). */
+  sendDhtPort(peer: Peer): void {
+    const port = this.dht ? this.o.ctx.dhtPort?.() ?? null : null
+    if (port === null || !(peer.wire.peerExtensions as { dht?: boolean }).dht) return
+    try {
+      peer.wire.port(port)
+    } catch {
+      // a closing wire: nothing to tell
+    }
+  }
+
+  /** A peer closed: false when it was not (or no longer) ours. Its address is redialled after a back-off. */
+  remove(peer: Peer): boolean {
+    if (this.peers.get(peer.address) !== peer) return false
+    this.peers.delete(peer.address)
+    this.pex?.closed(peer.wire)
+    this.o.ctx.connectionsChanged(-1)
+    this.o.book.closed(peer.address)
+    return true
+  }
+
+  /** Ban a peer that sent bad data, by peer id and address: never dialled or admitted again, closed now. */
+  ban(remoteId: string, address: string): void {
+    this.o.book.ban(remoteId)
+    this.o.book.ban(address)
+    this.peers.get(address)?.close('banned: sent bad data')
+    this.closeAll('banned: sent bad data', remoteId)
+  }
+
+  /** Close `p` when neither side is interested and it said nothing useful for `timeout` ms (policy/idle.ts). */
+  closeIfIdle(p: Peer, now: number, timeout: number): void {
+    if (p.closed) return
+    const verdict = idleVerdict({ amInterested: p.wire.amInterested, peerInterested: p.wire.peerInterested, lastUsefulAt: p.lastUsefulAt }, now, timeout)
+    if (verdict === 'busy') p.useful(now)
+    else if (verdict === 'idle') p.close(`idle: nothing useful for ${Math.round((now - p.lastUsefulAt) / 1000)} s and neither side interested`)
+  }
+
+  /** Stop PEX and close every peer. */
+  stop(reason: string): void {
+    this.pex?.destroy()
+    this.closeAll(reason)
+  }
+
+  /** Close every peer, and every peer known by `remoteId` if given. */
+  closeAll(reason: string, remoteId?: string): void {
+    for (const p of [...this.peers.values()]) if (remoteId === undefined || p.remoteId === remoteId) p.close(reason)
+  }
+
+  private hasRoom(): boolean {
+    return this.peers.size < this.o.ctx.maxConnsPerTorrent && this.o.ctx.canConnect()
+  }
+
+  /** The options of every Peer of this torrent (dialled: `dialled` is its address; incoming: `remoteHost`). */
+  private options(source: PeerSource, address: string, remoteHost: string | undefined, dialled: string | null): PeerOptions {
+    return {
+      infoHash: this.o.meta.infoHash,
+      peerId: this.o.ctx.peerId,
+      pieceCount: this.o.meta.pieceCount,
+      source,
+      address,
+      handler: this.o.handler,
+      dht: this.dht,
+      extend: (w) => this.setupWire(w, remoteHost, dialled)
+    }
+  }
+
+  /** BEP 10 set-up of a new wire, before our handshake: ut_metadata and `p`, then ut_pex, and the DHT port. */
+  private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null): void {
+    useWireExtensions(wire, { info: () => this.o.meta.infoBytes, port: this.o.ctx.port })
+    this.pex?.attach(wire as unknown as PexWire, remoteHost, dialled)
+    // BEP 5: a peer's PORT message names its DHT node (on the host we are connected to).
+    const host = remoteHost ?? (dialled === null ? undefined : bareHost(dialled.slice(0, dialled.lastIndexOf(':'))))
+    if (this.dht && host !== undefined) wire.on('port', (p: number) => this.o.ctx.dhtNode?.(host, p))
+  }
+}

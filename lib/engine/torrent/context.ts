@@ -1,0 +1,78 @@
+/**
+ * What a torrent needs from its client: identity, shared limits and the
+ * client-wide services (hasher, DHT, LSD, rate buckets). The client builds one
+ * per torrent; a unit test builds one with fakes.
+ *
+ * @internal
+ * @module
+ */
+import type { Hasher } from '../contracts.ts'
+import type { TokenBucket } from '../policy/throttle.ts'
+import type { DhtTorrentHooks, DhtTorrentSession } from '../swarm/client-dht.ts'
+import type { LsdTorrentSession } from '../swarm/client-lsd.ts'
+import type { Dial } from './connections.ts'
+
+/** What a torrent needs from its client. */
+export interface TorrentContext {
+  /** Our peer id, hex (20 bytes). */
+  readonly peerId: string
+  /** Our listening port (for trackers). */
+  readonly port: number
+  readonly hasher: Hasher
+  /** Client-wide connection cap: may this torrent open one more? */
+  canConnect(): boolean
+  connectionsChanged(delta: number): void
+  /** Something worth an immediate status update happened. */
+  changed(): void
+  readonly maxConnsPerTorrent: number
+  /** Regular upload slots (one optimistic unchoke comes on top). */
+  readonly uploadSlots: number
+  /** Full re-choice of the regular slots (ms); default 10000. */
+  readonly rechokeInterval?: number
+  /** Rotation of the optimistic unchoke (ms); default 30000. */
+  readonly optimisticInterval?: number
+  /** A peer that delivers nothing for this long has its requests re-issued elsewhere (ms). */
+  readonly requestTimeout: number
+  /** Close a peer when neither side is interested and it said nothing useful for this long (ms; idle.ts). */
+  readonly peerIdleTimeout?: number
+  /** Strikes (bad pieces) before a peer is banned from this torrent. */
+  readonly banStrikes: number
+  /**
+   * Why the save folder cannot be written (a read-only file system, say), when
+   * it cannot: the storage refuses writes, only complete data can run (as a
+   * seed) and no resume record is written.
+   */
+  readonly readOnly?: string
+  /**
+   * Hash downloaded pieces on the main thread as their bytes arrive (no copy,
+   * no waiting at the end) instead of on the worker pool. Worker isolates free
+   * moved buffers only on their own GC, which costs ~100 MiB of RSS at speed.
+   */
+  readonly hashInline?: boolean
+  /** Upload cap in bytes per second for this torrent; 0 or undefined = none. */
+  readonly uploadRateLimit?: number
+  /** Download cap in bytes per second for this torrent; 0 or undefined = none. */
+  readonly downloadRateLimit?: number
+  /** The client's shared upload bucket (all torrents); unlimited when absent. */
+  readonly clientUp?: TokenBucket
+  /** The client's shared download bucket (all torrents); unlimited when absent. */
+  readonly clientDown?: TokenBucket
+  /** Join the client's DHT (null for a private torrent or without a DHT). */
+  joinDht?(infoHash: string, isPrivate: boolean, hooks: DhtTorrentHooks): DhtTorrentSession | null
+  /** Join the client's LSD (null for a private torrent or without LSD). */
+  joinLsd?(infoHash: string, isPrivate: boolean, onPeer: (addr: string) => void): LsdTorrentSession | null
+  /** Our DHT's UDP port, when a DHT runs (BEP 5: sent in a PORT message to peers that set the DHT bit). */
+  dhtPort?(): number | null
+  /** A peer sent its DHT port (BEP 5 PORT message). */
+  dhtNode?(host: string, port: number): void
+  /** Is `host:port` our own listen address? Such peers are never dialled, whatever their source. */
+  isSelf?(host: string, port: number): boolean
+  /** PEX (BEP 11) for non-private torrents; default true. */
+  readonly pex?: boolean
+  /** Milliseconds between PEX messages to each peer; default 60000. */
+  readonly pexInterval?: number
+  /** Opens an outgoing connection; default TCP ({@link connectPeer}). A second transport or a test plugs in here. */
+  readonly dial?: Dial
+  /** The clock (ms since the epoch); default Date.now. */
+  readonly now?: () => number
+}

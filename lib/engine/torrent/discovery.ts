@@ -1,0 +1,89 @@
+/**
+ * Where a torrent's peer addresses come from besides PEX: its trackers, the
+ * client's DHT and LSD. Every address goes to one callback (the peer book).
+ *
+ * @internal
+ * @module
+ */
+import type { Metainfo } from '../contracts.ts'
+import type { PeerSource } from '../wire/peer.ts'
+import { startTracker, type TrackerSession } from '../swarm/tracker.ts'
+import type { DhtTorrentSession } from '../swarm/client-dht.ts'
+import type { LsdTorrentSession } from '../swarm/client-lsd.ts'
+import type { TorrentContext } from './context.ts'
+
+/** With no peer and no block for this long, a downloading torrent asks its trackers again (ms). */
+export const REANNOUNCE_WHEN_ALONE = 15000
+
+/** What discovery needs from its torrent. */
+export interface DiscoveryOptions {
+  readonly meta: Pick<Metainfo, 'infoHash' | 'announce' | 'private'>
+  readonly ctx: Pick<TorrentContext, 'peerId' | 'port' | 'joinDht' | 'joinLsd'>
+  /** Transfer totals for announces. */
+  stats(): { uploaded: number; downloaded: number; left: number }
+  onPeer(addr: string, source: PeerSource): void
+  /** A tracker's seed and leecher counts. */
+  onCounts(seeds: number, leechers: number): void
+  /** Do we want more peers (for DHT lookups)? */
+  wanted(): boolean
+}
+
+/**
+ * A torrent's trackers, DHT and LSD sessions.
+ *
+ * @example
+ * ```ts
+ * const d = new Discovery({ meta, ctx, stats, onPeer: (a, s) => book.add(a, s), onCounts, wanted })
+ * d.start()
+ * await d.stop()
+ * ```
+ */
+export class Discovery {
+  private tracker: TrackerSession | null = null
+  private dht: DhtTorrentSession | null = null
+  private lsd: LsdTorrentSession | null = null
+
+  constructor(private readonly o: DiscoveryOptions) {}
+
+  start(): void {
+    const { meta, ctx } = this.o
+    try {
+      this.tracker = startTracker({
+        infoHash: meta.infoHash,
+        peerId: ctx.peerId,
+        announce: meta.announce,
+        port: ctx.port,
+        stats: () => this.o.stats(),
+        onPeer: (host, port) => this.o.onPeer(`${host}:${port}`, 'tracker'),
+        onCounts: (seeds, leechers) => this.o.onCounts(seeds, leechers)
+      })
+    } catch {
+      // A tracker URL the library cannot use must not stop the torrent: peers may come from elsewhere.
+      this.tracker = null
+    }
+    this.dht = ctx.joinDht?.(meta.infoHash, meta.private, {
+      onPeer: (host, port) => this.o.onPeer(`${host}:${port}`, 'dht'),
+      wanted: () => this.o.wanted()
+    }) ?? null
+    this.lsd = ctx.joinLsd?.(meta.infoHash, meta.private, (addr) => this.o.onPeer(addr, 'lsd')) ?? null
+  }
+
+  /** Tell the trackers the download is complete. */
+  completed(): void {
+    this.tracker?.completed()
+  }
+
+  /** Ask the trackers for peers now. */
+  update(): void {
+    this.tracker?.update()
+  }
+
+  /** Leave the DHT and LSD; resolves once the trackers heard we stopped. */
+  stop(): Promise<void> | undefined {
+    const stopped = this.tracker?.stop()
+    this.tracker = null
+    this.dht?.close()
+    this.lsd?.close()
+    return stopped
+  }
+}

@@ -1,0 +1,77 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { ClientServices, PEER_ID_PREFIX } from '../../../lib/engine/client/services.ts'
+import { resolveOptions } from '../../../lib/engine/client/options.ts'
+import type { IncomingRoute } from '../../../lib/engine/client/listener.ts'
+
+const route: IncomingRoute = { adopt: () => false, resolve: () => undefined }
+const local = (extra: Parameters<typeof resolveOptions>[0] = {}) =>
+  resolveOptions({ host: '127.0.0.1', dht: false, hasherWorkers: 0, maxConns: 2, ...extra }, {}, '/tmp')
+
+const refused = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port })
+    s.once('connect', () => {
+      s.destroy()
+      resolve(false)
+    })
+    s.once('error', () => resolve(true))
+  })
+
+test('a torrent and a metadata phase get the same peer id, port and connection count', async () => {
+  const services = new ClientServices(local(), route)
+  try {
+    const port = await services.port()
+    assert.ok(port > 0)
+    assert.ok(Buffer.from(services.peerId, 'hex').toString('latin1').startsWith(PEER_ID_PREFIX))
+    let changes = 0
+    const base = services.sessionBase(port, () => changes++)
+    const ctx = services.torrentContext(port, () => changes++)
+    assert.equal(base.peerId, ctx.peerId)
+    assert.equal(base.port, port)
+    assert.equal(ctx.port, port)
+    // maxConns 2, counted across both.
+    assert.equal(base.canConnect(), true)
+    ctx.connectionsChanged(1)
+    base.connectionsChanged(1)
+    assert.equal(base.canConnect(), false)
+    assert.equal(ctx.canConnect(), false)
+    ctx.connectionsChanged(-1)
+    assert.equal(base.canConnect(), true)
+    base.changed()
+    ctx.changed()
+    assert.equal(changes, 2)
+    assert.equal(base.isSelf?.('127.0.0.1', port), true, 'our own listen address')
+    assert.equal(ctx.isSelf?.('127.0.0.1', port + 1), false)
+  } finally {
+    await services.close()
+  }
+})
+
+test('the torrent context carries the resolved options; without a DHT or LSD it joins none', async () => {
+  const services = new ClientServices(local({ uploadSlots: 7, requestTimeout: 1234, banStrikes: 5, torrentUploadRateLimit: 99, pex: false, hashInline: false }), route)
+  try {
+    const ctx = services.torrentContext(await services.port(), () => {})
+    assert.deepEqual(
+      [ctx.uploadSlots, ctx.requestTimeout, ctx.banStrikes, ctx.uploadRateLimit, ctx.downloadRateLimit, ctx.pex, ctx.hashInline, ctx.maxConnsPerTorrent],
+      [7, 1234, 5, 99, 0, false, false, 50]
+    )
+    assert.equal(ctx.hasher, services.hasher)
+    assert.equal(ctx.dhtPort, undefined, 'no PORT message without a DHT')
+    assert.equal(ctx.joinDht?.('00'.repeat(20), false, { onPeer: () => {}, wanted: () => true }), null)
+    assert.equal(ctx.joinLsd?.('00'.repeat(20), false, () => {}), null)
+  } finally {
+    await services.close()
+  }
+})
+
+test('close releases the listener; a listener that cannot bind leaves a stand-in port, not a crash', async () => {
+  const a = new ClientServices(local(), route)
+  const port = await a.port()
+  const b = new ClientServices(local({ port }), route)
+  assert.equal(await b.port(), 6881, 'the port was taken')
+  await b.close()
+  await a.close()
+  assert.equal(await refused(port), true)
+})

@@ -1,0 +1,164 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import Wire from 'bittorrent-protocol'
+import { Torrent } from '../../../lib/engine/torrent/torrent.ts'
+import type { TorrentContext } from '../../../lib/engine/torrent/context.ts'
+import { Peer, incomingWire, type PeerOptions } from '../../../lib/engine/wire/peer.ts'
+import { createHasher } from '../../../lib/engine/disk/hasher.ts'
+import type { Metainfo } from '../../../lib/engine/contracts.ts'
+import { MemoryStorage, metainfoOf, remotePeer, socketPair, type RemoteOptions } from '../../support/engine-fakes.ts'
+
+// The coordinator driven end to end without a network: its dial seam opens
+// in-memory connections to remote peers made of real bittorrent-protocol wires.
+
+const B = 16384
+
+interface Rig {
+  readonly torrent: Torrent
+  readonly storage: MemoryStorage
+  readonly remotes: Wire[]
+  readonly dialled: string[]
+  /** Resolves once `when` holds (checked at every status change and every few ms: bans, for one, change no status). */
+  changed(when: () => boolean): Promise<void>
+  done(): Promise<void>
+}
+
+const rig = async (meta: Metainfo, remote: (address: string) => Omit<RemoteOptions, 'meta'>, peers: string[], opts: { fill?: Uint8Array; ctx?: Partial<TorrentContext> } = {}): Promise<Rig> => {
+  const folder = await mkdtemp(join(tmpdir(), 'torrent-spec-'))
+  const storage = new MemoryStorage(meta.length, opts.fill)
+  const hasher = createHasher({ workers: 0 })
+  const remotes: Wire[] = []
+  const dialled: string[] = []
+  const waiters: { when: () => boolean; resolve: () => void }[] = []
+  const ctx: TorrentContext = {
+    peerId: randomBytes(20).toString('hex'),
+    port: 6881,
+    hasher,
+    canConnect: () => true,
+    connectionsChanged() {},
+    changed() {
+      for (const w of waiters.splice(0)) (w.when() ? w.resolve() : waiters.push(w))
+    },
+    maxConnsPerTorrent: 10,
+    uploadSlots: 4,
+    requestTimeout: 30000,
+    banStrikes: 1,
+    hashInline: true,
+    pex: false,
+    dial: (host: string, port: number, o: PeerOptions) => {
+      dialled.push(`${host}:${port}`)
+      const [ours, theirs] = socketPair()
+      remotes.push(remotePeer(theirs, { meta, ...remote(`${host}:${port}`) }))
+      const peer = new Peer(ours, o)
+      queueMicrotask(() => peer.sendHandshake())
+      return peer
+    },
+    ...opts.ctx
+  }
+  const torrent = new Torrent('t1', meta, folder, storage, ctx, peers)
+  return {
+    torrent,
+    storage,
+    remotes,
+    dialled,
+    changed: (when) => new Promise<void>((resolve) => {
+      if (when()) return resolve()
+      const timer = setInterval(() => {
+        if (!when()) return
+        clearInterval(timer)
+        resolve()
+      }, 5)
+      waiters.push({ when, resolve: () => (clearInterval(timer), resolve()) })
+    }),
+    done: async () => {
+      await torrent.close()
+      await hasher.close()
+      await rm(folder, { recursive: true, force: true })
+    }
+  }
+}
+
+test('coordinator: downloads every piece from a seed over its dial seam, writes the bytes, then seeds', async () => {
+  const data = randomBytes(5 * 2 * B + 1000)
+  const meta = metainfoOf(data, 2 * B)
+  const r = await rig(meta, () => ({ data }), ['10.0.0.2:6881'])
+  try {
+    await r.torrent.start()
+    await r.changed(() => r.torrent.stats().activity === 'seeding')
+    assert.deepEqual(r.dialled, ['10.0.0.2:6881'])
+    assert.ok(r.storage.data.equals(data), 'storage holds the torrent bytes')
+    const s = r.torrent.stats()
+    assert.equal(s.piecesDone, meta.pieceCount)
+    assert.equal(s.discarded, 0)
+    assert.equal(r.torrent.contributed()['10.0.0.2:6881'], data.length)
+  } finally {
+    await r.done()
+  }
+})
+
+test('coordinator: a piece with bad bytes from its sole sender is discarded and the sender banned; an honest peer completes it', async () => {
+  const data = randomBytes(4 * 2 * B)
+  const meta = metainfoOf(data, 2 * B)
+  const liar = '10.0.0.66:6881'
+  const r = await rig(meta, (address) => ({ data, corrupt: address === liar ? () => true : undefined }), [liar])
+  try {
+    await r.torrent.start()
+    await r.changed(() => r.torrent.bannedPeers().includes(liar))
+    assert.ok(r.torrent.stats().discarded >= 2 * B, 'the bad piece counts as discarded')
+    assert.equal(r.torrent.peerInfo().some((p) => p.address === liar), false, 'the liar is closed')
+    // Banned addresses are never dialled again, whatever source names them.
+    r.torrent.addPeerAddress(liar, 'tracker')
+    r.torrent.addPeerAddress('10.0.0.3:6881', 'tracker')
+    await r.changed(() => r.torrent.stats().activity === 'seeding')
+    assert.ok(r.storage.data.equals(data))
+    assert.equal(r.dialled.filter((a) => a === liar).length, 1)
+  } finally {
+    await r.done()
+  }
+})
+
+test('coordinator: with the data on disk it checks, seeds, and answers a leecher\'s requests with the right bytes', async () => {
+  const data = randomBytes(3 * 2 * B + 5)
+  const meta = metainfoOf(data, 2 * B)
+  const r = await rig(meta, () => ({}), [], { fill: data })
+  try {
+    await r.torrent.start()
+    assert.equal(r.torrent.stats().activity, 'seeding')
+    assert.equal(r.torrent.restoredFrom().source, 'check')
+    // A leecher connects to us: the listener hands its socket and wire over.
+    const [ours, theirs] = socketPair({ address: '10.0.0.9', port: 5000 })
+    const wire = incomingWire(ours)
+    const leecher = new Wire()
+    theirs.pipe(leecher).pipe(theirs)
+    const got = new Promise<Buffer>((resolve, reject) => {
+      leecher.on('unchoke', () => leecher.request(2, B, B, (err: Error | null, block?: Uint8Array) => (err ? reject(err) : resolve(Buffer.from(block!)))))
+    })
+    leecher.handshake(meta.infoHash, randomBytes(20).toString('hex'))
+    assert.equal(r.torrent.acceptIncoming(ours, wire, randomBytes(20).toString('hex')), true)
+    leecher.on('bitfield', () => leecher.interested())
+    const block = await got
+    assert.ok(block.equals(data.subarray(2 * 2 * B + B, 2 * 2 * B + 2 * B)), 'the block is the bytes at its place')
+    assert.equal(r.torrent.stats().upTotal, B)
+  } finally {
+    await r.done()
+  }
+})
+
+test('coordinator: a write error fails the torrent with the reason and closes its files', async () => {
+  const data = randomBytes(2 * 2 * B)
+  const meta = metainfoOf(data, 2 * B)
+  const r = await rig(meta, () => ({ data }), ['10.0.0.2:6881'])
+  r.storage.failWrites = true
+  try {
+    await r.torrent.start()
+    await r.changed(() => r.torrent.stats().activity.startsWith('error'))
+    assert.match(r.torrent.stats().activity, /^error: cannot write: disk full/)
+    assert.equal(r.torrent.accepting, false)
+  } finally {
+    await r.done()
+  }
+})
