@@ -4,9 +4,10 @@
  * {@link PiecePicker.cancelled}), randomness injected, so every decision can
  * be replayed in a test.
  *
- * Policy, in order: finish pieces already in progress (those this peer works
- * on first), then start the rarest piece the peer has (random among equally
- * rare ones). Outside endgame a block is outstanding at one peer at most;
+ * Policy, in order: pieces readers need next, then pieces in progress (this
+ * peer's first), then the rarest the peer has (random among equally rare;
+ * high before normal before low priority; skipped files' pieces never: see
+ * download/wanted.ts). Outside endgame a block is outstanding at one peer at most;
  * once every missing block is requested somewhere (endgame), a block may be
  * asked of up to `endgamePeers` peers so the last pieces do not wait on the
  * slowest one.
@@ -29,6 +30,7 @@ import { Bitfield } from '../wire/bitfield.ts'
 import { RarityBuckets } from './rarity.ts'
 import { Outstanding } from './outstanding.ts'
 import { PieceGeometry, type GeometryOptions } from './geometry.ts'
+import { WantedPieces } from './wanted.ts'
 
 /** What the picker needs to know of a peer. */
 export interface PeerView {
@@ -107,6 +109,8 @@ export class PiecePicker extends PieceGeometry {
   private missing = 0
   /** Blocks not received and not requested, in unverified pieces. */
   private freeTotal = 0
+  /** Ranks from the file selection, and the pieces readers need next. */
+  private readonly wanted: WantedPieces
 
   constructor(opts: PiecePickerOptions) {
     super(opts)
@@ -120,6 +124,12 @@ export class PiecePicker extends PieceGeometry {
       this.missing += this.blocksOf(p)
     }
     this.freeTotal = this.missing
+    this.wanted = new WantedPieces(pieceCount, {
+      have: (p) => this.haveBits.get(p),
+      active: (p) => this.active.has(p),
+      enter: (p) => this.moveFresh(p, true),
+      leave: (p) => this.moveFresh(p, false),
+    })
   }
 
   // ---- what we have ----
@@ -139,9 +149,27 @@ export class PiecePicker extends PieceGeometry {
     return this.haveBits.clone()
   }
 
-  /** Every piece verified. */
+  /** Every wanted piece verified (every piece, without a file selection). */
   isComplete(): boolean {
+    return this.wanted.complete()
+  }
+  /** Every piece verified, wanted or not (a seed). */
+  hasAll(): boolean {
     return this.haveBits.all()
+  }
+
+  /** Whether `piece` is still to be fetched (missing, and wanted or needed by a reader). */
+  wants(piece: number): boolean {
+    return this.inRange(piece) && this.wanted.wants(piece)
+  }
+
+  /** Sets the rank (0 skip .. 3 high) of `piece`, from the file selection (download/priorities.ts). */
+  setRank(piece: number, rank: number): void {
+    if (this.inRange(piece)) this.wanted.setRank(piece, rank)
+  }
+  /** The pieces readers need next, earliest deadline first: picked before any other (download/deadlines.ts). */
+  setCritical(pieces: readonly number[]): void {
+    this.wanted.setCritical(pieces)
   }
 
   /** Blocks not yet received in pieces not yet verified. */
@@ -202,6 +230,13 @@ export class PiecePicker extends PieceGeometry {
     const out: BlockRequest[] = []
     if (!(max >= 1) || this.missing === 0) return out
     const mine = this.outstanding.of(peer.id)
+
+    // 0. what readers need next, in deadline order (download/deadlines.ts)
+    for (const p of this.wanted.critical()) {
+      if (this.haveBits.get(p) || !peer.has(p) || this.barred(p, peer.id)) continue
+      if (!this.active.has(p)) this.activate(p)
+      if (this.open.has(p) && this.takeFree(p, peer.id, mine, max, out)) return out
+    }
 
     // 1. pieces in progress: this peer's own first, then the others
     if (this.open.size > 0) {
@@ -316,12 +351,8 @@ export class PiecePicker extends PieceGeometry {
       this.freeTotal -= st.free
       this.active.delete(piece)
       this.open.delete(piece)
-    } else {
-      const blocks = this.blocksOf(piece)
-      this.missing -= blocks
-      this.freeTotal -= blocks
-      this.rarity.remove(piece)
-    }
+    } else if (!this.wanted.isParked(piece)) this.moveFresh(piece, false)
+    this.wanted.verified(piece)
     this.haveBits.set(piece)
   }
 
@@ -332,9 +363,7 @@ export class PiecePicker extends PieceGeometry {
     const blocks = this.blocksOf(piece)
     if (this.haveBits.get(piece)) {
       this.haveBits.set(piece, false)
-      this.missing += blocks
-      this.freeTotal += blocks
-      this.rarity.insert(piece)
+      if (!this.wanted.lost(piece, true)) this.moveFresh(piece, true)
       return
     }
     const st = this.active.get(piece)
@@ -345,9 +374,19 @@ export class PiecePicker extends PieceGeometry {
     this.active.delete(piece)
     this.open.delete(piece)
     this.rarity.insert(piece)
+    if (this.wanted.lost(piece, false)) this.moveFresh(piece, false)
   }
 
   // ---- internals ----
+
+  /** `p` joins (`into`) or leaves (verified, parked) the fresh pieces, its blocks counted as missing or not. */
+  private moveFresh(p: number, into: boolean): void {
+    const blocks = into ? this.blocksOf(p) : -this.blocksOf(p)
+    this.missing += blocks
+    this.freeTotal += blocks
+    if (into) this.rarity.insert(p)
+    else this.rarity.remove(p)
+  }
 
   private checkLength(bits: Bitfield): void {
     if (bits.length !== this.pieceCount) throw new RangeError(`bitfield of ${bits.length} pieces, torrent has ${this.pieceCount}`)
@@ -383,11 +422,14 @@ export class PiecePicker extends PieceGeometry {
   private rarestFresh(peer: PeerView, want: number): number[] {
     const chosen: number[] = []
     let blocks = 0
-    for (const p of this.rarity.rarestFirst(this.rng)) {
-      if (!peer.has(p) || this.barred(p, peer.id)) continue
-      chosen.push(p)
-      blocks += this.blocksOf(p)
-      if (blocks >= want) break
+    // with a selection of several priorities: high first, then normal, then low
+    for (const rank of this.wanted.mixed() ? [3, 2, 1] : [-1]) {
+      for (const p of this.rarity.rarestFirst(this.rng)) {
+        if ((rank >= 0 && this.wanted.rank(p) !== rank) || !peer.has(p) || this.barred(p, peer.id)) continue
+        chosen.push(p)
+        blocks += this.blocksOf(p)
+        if (blocks >= want) return chosen
+      }
     }
     return chosen
   }

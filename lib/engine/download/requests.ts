@@ -114,9 +114,9 @@ export class RequestPipeline {
     if (!peer.ready || peer.closed) return
     const { picker } = this.o
     let wants = false
-    if (!picker.isComplete()) {
+    if (picker.missingBlocks() > 0) {
       for (let i = 0; i < picker.pieceCount; i++) {
-        if (peer.has(i) && !picker.have(i)) {
+        if (peer.has(i) && picker.wants(i)) {
           wants = true
           break
         }
@@ -129,7 +129,7 @@ export class RequestPipeline {
 
   /** The peer announced `piece`: become interested if we lack it, and ask. */
   announced(peer: RequestPeer, piece: number): void {
-    if (!peer.wire.amInterested && !this.o.picker.have(piece)) {
+    if (!peer.wire.amInterested && this.o.picker.wants(piece)) {
       peer.wire.interested()
       this.fill(peer)
     } else if (peer.wire.amInterested) this.fill(peer)
