@@ -16,7 +16,7 @@ import { ClientDht } from '../swarm/client-dht.ts'
 import { ClientLsd } from '../swarm/client-lsd.ts'
 import { selfAddressFilter } from '../swarm/self-address.ts'
 import type { MagnetSessionOptions } from '../torrent/magnet-session.ts'
-import type { TorrentContext } from '../torrent/torrent.ts'
+import type { TorrentContext } from '../torrent/context.ts'
 import { listen, type IncomingRoute, type Listener } from './listener.ts'
 import type { ResolvedOptions } from './options.ts'
 
