@@ -109,8 +109,8 @@ export class PiecePicker extends PieceGeometry {
   private missing = 0
   /** Blocks not received and not requested, in unverified pieces. */
   private freeTotal = 0
-  /** Ranks from the file selection, and the pieces readers need next. */
-  private readonly wanted: WantedPieces
+  /** Ranks from the file selection (setRank), the pieces readers need next (setCritical), what is wanted (wants). */
+  readonly wanted: WantedPieces
 
   constructor(opts: PiecePickerOptions) {
     super(opts)
@@ -158,19 +158,6 @@ export class PiecePicker extends PieceGeometry {
     return this.haveBits.all()
   }
 
-  /** Whether `piece` is still to be fetched (missing, and wanted or needed by a reader). */
-  wants(piece: number): boolean {
-    return this.inRange(piece) && this.wanted.wants(piece)
-  }
-
-  /** Sets the rank (0 skip .. 3 high) of `piece`, from the file selection (download/priorities.ts). */
-  setRank(piece: number, rank: number): void {
-    if (this.inRange(piece)) this.wanted.setRank(piece, rank)
-  }
-  /** The pieces readers need next, earliest deadline first: picked before any other (download/deadlines.ts). */
-  setCritical(pieces: readonly number[]): void {
-    this.wanted.setCritical(pieces)
-  }
 
   /** Blocks not yet received in pieces not yet verified. */
   missingBlocks(): number {

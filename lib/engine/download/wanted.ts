@@ -74,9 +74,9 @@ export class WantedPieces {
     return this.parked[p] === 1
   }
 
-  /** Whether the torrent still needs `p` from peers. */
+  /** Whether the torrent still needs `p` from peers (missing, and wanted or needed by a reader). */
   wants(p: number): boolean {
-    return !this.pool.have(p) && (this.ranks[p]! > 0 || this.criticalSet.has(p))
+    return Number.isInteger(p) && p >= 0 && p < this.pieceCount && !this.pool.have(p) && (this.ranks[p]! > 0 || this.criticalSet.has(p))
   }
 
   /** Every piece ranked above skip is verified. */
@@ -89,8 +89,9 @@ export class WantedPieces {
     return this.criticalList
   }
 
-  /** Sets piece `p`'s rank, parking or unparking it. */
+  /** Sets piece `p`'s rank (0 skip .. 3 high, download/priorities.ts), parking or unparking it. */
   setRank(p: number, rank: number): void {
+    if (!Number.isInteger(p) || p < 0 || p >= this.pieceCount) return
     const before = this.ranks[p]!
     if (before === rank) return
     const have = this.pool.have(p)

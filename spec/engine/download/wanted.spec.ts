@@ -30,16 +30,16 @@ const drain = (p: PiecePicker, peer: PeerView, per = 2): number[] => {
 
 test('skipped pieces are never picked, not missing; the torrent completes on the wanted ones', () => {
   const p = make(6)
-  p.setRank(2, 0)
-  p.setRank(3, 0)
+  p.wanted.setRank(2, 0)
+  p.wanted.setRank(3, 0)
   assert.equal(p.missingBlocks(), 8)
-  assert.equal(p.wants(2), false)
+  assert.equal(p.wanted.wants(2), false)
   const order = drain(p, seed(6))
   assert.deepEqual([...order].sort(), [0, 1, 4, 5])
   assert.equal(p.isComplete(), true)
   assert.equal(p.hasAll(), false)
   // a skipped piece wanted again is fetched
-  p.setRank(3, 2)
+  p.wanted.setRank(3, 2)
   assert.equal(p.isComplete(), false)
   assert.deepEqual(drain(p, seed(6)), [3])
   assert.equal(p.isComplete(), true)
@@ -47,11 +47,11 @@ test('skipped pieces are never picked, not missing; the torrent completes on the
 
 test('high before normal before low; critical pieces before everything, even of a skipped file', () => {
   const p = make(8)
-  p.setRank(0, 1)
-  p.setRank(1, 1)
-  p.setRank(6, 3)
-  p.setRank(7, 0)
-  p.setCritical([5, 7])
+  p.wanted.setRank(0, 1)
+  p.wanted.setRank(1, 1)
+  p.wanted.setRank(6, 3)
+  p.wanted.setRank(7, 0)
+  p.wanted.setCritical([5, 7])
   const order = drain(p, seed(8), 1)
   assert.deepEqual(order.slice(0, 3), [5, 7, 6])
   assert.deepEqual(order.slice(-2).sort(), [0, 1])
@@ -60,24 +60,24 @@ test('high before normal before low; critical pieces before everything, even of 
 
 test('a skipped piece no reader needs any more goes back to the parking unless started', () => {
   const p = make(4)
-  p.setRank(3, 0)
-  p.setCritical([3])
-  assert.equal(p.wants(3), true)
+  p.wanted.setRank(3, 0)
+  p.wanted.setCritical([3])
+  assert.equal(p.wanted.wants(3), true)
   assert.equal(p.missingBlocks(), 8)
-  p.setCritical([])
-  assert.equal(p.wants(3), false)
+  p.wanted.setCritical([])
+  assert.equal(p.wanted.wants(3), false)
   assert.equal(p.missingBlocks(), 6)
   // started, then dropped from the window: it finishes
-  p.setCritical([3])
+  p.wanted.setCritical([3])
   const [r] = p.pick(seed(4), 1)
   assert.equal(r!.piece, 3)
-  p.setCritical([])
+  p.wanted.setCritical([])
   assert.equal(p.missingBlocks(), 8)
 })
 
 test('a verified skipped piece that is lost again stays parked; resume of a skipped piece', () => {
   const p = make(4)
-  p.setRank(1, 0)
+  p.wanted.setRank(1, 0)
   const bits = new Bitfield(4)
   bits.set(1) // verified from the parts file at start
   bits.set(2)
@@ -86,7 +86,7 @@ test('a verified skipped piece that is lost again stays parked; resume of a skip
   assert.equal(p.missingBlocks(), 4)
   p.failed(1)
   assert.equal(p.missingBlocks(), 4)
-  assert.equal(p.wants(1), false)
+  assert.equal(p.wanted.wants(1), false)
   p.failed(2)
   assert.equal(p.missingBlocks(), 6)
 })
@@ -113,10 +113,10 @@ test('property: any ranks, windows, picks and failures: missing counts exactly t
         for (const op of ops) {
           if (op.k === 'rank') {
             if (op.p >= n) continue
-            p.setRank(op.p, op.r)
+            p.wanted.setRank(op.p, op.r)
             ranks[op.p] = op.r
           } else if (op.k === 'crit') {
-            p.setCritical(op.ps)
+            p.wanted.setCritical(op.ps)
             crit = new Set(op.ps.filter((x) => x < n))
           } else if (op.k === 'fail') {
             if (op.p >= n) continue
