@@ -5,12 +5,19 @@
  * @module
  */
 import type { Readable } from 'node:stream'
-import type { ServedTorrent } from './http-server.ts'
+import type { ServedFile, ServedTorrent } from './http-server.ts'
 
-/** The reading side of a running torrent, as the engine's torrent handle offers it. */
+/**
+ * The reading side of a running torrent, as the engine's torrent handle offers it.
+ *
+ * @example
+ * ```ts
+ * const readers: TorrentReaders | undefined = handle.streams()
+ * ```
+ */
 export interface TorrentReaders {
   /** The torrent's files, pad files not counted. */
-  files(): ReadonlyArray<{ readonly name: string; readonly length: number }>
+  files(): readonly ServedFile[]
   /** File bytes start..end, end inclusive (like fs.createReadStream). */
   createReadStream(file: number, opts: { start?: number; end?: number }): Readable
   /** Verified fraction of each file. */
