@@ -51,6 +51,7 @@ import {
 import type { Metainfo } from '../contracts.ts'
 import type { Engine } from '../../engine-contract.ts'
 import { parseMagnet, parseMetainfo } from '../metainfo/index.ts'
+import { missingPieceLayer } from '../metainfo/v2-pieces.ts'
 import { MagnetSession } from '../torrent/magnet-session.ts'
 import { openFileStorage } from '../disk/file-storage.ts'
 import { openSelectiveStorage } from '../disk/selective-storage.ts'
@@ -144,15 +145,15 @@ class EngineInstance {
     if (this.disposed) return torrentStartFail('engine stopped')
     if (typeof cmd.rawmetainfo === 'string') return this.createMagnet(cmd, cmd.rawmetainfo)
     if (!(cmd.rawmetainfo instanceof Uint8Array)) return torrentStartFail('rawmetainfo must be the bytes of a .torrent file or a magnet URI')
-    const parsed = await parseMetainfo(cmd.rawmetainfo)
+    const parsed = await parseMetainfo(cmd.rawmetainfo, { acceptV2Only: true })
     if (!parsed.ok) return torrentStartFail(`bad metainfo: ${parsed.reason}`)
     const meta = parsed.value
-    const running = this.byInfoHash.get(meta.infoHash)
-    if (running !== undefined) return torrentAlreadyDownloading(running)
     const bad = cmd.priorities === undefined ? null : spreadPriorities(meta.files, cmd.priorities)
     if (typeof bad === 'string') return torrentStartFail(`bad priorities: ${bad}`)
-
-    const place = await this.saveFolder(cmd)
+    // A v2-only torrent verifies pieces against its piece layers: without one the file cannot be checked.
+    const noLayer = meta.version === 'v2' ? missingPieceLayer(meta) : null
+    if (noLayer !== null) return torrentStartFail(`bad metainfo: the .torrent has no piece layer for "${noLayer.path.join('/')}" (BEP 52 hash requests to fetch it are not supported)`)
+    const place = await this.placeFor(meta.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
     const id = randomBytes(12).toString('hex')
@@ -171,12 +172,10 @@ class EngineInstance {
     const parsed = parseMagnet(uri)
     if (!parsed.ok) return torrentStartFail(`bad magnet link: ${parsed.reason}`)
     const magnet = parsed.value
-    const running = this.byInfoHash.get(magnet.infoHash)
-    if (running !== undefined) return torrentAlreadyDownloading(running)
     if (cmd.priorities !== undefined && (!Array.isArray(cmd.priorities) || !cmd.priorities.every(isFilePriority))) {
       return torrentStartFail('bad priorities: each must be skip, low, normal or high')
     }
-    const place = await this.saveFolder(cmd)
+    const place = await this.placeFor(magnet.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
     if (this.disposed) return torrentStartFail('engine stopped')
@@ -227,6 +226,12 @@ class EngineInstance {
       () => {}
     )
     return p
+  }
+
+  /** Where the torrent `infoHash` of `cmd` goes; or the reply when it runs already or its folder is not usable. */
+  private async placeFor(infoHash: string, cmd: CreateNewTorrent): Promise<SaveFolder | CreationReply> {
+    const running = this.byInfoHash.get(infoHash)
+    return running !== undefined ? torrentAlreadyDownloading(running) : this.saveFolder(cmd)
   }
 
   /**

@@ -1,27 +1,22 @@
 /**
- * Which block to ask which peer for next. Pure bookkeeping: no IO and no
- * timers (the caller decides when a request timed out and calls
- * {@link PiecePicker.cancelled}), randomness injected, so every decision can
- * be replayed in a test.
+ * Which block to ask which peer for next. Pure bookkeeping: no IO, no timers
+ * (the caller decides when a request timed out and calls
+ * {@link PiecePicker.cancelled}), randomness injected: every decision replays.
  *
- * Policy, in order: pieces readers need next, then pieces in progress (this
- * peer's first), then the rarest the peer has (random among equally rare;
- * high before normal before low priority; skipped files' pieces never: see
- * download/wanted.ts). Outside endgame a block is outstanding at one peer at most;
- * once every missing block is requested somewhere (endgame), a block may be
- * asked of up to `endgamePeers` peers so the last pieces do not wait on the
- * slowest one.
+ * Policy, in order: pieces readers need next, pieces in progress (this peer's
+ * first), then the rarest the peer has (random among equally rare; high before
+ * normal before low priority; never a skipped file's: download/wanted.ts).
+ * Outside endgame a block is outstanding at one peer at most; once every
+ * missing block is requested (endgame), a block may be asked of up to
+ * `endgamePeers` peers so the last pieces do not wait on the slowest one.
  *
- * Cost: pieces neither verified nor in progress sit in buckets by
- * availability (array + position index, O(1) moves), so `addHave` is O(1),
- * `add/removeAvailability` O(pieces set in the bitfield), and `pick` is
- * O(pieces in progress with a free block + pieces the peer has requests in +
- * bucket entries looked at before enough pieces the peer has are found).
- * Measured: about 1 µs per block for one seeder refilling a 256-deep
- * pipeline one block at a time over 4,096 pieces (received + pick).
- * Against a peer that has most pieces that last term is about the number of
- * pieces started; against a peer with few pieces it can degrade to a scan.
- * Endgame picks scan the (few) pieces in progress block by block.
+ * Cost: fresh pieces sit in buckets by availability (O(1) moves): `addHave` is
+ * O(1), `add/removeAvailability` O(pieces in the bitfield), `pick` O(pieces in
+ * progress with a free block + pieces the peer has requests in + bucket
+ * entries looked at until enough of the peer's are found); about 1 µs per
+ * block measured for one seeder refilling a 256-deep pipeline one block at a
+ * time over 4,096 pieces. Against a peer with few pieces it can degrade to a
+ * scan; endgame picks scan the (few) pieces in progress block by block.
  *
  * @module
  */
@@ -81,10 +76,7 @@ const REJECT: ReceivedResult = Object.freeze({ accepted: false, pieceComplete: f
  * picker.addAvailability(peerBits)
  * const reqs = picker.pick({ id: 'a', has: (i) => peerBits.get(i) }, 8)
  * // -> [{ piece: 2, offset: 0, length: 16384 }, { piece: 2, offset: 16384, length: 16384 }]
- * for (const r of reqs) {
- *   const { pieceComplete } = picker.received('a', r)
- *   if (pieceComplete) picker.verified(r.piece) // after the hash matched
- * }
+ * for (const r of reqs) if (picker.received('a', r).pieceComplete) picker.verified(r.piece) // after the hash matched
  * ```
  */
 export class PiecePicker extends PieceGeometry {
@@ -124,12 +116,8 @@ export class PiecePicker extends PieceGeometry {
       this.missing += this.blocksOf(p)
     }
     this.freeTotal = this.missing
-    this.wanted = new WantedPieces(pieceCount, {
-      have: (p) => this.haveBits.get(p),
-      active: (p) => this.active.has(p),
-      enter: (p) => this.moveFresh(p, true),
-      leave: (p) => this.moveFresh(p, false),
-    })
+    const has = (p: number): boolean => this.haveBits.get(p)
+    this.wanted = new WantedPieces(pieceCount, { have: has, active: (p) => this.active.has(p), enter: (p) => this.moveFresh(p, true), leave: (p) => this.moveFresh(p, false) })
   }
 
   // ---- what we have ----
@@ -229,7 +217,8 @@ export class PiecePicker extends PieceGeometry {
     if (this.open.size > 0) {
       const own = this.outstanding.piecesOf(peer.id)
       // (taking blocks only updates counts of keys already in `own`: safe to iterate)
-      if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && !this.barred(p, peer.id) && this.takeFree(p, peer.id, mine, max, out)) return out
+      // (peer.has: a peer that chokes us with the fast extension on serves only its allowed-fast pieces)
+      if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && peer.has(p) && !this.barred(p, peer.id) && this.takeFree(p, peer.id, mine, max, out)) return out
       for (const p of this.open) {
         if (!peer.has(p) || this.barred(p, peer.id)) continue
         if (this.takeFree(p, peer.id, mine, max, out)) return out
@@ -248,6 +237,34 @@ export class PiecePicker extends PieceGeometry {
     // 3. endgame: duplicate blocks already requested elsewhere, least-requested first
     if (this.freeTotal === 0 && out.length < max) this.takeEndgame(peer, mine, max, out)
     return out
+  }
+
+  /**
+   * Claims up to `maxPieces` consecutive fresh pieces (none had, asked for,
+   * restricted or skipped), lowest first, every block outstanding with
+   * `peerId`: a web seed fetches whole pieces in long ranges. Null when none
+   * is left. Release with cancelled() per block or releasePeer().
+   *
+   * @example
+   * ```ts
+   * const run = picker.claimRun('web:http://h/', 16) // { first: 0, count: 16 }
+   * ```
+   */
+  claimRun(peerId: string, maxPieces: number): { first: number; count: number } | null {
+    if (this.freeTotal === 0 || !(maxPieces >= 1)) return null
+    const fresh = (p: number): boolean => !this.haveBits.get(p) && !this.active.has(p) && !this.restricted.has(p) && !this.wanted.isParked(p)
+    let first = 0
+    while (first < this.pieceCount && !fresh(first)) first++
+    if (first >= this.pieceCount) return null
+    const mine = this.outstanding.of(peerId)
+    const out: BlockRequest[] = []
+    let count = 0
+    while (count < maxPieces && first + count < this.pieceCount && fresh(first + count)) {
+      this.activate(first + count)
+      this.takeFree(first + count, peerId, mine, Number.POSITIVE_INFINITY, out)
+      count++
+    }
+    return { first, count }
   }
 
   /**
@@ -302,19 +319,15 @@ export class PiecePicker extends PieceGeometry {
 
   /**
    * From now on only `peerId` is given blocks of `piece` (libtorrent's
-   * re-download of a failed piece from one peer): when a piece that several
-   * peers sent fails its hash, one sender downloads it alone, so the next
-   * check names the liar, either that sender (it fails alone) or, once the
-   * piece passes, whoever's earlier block differs. Lasts until the piece is
-   * verified or fails, or {@link PiecePicker.releasePeer} is called for that
-   * peer. Requests other peers already hold for the piece stay theirs.
-   * Ignored for a piece already verified or out of range.
+   * re-download of a failed piece from one peer), so the next check names the
+   * liar: that sender (it fails alone) or, once the piece passes, whoever's
+   * earlier block differs. Lasts until the piece is verified or fails, or
+   * releasePeer(peerId); others keep requests they hold. Ignored for a
+   * verified piece or one out of range.
    *
    * @example
    * ```ts
-   * picker.failed(7)            // a piece from peers a and b failed its hash
-   * picker.restrict(7, 'b')     // only b may fetch it now
-   * picker.pick(peerA, 8)       // never holds a block of piece 7
+   * picker.failed(7); picker.restrict(7, 'b') // only b may fetch piece 7 now
    * ```
    */
   restrict(piece: number, peerId: string): void {
@@ -371,8 +384,7 @@ export class PiecePicker extends PieceGeometry {
     const blocks = into ? this.blocksOf(p) : -this.blocksOf(p)
     this.missing += blocks
     this.freeTotal += blocks
-    if (into) this.rarity.insert(p)
-    else this.rarity.remove(p)
+    ;(into ? this.rarity.insert : this.rarity.remove).call(this.rarity, p)
   }
 
   private checkLength(bits: Bitfield): void {

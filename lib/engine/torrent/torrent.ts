@@ -28,6 +28,9 @@ import { PeerBook } from '../swarm/peer-book.ts'
 import { PieceAssembly, type PieceAttempt } from '../download/assembly.ts'
 import { SmartBan } from '../download/smart-ban.ts'
 import { RequestPipeline } from '../download/requests.ts'
+import { greetFast } from '../wire/allowed-fast.ts'
+import { WebSeedSource } from '../download/web-seed-source.ts'
+import { TorrentWebSeeds } from '../download/web-seed-host.ts'
 import { UploadQueue } from '../upload/upload-queue.ts'
 import { UploadSlots } from '../upload/slots.ts'
 import { Connections } from './connections.ts'
@@ -55,6 +58,8 @@ export class Torrent implements PeerHandler {
   private readonly io = new PendingIo()
   private readonly discovery: Discovery
   private readonly reading: TorrentReading
+  /** BEP 19 web seeds (null when the torrent names none or they are off). */
+  private readonly webSeeds: { readonly host: TorrentWebSeeds; readonly source: WebSeedSource } | null
   private checking: AbortController | null = null
   private error: string | null = null
   private closed = false
@@ -167,6 +172,19 @@ export class Torrent implements PeerHandler {
     })
     this.status.wanted = this.reading.selective() ? this.reading.selection : null
     for (const p of manualPeers) this.addPeerAddress(p, 'manual')
+    const webSeedUrls = ctx.webSeeds === false ? [] : meta.urlList
+    if (webSeedUrls.length > 0) {
+      const host = new TorrentWebSeeds({
+        picker,
+        add: (piece, offset, data, sender, complete) => this.assembly.add(piece, offset, data, sender, complete),
+        open: () => this.accepting && !picker.isComplete() && !this.assembly.full(),
+        accepted: (sender, bytes) => {
+          this.status.received(bytes)
+          this.status.accepted(sender, bytes)
+        }
+      })
+      this.webSeeds = { host, source: new WebSeedSource(webSeedUrls, meta, host, ctx.webSeedOptions ?? {}) }
+    } else this.webSeeds = null
   }
 
   // ------------------------------------------------------------------
@@ -215,6 +233,7 @@ export class Torrent implements PeerHandler {
     this.ctx.changed()
     this.discovery.start()
     this.conns.dialMore()
+    this.webSeeds?.source.start()
   }
 
   /** Hex v1 info hash. */
@@ -262,7 +281,9 @@ export class Torrent implements PeerHandler {
     this.requests.clear()
     const tracker = this.discovery.stop()
     this.conns.stop(reason)
-    return tracker
+    this.webSeeds?.host.clear()
+    const webSeeds = this.webSeeds?.source.stop()
+    return Promise.all([tracker, webSeeds]).then(() => {})
   }
 
   // ------------------------------------------------------------------
@@ -280,7 +301,7 @@ export class Torrent implements PeerHandler {
 
   onReady(peer: Peer): void {
     if (!this.conns.admit(peer)) return
-    if (this.picker.haveCount() > 0) peer.wire.bitfield(this.picker.haveBitfield().toBytes())
+    greetFast(peer, this.picker.haveBitfield(), this.meta.infoHashBytes)
     this.conns.sendDhtPort(peer)
   }
 
@@ -300,13 +321,22 @@ export class Torrent implements PeerHandler {
   }
 
   onChoke(peer: Peer): void {
-    this.picker.releasePeer(peer.id)
+    // With the fast extension the peer serves or rejects each request: they stay in flight.
+    if (!peer.fast) this.picker.releasePeer(peer.id)
     this.requests.refillAll()
   }
 
   onUnchoke(peer: Peer): void {
     peer.waitFrom(this.now())
     this.requests.fill(peer)
+  }
+
+  onReject(peer: Peer, piece: number, offset: number, length: number): void {
+    this.requests.rejected(peer, piece, offset, length)
+  }
+
+  onAllowedFast(peer: Peer): void {
+    if (peer.wire.peerChoking) this.requests.fill(peer)
   }
 
   onInterested(): void {
@@ -356,6 +386,8 @@ export class Torrent implements PeerHandler {
   /** A piece's hash check is over and its bytes are on disk. */
   private settled(piece: number, ok: boolean, attempt: PieceAttempt): void {
     for (const [id, bytes] of attempt.senders) this.conns.get(id)?.pieceChecked(bytes, ok)
+    this.webSeeds?.host.settled(piece, ok)
+    this.webSeeds?.source.wake()
     if (!ok) {
       this.status.discarded += this.picker.pieceSize(piece)
       return this.smartBan.failed(piece, attempt, () => this.requests.refillAll())
@@ -434,6 +466,12 @@ export class Torrent implements PeerHandler {
 
   /** The status dictionary, computed now. */
   stats(): TorrentStats {
-    return this.status.stats(this.conns.values())
+    const stats = this.status.stats(this.conns.values())
+    const scrapes = this.discovery.scrapeStats()
+    return {
+      ...stats,
+      ...(this.webSeeds !== null ? { webSeeds: this.webSeeds.source.stats() } : {}),
+      ...(scrapes !== undefined ? { scrapes } : {})
+    }
   }
 }

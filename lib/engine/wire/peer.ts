@@ -70,6 +70,8 @@ class CappedWire extends Wire {
   maxMessage = MAX_MESSAGE
   /** When the body of the message being received started (0: none pending). */
   bodySince = 0
+  /** When the peer's first message (keep-alives aside) arrived (0: none yet); the admission policy's first-message rule. */
+  firstMessageAt = 0
 
   /** Bytes of the pending message received so far. */
   bodyReceived(): number {
@@ -90,6 +92,7 @@ hookWire(CappedWire, {
   // The library reads missing bytes of a short message as zeros (a 1-byte have would count as "have 0").
   message: (wire, buffer) => {
     wire.bodySince = 0
+    if (wire.firstMessageAt === 0) wire.firstMessageAt = Date.now()
     const id = buffer[0]!
     const want = MESSAGE_LENGTH[id]
     const n = buffer.length
@@ -149,6 +152,10 @@ export interface PeerHandler {
   onBlock(peer: Peer, piece: number, offset: number, data: Uint8Array): void
   onRequest(peer: Peer, piece: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void): void
   onClose(peer: Peer, reason: string): void
+  /** BEP 6: the peer will not serve this request of ours: ask someone else at once. */
+  onReject?(peer: Peer, piece: number, offset: number, length: number): void
+  /** BEP 6: the peer lets us request `piece` while it chokes us. */
+  onAllowedFast?(peer: Peer, piece: number): void
 }
 
 export interface PeerOptions {
@@ -164,6 +171,8 @@ export interface PeerOptions {
   readonly bodyStallTimeout?: number
   /** Set the BEP 5 DHT bit in our handshake (we run a DHT node). */
   readonly dht?: boolean
+  /** Offer the BEP 6 fast extension in our handshake (default true); on when the peer offers it too. */
+  readonly fast?: boolean
   /** Registers BEP 10 extensions on the wire; called before our handshake goes out. */
   readonly extend?: (wire: CappedWire) => void
 }
@@ -181,6 +190,8 @@ export class Peer {
   /** Remote peer id (hex), once the handshake arrived. */
   remoteId: string | null = null
   ready = false
+  /** When the handshake completed (ms since the epoch; 0 before). */
+  readyAt = 0
   closed = false
   /** Requests we have outstanding with this peer. */
   inflight = 0
@@ -223,6 +234,10 @@ export class Peer {
   private handshakeTimer: NodeJS.Timeout | null = null
   private bodyTimer: NodeJS.Timeout | null = null
   private gotBitfield = false
+  /** BEP 6 Suggest Piece hints, newest last (a few at most): the picker may prefer them. */
+  readonly suggested: number[] = []
+  /** Allowed-fast pieces the peer rejected anyway while choking us: not asked again until it unchokes. */
+  private readonly rejectedWhileChoked = new Set<number>()
 
   constructor(
     readonly socket: net.Socket,
@@ -275,6 +290,20 @@ export class Peer {
     return this.ready && !this.closed && this.bits.get(piece)
   }
 
+  /** Both ends offered the BEP 6 fast extension. */
+  get fast(): boolean {
+    return this.wire.hasFast
+  }
+
+  /**
+   * We may ask for `piece` now: the peer unchokes us, or it chokes us but
+   * gave `piece` in its allowed-fast set (BEP 6).
+   */
+  mayRequest(piece: number): boolean {
+    if (!this.wire.peerChoking) return true
+    return this.wire.hasFast && this.wire.peerAllowedFastSet.includes(piece) && !this.rejectedWhileChoked.has(piece)
+  }
+
   /** True when the peer has every piece. */
   isSeed(): boolean {
     return this.bits.all()
@@ -282,7 +311,7 @@ export class Peer {
 
   /** Send our handshake. */
   sendHandshake(): void {
-    this.wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: this.opts.dht === true, fast: false })
+    this.wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: this.opts.dht === true, fast: this.opts.fast !== false })
   }
 
   /** Complete an incoming connection whose handshake the listener already read. */
@@ -299,7 +328,7 @@ export class Peer {
     }
     this.remoteId = remoteId
     this.ready = true
-    this.lastUsefulAt = Date.now()
+    this.readyAt = this.lastUsefulAt = Date.now()
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = null
     this.wire.setKeepAlive(true)
@@ -332,6 +361,30 @@ export class Peer {
       for (let i = 0; i < this.opts.pieceCount; i++) this.bits.set(i, parsed.get(i))
       h.onBitfield(this, previous)
     })
+    // BEP 6: Have All / Have None stand for a bitfield (the library accepts them only with the fast extension on).
+    const whole = (all: boolean): void => {
+      const previous = this.gotBitfield || this.bits.count() > 0 ? this.bits.clone() : null
+      this.gotBitfield = true
+      this.lastUsefulAt = Date.now()
+      for (let i = 0; i < this.opts.pieceCount; i++) this.bits.set(i, all)
+      h.onBitfield(this, previous)
+    }
+    w.on('have-all', () => whole(true))
+    w.on('have-none', () => whole(false))
+    w.on('reject', (index: number, offset: number, length: number) => {
+      if (this.closed) return
+      if (this.wire.peerChoking) this.rejectedWhileChoked.add(index)
+      h.onReject?.(this, index, offset, length)
+    })
+    w.on('allowed-fast', (index: number) => {
+      if (this.closed || !Number.isInteger(index) || index < 0 || index >= this.opts.pieceCount) return
+      h.onAllowedFast?.(this, index)
+    })
+    w.on('suggest', (index: number) => {
+      if (!Number.isInteger(index) || index < 0 || index >= this.opts.pieceCount || this.suggested.includes(index)) return
+      this.suggested.push(index)
+      if (this.suggested.length > 8) this.suggested.shift()
+    })
     w.on('have', (index: number) => {
       if (!Number.isInteger(index) || index < 0 || index >= this.opts.pieceCount) {
         this.close('have for a piece out of range')
@@ -343,11 +396,15 @@ export class Peer {
       h.onHave(this, index)
     })
     w.on('choke', () => {
-      // Without the fast extension a choke discards every request we made.
-      this.forgetRequests()
+      // Without the fast extension a choke discards every request we made;
+      // with it, each is either served or rejected (onReject).
+      if (!this.wire.hasFast) this.forgetRequests()
       h.onChoke(this)
     })
-    w.on('unchoke', () => h.onUnchoke(this))
+    w.on('unchoke', () => {
+      this.rejectedWhileChoked.clear()
+      h.onUnchoke(this)
+    })
     w.on('interested', () => h.onInterested(this))
     w.on('uninterested', () => h.onUninterested(this))
     w.on('piece', (index: number, offset: number, data: Uint8Array) => {
@@ -393,6 +450,11 @@ export class Peer {
   forgetRequests(): void {
     this.lateAllowance += this.inflight
     this.inflight = 0
+  }
+
+  /** The peer rejected one of our requests (BEP 6): it no longer counts as in flight. */
+  rejected(): void {
+    if (this.inflight > 0) this.inflight--
   }
 
   /** Withdraw a request. */
@@ -464,6 +526,15 @@ export class Peer {
     this.depth = MIN_DEPTH
     this.lastBlockAt = now
     return ++this.timeouts
+  }
+
+  /**
+   * The peer told us something worth its slot at some time: its pieces (a
+   * bitfield, even an empty one, or a have), a block we accepted, or its
+   * interest (admission.ts ranks the others first for eviction).
+   */
+  get saidSomethingUseful(): boolean {
+    return this.gotBitfield || this.downloaded > 0 || this.wire.peerInterested || this.bits.count() > 0
   }
 
   /** Either side is interested at `now`: the idle rule starts again. */
