@@ -18,8 +18,9 @@ import { seed, serve, start } from './fixture.ts'
 const SIZE = 6 << 20 // 96 pieces of 64 KiB
 const RATE = 300_000 // about 20 s for the whole
 
-test('range requests at random offsets while the torrent downloads return the source bytes, before the end', { timeout: 240_000 }, async (t) => {
-  const tmp = await makeTempDir('h14-ranges-')
+/** aria2c seeding SIZE random bytes at RATE, the engine downloading them, the HTTP server on top. */
+async function downloading(t: { after(fn: () => unknown): void }, prefix: string) {
+  const tmp = await makeTempDir(prefix)
   t.after(() => tmp.close())
   const file = join(tmp.path, 'seed', 'data.bin')
   await writeRandomFile(file, SIZE)
@@ -27,7 +28,11 @@ test('range requests at random offsets while the torrent downloads return the so
   const { bytes, seeder } = await seed(t, file, join(tmp.path, 'data.torrent'), RATE)
   const run = await start(t, bytes, join(tmp.path, 'out'), [seeder.peer])
   const { srv, served } = await serve(t, run)
-  const url = srv.fileUrl(served, 0)
+  return { tmp, source, run, srv, url: srv.fileUrl(served, 0) }
+}
+
+test('range requests at random offsets while the torrent downloads return the source bytes, before the end', { timeout: 240_000 }, async (t) => {
+  const { tmp, source, run, srv, url } = await downloading(t, 'h14-ranges-')
   const fractions: number[] = []
   await fc.assert(
     fc.asyncProperty(fc.nat({ max: SIZE - 1 }), fc.integer({ min: 1, max: 200_000 }), async (start, n) => {
@@ -50,15 +55,7 @@ test('range requests at random offsets while the torrent downloads return the so
 })
 
 test('bad input while streaming: no such file, 416, a client that leaves, 50 readers, the torrent closed', { timeout: 240_000 }, async (t) => {
-  const tmp = await makeTempDir('h14-bad-')
-  t.after(() => tmp.close())
-  const file = join(tmp.path, 'seed', 'data.bin')
-  await writeRandomFile(file, SIZE)
-  const source = new Uint8Array(await readFile(file))
-  const { bytes, seeder } = await seed(t, file, join(tmp.path, 'data.torrent'), RATE)
-  const run = await start(t, bytes, join(tmp.path, 'out'), [seeder.peer])
-  const { srv, served } = await serve(t, run)
-  const url = srv.fileUrl(served, 0)
+  const { tmp, source, run, srv, url } = await downloading(t, 'h14-bad-')
 
   assert.throws(() => run.streams.createReadStream(1), /no file #1: the torrent has 1/)
   assert.throws(() => run.streams.createReadStream('nope.bin'), /no file named "nope.bin"; the torrent has data.bin/)
