@@ -35,12 +35,16 @@ export interface PeerInfo {
   readonly uploaded: number
   /** We are choking it (it may not download from us now). */
   readonly amChoking: boolean
+  /** Both ends use the BEP 6 fast extension. */
+  readonly fast: boolean
+  /** Requests of ours it rejected (BEP 6). */
+  readonly rejects: number
 }
 
 /** What the status needs of a peer. */
-export interface StatusPeer extends Omit<PeerInfo, 'amChoking'> {
+export interface StatusPeer extends Omit<PeerInfo, 'amChoking' | 'fast'> {
   readonly ready: boolean
-  readonly wire: { readonly amChoking: boolean }
+  readonly wire: { readonly amChoking: boolean; readonly hasFast: boolean }
   isSeed(): boolean
 }
 
@@ -150,7 +154,9 @@ export class TorrentStatus {
       remoteId: p.remoteId,
       downloaded: p.downloaded,
       uploaded: p.uploaded,
-      amChoking: p.wire.amChoking
+      amChoking: p.wire.amChoking,
+      fast: p.wire.hasFast,
+      rejects: p.rejects
     }))
   }
 
