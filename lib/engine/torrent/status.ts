@@ -61,6 +61,14 @@ export interface StatusPieces {
   missingBlocks(): number
 }
 
+/** What the status needs of a file selection (download/priorities.ts's Selection). */
+export interface WantedProgress {
+  /** Bytes of wanted files. */
+  wantedBytes(): number
+  /** Bytes of wanted files in verified pieces. */
+  wantedDone(have: (piece: number) => boolean): number
+}
+
 /** How start() found existing data: resume record, full check, or nothing there (`checked` = pieces hashed). */
 export interface Restored {
   readonly source: 'empty' | 'resume' | 'check'
@@ -97,6 +105,8 @@ export class TorrentStatus {
   private readonly contributions = new Map<string, number>()
   private readonly down: RateMeter
   private readonly up: RateMeter
+  /** The wanted bytes, when a file selection is made: progress counts only them. */
+  wanted: WantedProgress | null = null
 
   constructor(
     private readonly meta: Pick<Metainfo, 'pieceCount' | 'pieceLength' | 'lastPieceLength' | 'length' | 'name'> & Partial<Pick<Metainfo, 'infoHash' | 'version' | 'v2' | 'fileBytes'>>,
@@ -146,7 +156,13 @@ export class TorrentStatus {
   }
 
   bytesLeft(): number {
+    if (this.wanted !== null) return this.wanted.wantedBytes() - this.wanted.wantedDone((p) => this.pieces.have(p))
     return this.meta.length - this.verifiedBytes()
+  }
+
+  /** Download rate, bytes per second (smoothed over 5 s). */
+  downRate(): number {
+    return this.down.rate()
   }
 
   /** Peers and what each moved. */
@@ -199,7 +215,7 @@ export class TorrentStatus {
     if (activity === 'downloading' && this.now() - Math.max(this.lastBlockAt, this.startedAt) > STALL_AFTER && downRate === 0)
       activity = 'stalled'
     const left = this.bytesLeft()
-    const length = this.meta.length
+    const length = this.wanted?.wantedBytes() ?? this.meta.length
     // The diagnostic rides along untyped: TorrentStats (messages.ts) stays as it is.
     const stats: TorrentStats & { refusedOutsideEndgame: number } = {
       refusedOutsideEndgame: this.refusedOutsideEndgame,
