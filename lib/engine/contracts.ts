@@ -195,6 +195,12 @@ export interface Storage {
   stat(): Promise<ReadonlyArray<{ size: number; mtimeMs: number } | null>>
   /** Flush and close every open file handle. Idempotent. */
   close(): Promise<void>
+  /**
+   * Optional: file `file` (metainfo index) is wanted, so its bytes belong in
+   * its own file, or skipped, so they stay out of the save folder (see
+   * disk/selective-storage.ts). Storages without it write every file.
+   */
+  setWanted?(file: number, wanted: boolean): Promise<void>
 }
 
 /** Per-call options of a {@link Hasher}. */
@@ -218,6 +224,12 @@ export interface HashOptions {
 export interface Hasher {
   /** SHA-1 of the concatenation of `chunks`, compared to the expected 20-byte digest. */
   verify(chunks: readonly Uint8Array[], expected: Uint8Array, opts?: HashOptions): Promise<boolean>
+  /**
+   * Optional: BEP 52 (v2) verification, the SHA-256 merkle root of the first
+   * `bytes` of `data` over `width` 16 KiB leaves compared to `expected`.
+   * Without it, v2 pieces are hashed on the calling thread.
+   */
+  verifyMerkle?(data: Uint8Array, bytes: number, width: number, expected: Uint8Array, opts?: HashOptions): Promise<boolean>
   close(): Promise<void>
 }
 

@@ -125,6 +125,8 @@ export class ClientServices {
       clientDown: this.downBucket,
       hashInline: o.hashInline,
       webSeeds: o.webSeeds,
+      scrape: o.scrape,
+      ...(o.scrapeInterval !== undefined ? { scrapeInterval: o.scrapeInterval } : {}),
       ...(o.webSeedCa !== undefined ? { webSeedOptions: { ca: o.webSeedCa } } : {}),
       ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
       joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null
