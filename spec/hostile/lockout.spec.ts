@@ -38,7 +38,7 @@ const stage = async (t: { after(fn: () => unknown): void }, prefix: string) => {
   const meta = await parseMetainfo(bytes)
   assert.ok(meta.ok)
   const target = { infoHash: meta.value.infoHash, pieceCount: meta.value.pieceCount, pieceLength: meta.value.pieceLength }
-  return { tmp, tree, bytes, torrentPath, target }
+  return { tmp, tree, bytes, torrentPath, target, announce: tracker.httpAnnounce }
 }
 
 /** The silent peers first (they need the torrent's slots), then the half-open flood; resolves once both hold. */
@@ -143,4 +143,22 @@ test('per-address cap (capLoopback): at most 2 peers from 127.0.0.1, silent ones
   await leecher.waitDone(30_000)
   assert.equal(await compareTrees(s.tree.root, join(out, 'payload')), undefined)
   assert.ok(most <= 2, `at most 2 peers from one address, saw ${most}`)
+})
+
+test('a magnet link under a lockout attack in its metadata phase: the metadata and then 16 MiB still come from a real aria2c seeder within 15 s', { timeout: 120_000 }, async (t) => {
+  const s = await stage(t, 'lockout-magnet-')
+  const port = await freePort()
+  const engine = runEngine(t, { port, host: '127.0.0.1', hasherWorkers: 1 })
+  const out = join(s.tmp.path, 'leech')
+  const id = await engine.create(`magnet:?xt=urn:btih:${s.target.infoHash}&tr=${encodeURIComponent(s.announce)}`, out)
+  await engine.waitFor(id, 'the metadata phase', (x) => x.activity.includes('metadata'), 30_000)
+  const sieges = await besiege(t, port, s.target)
+
+  const started = Date.now()
+  const seeder = await startAria2Seeder({ torrentPath: s.torrentPath, dir: dirname(s.tree.root) })
+  t.after(() => seeder.close())
+  const done = await engine.waitSeeding(id, 15_000)
+  t.diagnostic(report(sieges, Date.now() - started))
+  assert.equal(done.piecesDone, done.piecesTotal)
+  assert.equal(await compareTrees(s.tree.root, join(out, 'payload')), undefined)
 })

@@ -100,3 +100,17 @@ test('a web seed that lies in one piece is dropped; the honest one finishes and 
   assert.ok(good!.downloaded > 0)
   assert.ok(s.discarded >= meta.pieceLength)
 })
+
+test('a magnet\'s ws= web seed is used once the metadata arrives from a peer', { timeout: 120_000 }, async (t) => {
+  const { web, tmp, tree, made, meta } = await fixture(t, () => [])
+  const seedDir = join(tmp.path, 'aria')
+  await cp(join(web.root, 'good'), seedDir, { recursive: true })
+  const aria = await startAria2Seeder({ torrentPath: made.path, dir: seedDir })
+  t.after(() => aria.process.close())
+  const engine = runEngine(t)
+  const magnet = `magnet:?xt=urn:btih:${meta.infoHash}&ws=${encodeURIComponent(`${web.base}good/`)}&x.pe=${aria.peer}`
+  const id = await engine.create(magnet, join(tmp.path, 'out'))
+  const done = await engine.waitSeeding(id, 90_000)
+  assert.equal(await compareTrees(tree.root, join(tmp.path, 'out', 'payload')), undefined)
+  assert.deepEqual(done.webSeeds?.map((w) => w.url), [`${web.base}good/`])
+})

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { TorrentStreams } from '../stream/torrent-streams.ts'
 import path from 'node:path'
 import type { TorrentId } from '../../messages.ts'
 import type { PeerInfo } from '../torrent/torrent.ts'
@@ -114,6 +115,13 @@ export interface ClientOptions {
   readonly webSeeds?: boolean
   /** PEM certificate(s) trusted for HTTPS web seeds besides the system's (e.g. a self-signed server's). */
   readonly webSeedCa?: string
+  /**
+   * Scrape every torrent's trackers (HTTP BEP 48, UDP BEP 15) for the
+   * `scrapes` of its stats: at start, then every `scrapeInterval`; default true.
+   */
+  readonly scrape?: boolean
+  /** Milliseconds between scrapes of a tracker that answers; default 1 800 000 (30 min). */
+  readonly scrapeInterval?: number
   /** Diagnostics: called with each torrent created (tests use it to see peers' contributions). */
   readonly onTorrent?: (id: TorrentId, handle: TorrentHandle) => void
   /**
@@ -158,6 +166,12 @@ export interface TorrentHandle {
     /** Pieces hashed at start. */
     checked: number
   }
+  /**
+   * The torrent's readers: read streams over its files (by index, pad files
+   * not counted, or by name) that wait for verified pieces, and the
+   * "range now readable" events. Undefined while a magnet fetches its metadata.
+   */
+  streams(): TorrentStreams | undefined
 }
 
 /** Defaults of the options that have one (see {@link ClientOptions}). */
@@ -209,6 +223,8 @@ export interface ResolvedOptions {
   readonly pexInterval: number | undefined
   readonly webSeeds: boolean
   readonly webSeedCa: string | undefined
+  readonly scrape: boolean
+  readonly scrapeInterval: number | undefined
   readonly onTorrent: ClientOptions['onTorrent']
   readonly onStopped: ClientOptions['onStopped']
 }
@@ -259,6 +275,8 @@ export const resolveOptions = (options: ClientOptions, env: NodeJS.ProcessEnv = 
     pexInterval: options.pexInterval,
     webSeeds: options.webSeeds ?? true,
     webSeedCa: options.webSeedCa,
+    scrape: options.scrape ?? true,
+    scrapeInterval: options.scrapeInterval,
     onTorrent: options.onTorrent,
     onStopped: options.onStopped
   }

@@ -32,7 +32,7 @@ const FALLBACK_PORT = 6881
 /** What a torrent and a magnet's metadata phase are both given. */
 export type SessionBase = Pick<
   TorrentContext & MagnetSessionOptions,
-  'peerId' | 'port' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval'
+  'peerId' | 'port' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval' | 'admission'
 >
 
 /**
@@ -100,7 +100,8 @@ export class ClientServices {
       joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
       isSelf: (host, p) => this.isSelf?.(host, p) ?? false,
       pex: this.opts.pex,
-      pexInterval: this.opts.pexInterval
+      pexInterval: this.opts.pexInterval,
+      admission: this.opts.admission
     }
   }
 
@@ -124,6 +125,8 @@ export class ClientServices {
       clientDown: this.downBucket,
       hashInline: o.hashInline,
       webSeeds: o.webSeeds,
+      scrape: o.scrape,
+      ...(o.scrapeInterval !== undefined ? { scrapeInterval: o.scrapeInterval } : {}),
       ...(o.webSeedCa !== undefined ? { webSeedOptions: { ca: o.webSeedCa } } : {}),
       ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
       joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null

@@ -172,6 +172,8 @@ export class WebSeedSource {
       seed.lastError = failure.message
       seed.health.failed(failure, this.now())
       this.afterFailure(seed)
+      // The pieces it gave back go to the seeds that are still ready; an idle one would not ask again by itself.
+      this.wake()
       return
     } finally {
       seed.aborts.delete(ac)

@@ -79,6 +79,10 @@ export interface TorrentContext {
   readonly dial?: Dial
   /** The clock (ms since the epoch); default Date.now. */
   readonly now?: () => number
+  /** Scrape the trackers (BEP 48 / BEP 15) for the stats; default true. */
+  readonly scrape?: boolean
+  /** Milliseconds between scrapes of a tracker that answers; default 30 min. */
+  readonly scrapeInterval?: number
   /** BEP 19 web seeds of the metainfo's `url-list` as a block source; default true. */
   readonly webSeeds?: boolean
   /** Limits and TLS trust of the web seeds. */

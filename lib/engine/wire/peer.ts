@@ -452,8 +452,12 @@ export class Peer {
     this.inflight = 0
   }
 
+  /** Requests of ours the peer rejected (BEP 6). */
+  rejects = 0
+
   /** The peer rejected one of our requests (BEP 6): it no longer counts as in flight. */
   rejected(): void {
+    this.rejects++
     if (this.inflight > 0) this.inflight--
   }
 
