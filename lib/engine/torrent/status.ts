@@ -10,6 +10,7 @@ import type { Metainfo } from '../contracts.ts'
 import { RateMeter } from '../policy/rate-meter.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
 import type { PeerSource } from '../wire/peer.ts'
+import type { Transport } from '../wire/transport.ts'
 
 /** Without a block for this long (and no download rate), a downloading torrent is "stalled" (ms). */
 export const STALL_AFTER = 15000
@@ -35,6 +36,8 @@ export interface PeerInfo {
   readonly uploaded: number
   /** We are choking it (it may not download from us now). */
   readonly amChoking: boolean
+  /** What the connection runs over. */
+  readonly transport: Transport
   /** Both ends use the BEP 6 fast extension. */
   readonly fast: boolean
   /** Requests of ours it rejected (BEP 6). */
@@ -56,6 +59,14 @@ export interface StatusPieces {
   availability(piece: number): number
   inEndgame(): boolean
   missingBlocks(): number
+}
+
+/** What the status needs of a file selection (download/priorities.ts's Selection). */
+export interface WantedProgress {
+  /** Bytes of wanted files. */
+  wantedBytes(): number
+  /** Bytes of wanted files in verified pieces. */
+  wantedDone(have: (piece: number) => boolean): number
 }
 
 /** How start() found existing data: resume record, full check, or nothing there (`checked` = pieces hashed). */
@@ -94,6 +105,8 @@ export class TorrentStatus {
   private readonly contributions = new Map<string, number>()
   private readonly down: RateMeter
   private readonly up: RateMeter
+  /** The wanted bytes, when a file selection is made: progress counts only them. */
+  wanted: WantedProgress | null = null
 
   constructor(
     private readonly meta: Pick<Metainfo, 'pieceCount' | 'pieceLength' | 'lastPieceLength' | 'length' | 'name'> & Partial<Pick<Metainfo, 'infoHash' | 'version' | 'v2' | 'fileBytes'>>,
@@ -143,7 +156,13 @@ export class TorrentStatus {
   }
 
   bytesLeft(): number {
+    if (this.wanted !== null) return this.wanted.wantedBytes() - this.wanted.wantedDone((p) => this.pieces.have(p))
     return this.meta.length - this.verifiedBytes()
+  }
+
+  /** Download rate, bytes per second (smoothed over 5 s). */
+  downRate(): number {
+    return this.down.rate()
   }
 
   /** Peers and what each moved. */
@@ -155,6 +174,7 @@ export class TorrentStatus {
       downloaded: p.downloaded,
       uploaded: p.uploaded,
       amChoking: p.wire.amChoking,
+      transport: p.transport,
       fast: p.wire.hasFast,
       rejects: p.rejects
     }))
@@ -165,6 +185,9 @@ export class TorrentStatus {
   }
 
   /** The status dictionary, computed now. */
+  /** The client's transports, for the stats' `transport` (set by the torrent from its context). */
+  transportNote: (() => string) | undefined
+
   stats(peers: Iterable<StatusPeer>): TorrentStats {
     const pieceCount = this.meta.pieceCount
     const complete = this.pieces.isComplete()
@@ -173,11 +196,13 @@ export class TorrentStatus {
     let numPeers = 0
     let numSeeds = 0
     const sources = noPeerSources()
+    const transports = { tcp: 0, utp: 0 }
     for (const p of peers) {
       if (!p.ready) continue
       numPeers++
       if (p.isSeed()) numSeeds++
       sources[p.source]++
+      transports[p.transport]++
     }
     // Distributed copies: the least-replicated piece's count, plus the
     // fraction of pieces that have more than that.
@@ -190,7 +215,7 @@ export class TorrentStatus {
     if (activity === 'downloading' && this.now() - Math.max(this.lastBlockAt, this.startedAt) > STALL_AFTER && downRate === 0)
       activity = 'stalled'
     const left = this.bytesLeft()
-    const length = this.meta.length
+    const length = this.wanted?.wantedBytes() ?? this.meta.length
     // The diagnostic rides along untyped: TorrentStats (messages.ts) stays as it is.
     const stats: TorrentStats & { refusedOutsideEndgame: number } = {
       refusedOutsideEndgame: this.refusedOutsideEndgame,
@@ -214,7 +239,9 @@ export class TorrentStatus {
       version: this.meta.version ?? 'v1',
       ...(this.meta.version === 'v2' || this.meta.infoHash === undefined ? {} : { infoHashV1: this.meta.infoHash }),
       ...(this.meta.v2 === undefined ? {} : { infoHashV2: this.meta.v2.infoHash }),
-      peerSources: sources
+      peerSources: sources,
+      peerTransports: transports,
+      ...(this.transportNote ? { transport: this.transportNote() } : {})
     }
     return stats
   }

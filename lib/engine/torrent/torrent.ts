@@ -10,14 +10,14 @@
  * - download/smart-ban.ts: who sent the bad data of a failed piece.
  * - upload/upload-queue.ts, upload/slots.ts: serving requests, choking.
  * - torrent/status.ts: counters and the status dictionary.
+ * - torrent/reading.ts: file priorities and readers (their deadline window).
  *
  * @internal
  * @module
  */
-import type net from 'node:net'
 import type { Bitfield } from '../wire/bitfield.ts'
 import type { Metainfo, Storage } from '../contracts.ts'
-import type { TorrentStats } from '../../messages.ts'
+import type { FilePriority, TorrentStats } from '../../messages.ts'
 import { PiecePicker } from '../download/picker.ts'
 import { restoreHave, createResumeWriter, type ResumeWriter } from '../disk/resume.ts'
 import type { CappedWire, Peer, PeerHandler, PeerSource } from '../wire/peer.ts'
@@ -37,6 +37,9 @@ import { Discovery, REANNOUNCE_WHEN_ALONE } from './discovery.ts'
 import { PendingIo } from './pending-io.ts'
 import { TorrentStatus, type PeerInfo, type Restored } from './status.ts'
 import type { TorrentContext } from './context.ts'
+import type { PeerSocket } from '../wire/transport.ts'
+import { TorrentReading } from './reading.ts'
+import type { TorrentStreams } from '../stream/torrent-streams.ts'
 
 export type { PeerInfo } from './status.ts'
 
@@ -54,6 +57,7 @@ export class Torrent implements PeerHandler {
   private readonly status: TorrentStatus
   private readonly io = new PendingIo()
   private readonly discovery: Discovery
+  private readonly reading: TorrentReading
   /** BEP 19 web seeds (null when the torrent names none or they are off). */
   private readonly webSeeds: { readonly host: TorrentWebSeeds; readonly source: WebSeedSource } | null
   private checking: AbortController | null = null
@@ -71,12 +75,14 @@ export class Torrent implements PeerHandler {
     readonly folder: string,
     private readonly storage: Storage,
     private readonly ctx: TorrentContext,
-    manualPeers: readonly string[]
+    manualPeers: readonly string[],
+    priorities: readonly FilePriority[] = meta.files.map((f) => (f.pad ? 'skip' : 'normal'))
   ) {
     const now = (this.now = ctx.now ?? Date.now)
     const closed = (): boolean => this.closed
     const picker = (this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length }))
     this.status = new TorrentStatus(meta, picker, now)
+    this.status.transportNote = ctx.transportNote
     // Bad option values fall back to defaults rather than throwing out of torrent creation.
     const period = (v: number | undefined): number | undefined => (v !== undefined && v > 0 ? v : undefined)
     this.slots = new UploadSlots({
@@ -144,6 +150,28 @@ export class Torrent implements PeerHandler {
       },
       wanted: () => !picker.isComplete() && this.conns.size < ctx.maxConnsPerTorrent
     })
+    this.reading = new TorrentReading({
+      meta,
+      priorities,
+      picker,
+      storage,
+      now,
+      rate: () => this.status.downRate(),
+      replan: () => {
+        for (const p of this.conns.values()) this.requests.updateInterest(p)
+      },
+      wantsMore: () => {
+        this.completeAnnounced = false
+        if (this.accepting) this.status.activity = 'downloading'
+        this.conns.dialMore()
+      },
+      changed: () => {
+        this.status.wanted = this.reading.selective() ? this.reading.selection : null
+        this.resume?.changed()
+        this.ctx.changed()
+      }
+    })
+    this.status.wanted = this.reading.selective() ? this.reading.selection : null
     for (const p of manualPeers) this.addPeerAddress(p, 'manual')
     const webSeedUrls = ctx.webSeeds === false ? [] : meta.urlList
     if (webSeedUrls.length > 0) {
@@ -198,7 +226,7 @@ export class Torrent implements PeerHandler {
       folder: this.folder,
       metainfo: this.meta,
       // Verified pieces all have their writes resolved (a piece is hashed only after them).
-      snapshot: async () => ({ have: this.picker.haveBitfield(), stats: await this.storage.stat() })
+      snapshot: async () => ({ have: this.picker.haveBitfield(), stats: await this.storage.stat(), priorities: this.reading.selection.priorities() })
     })
     // Record what checking found, so the next start need not hash it again.
     const restored = this.status.restored
@@ -224,6 +252,7 @@ export class Torrent implements PeerHandler {
     if (this.closed) return
     this.closed = true
     this.status.activity = 'shut down'
+    this.reading.stop('torrent closed')
     const tracker = this.leaveSwarm('torrent closed')
     await this.io.idle()
     this.assembly.clear()
@@ -236,6 +265,7 @@ export class Torrent implements PeerHandler {
     if (this.error !== null || this.closed) return
     this.error = reason
     this.status.activity = `error: ${reason}`
+    this.reading.stop(`torrent failed: ${reason}`)
     void this.leaveSwarm('torrent failed')
     this.assembly.clear()
     // A failed torrent holds no files open (the user may want to free the disk or unmount)
@@ -266,7 +296,7 @@ export class Torrent implements PeerHandler {
   }
 
   /** An incoming connection whose handshake named this torrent. */
-  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
     return this.conns.acceptIncoming(socket, wire, remoteId)
   }
 
@@ -279,7 +309,7 @@ export class Torrent implements PeerHandler {
   onBitfield(peer: Peer, previous: Bitfield | null): void {
     if (previous) this.picker.removeAvailability(previous)
     this.picker.addAvailability(peer.bits)
-    if (this.picker.isComplete() && peer.isSeed()) {
+    if (this.picker.hasAll() && peer.isSeed()) {
       peer.close('both seeds')
       return
     }
@@ -365,6 +395,7 @@ export class Torrent implements PeerHandler {
     }
     if (this.smartBan.suspected(piece)) attempt.data((data) => !this.closed && this.smartBan.passed(piece, data))
     this.picker.verified(piece)
+    this.reading.verified(piece)
     this.resume?.changed()
     // No redundant haves: a peer that has the piece gains nothing from hearing
     // of ours (and to a seed that is one socket write per piece saved).
@@ -377,7 +408,7 @@ export class Torrent implements PeerHandler {
       void this.resume?.flush()
       this.discovery.completed()
       for (const p of [...this.conns.values()]) {
-        if (p.ready && p.isSeed()) p.close('both seeds')
+        if (p.ready && p.isSeed() && this.picker.hasAll()) p.close('both seeds')
         else if (p.wire.amInterested) p.wire.uninterested()
       }
       this.ctx.changed()
@@ -397,7 +428,8 @@ export class Torrent implements PeerHandler {
       this.requests.checkStall(p, now)
       this.conns.closeIfIdle(p, now, this.ctx.peerIdleTimeout ?? PEER_IDLE_TIMEOUT)
     }
-    for (const p of this.conns.values()) if (p.ready && !this.picker.isComplete()) this.requests.updateInterest(p)
+    this.reading.tick()
+    for (const p of this.conns.values()) if (p.ready && this.picker.missingBlocks() > 0) this.requests.updateInterest(p)
     this.rechoke()
     this.conns.dialMore()
     if (!this.picker.isComplete() && this.conns.readyCount() === 0 && now - this.status.lastBlockAt > REANNOUNCE_WHEN_ALONE) this.discovery.update()
@@ -421,6 +453,16 @@ export class Torrent implements PeerHandler {
   /** Addresses and peer ids banned from this torrent. */
   bannedPeers(): string[] {
     return this.book.banned()
+  }
+
+  /** Sets the priority of file `file` (index without pad files); a sentence when it cannot. */
+  setFilePriority(file: number, priority: FilePriority): Promise<string | null> {
+    return this.reading.setPriority(file, priority)
+  }
+
+  /** The torrent's readers (read streams over its files). */
+  streams(): TorrentStreams {
+    return this.reading.streams
   }
 
   /** The status dictionary, computed now. */
