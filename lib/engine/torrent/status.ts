@@ -10,6 +10,7 @@ import type { Metainfo } from '../contracts.ts'
 import { RateMeter } from '../policy/rate-meter.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
 import type { PeerSource } from '../wire/peer.ts'
+import type { Transport } from '../wire/transport.ts'
 
 /** Without a block for this long (and no download rate), a downloading torrent is "stalled" (ms). */
 export const STALL_AFTER = 15000
@@ -35,6 +36,8 @@ export interface PeerInfo {
   readonly uploaded: number
   /** We are choking it (it may not download from us now). */
   readonly amChoking: boolean
+  /** What the connection runs over. */
+  readonly transport: Transport
   /** Both ends use the BEP 6 fast extension. */
   readonly fast: boolean
   /** Requests of ours it rejected (BEP 6). */
@@ -171,6 +174,7 @@ export class TorrentStatus {
       downloaded: p.downloaded,
       uploaded: p.uploaded,
       amChoking: p.wire.amChoking,
+      transport: p.transport,
       fast: p.wire.hasFast,
       rejects: p.rejects
     }))
@@ -181,6 +185,9 @@ export class TorrentStatus {
   }
 
   /** The status dictionary, computed now. */
+  /** The client's transports, for the stats' `transport` (set by the torrent from its context). */
+  transportNote: (() => string) | undefined
+
   stats(peers: Iterable<StatusPeer>): TorrentStats {
     const pieceCount = this.meta.pieceCount
     const complete = this.pieces.isComplete()
@@ -189,11 +196,13 @@ export class TorrentStatus {
     let numPeers = 0
     let numSeeds = 0
     const sources = noPeerSources()
+    const transports = { tcp: 0, utp: 0 }
     for (const p of peers) {
       if (!p.ready) continue
       numPeers++
       if (p.isSeed()) numSeeds++
       sources[p.source]++
+      transports[p.transport]++
     }
     // Distributed copies: the least-replicated piece's count, plus the
     // fraction of pieces that have more than that.
@@ -230,7 +239,9 @@ export class TorrentStatus {
       version: this.meta.version ?? 'v1',
       ...(this.meta.version === 'v2' || this.meta.infoHash === undefined ? {} : { infoHashV1: this.meta.infoHash }),
       ...(this.meta.v2 === undefined ? {} : { infoHashV2: this.meta.v2.infoHash }),
-      peerSources: sources
+      peerSources: sources,
+      peerTransports: transports,
+      ...(this.transportNote ? { transport: this.transportNote() } : {})
     }
     return stats
   }

@@ -15,7 +15,6 @@
  * @internal
  * @module
  */
-import type net from 'node:net'
 import type { Bitfield } from '../wire/bitfield.ts'
 import type { Metainfo, Storage } from '../contracts.ts'
 import type { FilePriority, TorrentStats } from '../../messages.ts'
@@ -38,6 +37,7 @@ import { Discovery, REANNOUNCE_WHEN_ALONE } from './discovery.ts'
 import { PendingIo } from './pending-io.ts'
 import { TorrentStatus, type PeerInfo, type Restored } from './status.ts'
 import type { TorrentContext } from './context.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 import { TorrentReading } from './reading.ts'
 import type { TorrentStreams } from '../stream/torrent-streams.ts'
 
@@ -82,6 +82,7 @@ export class Torrent implements PeerHandler {
     const closed = (): boolean => this.closed
     const picker = (this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length }))
     this.status = new TorrentStatus(meta, picker, now)
+    this.status.transportNote = ctx.transportNote
     // Bad option values fall back to defaults rather than throwing out of torrent creation.
     const period = (v: number | undefined): number | undefined => (v !== undefined && v > 0 ? v : undefined)
     this.slots = new UploadSlots({
@@ -295,7 +296,7 @@ export class Torrent implements PeerHandler {
   }
 
   /** An incoming connection whose handshake named this torrent. */
-  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
     return this.conns.acceptIncoming(socket, wire, remoteId)
   }
 

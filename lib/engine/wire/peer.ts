@@ -17,6 +17,9 @@ import { Bitfield } from './bitfield.ts'
 import { RateMeter } from '../policy/rate-meter.ts'
 import { feedWire, sharedRead } from './parser.ts'
 import { hookWire, needsLibraryParser, pushRaw, queuedInput, queuedOutput } from './protocol-internals.ts'
+import { RaceSocket, type DialTransports, type PeerSocket, type Transport } from './transport.ts'
+import { peEnabledFor, type MsePolicy } from './mse-policy.ts'
+import { openOutgoing } from './mse-outgoing.ts'
 
 /**
  * Where we learnt of a peer (the keys of TorrentStats.peerSources).
@@ -240,7 +243,7 @@ export class Peer {
   private readonly rejectedWhileChoked = new Set<number>()
 
   constructor(
-    readonly socket: net.Socket,
+    readonly socket: PeerSocket,
     private readonly opts: PeerOptions,
     wire?: CappedWire
   ) {
@@ -251,7 +254,7 @@ export class Peer {
     this.wire = wire ?? new CappedWire(socket.remoteAddress ? 'tcpIncoming' : 'tcpOutgoing')
     if (!wire) socket.pipe(this.wire).pipe(socket)
     opts.extend?.(this.wire)
-    socket.setNoDelay(true)
+    socket.setNoDelay?.(true)
     socket.on('error', (e: Error) => this.close(`socket: ${e.message}`))
     socket.on('close', () => this.close('socket closed'))
     this.wire.on('error', (e: Error) => this.close(`wire: ${e.message}`))
@@ -546,6 +549,12 @@ export class Peer {
     this.lastUsefulAt = now
   }
 
+  /** The transport the connection runs over (a raced dial: the one that won; TCP until then). */
+  get transport(): Transport {
+    if (this.socket instanceof RaceSocket) return this.socket.transport ?? 'tcp'
+    return this.socket instanceof net.Socket ? 'tcp' : 'utp'
+  }
+
   /** Close the connection (idempotent); the handler hears onClose once. */
   close(reason: string): void {
     if (this.closed) return
@@ -585,6 +594,48 @@ export const connectPeer = (host: string, port: number, opts: PeerOptions): Peer
   return peer
 }
 
+/** How {@link dialPeer} reaches a peer. */
+export interface DialVia {
+  readonly transports: DialTransports
+  /** Outgoing encryption policy; null: plaintext handshakes only. */
+  readonly mse: MsePolicy | null
+}
+
+/**
+ * Open an outgoing connection raced over the transports of `via` (the first
+ * to connect is kept), opened with the handshake `via.mse` picks for the
+ * address; the outcome is reported back to the policy.
+ *
+ * @example
+ * ```ts
+ * const p = dialPeer('198.51.100.7', 6881, opts, { transports: { tcp: true, utp: endpoint }, mse: new MsePolicy('enabled') })
+ * ```
+ */
+export const dialPeer = (host: string, port: number, opts: PeerOptions, via: DialVia): Peer => {
+  const handshake = via.mse?.first(opts.address) ?? 'plaintext'
+  const wire = new CappedWire('tcpOutgoing', peEnabledFor(handshake))
+  const socket = new RaceSocket(host, port, via.transports, (view) => readInto(peer, view))
+  const peer = new Peer(socket, opts, wire)
+  wire.pipe(socket)
+  socket.once('connect', () => {
+    if (peer.closed) return
+    openOutgoing(wire, handshake, {
+      infoHash: opts.infoHash,
+      peerId: opts.peerId,
+      sendHandshake: () => peer.sendHandshake(),
+      transport: socket,
+      ...(opts.handshakeTimeout !== undefined ? { timeoutMs: opts.handshakeTimeout } : {})
+    }).then(
+      () => via.mse?.succeeded(opts.address, handshake),
+      (e: Error) => {
+        via.mse?.failed(opts.address, handshake, 'handshake')
+        peer.close(e.message)
+      }
+    )
+  })
+  return peer
+}
+
 /** One socket read (a view valid only during the call) for the peer's wire. */
 const readInto = (peer: Peer, view: Uint8Array): void => {
   if (peer.closed) return
@@ -601,7 +652,7 @@ const readInto = (peer: Peer, view: Uint8Array): void => {
  * Wrap an incoming socket whose handshake is read by the listener: returns the
  * wire (already piped) so the listener can learn the infohash first.
  */
-export const incomingWire = (socket: net.Socket, encryption = false): CappedWire => {
+export const incomingWire = (socket: PeerSocket, encryption = false): CappedWire => {
   // 1: accept MSE as well as plaintext handshakes, and prefer plaintext payload.
   const wire = new CappedWire('tcpIncoming', encryption ? 1 : 0)
   socket.pipe(wire).pipe(socket)
@@ -609,7 +660,7 @@ export const incomingWire = (socket: net.Socket, encryption = false): CappedWire
 }
 
 /** Adopt an incoming connection for a torrent once its handshake is known. */
-export const adoptIncoming = (socket: net.Socket, wire: CappedWire, remoteId: string, opts: PeerOptions): Peer => {
+export const adoptIncoming = (socket: PeerSocket, wire: CappedWire, remoteId: string, opts: PeerOptions): Peer => {
   const peer = new Peer(socket, opts, wire)
   peer.acceptHandshake(remoteId)
   return peer
