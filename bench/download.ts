@@ -5,7 +5,10 @@
  * aria2c. Reports MB/s, CPU s per GiB and peak RSS (median, min–max) and
  * rewrites the "download" section of docs/benchmarks.md.
  *
- *   npm run bench:download [-- --quick] [--runs N] [--no-engine] [--docs|--no-docs]
+ *   npm run bench:download [-- --quick] [--runs N] [--no-engine] [--docs|--no-docs] [--ab DIR]
+ *
+ * `--ab DIR`: the engine alone, DIR's checkout against this one, alternating
+ * (bench/lib/ab.ts).
  */
 import { join } from 'node:path'
 import { mkdirSync } from 'node:fs'
@@ -21,6 +24,7 @@ import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOpt
 import { cell, fmt, ratio, summarize, type Summary } from './lib/stats.ts'
 import { qbittorrentLeech, qbittorrentVersion } from './lib/qbittorrent.ts'
 import { startTracker } from './lib/tracker.ts'
+import { abMarkdown, abSides } from './lib/ab.ts'
 import { ensureWebtorrent, webtorrentLeech } from './lib/webtorrent.ts'
 
 export interface ContenderResult {
@@ -77,6 +81,30 @@ export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => v
     await waitFor('the aria2c seeder to announce', () => tracker.peerCount(ds.infoHash) > 0, 20_000)
 
     const contenders: { spec: LeechSpec; skipped: string | null; run?: () => Promise<LeechRun> }[] = []
+    if (opts.ab !== undefined) {
+      for (const side of abSides(opts.ab))
+        contenders.push({
+          spec: {
+            name: side.name,
+            verify: 'full',
+            command: (out) => [
+              process.execPath,
+              [...engineChild('leech-engine', undefined, side.root), '--torrent', torrent, '--out', out, '--peer', peer, '--timeout-ms', String(timeoutMs)]
+            ]
+          },
+          skipped: null
+        })
+      const results = await roundRobin(contenders, opts.runs, size, ds.file, timeoutMs, log)
+      const rows = results.map((r) => ({ name: r.name, mbps: r.mbps, cpuPerGiB: r.cpuPerGiB, rssMiB: r.rssMiB, runs: runsCell(r) }))
+      const markdown = abMarkdown(
+        `Download A/B (${label(size)})`,
+        `The engine leeching ${label(size)} (one file, 256 KiB pieces) from one ${(await aria2Version()).replace(/^aria2 version /, 'aria2c ')} seeder on 127.0.0.1, ` +
+          `the two checkouts' children alternating, ${opts.runs} runs each. MB/s counts the child process (start to exit); CPU is the child's. ` +
+          engineRuntimeNote(),
+        [rows[0]!, rows[1]!]
+      )
+      return { size, results, markdown }
+    }
     const engineReady = engineHas('client', 'hasher', 'storage')
     contenders.push({
       spec: {
@@ -120,30 +148,44 @@ export const runDownloadBench = async (opts: BenchOptions, log: (s: string) => v
       })
     }
 
-    const runs = new Map<string, LeechRun[]>(contenders.map((c) => [c.spec.name, []]))
-    for (let i = 1; i <= opts.runs; i++) {
-      for (const c of contenders) {
-        if (c.skipped) continue
-        const mine = runs.get(c.spec.name)!
-        // A leecher that failed twice will fail again: do not burn timeouts on it.
-        if (mine.filter((r) => r.error !== null).length >= 2) continue
-        const r = c.run ? await c.run() : await leechOnce(c.spec, ds.file, timeoutMs)
-        mine.push(r)
-        log(
-          `[download] run ${i}/${opts.runs} ${c.spec.name}: ` +
-            (r.error
-              ? `FAILED ${r.error}`
-              : `${fmt(size / MB / r.wallS)} MB/s, ${fmt(r.cpuS / (size / GiB))} CPU s/GiB, ${fmt(r.peakRssBytes / MiB)} MiB RSS`)
-        )
-      }
-    }
-    const results = contenders.map((c) => summarizeRuns(c.spec.name, runs.get(c.spec.name)!, size, c.skipped))
+    const results = await roundRobin(contenders, opts.runs, size, ds.file, timeoutMs, log)
     const markdown = downloadMarkdown(results, { size, runs: opts.runs, residency, aria2: a2 })
     return { size, results, markdown }
   } finally {
     await seeder.stop()
     await tracker.close()
   }
+}
+
+const runsCell = (r: ContenderResult): string => (r.failures.length ? `${r.failures.length} failed: ${r.failures[0]}` : `${r.runs.length}/${r.runs.length} ok`)
+
+/** Each contender `n` times, round-robin (a contender that failed twice is left out). */
+const roundRobin = async (
+  contenders: readonly { spec: LeechSpec; skipped: string | null; run?: () => Promise<LeechRun> }[],
+  n: number,
+  size: number,
+  original: string,
+  timeoutMs: number,
+  log: (s: string) => void
+): Promise<ContenderResult[]> => {
+  const runs = new Map<string, LeechRun[]>(contenders.map((c) => [c.spec.name, []]))
+  for (let i = 1; i <= n; i++) {
+    for (const c of contenders) {
+      if (c.skipped) continue
+      const mine = runs.get(c.spec.name)!
+      // A leecher that failed twice will fail again: do not burn timeouts on it.
+      if (mine.filter((r) => r.error !== null).length >= 2) continue
+      const r = c.run ? await c.run() : await leechOnce(c.spec, original, timeoutMs)
+      mine.push(r)
+      log(
+        `[download] run ${i}/${n} ${c.spec.name}: ` +
+          (r.error
+            ? `FAILED ${r.error}`
+            : `${fmt(size / MB / r.wallS)} MB/s, ${fmt(r.cpuS / (size / GiB))} CPU s/GiB, ${fmt(r.peakRssBytes / MiB)} MiB RSS`)
+      )
+    }
+  }
+  return contenders.map((c) => summarizeRuns(c.spec.name, runs.get(c.spec.name)!, size, c.skipped))
 }
 
 const label = (size: number): string => (size >= GiB ? `${size / GiB} GiB` : `${size / MiB} MiB`)
@@ -165,7 +207,7 @@ const downloadMarkdown = (
           cell(r.cpuPerGiB),
           cell(r.rssMiB, 0),
           wt ? ratio(r.mbps.median, wt.mbps.median) : '–',
-          r.failures.length ? `${r.failures.length} failed: ${r.failures[0]}` : `${r.runs.length}/${r.runs.length} ok`
+          runsCell(r)
         ]
   )
   const lines = [

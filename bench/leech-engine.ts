@@ -6,7 +6,7 @@
  * failures) and how many bytes each peer contributed; exits 0 when every
  * piece is verified.
  *
- *   node --import tsx bench/leech-engine.ts --torrent t.torrent --out DIR --peer 127.0.0.1:6881 [--timeout-ms N]
+ *   node --import tsx bench/leech-engine.ts --torrent t.torrent --out DIR --peer 127.0.0.1:6881 [--host ADDR] [--timeout-ms N]
  */
 import { readFileSync } from 'node:fs'
 import { closeTorrent, createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
@@ -17,6 +17,8 @@ const argv = process.argv.slice(2)
 const [torrentFile] = argValues(argv, 'torrent')
 const [out] = argValues(argv, 'out')
 const peers = argValues(argv, 'peer')
+/** Address to listen on: loopback unless told (the WAN bench runs engines inside namespaces). */
+const host = argValues(argv, 'host')[0] ?? '127.0.0.1'
 const timeoutMs = Number(argValues(argv, 'timeout-ms')[0] ?? 600_000)
 if (!torrentFile || !out) {
   console.error('usage: leech-engine.ts --torrent FILE --out DIR [--peer HOST:PORT]...')
@@ -54,7 +56,7 @@ const onFeedback = (f: EngineFeedback): void => {
 }
 
 const engine = startEngine(
-  torrentClient({ dht: false, host: '127.0.0.1', statusInterval: 250, onTorrent: (_id, h) => (handle = h) }),
+  torrentClient({ dht: false, host, statusInterval: 250, onTorrent: (_id, h) => (handle = h) }),
   commands,
   onFeedback,
   (e) => fail(e.message)

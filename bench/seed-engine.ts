@@ -4,7 +4,7 @@
  * 127.0.0.1:`--port`, announcing to the torrent's tracker. Prints
  * `{"event":"seeding",...}` once ready and then stays up until SIGTERM.
  *
- *   node --import tsx bench/seed-engine.ts --torrent t.torrent --data DIR --port P
+ *   node --import tsx bench/seed-engine.ts --torrent t.torrent --data DIR --port P [--host ADDR]
  */
 import { readFileSync } from 'node:fs'
 import { createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
@@ -15,6 +15,8 @@ const argv = process.argv.slice(2)
 const [torrentFile] = argValues(argv, 'torrent')
 const [data] = argValues(argv, 'data')
 const port = Number(argValues(argv, 'port')[0] ?? 0)
+/** Address to listen on: loopback unless told (the WAN bench runs engines inside namespaces). */
+const host = argValues(argv, 'host')[0] ?? '127.0.0.1'
 if (!torrentFile || !data) {
   console.error('usage: seed-engine.ts --torrent FILE --data DIR --port P')
   process.exit(2)
@@ -45,7 +47,7 @@ const onFeedback = (f: EngineFeedback): void => {
   }
 }
 
-const engine = startEngine(torrentClient({ dht: false, host: '127.0.0.1', port, statusInterval: 1000 }), commands, onFeedback, (e) =>
+const engine = startEngine(torrentClient({ dht: false, host, port, statusInterval: 1000 }), commands, onFeedback, (e) =>
   fail(e.message)
 )
 

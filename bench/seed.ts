@@ -5,7 +5,10 @@
  * tracker so the leecher sees exactly one seeder. Reports the leecher's MB/s
  * and the seeder's CPU s per GiB uploaded (from /proc) and peak RSS.
  *
- *   npm run bench:seed [-- --quick] [--runs N] [--no-engine] [--docs|--no-docs]
+ *   npm run bench:seed [-- --quick] [--runs N] [--no-engine] [--docs|--no-docs] [--ab DIR]
+ *
+ * `--ab DIR`: the engine seeder alone, DIR's checkout against this one,
+ * alternating (bench/lib/ab.ts).
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -22,6 +25,7 @@ import { GiB, MB, MiB, workDir } from './lib/paths.ts'
 import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOptions } from './lib/report.ts'
 import { cell, fmt, ratio, summarize, type Summary } from './lib/stats.ts'
 import { startTracker, type LocalTracker } from './lib/tracker.ts'
+import { abMarkdown, abSides } from './lib/ab.ts'
 
 interface Seeder {
   readonly pid: number
@@ -52,6 +56,7 @@ export const runSeedBench = async (opts: BenchOptions, log: (s: string) => void 
   const runDir = join(workDir, 'seed')
   mkdirSync(runDir, { recursive: true })
   const a2name = (await aria2Version()).replace(/^aria2 version /, 'aria2c ')
+  if (opts.ab !== undefined) return runSeedAb(opts.ab, { size, timeoutMs, file: ds.file, torrentFile: ds.torrentFile, dir: ds.dir, infoHash: ds.infoHash, runDir, runs: opts.runs, a2name }, log)
 
   const trackers: LocalTracker[] = []
   const seeders: Seeder[] = []
@@ -127,6 +132,65 @@ export const runSeedBench = async (opts: BenchOptions, log: (s: string) => void 
       }
     })
     return { results, markdown: seedMarkdown(results, { size, runs: opts.runs, residency, aria2: a2name }) }
+  } finally {
+    for (const s of seeders.reverse()) await s.stop()
+    for (const t of trackers) await t.close()
+  }
+}
+
+/** The A/B: an engine seeder of each checkout (each on its own tracker), aria2c leeching from them in turn. */
+const runSeedAb = async (
+  dir: string,
+  c: { size: number; timeoutMs: number; file: string; torrentFile: string; dir: string; infoHash: string; runDir: string; runs: number; a2name: string },
+  log: (s: string) => void
+): Promise<{ markdown: string; results: SeedResult[] }> => {
+  const trackers: LocalTracker[] = []
+  const seeders: Seeder[] = []
+  try {
+    const sides: { name: string; torrent: string; seeder: Seeder; runs: { leech: LeechRun; seederCpuS: number }[] }[] = []
+    for (const side of abSides(dir)) {
+      const tr = await startTracker()
+      trackers.push(tr)
+      const torrent = torrentWithAnnounce(c.torrentFile, tr.url, join(c.runDir, `ab-${sides.length}.torrent`))
+      const s = await startEngineSeeder(torrent, c.dir, await freePort(), c.timeoutMs, side.root)
+      seeders.push(s)
+      await waitFor(`the ${side.name} seeder to announce`, () => tr.peerCount(c.infoHash) > 0, 20_000)
+      sides.push({ name: side.name, torrent, seeder: s, runs: [] })
+    }
+    const leechPort = await freePort()
+    for (let i = 1; i <= c.runs; i++) {
+      for (const s of sides) {
+        const before = s.seeder.snapshot()
+        const leech = await leechOnce(
+          { name: `aria2c-from-${s.name}`, verify: 'sample', command: (out) => ['aria2c', aria2LeechArgs(s.torrent, out, leechPort)] },
+          c.file,
+          c.timeoutMs
+        )
+        const seederCpuS = s.seeder.snapshot().cpuS - before.cpuS
+        s.runs.push({ leech, seederCpuS })
+        log(`[seed] run ${i}/${c.runs} aria2c from ${s.name}: ` + (leech.error ? `FAILED ${leech.error}` : `${fmt(c.size / MB / leech.wallS)} MB/s, seeder ${fmt(seederCpuS / (c.size / GiB))} CPU s/GiB`))
+      }
+    }
+    const rows = sides.map((s) => {
+      const good = s.runs.filter((r) => r.leech.error === null)
+      const failed = s.runs.length - good.length
+      return {
+        name: s.name,
+        mbps: summarize(good.map((r) => c.size / MB / r.leech.wallS)),
+        cpuPerGiB: summarize(good.map((r) => r.seederCpuS / (c.size / GiB))),
+        rssMiB: summarize([s.seeder.snapshot().peakRssBytes / MiB]),
+        runs: failed ? `${failed} failed: ${s.runs.find((r) => r.leech.error)!.leech.error}` : `${s.runs.length}/${s.runs.length} ok`
+      }
+    })
+    const size = c.size >= GiB ? `${c.size / GiB} GiB` : `${c.size / MiB} MiB`
+    const markdown = abMarkdown(
+      `Seeding A/B (${size})`,
+      `${c.a2name} leeching ${size} (one file, 256 KiB pieces) over 127.0.0.1 from an engine seeder of each checkout (each on its own ` +
+        `tracker), alternating, ${c.runs} runs each. MB/s is the leecher's; CPU is the seeder's /proc delta over each download; peak RSS the seeder's ` +
+        'VmHWM at the end of the session. ' + engineRuntimeNote(),
+      [rows[0]!, rows[1]!]
+    )
+    return { markdown, results: [] }
   } finally {
     for (const s of seeders.reverse()) await s.stop()
     for (const t of trackers) await t.close()

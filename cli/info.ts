@@ -4,13 +4,16 @@
  * @module
  */
 import { parse, onePositional } from './args.ts'
-import { readTorrentInput, type TorrentInput } from './input.ts'
+import { readAnyTorrentInput, type TorrentInput } from './input.ts'
 import { bytes } from './ui/format.ts'
+import type { Metainfo } from '../lib/engine/contracts.ts'
 import { scrape } from '../lib/engine/swarm/scrape.ts'
 
 export const help = `Usage: torrent-patron info <file.torrent | magnet> [--json] [--scrape]
 
-Print a torrent's name, info hash, size, pieces, files and trackers.
+Print a torrent's name, BitTorrent version(s), info hashes, size (the files'
+own bytes, pad files aside), pieces, files and trackers. v2 and hybrid torrents
+(BEP 52) show both info hashes.
 
 Options:
   --json      print the same as one JSON object
@@ -21,14 +24,17 @@ Options:
 const describe = (input: TorrentInput): Record<string, unknown> => {
   if (input.kind === 'magnet') {
     const m = input.magnet
-    return { kind: 'magnet', name: m.name ?? null, infohash: m.infoHash, trackers: m.announce, peers: m.peers, webSeeds: m.webSeeds ?? [] }
+    return { kind: 'magnet', name: m.name ?? null, infohash: m.infoHash, infohashV2: m.infoHashV2 ?? null, trackers: m.announce, peers: m.peers, webSeeds: m.webSeeds ?? [] }
   }
   const m = input.meta
   return {
     kind: 'torrent',
     name: m.name,
+    version: m.version ?? 'v1',
     infohash: m.infoHash,
-    size: m.length,
+    infohashV1: m.version === 'v2' ? null : m.infoHash,
+    infohashV2: m.v2?.infoHash ?? null,
+    size: realSize(m),
     pieceLength: m.pieceLength,
     pieces: m.pieceCount,
     private: m.private,
@@ -38,6 +44,8 @@ const describe = (input: TorrentInput): Record<string, unknown> => {
   }
 }
 
+const realSize = (m: Metainfo): number => m.fileBytes ?? m.files.reduce((n, f) => (f.pad ? n : n + f.length), 0)
+
 const text = (input: TorrentInput): string => {
   const lines: string[] = []
   const row = (k: string, v: string) => lines.push(`${`${k}:`.padEnd(10)}${v}`)
@@ -45,15 +53,19 @@ const text = (input: TorrentInput): string => {
     const m = input.magnet
     row('name', m.name ?? '(unknown until metadata arrives)')
     row('infohash', m.infoHash)
+    if (m.infoHashV2 !== undefined) row('v2 hash', m.infoHashV2)
     row('trackers', m.announce.length === 0 ? '(none)' : m.announce.join('\n          '))
     if (m.peers.length > 0) row('peers', m.peers.join(', '))
     return lines.join('\n')
   }
   const m = input.meta
   const files = m.files.filter((f) => !f.pad)
+  const size = realSize(m)
   row('name', m.name)
-  row('infohash', m.infoHash)
-  row('size', `${bytes(m.length)} (${m.length} bytes)`)
+  row('version', m.version === 'hybrid' ? 'hybrid (v1 and v2)' : m.version ?? 'v1')
+  row('infohash', m.version === 'v2' ? '(none: v2 only)' : m.infoHash)
+  if (m.v2 !== undefined) row('v2 hash', m.v2.infoHash)
+  row('size', `${bytes(size)} (${size} bytes)`)
   row('pieces', `${m.pieceCount} x ${bytes(m.pieceLength)}`)
   row('private', m.private ? 'yes' : 'no')
   row('trackers', m.announce.length === 0 ? '(none)' : m.announce.join('\n          '))
@@ -97,7 +109,7 @@ export const info = async (argv: readonly string[]): Promise<number> => {
     console.log(help)
     return 0
   }
-  const input = await readTorrentInput(onePositional('info', positionals, 'torrent file or magnet link'))
+  const input = await readAnyTorrentInput(onePositional('info', positionals, 'torrent file or magnet link'))
   const rows = values.scrape ? await scrapeAll(input) : undefined
   if (values.json) console.log(JSON.stringify(rows ? { ...describe(input), scrape: rows } : describe(input)))
   else console.log(rows ? `${text(input)}\n${scrapeText(rows)}` : text(input))

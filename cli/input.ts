@@ -8,7 +8,7 @@ import { access, constants, readFile, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import type { Magnet, Metainfo } from '../lib/index.ts'
-import { parseMagnet, parseMetainfo } from '../lib/engine/metainfo/index.ts'
+import { parseMagnet, parseMetainfo, type ParseOptions } from '../lib/engine/metainfo/index.ts'
 import { makeFolder } from '../lib/engine/disk/make-folder.ts'
 import { CliError, reasonOf } from './errors.ts'
 
@@ -30,26 +30,31 @@ export interface MagnetInput {
 export type TorrentInput = TorrentFileInput | MagnetInput
 
 /** Read and validate a .torrent file; one-line errors for a missing file or bad contents. */
-export const readTorrentFile = async (file: string): Promise<TorrentFileInput> => {
+export const readTorrentFile = async (file: string, opts: ParseOptions = {}): Promise<TorrentFileInput> => {
   let bytes: Uint8Array
   try {
     bytes = await readFile(file)
   } catch (e) {
     throw new CliError(`cannot read ${file}: ${reasonOf(e)}`)
   }
-  const parsed = await parseMetainfo(bytes)
+  const parsed = await parseMetainfo(bytes, opts)
   if (!parsed.ok) throw new CliError(`${file} is not a valid torrent: ${parsed.reason}`)
   return { kind: 'torrent', file, bytes, meta: parsed.value }
 }
 
-/** A magnet URI or the path of a .torrent file. */
-export const readTorrentInput = async (arg: string): Promise<TorrentInput> => {
+/** A magnet URI or the path of a .torrent file the engine can run. */
+export const readTorrentInput = async (arg: string): Promise<TorrentInput> => readInput(arg, {})
+
+/** A magnet URI or the path of a .torrent file of any BitTorrent version, v2-only included (to describe it). */
+export const readAnyTorrentInput = async (arg: string): Promise<TorrentInput> => readInput(arg, { acceptV2Only: true })
+
+const readInput = async (arg: string, opts: ParseOptions): Promise<TorrentInput> => {
   if (arg.toLowerCase().startsWith('magnet:')) {
-    const parsed = parseMagnet(arg)
+    const parsed = parseMagnet(arg, opts)
     if (!parsed.ok) throw new CliError(`not a valid magnet link: ${parsed.reason}`)
     return { kind: 'magnet', uri: arg, magnet: parsed.value }
   }
-  return readTorrentFile(arg)
+  return readTorrentFile(arg, opts)
 }
 
 /** Create `folder` if needed and check that we may write there. */

@@ -22,6 +22,8 @@ Options:
                          or its exponent, 14 to 26, as mktorrent's -l (default:
                          chosen by size)
       --private          set the private flag (peers only from the trackers)
+      --v2               make a BitTorrent v2 torrent (BEP 52: SHA-256 merkle trees)
+      --hybrid           make a hybrid torrent: v1 (with BEP 47 pad files) and v2 in one
   -c, --comment TEXT     comment stored in the torrent
   -h, --help             show this help`
 
@@ -50,6 +52,7 @@ export interface MakeOptions {
   readonly pieceLength?: number
   readonly private?: boolean
   readonly comment?: string
+  readonly version?: 'v1' | 'v2' | 'hybrid'
 }
 
 /** Make the .torrent of `source` and write it; returns its path and bytes. One-line errors. */
@@ -66,7 +69,8 @@ export const makeTorrentFile = async (source: string, opts: MakeOptions): Promis
       announce: opts.announce,
       ...(opts.pieceLength === undefined ? {} : { pieceLength: opts.pieceLength }),
       ...(opts.private === undefined ? {} : { private: opts.private }),
-      ...(opts.comment === undefined ? {} : { comment: opts.comment })
+      ...(opts.comment === undefined ? {} : { comment: opts.comment }),
+      ...(opts.version === undefined ? {} : { version: opts.version })
     })
   } catch (e) {
     throw new CliError(`cannot make a torrent of ${source}: ${reasonOf(e)}`)
@@ -87,6 +91,8 @@ export const make = async (argv: readonly string[]): Promise<number> => {
     'piece-length': { type: 'string', short: 'l' },
     private: { type: 'boolean' },
     comment: { type: 'string', short: 'c' },
+    v2: { type: 'boolean' },
+    hybrid: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
   })
   if (values.help) {
@@ -96,16 +102,21 @@ export const make = async (argv: readonly string[]): Promise<number> => {
   const source = onePositional('make', positionals, 'path of the file or folder')
   const announce = values.announce ?? []
   if (announce.length === 0) throw usageError('--announce URL is required', 'make')
+  if (values.v2 === true && values.hybrid === true) throw usageError('--v2 and --hybrid exclude each other (a hybrid is v1 and v2)', 'make')
+  const version = values.v2 === true ? 'v2' : values.hybrid === true ? 'hybrid' : undefined
   const pieceLength = parsePieceLength(values['piece-length'])
   const { file, bytes: torrent } = await makeTorrentFile(source, {
     announce,
     ...(values.output === undefined ? {} : { output: values.output }),
     ...(pieceLength === undefined ? {} : { pieceLength }),
     ...(values.private === undefined ? {} : { private: values.private }),
-    ...(values.comment === undefined ? {} : { comment: values.comment })
+    ...(values.comment === undefined ? {} : { comment: values.comment }),
+    ...(version === undefined ? {} : { version })
   })
-  const parsed = await parseMetainfo(torrent)
-  const summary = parsed.ok ? ` (${parsed.value.infoHash}, ${bytes(parsed.value.length)} in ${parsed.value.pieceCount} pieces)` : ''
+  const parsed = await parseMetainfo(torrent, { acceptV2Only: true })
+  const m = parsed.ok ? parsed.value : undefined
+  const hashes = m === undefined ? '' : m.version === 'v2' ? `v2 ${m.v2?.infoHash ?? ''}` : m.version === 'hybrid' ? `${m.infoHash}, v2 ${m.v2?.infoHash ?? ''}` : m.infoHash
+  const summary = m === undefined ? '' : ` (${hashes}, ${bytes(m.fileBytes ?? m.length)} in ${m.pieceCount} pieces)`
   console.log(`wrote ${file}${summary}`)
   return 0
 }

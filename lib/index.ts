@@ -25,4 +25,5 @@ export { torrentClient, type ClientOptions, type TorrentHandle, type PeerInfo, t
 export type { DhtOption, DhtSettings, LsdSettings } from './engine/index.ts'
 export { makeTorrent, defaultPieceLength, makeSeedCommand, type MakeTorrentOptions, type SeedCommand, type SeedCommandOptions } from './maker/index.ts'
 export { parseMetainfo, parseMagnet } from './engine/metainfo/index.ts'
-export type { Metainfo, Magnet, FileEntry, ParseResult } from './engine/contracts.ts'
+export type { Metainfo, MetainfoV2, V2File, Magnet, FileEntry, ParseResult } from './engine/contracts.ts'
+export type { ParseOptions, MagnetOptions } from './engine/metainfo/index.ts'

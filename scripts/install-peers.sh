@@ -20,6 +20,8 @@ missing=()
 for bin in "${!provider[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("${provider[$bin]}")
 done
+# libtorrent's Python binding (the BEP 52 oracle and v2 peer) is a module, not a binary.
+/usr/bin/python3 -c 'import libtorrent' >/dev/null 2>&1 || missing+=(python3-libtorrent)
 
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0

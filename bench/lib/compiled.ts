@@ -22,35 +22,40 @@
  */
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
-import { benchDir, projectRoot, workDir } from './paths.ts'
+import { projectRoot, workDir } from './paths.ts'
 
 /** Young-generation cap for the engine's bench children (see above). */
 export const SEMI_SPACE = '--max-semi-space-size=4'
 
-let built = false
+const built = new Set<string>()
 
-/** Compile the bench children (bench/tsconfig.dist.json) unless done already in this process. */
-const build = (): void => {
-  if (built) return
-  const tsc = join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc')
-  execFileSync(process.execPath, [tsc, '-p', join(benchDir, 'tsconfig.dist.json')], { cwd: projectRoot, stdio: 'inherit' })
-  built = true
+/** Compile the bench children (bench/tsconfig.dist.json) of the checkout at `root` unless done already in this process. */
+const build = (root: string): void => {
+  if (built.has(root)) return
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'bench', 'tsconfig.dist.json')], { cwd: root, stdio: 'inherit' })
+  built.add(root)
 }
 
 /**
  * Node arguments that run bench child `name` (e.g. 'leech-engine'): the
- * compiled file, or the TypeScript source through tsx when `useTsx`.
+ * compiled file, or the TypeScript source through tsx when `useTsx`; of
+ * this checkout, or of the one at `root` (an A/B, `--ab`).
  *
  * @example
  * ```ts
  * spawn(process.execPath, [...engineChild('seed-engine'), '--torrent', t, '--data', dir, '--port', '6881'])
  * ```
  */
-export const engineChild = (name: 'leech-engine' | 'seed-engine' | 'check-engine', useTsx = process.argv.includes('--tsx')): string[] => {
+export const engineChild = (
+  name: 'leech-engine' | 'seed-engine' | 'check-engine',
+  useTsx = process.argv.includes('--tsx'),
+  root = projectRoot
+): string[] => {
   const extra = [SEMI_SPACE, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')]
-  if (useTsx) return [...extra, '--import', 'tsx', join(benchDir, `${name}.ts`)]
-  build()
-  return [...extra, join(workDir, 'dist', 'bench', `${name}.js`)]
+  if (useTsx) return [...extra, '--import', 'tsx', join(root, 'bench', `${name}.ts`)]
+  build(root)
+  return [...extra, root === projectRoot ? join(workDir, 'dist', 'bench', `${name}.js`) : join(root, 'bench', '.work', 'dist', 'bench', `${name}.js`)]
 }
 
 /** One sentence for the docs: how the engine's child ran. */

@@ -27,10 +27,10 @@ export interface EngineSeeder {
  * await s.stop()
  * ```
  */
-export const startEngineSeeder = async (torrent: string, dir: string, port: number, timeoutMs: number): Promise<EngineSeeder> => {
+export const startEngineSeeder = async (torrent: string, dir: string, port: number, timeoutMs: number, root?: string): Promise<EngineSeeder> => {
   const t0 = performance.now()
   const child: ChildProcess = killOnExit(
-    spawn(process.execPath, [...engineChild('seed-engine'), '--torrent', torrent, '--data', dir, '--port', String(port)], {
+    spawn(process.execPath, [...engineChild('seed-engine', undefined, root), '--torrent', torrent, '--data', dir, '--port', String(port)], {
       stdio: ['ignore', 'pipe', 'pipe']
     })
   )

@@ -87,12 +87,18 @@ export interface BenchOptions {
   readonly timeoutS: number | null
   /** Include qBittorrent as a leecher: `--qbittorrent` / `--no-qbittorrent`; default: full-size runs only. */
   readonly qbittorrent?: boolean
+  /**
+   * `--ab DIR`: an A/B of the engine alone, DIR's engine (another checkout,
+   * `npm ci` done) against this tree's, their runs alternating in one session.
+   */
+  readonly ab?: string
 }
 
 /**
  * `--quick` (64 MiB), `--runs N` (default 3), `--docs` / `--no-docs`
  * (default: write docs for full-size runs only), `--no-engine`, `--timeout-s N`
- * (per run; default 20 quick, 300 full).
+ * (per run; default 20 quick, 300 full), `--ab DIR` (engine A/B against the
+ * checkout in DIR; never writes docs).
  */
 export const parseBenchArgs = (argv: readonly string[]): BenchOptions => {
   const quick = argv.includes('--quick')
@@ -102,5 +108,15 @@ export const parseBenchArgs = (argv: readonly string[]): BenchOptions => {
   const tAt = argv.indexOf('--timeout-s')
   const timeoutS = tAt >= 0 ? Number(argv[tAt + 1]) || null : null
   const qbittorrent = argv.includes('--no-qbittorrent') ? false : argv.includes('--qbittorrent') ? true : undefined
-  return { quick, runs, docs, noEngine: argv.includes('--no-engine'), timeoutS, ...(qbittorrent === undefined ? {} : { qbittorrent }) }
+  const abAt = argv.indexOf('--ab')
+  const ab = abAt >= 0 ? argv[abAt + 1] : undefined
+  return {
+    quick,
+    runs,
+    docs: docs && ab === undefined,
+    noEngine: argv.includes('--no-engine'),
+    timeoutS,
+    ...(qbittorrent === undefined ? {} : { qbittorrent }),
+    ...(ab === undefined ? {} : { ab })
+  }
 }

@@ -39,7 +39,7 @@ export interface FileEntry {
  * ```
  */
 export interface Metainfo {
-  /** Hex v1 info hash (40 lowercase hex chars). */
+  /** Hex v1 info hash (40 lowercase hex chars); for a v2-only torrent, the first 20 bytes of its v2 hash. */
   readonly infoHash: string
   /** The same info hash as 20 raw bytes. */
   readonly infoHashBytes: Uint8Array
@@ -65,6 +65,63 @@ export interface Metainfo {
   readonly private: boolean
   /** The bencoded info dictionary, as served by ut_metadata (BEP 9). */
   readonly infoBytes: Uint8Array
+  /**
+   * Which BitTorrent versions the torrent speaks (BEP 52): `v1` when absent.
+   * A `v2` torrent's {@link Metainfo.infoHash} is the first 20 bytes of its
+   * SHA-256 info hash (what the handshake, trackers and the DHT use), and its
+   * {@link Metainfo.pieceHashes} is empty: its pieces verify against merkle roots.
+   */
+  readonly version?: 'v1' | 'v2' | 'hybrid'
+  /** The v2 half of a `v2` or `hybrid` torrent. */
+  readonly v2?: MetainfoV2
+  /** Bytes of the files themselves: {@link Metainfo.length} without pad files. */
+  readonly fileBytes?: number
+}
+
+/**
+ * One file of a v2 (or hybrid) torrent: every file starts on a piece boundary.
+ *
+ * @example
+ * ```ts
+ * const f: V2File = { path: ['album', 'b.flac'], length: 70_000, offset: 262_144, root, firstPiece: 4, pieceCount: 2 }
+ * ```
+ */
+export interface V2File {
+  /** Path below the save folder, the torrent's name first (as in {@link FileEntry}). */
+  readonly path: readonly string[]
+  /** Size in bytes. */
+  readonly length: number
+  /** Offset of the file's first byte in the torrent's byte space (a multiple of the piece length). */
+  readonly offset: number
+  /** The file's 32-byte merkle root (`pieces root`); null for an empty file or a symlink. */
+  readonly root: Uint8Array | null
+  /** Index of the file's first piece. */
+  readonly firstPiece: number
+  /** Pieces the file covers (0 for an empty file). */
+  readonly pieceCount: number
+}
+
+/**
+ * The v2 half of a torrent (BEP 52).
+ *
+ * @example
+ * ```ts
+ * const r = await parseMetainfo(await readFile('hybrid.torrent'))
+ * if (r.ok && r.value.v2 !== undefined) console.log(r.value.v2.infoHash, r.value.v2.files.length)
+ * ```
+ */
+export interface MetainfoV2 {
+  /** Hex SHA-256 of the info dictionary (64 lowercase hex chars). */
+  readonly infoHash: string
+  /** The same 32 bytes. */
+  readonly infoHashBytes: Uint8Array
+  /** Real files in torrent order (no pad entries). */
+  readonly files: readonly V2File[]
+  /**
+   * Piece layers by hex pieces root, each checked against its root: one 32-byte
+   * hash per piece, for files longer than one piece. A missing layer comes from peers.
+   */
+  readonly pieceLayers: ReadonlyMap<string, Uint8Array>
 }
 
 /**
@@ -104,8 +161,10 @@ export type ParseResult<T> =
  * ```
  */
 export interface Magnet {
-  /** Hex v1 info hash (40 lowercase hex chars). */
+  /** Hex v1 info hash (40 lowercase hex chars); for a v2-only magnet, the first 20 bytes of its v2 hash. */
   readonly infoHash: string
+  /** Hex v2 info hash (64 chars) from `xt=urn:btmh:1220...` (BEP 52), when the magnet has one. */
+  readonly infoHashV2?: string
   /** The torrent's suggested name (the file name of a single-file torrent). */
   readonly name?: string
   /** Tracker URLs. */

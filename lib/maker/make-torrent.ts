@@ -1,5 +1,5 @@
 /**
- * Make a v1 .torrent from a file or a directory (Kamaelia's TorrentMaker).
+ * Make a .torrent (v1, v2 or hybrid) from a file or a directory (Kamaelia's TorrentMaker).
  * Own code rather than `create-torrent`: that one skips "junk" and hidden files
  * and adds fields of its own, while a maker whose file order matches mktorrent's
  * (byte order of the relative path) gives the same piece hashes for the same data.
@@ -15,6 +15,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { parseMetainfo } from '../engine/metainfo/parse.ts'
 import { bencode, type Encodable } from '../engine/metainfo/bencode-encode.ts'
 import { MAX_PIECE_LENGTH, MIN_PIECE_LENGTH } from '../engine/metainfo/limits.ts'
+import { hashV2 } from './hash-v2.ts'
 
 /**
  * Options of {@link makeTorrent}.
@@ -39,6 +40,11 @@ export interface MakeTorrentOptions {
   readonly comment?: string
   /** Torrent name; default: the last component of `path`. */
   readonly name?: string
+  /**
+   * `v1` (default), `v2` (BEP 52 only: merkle trees, SHA-256) or `hybrid` (both
+   * halves over the same piece-aligned data, v1 with BEP 47 pad files).
+   */
+  readonly version?: 'v1' | 'v2' | 'hybrid'
 }
 
 /**
@@ -82,30 +88,52 @@ export async function makeTorrent (path: string, opts: MakeTorrentOptions): Prom
   if (!Number.isInteger(pieceLength) || pieceLength < MIN_PIECE_LENGTH || pieceLength > MAX_PIECE_LENGTH || (pieceLength & (pieceLength - 1)) !== 0) {
     throw new Error(`piece length ${pieceLength} must be a power of two from ${MIN_PIECE_LENGTH} to ${MAX_PIECE_LENGTH}`)
   }
-  const pieces = await hashPieces(files, pieceLength)
-
-  const info: Record<string, Encodable> = {
-    name,
-    'piece length': pieceLength,
-    pieces
+  const version = opts.version ?? 'v1'
+  const info: Record<string, Encodable> = { name, 'piece length': pieceLength }
+  let pieceLayers: Encodable | undefined
+  if (version === 'v1') {
+    info['pieces'] = await hashPieces(files, pieceLength)
+    if (single) info['length'] = total
+    else info['files'] = files.map(f => ({ length: f.length, path: f.rel }))
+  } else {
+    // v2 orders files component by component (the file tree's order), not by the joined path.
+    const ordered = single ? files : [...files].sort((a, b) => compareComponents(a.rel, b.rel))
+    const v2 = await hashV2(ordered, pieceLength, version === 'hybrid', single)
+    info['meta version'] = 2
+    info['file tree'] = v2.fileTree
+    if (v2.pieceLayers.size > 0) pieceLayers = v2.pieceLayers
+    if (version === 'hybrid') {
+      info['pieces'] = v2.v1Pieces
+      // A single file keeps the v1 single-file form, with no pad after it (as libtorrent makes it).
+      if (single) info['length'] = total
+      else info['files'] = v2.v1Files
+    }
   }
-  if (single) info['length'] = total
-  else info['files'] = files.map(f => ({ length: f.length, path: f.rel }))
   if (opts.private === true) info['private'] = 1
 
-  const torrent: Record<string, Encodable> = {
+  const torrent: Record<string, Encodable | undefined> = {
     announce: announce[0] as string,
     'created by': 'torrent-patron',
     'creation date': Math.floor(Date.now() / 1000),
-    info
+    info,
+    'piece layers': pieceLayers
   }
   if (announce.length > 1) torrent['announce-list'] = announce.map(u => [u])
   if (opts.comment !== undefined) torrent['comment'] = opts.comment
   const bytes = bencode(torrent)
 
-  const check = await parseMetainfo(bytes)
+  const check = await parseMetainfo(bytes, { acceptV2Only: true })
   if (!check.ok) throw new Error(`the result would be refused: ${check.reason}`)
   return bytes
+}
+
+/** Order of two relative paths in a v2 file tree: component by component, by raw UTF-8 bytes. */
+function compareComponents (a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const c = Buffer.compare(Buffer.from(a[i] as string, 'utf8'), Buffer.from(b[i] as string, 'utf8'))
+    if (c !== 0) return c
+  }
+  return a.length - b.length
 }
 
 /** Regular files below `root`, in byte order of their '/'-joined relative path (as mktorrent sorts). */

@@ -207,7 +207,8 @@ export class PiecePicker extends PieceGeometry {
     if (this.open.size > 0) {
       const own = this.outstanding.piecesOf(peer.id)
       // (taking blocks only updates counts of keys already in `own`: safe to iterate)
-      if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && !this.barred(p, peer.id) && this.takeFree(p, peer.id, mine, max, out)) return out
+      // (peer.has: a peer that chokes us with the fast extension on serves only its allowed-fast pieces)
+      if (own !== undefined) for (const p of own.keys()) if (this.open.has(p) && peer.has(p) && !this.barred(p, peer.id) && this.takeFree(p, peer.id, mine, max, out)) return out
       for (const p of this.open) {
         if (!peer.has(p) || this.barred(p, peer.id)) continue
         if (this.takeFree(p, peer.id, mine, max, out)) return out

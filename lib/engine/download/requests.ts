@@ -34,6 +34,8 @@ export interface RequestPeer {
     uninterested(): void
   }
   has(piece: number): boolean
+  /** We may ask for `piece` now (it unchokes us, or the piece is in its BEP 6 allowed-fast set). */
+  mayRequest?(piece: number): boolean
   /** Requests outstanding with it. */
   readonly inflight: number
   /** Target number of outstanding requests. */
@@ -137,7 +139,10 @@ export class RequestPipeline {
 
   /** Top up a peer's pipeline. */
   fill(peer: RequestPeer): void {
-    if (this.o.closed() || !peer.ready || peer.closed || peer.wire.peerChoking || !peer.wire.amInterested) return
+    if (this.o.closed() || !peer.ready || peer.closed || !peer.wire.amInterested) return
+    // Choked: only the pieces it allows while choking (BEP 6 allowed fast), if any.
+    const choked = peer.wire.peerChoking
+    if (choked && peer.mayRequest === undefined) return
     if (this.o.full()) return
     const block = this.o.picker.blockSize
     const inflight = peer.inflight
@@ -158,11 +163,27 @@ export class RequestPipeline {
       this.refillLater(this.o.throttle.delay(block, now))
       return
     }
-    const reqs = this.o.picker.pick(peer, Math.min(room, afford))
+    const view = choked ? { id: peer.id, has: (p: number) => peer.has(p) && peer.mayRequest!(p) } : peer
+    const reqs = this.o.picker.pick(view, Math.min(room, afford))
+    if (reqs.length === 0) return
     let asked = 0
     for (const r of reqs) asked += r.length
     this.o.throttle.charge(asked, now)
     peer.requestMany(reqs)
+  }
+
+  /**
+   * The peer rejected a request of ours (BEP 6): if it was outstanding, the
+   * block goes back to the pool and every pipeline is topped up at once, so
+   * another peer is asked without waiting for a timeout. A stray reject is ignored.
+   */
+  rejected(peer: RequestPeer & { rejected(): void }, piece: number, offset: number, length: number): void {
+    const { picker } = this.o
+    if (!picker.requestedBy(peer.id).some((r) => r.piece === piece && r.offset === offset && r.length === length)) return
+    picker.cancelled(peer.id, { piece, offset, length })
+    peer.rejected()
+    // Others first: the rejecting peer would take the block straight back.
+    for (const p of this.o.peers()) if (p !== peer) this.fill(p)
   }
 
   /** Top up every pipeline. */

@@ -7,8 +7,11 @@
  */
 import { Buffer } from 'node:buffer'
 
-/** What {@link bencode} accepts: strings are written as UTF-8. */
-export type Encodable = number | bigint | string | Uint8Array | readonly Encodable[] | { readonly [key: string]: Encodable | undefined }
+/**
+ * What {@link bencode} accepts: strings are written as UTF-8. A Map's keys may
+ * be raw bytes (for keys that are not text, such as BEP 52's `piece layers`).
+ */
+export type Encodable = number | bigint | string | Uint8Array | readonly Encodable[] | { readonly [key: string]: Encodable | undefined } | ReadonlyMap<string | Uint8Array, Encodable>
 
 /**
  * Bencode a value. Integers must be whole numbers; `undefined` dictionary values are left out.
@@ -36,14 +39,16 @@ function write (v: Encodable, out: Buffer[]): void {
     for (const item of v as readonly Encodable[]) write(item, out)
     out.push(Buffer.from('e'))
   } else {
-    const dict = v as { readonly [key: string]: Encodable | undefined }
-    const keys = Object.keys(dict).filter(k => dict[k] !== undefined)
-      .map(k => ({ k, b: Buffer.from(k, 'utf8') }))
-      .sort((x, y) => Buffer.compare(x.b, y.b))
+    const entries: Array<{ b: Buffer; v: Encodable }> = v instanceof Map
+      ? [...(v as ReadonlyMap<string | Uint8Array, Encodable>)].map(([k, item]) => ({ b: typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k), v: item }))
+      : Object.entries(v as { readonly [key: string]: Encodable | undefined })
+        .filter((e): e is [string, Encodable] => e[1] !== undefined)
+        .map(([k, item]) => ({ b: Buffer.from(k, 'utf8'), v: item }))
+    entries.sort((x, y) => Buffer.compare(x.b, y.b))
     out.push(Buffer.from('d'))
-    for (const { k, b } of keys) {
+    for (const { b, v: item } of entries) {
       out.push(Buffer.from(`${b.length}:`, 'latin1'), b)
-      write(dict[k] as Encodable, out)
+      write(item, out)
     }
     out.push(Buffer.from('e'))
   }

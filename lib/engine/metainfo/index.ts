@@ -4,8 +4,9 @@
  *
  * @module
  */
-export { parseMetainfo, metainfoFromInfoBytes, type InfoExtras } from './parse.ts'
-export { parseMagnet, btihToHex } from './magnet.ts'
+export { parseMetainfo, metainfoFromInfoBytes, type InfoExtras, type ParseOptions } from './parse.ts'
+export * as merkle from './merkle.ts'
+export { parseMagnet, btihToHex, type MagnetOptions } from './magnet.ts'
 export { bencode, type Encodable } from './bencode-encode.ts'
 export { bdecode, type BValue, type BDict, type BList } from './bdecode-guard.ts'
 export { componentProblem, pathProblem, pathCollision, staysInside } from './safe-path.ts'

@@ -1,5 +1,5 @@
 /**
- * Magnet URIs (BEP 9): `magnet:?xt=urn:btih:<hash>&dn=<name>&tr=<tracker>&x.pe=<host:port>`.
+ * Magnet URIs (BEP 9, BEP 52): `magnet:?xt=urn:btih:<hash>&xt=urn:btmh:1220<hash>&dn=<name>&tr=<tracker>&x.pe=<host:port>`.
  * Own code rather than `magnet-uri` so that every refusal has a reason, bad
  * percent-encoding cannot throw, and lists are bounded.
  *
@@ -13,17 +13,34 @@ const WEB_SEED_SCHEMES = ['http:', 'https:']
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
 
 /**
+ * Options of {@link parseMagnet}.
+ *
+ * @example
+ * ```ts
+ * const r = parseMagnet('magnet:?xt=urn:btmh:1220' + 'ab'.repeat(32), { acceptV2Only: true })
+ * if (r.ok) console.log(r.value.infoHashV2)
+ * ```
+ */
+export interface MagnetOptions {
+  /** Accept magnets with only a v2 hash (`urn:btmh`); off by default, as for .torrent files. */
+  readonly acceptV2Only?: boolean
+}
+
+/**
  * Parse a magnet URI. Never throws.
- * Accepts a 40-hex or 32-char base32 `btih` hash (returned as lowercase hex),
- * `dn` (display name), `tr` (trackers; `tr.1`, `tr.2`... too), `ws` (BEP 19 web seeds, http and https) and `x.pe` (peer hints).
+ * Accepts a 40-hex or 32-char base32 `btih` hash (returned as lowercase hex), a
+ * BEP 52 `btmh` hash (`1220` and 64 hex: a SHA-256 multihash), both for a hybrid,
+ * `dn` (display name), `tr` (trackers; `tr.1`, `tr.2`... too), `ws` (BEP 19 web
+ * seeds, http and https) and `x.pe` (peer hints).
+ * With only a v2 hash, `infoHash` is its first 20 bytes (the swarm's key on the wire).
  *
  * @example
  * const r = parseMagnet('magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=demo&tr=udp%3A%2F%2F127.0.0.1%3A6969')
  * if (r.ok) console.log(r.value.infoHash, r.value.name, r.value.announce)
  */
-export function parseMagnet (uri: string): ParseResult<Magnet> {
+export function parseMagnet (uri: string, opts: MagnetOptions = {}): ParseResult<Magnet> {
   try {
-    return parse(uri)
+    return parse(uri, opts)
   } catch (err) {
     return refuse(`internal error (${err instanceof Error ? err.message : String(err)})`)
   }
@@ -31,13 +48,13 @@ export function parseMagnet (uri: string): ParseResult<Magnet> {
 
 const refuse = (reason: string): ParseResult<Magnet> => ({ ok: false, reason: `magnet: ${reason}` })
 
-function parse (uri: string): ParseResult<Magnet> {
+function parse (uri: string, opts: MagnetOptions): ParseResult<Magnet> {
   if (typeof uri !== 'string') return refuse('not a string')
   if (uri.length > MAX_MAGNET_LENGTH) return refuse(`URI is longer than ${MAX_MAGNET_LENGTH} characters`)
   const m = /^magnet:\?(.*)$/is.exec(uri.trim())
   if (m === null) return refuse('not a magnet URI (must start with "magnet:?")')
   let infoHash: string | null = null
-  let sawV2 = false
+  let v2: string | null = null
   let name: string | undefined
   const trackers: string[] = []
   const peers: string[] = []
@@ -58,7 +75,11 @@ function parse (uri: string): ParseResult<Magnet> {
         if (infoHash !== null && infoHash !== hash) return refuse('two different info hashes in one magnet')
         infoHash = hash
       } else if (/^urn:btmh:/i.test(value)) {
-        sawV2 = true
+        const mh = /^urn:btmh:1220([0-9a-f]{64})$/i.exec(value)
+        if (mh === null) return refuse('v2 info hash must be a SHA-256 multihash: xt=urn:btmh:1220 and 64 hex characters')
+        const hash = (mh[1] as string).toLowerCase()
+        if (v2 !== null && v2 !== hash) return refuse('two different v2 info hashes in one magnet')
+        v2 = hash
       }
     } else if (base === 'dn') {
       // A display name only: the real name comes from the validated info dictionary.
@@ -73,12 +94,17 @@ function parse (uri: string): ParseResult<Magnet> {
       if (peers.length < MAX_TRACKERS && !peers.includes(peer)) peers.push(peer)
     }
   }
-  if (infoHash === null) {
-    return refuse(sawV2
-      ? 'BitTorrent v2-only magnets (urn:btmh, BEP 52) are not supported yet'
-      : 'no BitTorrent info hash (xt=urn:btih:...)')
+  if (infoHash === null && v2 === null) return refuse('no BitTorrent info hash (xt=urn:btih:... or xt=urn:btmh:1220...)')
+  if (infoHash === null && opts.acceptV2Only !== true) return refuse('BitTorrent v2-only magnets (urn:btmh, BEP 52) are not supported yet')
+  const value: Magnet = {
+    infoHash: infoHash ?? (v2 as string).slice(0, 40),
+    ...(v2 === null ? {} : { infoHashV2: v2 }),
+    ...(name === undefined ? {} : { name }),
+    announce: trackers,
+    peers,
+    ...(webSeeds.length > 0 ? { webSeeds } : {})
   }
-  return { ok: true, value: { infoHash, ...(name === undefined ? {} : { name }), announce: trackers, peers, ...(webSeeds.length > 0 ? { webSeeds } : {}) } }
+  return { ok: true, value }
 }
 
 function decode (s: string): string | null {

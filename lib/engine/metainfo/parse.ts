@@ -9,9 +9,10 @@
  */
 import { Buffer } from 'node:buffer'
 import { createHash } from 'node:crypto'
-import type { FileEntry, Metainfo, ParseResult } from '../contracts.ts'
+import type { FileEntry, Metainfo, MetainfoV2, ParseResult } from '../contracts.ts'
 import { bdecode, isBytes, isDict, isInt, isList, type BDict, type BValue } from './bdecode-guard.ts'
 import { checkHybrid } from './hybrid.ts'
+import { layoutV2, readFileTree, readPieceLayers, type V2Layout } from './v2.ts'
 import { MAX_FILES, MAX_METAINFO_BYTES, MAX_PIECE_LENGTH, MAX_PIECES, MAX_TRACKERS, MIN_PIECE_LENGTH } from './limits.ts'
 import { componentProblem, pathCollision, pathProblem } from './safe-path.ts'
 
@@ -32,7 +33,24 @@ export interface InfoExtras {
 }
 
 /**
- * Parse and validate the bytes of a .torrent file.
+ * Options of {@link parseMetainfo}.
+ *
+ * @example
+ * ```ts
+ * const r = await parseMetainfo(bytes, { acceptV2Only: true })
+ * if (r.ok) console.log(r.value.version, r.value.v2?.infoHash)
+ * ```
+ */
+export interface ParseOptions {
+  /**
+   * Accept v2-only torrents (BEP 52). Off by default: the engine's download
+   * path verifies v1 pieces only, so a torrent it is to run must have a v1 half.
+   */
+  readonly acceptV2Only?: boolean
+}
+
+/**
+ * Parse and validate the bytes of a .torrent file (v1, v2 or hybrid).
  * Never throws and never rejects: malformed or unsafe input resolves to
  * `{ ok: false, reason }` with a short reason for the user.
  *
@@ -41,9 +59,9 @@ export interface InfoExtras {
  * if (r.ok) console.log(r.value.infoHash, r.value.files.length)
  * else console.log(r.reason) // e.g. 'metainfo: file path component ".." is not allowed (files[3].path)'
  */
-export async function parseMetainfo (bytes: Uint8Array): Promise<ParseResult<Metainfo>> {
+export async function parseMetainfo (bytes: Uint8Array, opts: ParseOptions = {}): Promise<ParseResult<Metainfo>> {
   try {
-    return parseTorrentFile(bytes)
+    return gate(parseTorrentFile(bytes), opts)
   } catch (err) {
     return refuse(`internal error while parsing (${describe(err)})`)
   }
@@ -59,7 +77,7 @@ export async function parseMetainfo (bytes: Uint8Array): Promise<ParseResult<Met
  * const r = await metainfoFromInfoBytes(infoBytes, { announce: magnet.announce })
  * if (r.ok && r.value.infoHash === magnet.infoHash) start(r.value)
  */
-export async function metainfoFromInfoBytes (info: Uint8Array, extras: InfoExtras = {}): Promise<ParseResult<Metainfo>> {
+export async function metainfoFromInfoBytes (info: Uint8Array, extras: InfoExtras = {}, opts: ParseOptions = {}): Promise<ParseResult<Metainfo>> {
   try {
     if (!(info instanceof Uint8Array)) return refuse('info dictionary is not a byte array')
     if (info.length > MAX_METAINFO_BYTES) return refuse(`info dictionary is ${info.length} bytes, over the ${MAX_METAINFO_BYTES}-byte limit`)
@@ -68,10 +86,15 @@ export async function metainfoFromInfoBytes (info: Uint8Array, extras: InfoExtra
     if (!isDict(decoded.value)) return refuse('info is not a dictionary')
     const announce = cleanUrls(extras.announce ?? [], TRACKER_SCHEMES)
     const urlList = cleanUrls(extras.urlList ?? [], WEB_SEED_SCHEMES)
-    return buildMetainfo(decoded.value, info.slice(), { announce, urlList, pieceLayers: undefined })
+    return gate(buildMetainfo(decoded.value, info.slice(), { announce, urlList, pieceLayers: undefined }), opts)
   } catch (err) {
     return refuse(`internal error while parsing (${describe(err)})`)
   }
+}
+
+function gate (r: Result<Metainfo>, opts: ParseOptions): Result<Metainfo> {
+  if (r.ok && r.value.version === 'v2' && opts.acceptV2Only !== true) return refuse('BitTorrent v2-only torrents (BEP 52) are not supported yet')
+  return r
 }
 
 function parseTorrentFile (bytes: Uint8Array): Result<Metainfo> {
@@ -102,15 +125,11 @@ interface Context {
 
 function buildMetainfo (info: BDict, infoBytes: Uint8Array, ctx: Context): Result<Metainfo> {
   const version = info.get('meta version')
-  let hybrid = false
-  if (version !== undefined) {
-    if (version === 2) {
-      if (!info.has('pieces')) return refuse('BitTorrent v2-only torrents (BEP 52) are not supported yet')
-      hybrid = true
-    } else if (version !== 1) {
-      return refuse(`unsupported "meta version" ${isInt(version) ? String(version) : '(not an integer)'}`)
-    }
+  if (version !== undefined && version !== 1 && version !== 2) {
+    return refuse(`unsupported "meta version" ${isInt(version) ? String(version) : '(not an integer)'}`)
   }
+  const v2 = version === 2
+  const v1 = !v2 || info.has('pieces')
 
   const nameValue = pickUtf8Variant(info, 'name')
   if (!isBytes(nameValue)) return refuse('missing or invalid torrent name (info.name)')
@@ -126,38 +145,53 @@ function buildMetainfo (info: BDict, infoBytes: Uint8Array, ctx: Context): Resul
   }
   if ((pieceLength & (pieceLength - 1)) !== 0) return refuse(`piece length ${pieceLength} is not a power of two`)
 
-  const pieces = info.get('pieces')
-  if (!isBytes(pieces)) return refuse('missing or invalid piece hashes (info.pieces)')
-  if (pieces.length % 20 !== 0) return refuse(`piece hashes are ${pieces.length} bytes, not a multiple of 20 (info.pieces)`)
-
-  const files = readFiles(info, name)
-  if (!files.ok) return files
-  const entries = files.value
+  let half: V2Half | null = null
+  if (v2) {
+    const r = readV2(info, name, pieceLength, ctx.pieceLayers, infoBytes)
+    if (!r.ok) return r
+    half = r.value
+  }
+  let entries: FileEntry[]
+  let pieceHashes: Uint8Array
+  if (v1) {
+    const pieces = info.get('pieces')
+    if (!isBytes(pieces)) return refuse('missing or invalid piece hashes (info.pieces)')
+    if (pieces.length % 20 !== 0) return refuse(`piece hashes are ${pieces.length} bytes, not a multiple of 20 (info.pieces)`)
+    const files = readFiles(info, name)
+    if (!files.ok) return files
+    entries = files.value
+    pieceHashes = pieces.slice()
+  } else {
+    entries = (half as V2Half).layout.entries
+    pieceHashes = new Uint8Array(0)
+  }
   const last = entries[entries.length - 1]
   const length = last === undefined ? 0 : last.offset + last.length
   if (length <= 0) return refuse('torrent has no data (total length is 0)')
 
   const pieceCount = Math.ceil(length / pieceLength)
   if (pieceCount > MAX_PIECES) return refuse(`too many pieces: ${pieceCount} (limit ${MAX_PIECES})`)
-  if (pieces.length / 20 !== pieceCount) {
-    return refuse(`info.pieces holds ${pieces.length / 20} hashes but ${length} bytes in ${pieceLength}-byte pieces need ${pieceCount}`)
+  if (v1 && half !== null) {
+    const problem = checkHybrid(entries, half.layout.files, pieceLength, pieceCount)
+    if (problem !== null) return refuse(`hybrid torrent: ${problem}`)
+  }
+  if (v1 && pieceHashes.length / 20 !== pieceCount) {
+    return refuse(`info.pieces holds ${pieceHashes.length / 20} hashes but ${length} bytes in ${pieceLength}-byte pieces need ${pieceCount}`)
   }
 
   // Pad files and symlinks are never written, so only real files can collide on disk.
   const collision = pathCollision(entries.map(f => f.pad ? null : f.path))
   if (collision !== null) {
     const shown = entries[collision.second]?.path.join('/') ?? ''
+    const where = v1 ? (i: number) => `files[${i}]` : (i: number) => `"file tree" entries ${i}`
     return refuse(collision.kind === 'duplicate'
-      ? `duplicate file path "${clip(shown)}" (files[${collision.first}] and files[${collision.second}])`
-      : `file path of files[${collision.first}] is also a directory of files[${collision.second}] ("${clip(shown)}")`)
+      ? `duplicate file path "${clip(shown)}" (${where(collision.first)} and ${where(collision.second)})`
+      : `file path of ${where(collision.first)} is also a directory of ${where(collision.second)} ("${clip(shown)}")`)
   }
 
-  if (hybrid) {
-    const problem = checkHybrid(info, files.rawEntries, pieceLength, ctx.pieceLayers)
-    if (problem !== null) return refuse(problem)
-  }
-
-  const infoHashBytes = new Uint8Array(createHash('sha1').update(infoBytes).digest())
+  const infoHashBytes = half !== null && !v1
+    ? half.v2.infoHashBytes.slice(0, 20)
+    : new Uint8Array(createHash('sha1').update(infoBytes).digest())
   return {
     ok: true,
     value: {
@@ -168,27 +202,39 @@ function buildMetainfo (info: BDict, infoBytes: Uint8Array, ctx: Context): Resul
       lastPieceLength: length - (pieceCount - 1) * pieceLength,
       pieceCount,
       length,
-      pieceHashes: pieces.slice(),
+      pieceHashes,
       files: entries,
       announce: ctx.announce,
       urlList: ctx.urlList,
       private: info.get('private') === 1,
-      infoBytes
+      infoBytes,
+      version: half === null ? 'v1' : v1 ? 'hybrid' : 'v2',
+      ...(half === null ? {} : { v2: half.v2 }),
+      fileBytes: entries.reduce((n, f) => f.pad ? n : n + f.length, 0)
     }
   }
 }
 
-/** A v1 file entry before paths are joined under the name: what the hybrid check compares. */
-export interface RawEntry {
-  /** Path as in the file list (without the torrent name); for single-file torrents, `[name]`. */
-  readonly path: readonly string[]
-  readonly length: number
-  readonly offset: number
-  readonly pad: boolean
-  readonly symlink: boolean
+interface V2Half { readonly layout: V2Layout; readonly v2: MetainfoV2 }
+
+function readV2 (info: BDict, name: string, pieceLength: number, rawLayers: BValue | undefined, infoBytes: Uint8Array): Result<V2Half> {
+  const tree = readFileTree(info)
+  if (!tree.ok) return refuse(tree.reason)
+  const layout = layoutV2(tree.value, name, pieceLength)
+  if (!layout.ok) return refuse(layout.reason)
+  const layers = readPieceLayers(rawLayers, layout.value.files, pieceLength)
+  if (!layers.ok) return refuse(layers.reason)
+  const infoHashBytes = new Uint8Array(createHash('sha256').update(infoBytes).digest())
+  return {
+    ok: true,
+    value: {
+      layout: layout.value,
+      v2: { infoHash: Buffer.from(infoHashBytes).toString('hex'), infoHashBytes, files: layout.value.files, pieceLayers: layers.value }
+    }
+  }
 }
 
-type FilesResult = { ok: true; value: FileEntry[]; rawEntries: RawEntry[] } | { ok: false; reason: string }
+type FilesResult = { ok: true; value: FileEntry[] } | { ok: false; reason: string }
 
 function readFiles (info: BDict, name: string): FilesResult {
   const list = info.get('files')
@@ -198,13 +244,12 @@ function readFiles (info: BDict, name: string): FilesResult {
     const bad = lengthProblem(length, 'info.length')
     if (bad !== null) return refuse(bad)
     const n = length as number
-    return { ok: true, value: [{ path: [name], length: n, offset: 0, pad: false }], rawEntries: [{ path: [name], length: n, offset: 0, pad: false, symlink: false }] }
+    return { ok: true, value: [{ path: [name], length: n, offset: 0, pad: false }] }
   }
   if (!isList(list)) return refuse('file list is not a list (info.files)')
   if (list.length === 0) return refuse('torrent has no files (info.files is empty)')
   if (list.length > MAX_FILES) return refuse(`too many files: ${list.length} (limit ${MAX_FILES})`)
   const value: FileEntry[] = []
-  const rawEntries: RawEntry[] = []
   let offset = 0
   for (let i = 0; i < list.length; i++) {
     const where = `files[${i}]`
@@ -244,10 +289,9 @@ function readFiles (info: BDict, name: string): FilesResult {
     if (fullProblem !== null) return refuse(`file path ${fullProblem} (${where}.path)`)
     if (offset + length > Number.MAX_SAFE_INTEGER) return refuse('total length is too large')
     value.push({ path: full, length, offset, pad: pad || symlink })
-    rawEntries.push({ path, length, offset, pad, symlink })
     offset += length
   }
-  return { ok: true, value, rawEntries }
+  return { ok: true, value }
 }
 
 function lengthProblem (l: number | bigint, where: string): string | null {

@@ -27,6 +27,7 @@ import { PeerBook } from '../swarm/peer-book.ts'
 import { PieceAssembly, type PieceAttempt } from '../download/assembly.ts'
 import { SmartBan } from '../download/smart-ban.ts'
 import { RequestPipeline } from '../download/requests.ts'
+import { greetFast } from '../wire/allowed-fast.ts'
 import { UploadQueue } from '../upload/upload-queue.ts'
 import { UploadSlots } from '../upload/slots.ts'
 import { Connections } from './connections.ts'
@@ -251,7 +252,7 @@ export class Torrent implements PeerHandler {
 
   onReady(peer: Peer): void {
     if (!this.conns.admit(peer)) return
-    if (this.picker.haveCount() > 0) peer.wire.bitfield(this.picker.haveBitfield().toBytes())
+    greetFast(peer, this.picker.haveBitfield(), this.meta.infoHashBytes)
     this.conns.sendDhtPort(peer)
   }
 
@@ -271,13 +272,22 @@ export class Torrent implements PeerHandler {
   }
 
   onChoke(peer: Peer): void {
-    this.picker.releasePeer(peer.id)
+    // With the fast extension the peer serves or rejects each request: they stay in flight.
+    if (!peer.fast) this.picker.releasePeer(peer.id)
     this.requests.refillAll()
   }
 
   onUnchoke(peer: Peer): void {
     peer.waitFrom(this.now())
     this.requests.fill(peer)
+  }
+
+  onReject(peer: Peer, piece: number, offset: number, length: number): void {
+    this.requests.rejected(peer, piece, offset, length)
+  }
+
+  onAllowedFast(peer: Peer): void {
+    if (peer.wire.peerChoking) this.requests.fill(peer)
   }
 
   onInterested(): void {

@@ -136,3 +136,37 @@ export const rejected = <R extends BlockRequest>(inflight: readonly R[], reject:
  */
 export const piecesToAllow = (set: readonly number[], weHave: (piece: number) => boolean, peerHas: (piece: number) => boolean): number[] =>
   set.filter((p) => weHave(p) && !peerHas(p))
+
+/** What {@link greetFast} needs of a connection. */
+export interface FastGreeting {
+  /** The peer's `host:port`. */
+  readonly address: string
+  /** Both ends offered the fast extension. */
+  readonly fast: boolean
+  readonly wire: {
+    bitfield(bytes: Uint8Array): void
+    haveAll(): void
+    haveNone(): void
+    allowedFast(piece: number): void
+  }
+}
+
+/**
+ * Our first messages to a new peer: what we have (Have All, Have None, a
+ * bitfield, or nothing), then with the fast extension the pieces of its
+ * allowed-fast set that we have, which it may request while we choke it.
+ *
+ * @example
+ * ```ts
+ * greetFast(peer, picker.haveBitfield(), meta.infoHashBytes)
+ * ```
+ */
+export const greetFast = (peer: FastGreeting, have: { count(): number; readonly length: number; get(i: number): boolean; toBytes(): Uint8Array }, infoHash: Uint8Array): void => {
+  const message = availabilityMessage(peer.fast, have.count(), have.length)
+  if (message === 'have-all') peer.wire.haveAll()
+  else if (message === 'bitfield') peer.wire.bitfield(have.toBytes())
+  else if (peer.fast) peer.wire.haveNone()
+  if (!peer.fast) return
+  const host = peer.address.startsWith('[') ? peer.address.slice(1, peer.address.lastIndexOf(']')) : peer.address.slice(0, peer.address.lastIndexOf(':'))
+  for (const piece of piecesToAllow(allowedFastSet(host, infoHash, have.length), (i) => have.get(i), () => false)) peer.wire.allowedFast(piece)
+}

@@ -51,6 +51,10 @@ export interface PeerHandler {
   onBlock(peer: Peer, piece: number, offset: number, data: Uint8Array): void
   onRequest(peer: Peer, piece: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void): void
   onClose(peer: Peer, reason: string): void
+  /** BEP 6: the peer will not serve this request of ours: ask someone else at once. */
+  onReject?(peer: Peer, piece: number, offset: number, length: number): void
+  /** BEP 6: the peer lets us request `piece` while it chokes us. */
+  onAllowedFast?(peer: Peer, piece: number): void
 }
 
 export interface PeerOptions {
@@ -66,6 +70,8 @@ export interface PeerOptions {
   readonly bodyStallTimeout?: number
   /** Set the BEP 5 DHT bit in our handshake (we run a DHT node). */
   readonly dht?: boolean
+  /** Offer the BEP 6 fast extension in our handshake (default true); on when the peer offers it too. */
+  readonly fast?: boolean
   /** Registers BEP 10 extensions on the wire; called before our handshake goes out. */
   readonly extend?: (wire: CappedWire) => void
 }
@@ -100,6 +106,10 @@ export class Peer {
   private handshakeTimer: NodeJS.Timeout | null = null
   private bodyTimer: NodeJS.Timeout | null = null
   private gotBitfield = false
+  /** BEP 6 Suggest Piece hints, newest last (a few at most): the picker may prefer them. */
+  readonly suggested: number[] = []
+  /** Allowed-fast pieces the peer rejected anyway while choking us: not asked again until it unchokes. */
+  private readonly rejectedWhileChoked = new Set<number>()
 
   constructor(
     readonly socket: net.Socket,
@@ -218,6 +228,20 @@ export class Peer {
     return this._ready && !this._closed && this.bits.get(piece)
   }
 
+  /** Both ends offered the BEP 6 fast extension. */
+  get fast(): boolean {
+    return this.wire.hasFast
+  }
+
+  /**
+   * We may ask for `piece` now: the peer unchokes us, or it chokes us but
+   * gave `piece` in its allowed-fast set (BEP 6).
+   */
+  mayRequest(piece: number): boolean {
+    if (!this.wire.peerChoking) return true
+    return this.wire.hasFast && this.wire.peerAllowedFastSet.includes(piece) && !this.rejectedWhileChoked.has(piece)
+  }
+
   /** True when the peer has every piece. */
   isSeed(): boolean {
     return this.bits.all()
@@ -225,7 +249,7 @@ export class Peer {
 
   /** Send our handshake. */
   sendHandshake(): void {
-    this.wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: this.opts.dht === true, fast: false })
+    this.wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: this.opts.dht === true, fast: this.opts.fast !== false })
   }
 
   /** Complete an incoming connection whose handshake the listener already read. */
@@ -275,6 +299,30 @@ export class Peer {
       for (let i = 0; i < this.opts.pieceCount; i++) this.bits.set(i, parsed.get(i))
       h.onBitfield(this, previous)
     })
+    // BEP 6: Have All / Have None stand for a bitfield (the library accepts them only with the fast extension on).
+    const whole = (all: boolean): void => {
+      const previous = this.gotBitfield || this.bits.count() > 0 ? this.bits.clone() : null
+      this.gotBitfield = true
+      this.lastUsefulAt = Date.now()
+      for (let i = 0; i < this.opts.pieceCount; i++) this.bits.set(i, all)
+      h.onBitfield(this, previous)
+    }
+    w.on('have-all', () => whole(true))
+    w.on('have-none', () => whole(false))
+    w.on('reject', (index: number, offset: number, length: number) => {
+      if (this.closed) return
+      if (this.wire.peerChoking) this.rejectedWhileChoked.add(index)
+      h.onReject?.(this, index, offset, length)
+    })
+    w.on('allowed-fast', (index: number) => {
+      if (this.closed || !Number.isInteger(index) || index < 0 || index >= this.opts.pieceCount) return
+      h.onAllowedFast?.(this, index)
+    })
+    w.on('suggest', (index: number) => {
+      if (!Number.isInteger(index) || index < 0 || index >= this.opts.pieceCount || this.suggested.includes(index)) return
+      this.suggested.push(index)
+      if (this.suggested.length > 8) this.suggested.shift()
+    })
     w.on('have', (index: number) => {
       if (!Number.isInteger(index) || index < 0 || index >= this.opts.pieceCount) {
         this.close('have for a piece out of range')
@@ -286,11 +334,15 @@ export class Peer {
       h.onHave(this, index)
     })
     w.on('choke', () => {
-      // Without the fast extension a choke discards every request we made.
-      this.forgetRequests()
+      // Without the fast extension a choke discards every request we made;
+      // with it, each is either served or rejected (onReject).
+      if (!this.wire.hasFast) this.forgetRequests()
       h.onChoke(this)
     })
-    w.on('unchoke', () => h.onUnchoke(this))
+    w.on('unchoke', () => {
+      this.rejectedWhileChoked.clear()
+      h.onUnchoke(this)
+    })
     w.on('interested', () => h.onInterested(this))
     w.on('uninterested', () => h.onUninterested(this))
     w.on('piece', (index: number, offset: number, data: Uint8Array) => {
@@ -336,6 +388,11 @@ export class Peer {
   forgetRequests(): void {
     this._lateAllowance += this._inflight
     this._inflight = 0
+  }
+
+  /** The peer rejected one of our requests (BEP 6): it no longer counts as in flight. */
+  rejected(): void {
+    if (this.inflight > 0) this.inflight--
   }
 
   /** Withdraw a request. */

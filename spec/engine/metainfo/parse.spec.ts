@@ -202,7 +202,7 @@ const hostile: Array<[string, () => Uint8Array, string | RegExp]> = [
   ['v2-only torrent', () => torrent({ name: 'x', 'piece length': 16384, 'meta version': 2, 'file tree': { x: { '': { length: 5, 'pieces root': new Uint8Array(32).fill(1) } } } }), 'metainfo: BitTorrent v2-only torrents (BEP 52) are not supported yet'],
   ['unknown meta version', () => torrent(info({ 'meta version': 3 })), 'unsupported "meta version" 3'],
   ['hybrid whose v2 files differ', () => torrent(info({ 'meta version': 2, 'file tree': { 'two.bin': { '': { length: 5, 'pieces root': new Uint8Array(32).fill(1) } } } })), 'v1 and v2 file lists differ'],
-  ['hybrid without a file tree', () => torrent(info({ 'meta version': 2 })), 'no valid "file tree"']
+  ['hybrid without a file tree', () => torrent(info({ 'meta version': 2 })), 'missing or invalid "file tree"']
 ]
 
 for (const [name, make, fragment] of hostile) {

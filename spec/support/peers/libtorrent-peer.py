@@ -1,6 +1,6 @@
 """A python3-libtorrent peer for tests, driven by one JSON argument.
 
-{"torrent": PATH, "save": DIR, "port": N, "settings": {...}, "connect": [[HOST, PORT], ...]}
+{"torrent": PATH, "save": DIR, "port": N, "settings": {...}, "connect": [[HOST, PORT], ...], "strictLocal": BOOL}
 
 Prints JSON lines to stdout: {"type": "listening", "port": N}, a "status" line
 every 200 ms (progress, state, peers, pieces), and a "peer_log" line for every
@@ -23,6 +23,11 @@ settings = {
 }
 settings.update(cfg.get('settings', {}))
 ses = lt.session(settings)
+if cfg.get('strictLocal'):
+    # Peers on 127.0.0.1 are in libtorrent's local class, which ignores unchoke slots.
+    info = ses.get_peer_class(ses.local_peer_class_id)
+    info['ignore_unchoke_slots'] = False
+    ses.set_peer_class(ses.local_peer_class_id, info)
 ti = lt.torrent_info(cfg['torrent'])
 atp = lt.add_torrent_params()
 atp.ti = ti
@@ -34,7 +39,7 @@ last = 0.0
 while True:
     for a in ses.pop_alerts():
         if isinstance(a, lt.peer_log_alert):
-            msg = a.log_message()
+            msg = a.message()
             direction = getattr(a, 'direction', None)
             print(json.dumps({'type': 'peer_log', 'msg': msg, 'event': str(getattr(a, 'event_type', '')),
                               'dir': str(direction), 'ip': str(a.ip)}), flush=True)

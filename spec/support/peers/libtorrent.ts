@@ -40,6 +40,8 @@ export interface LibtorrentOptions {
   readonly save: string
   /** libtorrent settings_pack entries, e.g. `{ unchoke_slots_limit: 0 }`. */
   readonly settings?: Record<string, string | number | boolean>
+  /** Apply unchoke slots to peers on 127.0.0.1 too (libtorrent's local peer class ignores them). */
+  readonly strictLocal?: boolean
   /** Peers to dial once the torrent is checked. */
   readonly connect?: ReadonlyArray<readonly [string, number]>
 }
@@ -53,7 +55,7 @@ export interface LibtorrentOptions {
  */
 export async function startLibtorrent (options: LibtorrentOptions): Promise<LibtorrentPeer> {
   const dir = await makeTempDir('libtorrent-')
-  const arg = JSON.stringify({ torrent: options.torrent, save: options.save, port: 0, settings: options.settings ?? {}, connect: options.connect ?? [] })
+  const arg = JSON.stringify({ torrent: options.torrent, save: options.save, port: 0, settings: options.settings ?? {}, connect: options.connect ?? [], strictLocal: options.strictLocal === true })
   const proc = spawnLogged('/usr/bin/python3', [SCRIPT, arg], { logPath: join(dir.path, 'libtorrent.log'), graceMs: 1000 })
   const events = async (): Promise<LibtorrentEvent[]> => (await proc.readLog()).split('\n').flatMap((line) => {
     if (!line.startsWith('{')) return []

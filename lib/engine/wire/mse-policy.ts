@@ -1,0 +1,120 @@
+/**
+ * Which handshake to open an outgoing connection with: message stream
+ * encryption (MSE/PE, the "obfuscated" handshake) or plain BitTorrent, by
+ * libtorrent's three levels:
+ *
+ * - `disabled`: plaintext only.
+ * - `enabled` (the default): obfuscated first; when the peer refuses it
+ *   (closes or stays silent once the transport is up), plaintext at once; what
+ *   completed is remembered per peer and tried first next time. A peer
+ *   remembered as plaintext that then refuses plaintext goes back to the
+ *   obfuscated handshake next time (it may have started to require it).
+ * - `forced`: obfuscated only, never a plaintext retry.
+ *
+ * Whenever the handshake is obfuscated we offer both payload methods (RC4 and
+ * plaintext) and the answering peer picks; the engine's listener picks
+ * plaintext when offered, as libtorrent does by default, which keeps the
+ * copy-free parser for the payload. A failure to reach the peer at all (the
+ * connection refused or timed out) says nothing about encryption and changes
+ * nothing here.
+ *
+ * Pure: no clock, no I/O; the memory is bounded (least recently used first out).
+ *
+ * @internal
+ * @module
+ */
+
+/**
+ * Outgoing encryption level (libtorrent's `out_enc_policy`).
+ *
+ * @example
+ * ```ts
+ * const level: EncryptionLevel = 'enabled'
+ * ```
+ */
+export type EncryptionLevel = 'disabled' | 'enabled' | 'forced'
+
+/** The handshake an attempt opens with. */
+export type Handshake = 'obfuscated' | 'plaintext'
+
+/** Where an attempt failed: reaching the peer, or in the handshake once the transport was up. */
+export type FailureStage = 'connect' | 'handshake'
+
+/** Peers remembered by default. */
+export const MSE_MEMORY = 10_000
+
+/** bittorrent-protocol's `peEnabled` for a handshake: 0 = none, 1 = MSE offering RC4 and plaintext. */
+export const peEnabledFor = (h: Handshake): 0 | 1 => (h === 'obfuscated' ? 1 : 0)
+
+/**
+ * Per-peer memory of what handshake worked, and the decision of what to try.
+ *
+ * @example
+ * ```ts
+ * const mse = new MsePolicy('enabled')
+ * let h = mse.first('198.51.100.7:6881')            // 'obfuscated'
+ * const retry = mse.failed('198.51.100.7:6881', h, 'handshake') // 'plaintext'
+ * if (retry) mse.succeeded('198.51.100.7:6881', retry)
+ * mse.first('198.51.100.7:6881')                    // 'plaintext'
+ * ```
+ */
+export class MsePolicy {
+  private readonly worked = new Map<string, Handshake>()
+
+  constructor (
+    readonly level: EncryptionLevel = 'enabled',
+    private readonly capacity = MSE_MEMORY
+  ) {}
+
+  /** The handshake to open a new connection to `peer` (host:port) with. */
+  first (peer: string): Handshake {
+    if (this.level === 'disabled') return 'plaintext'
+    if (this.level === 'forced') return 'obfuscated'
+    return this.worked.get(peer) ?? 'obfuscated'
+  }
+
+  /**
+   * An attempt with `tried` failed at `stage`: the handshake to retry with at
+   * once, or null for none (the ordinary redial back-off applies).
+   */
+  failed (peer: string, tried: Handshake, stage: FailureStage): Handshake | null {
+    if (stage === 'connect' || this.level !== 'enabled') return null
+    if (tried === 'obfuscated') {
+      this.remember(peer, 'plaintext')
+      return 'plaintext'
+    }
+    this.worked.delete(peer)
+    return null
+  }
+
+  /** A handshake completed with `used`: try it first next time. */
+  succeeded (peer: string, used: Handshake): void {
+    if (this.level === 'enabled') this.remember(peer, used)
+  }
+
+  /** Peers remembered (for stats and tests). */
+  get size (): number {
+    return this.worked.size
+  }
+
+  private remember (peer: string, h: Handshake): void {
+    this.worked.delete(peer)
+    this.worked.set(peer, h)
+    if (this.worked.size > this.capacity) {
+      const oldest = this.worked.keys().next().value
+      if (oldest !== undefined) this.worked.delete(oldest)
+    }
+  }
+}
+
+/**
+ * Parse a level from configuration text; undefined when it is not one.
+ *
+ * @example
+ * ```ts
+ * parseEncryptionLevel('forced') // 'forced'
+ * parseEncryptionLevel('yes')    // undefined
+ * ```
+ */
+export const parseEncryptionLevel = (s: string): EncryptionLevel | undefined =>
+  s === 'disabled' || s === 'enabled' || s === 'forced' ? s : undefined
