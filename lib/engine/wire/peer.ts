@@ -303,7 +303,7 @@ export class Peer {
     const whole = (all: boolean): void => {
       const previous = this.gotBitfield || this.bits.count() > 0 ? this.bits.clone() : null
       this.gotBitfield = true
-      this.lastUsefulAt = Date.now()
+      this._lastUsefulAt = Date.now()
       for (let i = 0; i < this.opts.pieceCount; i++) this.bits.set(i, all)
       h.onBitfield(this, previous)
     }
@@ -392,7 +392,7 @@ export class Peer {
 
   /** The peer rejected one of our requests (BEP 6): it no longer counts as in flight. */
   rejected(): void {
-    if (this.inflight > 0) this.inflight--
+    if (this.inflight > 0) this._inflight--
   }
 
   /** Withdraw a request. */
