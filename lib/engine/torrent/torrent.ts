@@ -1,15 +1,9 @@
 /**
- * One torrent's coordinator: it owns the parts and routes each peer event to
- * the part that handles it. It holds no policy of its own beyond lifecycle
- * (check existing data, join the swarm, close or fail).
- *
- * - swarm/peer-book.ts: addresses to dial (ban, self, back-off, cap).
- * - torrent/connections.ts: dialling, admission, wire set-up.
- * - download/requests.ts + download/picker.ts: who is asked for which block.
- * - download/assembly.ts: accepted blocks -> piece buffers -> disk -> hash.
- * - download/smart-ban.ts: who sent the bad data of a failed piece.
- * - upload/upload-queue.ts, upload/slots.ts: serving requests, choking.
- * - torrent/status.ts: counters and the status dictionary.
+ * One torrent's coordinator: it owns the parts (peer book, connections,
+ * discovery, request pipeline, assembly, smart ban, upload queue, upload
+ * slots, status; docs/engine.md says what each owns) and routes each peer
+ * event to the part that handles it. Its own concern is the lifecycle:
+ * check existing data, join the swarm, close or fail.
  *
  * @internal
  * @module
@@ -290,13 +284,9 @@ export class Torrent implements PeerHandler {
     if (peer.wire.peerChoking) this.requests.fill(peer)
   }
 
-  onInterested(): void {
-    this.rechoke()
-  }
-
-  onUninterested(): void {
-    this.rechoke()
-  }
+  /** Interest changes re-choose the upload slots at once. */
+  readonly onInterested = (): void => this.rechoke()
+  readonly onUninterested = (): void => this.rechoke()
 
   /** A block arrived: the pipeline judges it, the assembly keeps it, the pipeline asks for more. */
   onBlock(peer: Peer, piece: number, offset: number, data: Uint8Array): void {
