@@ -7,7 +7,6 @@ import { parse, onePositional } from './args.ts'
 import { readAnyTorrentInput, type TorrentInput } from './input.ts'
 import { bytes } from './ui/format.ts'
 import type { Metainfo } from '../lib/engine/contracts.ts'
-import { scrape } from '../lib/engine/swarm/scrape.ts'
 
 export const help = `Usage: torrent-patron info <file.torrent | magnet> [--json] [--scrape]
 
@@ -79,7 +78,9 @@ const text = (input: TorrentInput): string => {
 type ScrapeRow = { url: string; complete: number; incomplete: number; downloaded: number } | { url: string; error: string }
 
 /** Every tracker's counts, scraped in parallel; a tracker that fails gets its reason. */
-const scrapeAll = (input: TorrentInput): Promise<ScrapeRow[]> => {
+const scrapeAll = async (input: TorrentInput): Promise<ScrapeRow[]> => {
+  // Loaded only for --scrape: a plain `info` starts without any network code.
+  const { scrape } = await import('../lib/engine/swarm/scrape.ts')
   const announce = input.kind === 'magnet' ? input.magnet.announce : input.meta.announce
   const hash = input.kind === 'magnet' ? Buffer.from(input.magnet.infoHash, 'hex') : input.meta.infoHashBytes
   return Promise.all(announce.map(async (url): Promise<ScrapeRow> => {

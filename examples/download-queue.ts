@@ -4,17 +4,15 @@
  * Each download is a `downloadAll` stream that ends when its torrent is
  * complete (or failed); `mergeMapConcurrently` starts the next when one ends.
  *
- *   node --import tsx examples/download-queue.ts a.torrent b.torrent c.torrent
+ *   npx tsx download-queue.ts a.torrent b.torrent c.torrent
  */
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { filter, map, merge, mergeMapConcurrently, multicast, runEffects, tap } from '@most/core'
 import { newDefaultScheduler } from '@most/scheduler'
 import type { Stream } from '@most/types'
-import { torrentClient } from '../lib/engine/index.ts'
-
-import { torrentService } from '../lib/service/index.ts'
-import { downloadAll, errors, fromAsyncIterable, isComplete, statusUpdates, type TorrentProblem } from '../operators/index.ts'
+import { torrentClient, torrentService } from 'torrent-patron'
+import { downloadAll, errors, fromAsyncIterable, isComplete, statusUpdates, type TorrentProblem } from 'torrent-patron/operators'
 
 const CONCURRENCY = 2
 const service = torrentService(torrentClient({ downloadFolder: 'downloads' }))

@@ -249,6 +249,42 @@ export interface TorrentStats {
   readonly size?: number
   /** Connected peers by where we learnt of them. */
   readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
+  /**
+   * BEP 19 web seeds: bytes of good pieces each delivered, bytes it sent that
+   * failed the hash check, and whether it is in use, resting after a failure
+   * (with the reason) or dropped for bad data. Absent when the torrent has none.
+   */
+  readonly webSeeds?: ReadonlyArray<{
+    /** The web seed's URL. */
+    readonly url: string
+    /** Bytes of pieces it delivered that passed the hash check. */
+    readonly downloaded: number
+    /** Bytes it delivered that failed the hash check. */
+    readonly discarded: number
+    /** In use, resting after a failure, or dropped for bad data. */
+    readonly state: 'active' | 'resting' | 'dropped'
+    /** Why it rests or was dropped. */
+    readonly reason?: string
+  }>
+  /**
+   * Tracker scrapes (BEP 48 over HTTP, BEP 15 over UDP): each tracker's
+   * latest seeders, leechers and completed downloads, or why its last
+   * scrape failed. Absent when no tracker has a scrape convention.
+   */
+  readonly scrapes?: ReadonlyArray<{
+    /** The tracker's announce URL. */
+    readonly url: string
+    /** Seeders. */
+    readonly complete?: number
+    /** Leechers. */
+    readonly incomplete?: number
+    /** Completed downloads the tracker counted. */
+    readonly downloaded?: number
+    /** When the counts were taken (ms since the epoch). */
+    readonly at?: number
+    /** Why the latest scrape failed (the counts, if any, are older). */
+    readonly error?: string
+  }>
 }
 
 /**

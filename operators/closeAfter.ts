@@ -2,7 +2,7 @@ import { delay as delayTask } from '@most/scheduler'
 import type { Disposable, ScheduledTask, Scheduler, Sink, Stream, Time } from '@most/types'
 import { closeTorrent, isTorrentStatusUpdate, type CloseTorrent, type Feedback, type TorrentId, type TorrentStatusUpdate } from '../lib/messages.ts'
 import { isComplete, isFailed } from './completion.ts'
-import { curry2 } from './curry.ts'
+import { curry2 } from '@most/prelude'
 
 /**
  * When {@link closeAfter} closes a completed torrent; whichever limit is reached first.

@@ -1,6 +1,6 @@
 import type { Disposable, Scheduler, Sink, Stream, Time } from '@most/types'
 import { isTorrentStatusUpdate, type Feedback, type TorrentId, type TorrentStatusUpdate } from '../lib/messages.ts'
-import { curry2 } from './curry.ts'
+import { curry2 } from '@most/prelude'
 import { SettableDisposable } from './settable.ts'
 
 /**

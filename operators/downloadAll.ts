@@ -14,7 +14,7 @@ import {
 import { torrentPatron } from '../lib/patron.ts'
 import type { TorrentService } from '../lib/service/index.ts'
 import { isComplete, isFailed } from './completion.ts'
-import { curry2 } from './curry.ts'
+import { curry2 } from '@most/prelude'
 import { SettableDisposable } from './settable.ts'
 
 /**

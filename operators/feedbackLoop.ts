@@ -4,7 +4,7 @@ import type { Command, Feedback } from '../lib/messages.ts'
 import { torrentPatron } from '../lib/patron.ts'
 import { PushSource } from '../lib/service/index.ts'
 import type { PatronSource } from './downloadAll.ts'
-import { curry2 } from './curry.ts'
+import { curry2 } from '@most/prelude'
 
 class FeedbackLoop implements Stream<Feedback> {
   constructor(

@@ -1,7 +1,7 @@
 import { filter } from '@most/core'
 import type { Stream } from '@most/types'
 import { isTorrentStatusUpdate, type Feedback, type TorrentId, type TorrentStatusUpdate } from '../lib/messages.ts'
-import { curry2 } from './curry.ts'
+import { curry2 } from '@most/prelude'
 
 /**
  * The status updates of one torrent, picked out of a feedback stream that may

@@ -1,4 +1,5 @@
 import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
+import { tryEnd, tryEvent } from '../lib/try-event.ts'
 
 class FromAsyncIterable<A> implements Stream<A> {
   constructor(private readonly iterable: AsyncIterable<A>) {}
@@ -25,8 +26,9 @@ class Pull<A> implements Disposable {
       for (;;) {
         const r = await this.iterator.next()
         if (this.disposed) return
-        if (r.done) return this.sink.end(this.scheduler.currentTime())
-        this.sink.event(this.scheduler.currentTime(), r.value)
+        if (r.done) return tryEnd(this.scheduler.currentTime(), this.sink)
+        // A throw downstream fails the stream and stops the pulling (the producer is told to return).
+        if (!tryEvent(this.scheduler.currentTime(), r.value, this.sink)) return this.dispose()
       }
     } catch (e) {
       if (!this.disposed) this.sink.error(this.scheduler.currentTime(), e instanceof Error ? e : new Error(String(e)))
@@ -47,7 +49,8 @@ class Pull<A> implements Disposable {
  * previous one was delivered; disposing the stream calls the iterator's
  * `return()`. An async generator waiting inside an `await` finishes that
  * wait before `return()` takes effect: give such producers an AbortSignal
- * (as `fs/promises` `watch` takes) to stop them at once.
+ * (as `fs/promises` `watch` takes) to stop them at once. A throw in what
+ * consumes an item becomes an error of this stream, and the pulling stops.
  *
  * @example
  * ```ts

@@ -1,15 +1,17 @@
+import { curry2 } from '@most/prelude'
 import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
 import type { EventEmitter } from 'node:events'
-import { curry2 } from './curry.ts'
+import { tryEvent } from '../lib/try-event.ts'
 
 class FromEvent<A> implements Stream<A> {
   constructor(
-    private readonly emitter: EventEmitter,
-    private readonly name: string | symbol
+    private readonly name: string | symbol,
+    private readonly emitter: EventEmitter
   ) {}
 
   run(sink: Sink<A>, scheduler: Scheduler): Disposable {
-    const listener = (value: A): void => sink.event(scheduler.currentTime(), value)
+    // A throw downstream fails this stream (sink.error), not the emitter that called us.
+    const listener = (value: A): void => void tryEvent(scheduler.currentTime(), value, sink)
     this.emitter.on(this.name, listener)
     return { dispose: () => void this.emitter.off(this.name, listener) }
   }
@@ -17,16 +19,19 @@ class FromEvent<A> implements Stream<A> {
 
 /**
  * A stream of one event of a Node EventEmitter, carrying the event's first
- * argument. It never ends by itself; dispose it (e.g. with `until`) to remove
- * the listener.
+ * argument: `fromEvent(event, target)`, the event's name first, as in `most`
+ * and `@most/dom-event`, curried (`fromEvent('change')(watcher)`). It never
+ * ends by itself; dispose it (e.g. with `until`) to remove the listener. A
+ * throw in what consumes an event becomes an error of this stream.
  *
  * @example
  * ```ts
  * import { watch } from 'node:fs'
- * const changes = fromEvent<string>(watch('incoming'), 'change') // file names
+ * const changes = fromEvent<string>('change', watch('incoming')) // file names
+ * const stop = fromEvent('SIGINT', process)
  * ```
  */
 export const fromEvent: {
-  <A = unknown>(emitter: EventEmitter, name: string | symbol): Stream<A>
-  <A = unknown>(emitter: EventEmitter): (name: string | symbol) => Stream<A>
-} = curry2((emitter: EventEmitter, name: string | symbol): Stream<never> => new FromEvent<never>(emitter, name))
+  <A = unknown>(name: string | symbol, emitter: EventEmitter): Stream<A>
+  <A = unknown>(name: string | symbol): (emitter: EventEmitter) => Stream<A>
+} = curry2((name: string | symbol, emitter: EventEmitter): Stream<never> => new FromEvent<never>(name, emitter))

@@ -19,6 +19,8 @@
  *
  * @module
  */
+import type { Curried2 as PreludeCurried2, Curried3 as PreludeCurried3 } from '@most/prelude'
+
 export { closeAfter, type SeedLimits } from './closeAfter.ts'
 export { closeTorrent, createTorrent, type CreateTorrentOptions } from './commands.ts'
 export { completion, isComplete, isFailed, TorrentFailedError } from './completion.ts'
@@ -35,5 +37,27 @@ export { progress } from './progress.ts'
 export { rates, type Rates } from './rates.ts'
 export { statusUpdates } from './statusUpdates.ts'
 export { toAsyncIterable } from './toAsyncIterable.ts'
-export type { Curried2, Curried3 } from './curry.ts'
+
+/**
+ * A two-argument operator that may also be applied one argument at a time
+ * (@most/prelude's `Curried2`, which every operator here is built with).
+ *
+ * @example
+ * ```ts
+ * declare const f: Curried2<string, number, string>
+ * f("a", 1) === f("a")(1)
+ * ```
+ */
+export type Curried2<A, B, R> = PreludeCurried2<A, B, R>
+
+/**
+ * A three-argument operator that may also be applied one argument at a time (@most/prelude's `Curried3`).
+ *
+ * @example
+ * ```ts
+ * declare const f: Curried3<number, number, number, number>
+ * f(1)(2)(3) === f(1, 2, 3)
+ * ```
+ */
+export type Curried3<A, B, C, R> = PreludeCurried3<A, B, C, R>
 export { seedPath } from './seedPath.ts'

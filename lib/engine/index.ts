@@ -14,5 +14,6 @@ export { torrentClient, type ClientOptions, type Engine, type TorrentHandle } fr
 export type { PeerInfo } from './torrent/torrent.ts'
 export { DHT_ENV, type DhtOption, type DhtSettings } from './swarm/client-dht.ts'
 export type { LsdSettings } from './swarm/client-lsd.ts'
+export type { AdmissionSettings } from './policy/admission.ts'
 export type { PeerSource } from './wire/peer.ts'
 export { RateMeter } from './policy/rate-meter.ts'

@@ -6,11 +6,10 @@
  *
  * @module
  */
-import { createReadStream } from 'node:fs'
 import { Buffer } from 'node:buffer'
-import { createHash, type Hash } from 'node:crypto'
 import type { Encodable } from '../engine/metainfo/bencode-encode.ts'
 import { fileRoot, leafHash, LEAF_SIZE, pieceLayer } from '../engine/metainfo/merkle.ts'
+import { PieceHasher, fileChunks } from './piece-hasher.ts'
 
 /** One file to hash: where it is and its path in the torrent (without the torrent's name). */
 export interface V2Source { readonly abs: string; readonly rel: readonly string[]; readonly length: number }
@@ -35,48 +34,24 @@ export interface V2FileHashes {
  */
 export async function hashFileV2 (f: V2Source, pieceLength: number, v1: boolean, zeroFill = true): Promise<V2FileHashes> {
   const leaves: Uint8Array[] = []
-  const v1Pieces: Buffer[] = []
+  const pieces = v1 ? new PieceHasher(pieceLength) : null
   const leaf = Buffer.alloc(LEAF_SIZE)
   let inLeaf = 0
-  let sha1: Hash = createHash('sha1')
-  let inPiece = 0
-  let seen = 0
-  if (f.length > 0) {
-    for await (const chunk of createReadStream(f.abs, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
-      seen += chunk.length
-      if (seen > f.length) break
-      if (v1) {
-        let at = 0
-        while (at < chunk.length) {
-          const take = Math.min(pieceLength - inPiece, chunk.length - at)
-          sha1.update(chunk.subarray(at, at + take))
-          inPiece += take
-          at += take
-          if (inPiece === pieceLength) {
-            v1Pieces.push(sha1.digest())
-            sha1 = createHash('sha1')
-            inPiece = 0
-          }
-        }
-      }
-      let at = 0
-      if (inLeaf > 0) {
-        const take = Math.min(LEAF_SIZE - inLeaf, chunk.length)
-        chunk.copy(leaf, inLeaf, 0, take)
-        inLeaf += take
-        at = take
-        if (inLeaf === LEAF_SIZE) { leaves.push(leafHash(leaf)); inLeaf = 0 }
-      }
-      for (; at + LEAF_SIZE <= chunk.length; at += LEAF_SIZE) leaves.push(leafHash(chunk.subarray(at, at + LEAF_SIZE)))
-      if (at < chunk.length) { chunk.copy(leaf, 0, at); inLeaf = chunk.length - at }
+  for await (const chunk of fileChunks(f)) {
+    pieces?.update(chunk)
+    let at = 0
+    if (inLeaf > 0) {
+      const take = Math.min(LEAF_SIZE - inLeaf, chunk.length)
+      chunk.copy(leaf, inLeaf, 0, take)
+      inLeaf += take
+      at = take
+      if (inLeaf === LEAF_SIZE) { leaves.push(leafHash(leaf)); inLeaf = 0 }
     }
+    for (; at + LEAF_SIZE <= chunk.length; at += LEAF_SIZE) leaves.push(leafHash(chunk.subarray(at, at + LEAF_SIZE)))
+    if (at < chunk.length) { chunk.copy(leaf, 0, at); inLeaf = chunk.length - at }
   }
-  if (seen !== f.length) throw new Error(`${f.abs} changed size while hashing (${f.length} -> ${seen} bytes)`)
   if (inLeaf > 0) leaves.push(leafHash(leaf.subarray(0, inLeaf)))
-  if (v1 && inPiece > 0) {
-    if (zeroFill) sha1.update(Buffer.alloc(pieceLength - inPiece))
-    v1Pieces.push(sha1.digest())
-  }
+  const v1Pieces = pieces?.finish(zeroFill) ?? []
   if (f.length === 0) return { root: null, layer: null, v1Pieces }
   return { root: fileRoot(leaves), layer: f.length > pieceLength ? pieceLayer(leaves, pieceLength) : null, v1Pieces }
 }

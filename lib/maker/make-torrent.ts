@@ -7,15 +7,14 @@
  *
  * @module
  */
-import { createReadStream } from 'node:fs'
 import { lstat, readdir, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { Buffer } from 'node:buffer'
-import { createHash, type Hash } from 'node:crypto'
 import { parseMetainfo } from '../engine/metainfo/parse.ts'
 import { bencode, type Encodable } from '../engine/metainfo/bencode-encode.ts'
 import { MAX_PIECE_LENGTH, MIN_PIECE_LENGTH } from '../engine/metainfo/limits.ts'
 import { hashV2 } from './hash-v2.ts'
+import { PieceHasher, fileChunks } from './piece-hasher.ts'
 
 /**
  * Options of {@link makeTorrent}.
@@ -157,29 +156,7 @@ async function listFiles (root: string): Promise<SourceFile[]> {
 
 /** SHA-1 of each piece over the concatenated files, streamed. */
 async function hashPieces (files: readonly SourceFile[], pieceLength: number): Promise<Uint8Array> {
-  const digests: Buffer[] = []
-  let hash: Hash = createHash('sha1')
-  let filled = 0
-  for (const f of files) {
-    let seen = 0
-    const stream = createReadStream(f.abs, { highWaterMark: 1024 * 1024 })
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      seen += chunk.length
-      let at = 0
-      while (at < chunk.length) {
-        const take = Math.min(pieceLength - filled, chunk.length - at)
-        hash.update(chunk.subarray(at, at + take))
-        filled += take
-        at += take
-        if (filled === pieceLength) {
-          digests.push(hash.digest())
-          hash = createHash('sha1')
-          filled = 0
-        }
-      }
-    }
-    if (seen !== f.length) throw new Error(`${f.abs} changed size while hashing (${f.length} -> ${seen} bytes)`)
-  }
-  if (filled > 0) digests.push(hash.digest())
-  return new Uint8Array(Buffer.concat(digests))
+  const pieces = new PieceHasher(pieceLength)
+  for (const f of files) for await (const chunk of fileChunks(f)) pieces.update(chunk)
+  return new Uint8Array(Buffer.concat(pieces.finish()))
 }

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { tryEvent } from '../try-event.ts'
 import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
 
 /** One subscription: a sink, its scheduler (for event times) and whether it is still live. */
@@ -66,7 +67,8 @@ export class PushSource<A> implements Stream<A> {
   /** Push a value to every live subscriber. @example `source.event(closeTorrent(id))` */
   event(value: A): void {
     if (this.finished !== undefined) return
-    for (const s of this.subs) if (s.live) s.sink.event(s.scheduler.currentTime(), value)
+    // One subscriber that throws fails its own stream (sink.error); the others still get the value.
+    for (const s of this.subs) if (s.live && !tryEvent(s.scheduler.currentTime(), value, s.sink)) s.live = false
   }
 
   /** End the stream for every subscriber. @example `source.end()` */

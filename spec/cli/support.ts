@@ -39,8 +39,11 @@ export interface CliProcess {
   kill(): Promise<void>
 }
 
-export const startCli = (args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess => {
-  const child = spawn(process.execPath, [bin, ...args], {
+export const startCli = (args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess => startNode([bin, ...args], opts)
+
+/** Any node program run as the CLI is (`node ...args`), with the same captured output and helpers. */
+export const startNode = (args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess => {
+  const child = spawn(process.execPath, [...args], {
     cwd: opts.cwd,
     // The CLI's DHT is on by default: tests never reach the public routers, even when run outside `npm test`.
     env: { TORRENT_PATRON_DHT: 'off', ...process.env, ...opts.env },

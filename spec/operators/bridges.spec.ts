@@ -90,7 +90,7 @@ test('fromReadable fails with the Readable\'s error', async () => {
 test('fromEvent emits each event\'s first argument and removes its listener on dispose', async () => {
   const e = new EventEmitter()
   const seen: string[] = []
-  const it = toAsyncIterable(fromEvent<string>(e, 'line'))[Symbol.asyncIterator]()
+  const it = toAsyncIterable(fromEvent<string>('line', e))[Symbol.asyncIterator]()
   assert.equal(e.listenerCount('line'), 1)
   e.emit('line', 'one', 'ignored')
   e.emit('other', 'nope')
@@ -100,10 +100,43 @@ test('fromEvent emits each event\'s first argument and removes its listener on d
   await it.return!()
   assert.equal(e.listenerCount('line'), 0)
   // curried form
-  const d = fromEvent(e)('line').run({ event() {}, end() {}, error() {} }, newDefaultScheduler())
+  const d = fromEvent('line')(e).run({ event() {}, end() {}, error() {} }, newDefaultScheduler())
   assert.equal(e.listenerCount('line'), 1)
   d.dispose()
   assert.equal(e.listenerCount('line'), 0)
+})
+
+test('a throw in what consumes an event becomes an error of the source stream (fromEvent, fromAsyncIterable)', async () => {
+  const e = new EventEmitter()
+  const failing = tap((x: string) => {
+    if (x === 'bad') throw new Error('consumer broke')
+  }, fromEvent<string>('line', e))
+  const done = runEffects(failing, newDefaultScheduler())
+  e.emit('line', 'good')
+  // Without the guard this throw escapes from emit() into the emitter's caller.
+  assert.doesNotThrow(() => e.emit('line', 'bad'))
+  await assert.rejects(done, /consumer broke/)
+  assert.equal(e.listenerCount('line'), 0, 'the failed stream removed its listener')
+
+  let returned = false
+  async function* items() {
+    try {
+      yield 1
+      yield 2
+      yield 3
+    } finally {
+      returned = true
+    }
+  }
+  const seen: number[] = []
+  const pulled = tap((n: number) => {
+    seen.push(n)
+    if (n === 2) throw new Error('item 2 refused')
+  }, fromAsyncIterable(items()))
+  await assert.rejects(runEffects(pulled, newDefaultScheduler()), /item 2 refused/)
+  assert.deepEqual(seen, [1, 2], 'no item after the throw')
+  await new Promise((r) => setImmediate(r))
+  assert.ok(returned, 'the generator was told to return')
 })
 
 test('toMostLegacy gives a most 1.x stream with the fluent API', async () => {

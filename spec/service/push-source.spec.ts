@@ -57,3 +57,29 @@ test('end and error reach live subscribers once, and latecomers at once', () => 
   failing.error(new Error('x'))
   assert.equal(collect(failing).error?.message, 'x')
 })
+
+test('a subscriber whose sink throws gets the error on its own stream; the others still get the value', () => {
+  const src = new PushSource<number>()
+  const sched = newDefaultScheduler()
+  const seen: string[] = []
+  const errors: string[] = []
+  src.run(
+    {
+      event: () => {
+        throw new Error('user code broke')
+      },
+      end: () => {},
+      error: (_t, e) => errors.push(e.message)
+    },
+    sched
+  )
+  const other = src.run({ event: (_t, n) => seen.push(`b:${n}`), end: () => {}, error: () => {} }, sched)
+  assert.doesNotThrow(() => src.event(1))
+  assert.deepEqual(errors, ['user code broke'])
+  assert.deepEqual(seen, ['b:1'])
+  // A failed stream gets nothing more.
+  src.event(2)
+  assert.deepEqual(errors, ['user code broke'])
+  assert.deepEqual(seen, ['b:1', 'b:2'])
+  other.dispose()
+})

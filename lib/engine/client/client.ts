@@ -136,10 +136,7 @@ class EngineInstance {
     const parsed = await parseMetainfo(cmd.rawmetainfo)
     if (!parsed.ok) return torrentStartFail(`bad metainfo: ${parsed.reason}`)
     const meta = parsed.value
-    const running = this.byInfoHash.get(meta.infoHash)
-    if (running !== undefined) return torrentAlreadyDownloading(running)
-
-    const place = await this.saveFolder(cmd)
+    const place = await this.placeFor(meta.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
     const id = randomBytes(12).toString('hex')
@@ -157,9 +154,7 @@ class EngineInstance {
     const parsed = parseMagnet(uri)
     if (!parsed.ok) return torrentStartFail(`bad magnet link: ${parsed.reason}`)
     const magnet = parsed.value
-    const running = this.byInfoHash.get(magnet.infoHash)
-    if (running !== undefined) return torrentAlreadyDownloading(running)
-    const place = await this.saveFolder(cmd)
+    const place = await this.placeFor(magnet.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
     if (this.disposed) return torrentStartFail('engine stopped')
@@ -209,6 +204,12 @@ class EngineInstance {
       () => {}
     )
     return p
+  }
+
+  /** Where the torrent `infoHash` of `cmd` goes; or the reply when it runs already or its folder is not usable. */
+  private async placeFor(infoHash: string, cmd: CreateNewTorrent): Promise<SaveFolder | CreationReply> {
+    const running = this.byInfoHash.get(infoHash)
+    return running !== undefined ? torrentAlreadyDownloading(running) : this.saveFolder(cmd)
   }
 
   /**

@@ -3,6 +3,13 @@
  * handshake to learn which torrent it wants, then hands the connection to that
  * torrent (synchronously, so no message after the handshake is missed).
  *
+ * Connections still in their handshake are few and bounded (each may cost
+ * a Diffie-Hellman key exchange, about a millisecond of CPU): the admission
+ * policy (policy/admission.ts) caps them overall and per address, and when
+ * they are all taken a newcomer takes the slot of the oldest one that has
+ * not sent a byte, so idle sockets cannot lock honest peers out. Each has
+ * `handshakeTimeout` to finish.
+ *
  * It also answers the obfuscated handshake of message stream encryption
  * (MSE/PE, which aria2, libtorrent, Transmission and qBittorrent try first by
  * default): without it they give up on the first connection and retry in
@@ -16,13 +23,8 @@
 import { createHash } from 'node:crypto'
 import net from 'node:net'
 import { incomingWire, type CappedWire } from '../wire/peer.ts'
+import { defaultAdmissionLimits, PendingHandshakes, type AdmissionLimits } from '../policy/admission.ts'
 import { dropPlaintextEncryptor } from '../wire/protocol-internals.ts'
-
-/**
- * Connections still in their handshake at once. Each may cost a Diffie-Hellman
- * key exchange (about a millisecond of CPU): a flood of them is cut here.
- */
-export const MAX_PENDING = 256
 
 /** The hash an MSE initiator sends in place of the infohash: SHA-1("req2" + infohash), hex. */
 export const obfuscatedHash = (infoHash: string): string =>
@@ -45,7 +47,8 @@ export interface Listener {
  * Listen on `port` (0 = any free port) and route each handshake through
  * `route.adopt`, which adopts the connection (true) or refuses it (false:
  * dropped). With `encryption` (default true) obfuscated handshakes are
- * answered too, their torrent found by `route.resolve`.
+ * answered too, their torrent found by `route.resolve`. `limits` bound the
+ * connections in their handshake (see the module comment).
  *
  * @example
  * ```ts
@@ -56,26 +59,30 @@ export interface Listener {
  * await l.close()
  * ```
  */
-export const listen = (port: number, host: string | undefined, route: IncomingRoute, encryption = true): Promise<Listener> =>
+export const listen = (
+  port: number,
+  host: string | undefined,
+  route: IncomingRoute,
+  encryption = true,
+  limits: AdmissionLimits = defaultAdmissionLimits
+): Promise<Listener> =>
   new Promise((resolve, reject) => {
-    const pending = new Set<net.Socket>()
+    const pending = new PendingHandshakes<net.Socket>(limits)
     const server = net.createServer((socket) => {
-      if (pending.size >= MAX_PENDING) {
-        socket.destroy()
-        return
-      }
-      pending.add(socket)
+      // Never refused: a full listener gives this one the slot of its least promising pending connection.
+      for (const evicted of pending.arrive(socket, socket.remoteAddress ?? '', Date.now())) evicted.destroy()
       const wire = incomingWire(socket, encryption)
       const drop = (): void => {
-        pending.delete(socket)
+        pending.settle(socket)
         socket.destroy()
       }
-      const timer = setTimeout(drop, 10000)
+      const timer = setTimeout(drop, limits.handshakeTimeout)
       timer.unref?.()
+      socket.once('data', () => pending.progressed(socket))
       socket.on('error', drop)
       socket.on('close', () => {
         clearTimeout(timer)
-        pending.delete(socket)
+        pending.settle(socket)
       })
       // The library ends or destroys a wire whose handshake fails (wrong
       // protocol, bad MSE step): the socket goes with it.
@@ -87,7 +94,7 @@ export const listen = (port: number, host: string | undefined, route: IncomingRo
       })
       wire.once('handshake', (infoHash: string, peerId: string) => {
         clearTimeout(timer)
-        pending.delete(socket)
+        pending.settle(socket)
         socket.removeListener('error', drop)
         wire.removeListener('close', drop)
         // Plaintext from here on (the peer's plain handshake, or MSE with
@@ -113,8 +120,10 @@ export const listen = (port: number, host: string | undefined, route: IncomingRo
         // Stops accepting at once; connections already handed to torrents are
         // theirs to close (server.close's callback would wait for them).
         close: async () => {
-          for (const s of pending) s.destroy()
-          pending.clear()
+          for (const s of [...pending.keys()]) {
+            pending.settle(s)
+            s.destroy()
+          }
           server.close()
         }
       })

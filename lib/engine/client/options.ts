@@ -10,6 +10,7 @@ import type { TorrentId } from '../../messages.ts'
 import type { PeerInfo } from '../torrent/torrent.ts'
 import { resolveDhtOption, type DhtOption, type DhtSettings } from '../swarm/client-dht.ts'
 import type { LsdSettings } from '../swarm/client-lsd.ts'
+import { admissionLimits, type AdmissionLimits, type AdmissionSettings } from '../policy/admission.ts'
 
 /**
  * Options of {@link torrentClient}. All optional.
@@ -96,10 +97,30 @@ export interface ClientOptions {
    * accepts plaintext handshakes only.
    */
   readonly encryption?: boolean
+  /**
+   * Limits on who may hold connection slots: connections in their handshake
+   * (overall and per address), peers per address, the handshake and
+   * first-message deadlines. See {@link AdmissionSettings} and docs/security.md.
+   */
+  readonly admission?: AdmissionSettings
   /** BEP 11 peer exchange on every connection of non-private torrents; default true. */
   readonly pex?: boolean
   /** Tuning/tests: milliseconds between PEX messages to each peer; default 60000 (BEP 11's minimum spacing). */
   readonly pexInterval?: number
+  /**
+   * BEP 19 web seeds (`url-list` of a .torrent, `ws=` of a magnet) as a source
+   * of whole pieces beside peers; default true.
+   */
+  readonly webSeeds?: boolean
+  /** PEM certificate(s) trusted for HTTPS web seeds besides the system's (e.g. a self-signed server's). */
+  readonly webSeedCa?: string
+  /**
+   * Scrape every torrent's trackers (HTTP BEP 48, UDP BEP 15) for the
+   * `scrapes` of its stats: at start, then every `scrapeInterval`; default true.
+   */
+  readonly scrape?: boolean
+  /** Milliseconds between scrapes of a tracker that answers; default 1 800 000 (30 min). */
+  readonly scrapeInterval?: number
   /** Diagnostics: called with each torrent created (tests use it to see peers' contributions). */
   readonly onTorrent?: (id: TorrentId, handle: TorrentHandle) => void
   /**
@@ -190,8 +211,13 @@ export interface ResolvedOptions {
   /** The LSD endpoint's settings, or null: no LSD. */
   readonly lsd: LsdSettings | null
   readonly encryption: boolean
+  readonly admission: AdmissionLimits
   readonly pex: boolean
   readonly pexInterval: number | undefined
+  readonly webSeeds: boolean
+  readonly webSeedCa: string | undefined
+  readonly scrape: boolean
+  readonly scrapeInterval: number | undefined
   readonly onTorrent: ClientOptions['onTorrent']
   readonly onStopped: ClientOptions['onStopped']
 }
@@ -237,8 +263,13 @@ export const resolveOptions = (options: ClientOptions, env: NodeJS.ProcessEnv = 
     dht: dht === null ? null : { ...dht, host: dht.host ?? options.host, folder: downloadFolder },
     lsd: options.lsd === true ? {} : typeof options.lsd === 'object' && options.lsd !== null ? options.lsd : null,
     encryption: options.encryption ?? DEFAULTS.encryption,
+    admission: admissionLimits(options.admission),
     pex: options.pex ?? DEFAULTS.pex,
     pexInterval: options.pexInterval,
+    webSeeds: options.webSeeds ?? true,
+    webSeedCa: options.webSeedCa,
+    scrape: options.scrape ?? true,
+    scrapeInterval: options.scrapeInterval,
     onTorrent: options.onTorrent,
     onStopped: options.onStopped
   }

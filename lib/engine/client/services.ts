@@ -32,7 +32,7 @@ const FALLBACK_PORT = 6881
 /** What a torrent and a magnet's metadata phase are both given. */
 export type SessionBase = Pick<
   TorrentContext & MagnetSessionOptions,
-  'peerId' | 'port' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval'
+  'peerId' | 'port' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval' | 'admission'
 >
 
 /**
@@ -64,7 +64,7 @@ export class ClientServices {
     this.hasher = createHasher(opts.hasherWorkers === undefined ? {} : { workers: opts.hasherWorkers })
     this.upBucket = new TokenBucket(limitToRate(opts.uploadRateLimit))
     this.downBucket = new TokenBucket(limitToRate(opts.downloadRateLimit))
-    this.listener = listen(opts.port, opts.host, route, opts.encryption)
+    this.listener = listen(opts.port, opts.host, route, opts.encryption, opts.admission)
     // A listener that fails (port taken) must not crash the process: torrents
     // then run without incoming connections.
     this.listener.then(
@@ -100,7 +100,8 @@ export class ClientServices {
       joinDht: (infoHash, isPrivate, hooks) => this.dht?.track(infoHash, isPrivate, hooks) ?? null,
       isSelf: (host, p) => this.isSelf?.(host, p) ?? false,
       pex: this.opts.pex,
-      pexInterval: this.opts.pexInterval
+      pexInterval: this.opts.pexInterval,
+      admission: this.opts.admission
     }
   }
 
@@ -116,12 +117,17 @@ export class ClientServices {
       optimisticInterval: o.optimisticInterval,
       requestTimeout: o.requestTimeout,
       peerIdleTimeout: o.peerIdleTimeout,
+      admission: o.admission,
       banStrikes: o.banStrikes,
       uploadRateLimit: o.torrentUploadRateLimit,
       downloadRateLimit: o.torrentDownloadRateLimit,
       clientUp: this.upBucket,
       clientDown: this.downBucket,
       hashInline: o.hashInline,
+      webSeeds: o.webSeeds,
+      scrape: o.scrape,
+      ...(o.scrapeInterval !== undefined ? { scrapeInterval: o.scrapeInterval } : {}),
+      ...(o.webSeedCa !== undefined ? { webSeedOptions: { ca: o.webSeedCa } } : {}),
       ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
       joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null
     }

@@ -10,6 +10,7 @@ import { open, stat as fsStat, type FileHandle } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import path from 'node:path'
 import type { FileEntry, Storage } from '../contracts.ts'
+import { fileOrder, firstEndingAfter } from './file-order.ts'
 import { makeFolder } from './make-folder.ts'
 
 /** Options of {@link openFileStorage}. */
@@ -125,10 +126,7 @@ class DiskStorage implements FileStorage {
     private readonly opts: FileStorageOptions,
   ) {
     this.maxOpen = Math.max(1, opts.maxOpenFiles ?? 64)
-    this.order = files
-      .map((_, i) => i)
-      .filter((i) => files[i]!.length > 0)
-      .sort((a, b) => files[a]!.offset - files[b]!.offset)
+    this.order = fileOrder(files)
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
@@ -251,15 +249,7 @@ class DiskStorage implements FileStorage {
     }
     const out: Segment[] = []
     if (length === 0) return out
-    // first file whose end is past offset
-    let lo = 0
-    let hi = this.order.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      const f = this.files[this.order[mid]!]!
-      if (f.offset + f.length <= offset) lo = mid + 1
-      else hi = mid
-    }
+    const lo = firstEndingAfter(this.files, this.order, offset)
     const end = offset + length
     for (let k = lo; k < this.order.length; k++) {
       const i = this.order[k]!

@@ -132,13 +132,7 @@ export async function saveResume(
  * ```
  */
 export async function loadResume(folder: string, metainfo: ResumeTorrent, stats: ReadonlyArray<FileStat>): Promise<ResumeBitfield | null> {
-  let text: string
-  try {
-    text = await readFile(resumePath(folder, metainfo.infoHash), 'utf8')
-  } catch {
-    return null
-  }
-  const record = parseRecord(text, metainfo)
+  const record = await readRecord(folder, metainfo)
   if (record === null) return null
   const saved = Bitfield.fromBytes(new Uint8Array(Buffer.from(record.bitfield, 'base64')), metainfo.pieceCount)
   if (saved === null) return null
@@ -171,13 +165,7 @@ export async function loadResume(folder: string, metainfo: ResumeTorrent, stats:
  * ```
  */
 export async function loadPriorities(folder: string, metainfo: ResumeTorrent): Promise<FilePriority[] | null> {
-  let text: string
-  try {
-    text = await readFile(resumePath(folder, metainfo.infoHash), 'utf8')
-  } catch {
-    return null
-  }
-  const record = parseRecord(text, metainfo)
+  const record = await readRecord(folder, metainfo)
   return record?.priorities === undefined ? null : [...record.priorities]
 }
 
@@ -232,6 +220,17 @@ export async function deleteResume(folder: string, infoHash: string): Promise<vo
 }
 
 /** Validates untrusted JSON against the torrent; null on any mismatch. */
+/** The torrent's record in `folder`, when there is a readable one that matches it. */
+async function readRecord(folder: string, metainfo: ResumeTorrent): Promise<ResumeRecord | null> {
+  let text: string
+  try {
+    text = await readFile(resumePath(folder, metainfo.infoHash), 'utf8')
+  } catch {
+    return null
+  }
+  return parseRecord(text, metainfo)
+}
+
 function parseRecord(text: string, m: ResumeTorrent): ResumeRecord | null {
   let v: unknown
   try {

@@ -20,6 +20,7 @@ import { open, rm, stat as fsStat } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import path from 'node:path'
 import type { FileEntry } from '../contracts.ts'
+import { fileOrder, firstEndingAfter } from './file-order.ts'
 import { openFileStorage, type FileStorage, type FileStorageOptions } from './file-storage.ts'
 import { makeFolder } from './make-folder.ts'
 
@@ -113,10 +114,7 @@ class Selective implements SelectiveStorage {
     private readonly routed: boolean[],
     private readonly pieceLength: number,
   ) {
-    this.order = files
-      .map((_, i) => i)
-      .filter((i) => files[i]!.length > 0)
-      .sort((a, b) => files[a]!.offset - files[b]!.offset)
+    this.order = fileOrder(files)
   }
 
   get paths(): ReadonlyArray<string | null> {
@@ -209,14 +207,7 @@ class Selective implements SelectiveStorage {
       if (last !== undefined && last.toFile === toFile && last.offset + last.length === a) out[out.length - 1] = { toFile, offset: last.offset, length: b - last.offset }
       else out.push({ toFile, offset: a, length: b - a })
     }
-    let lo = 0
-    let hi = this.order.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      const f = this.files[this.order[mid]!]!
-      if (f.offset + f.length <= offset) lo = mid + 1
-      else hi = mid
-    }
+    const lo = firstEndingAfter(this.files, this.order, offset)
     let at = offset
     for (let k = lo; k < this.order.length && at < end; k++) {
       const i = this.order[k]!

@@ -230,6 +230,35 @@ export class PiecePicker extends PieceGeometry {
   }
 
   /**
+   * Claims a run of up to `maxPieces` consecutive fresh pieces (no block had
+   * or asked for, not restricted) for `peerId`, lowest first, with every
+   * block outstanding with it: a web seed fetches whole pieces, in long
+   * ranges. Null when no fresh piece is left. Release with
+   * {@link PiecePicker.cancelled} per block or {@link PiecePicker.releasePeer}.
+   *
+   * @example
+   * ```ts
+   * const run = picker.claimRun('web:http://h/', 16) // { first: 0, count: 16 }
+   * ```
+   */
+  claimRun(peerId: string, maxPieces: number): { first: number; count: number } | null {
+    if (this.freeTotal === 0 || !(maxPieces >= 1)) return null
+    const fresh = (p: number): boolean => !this.haveBits.get(p) && !this.active.has(p) && !this.restricted.has(p)
+    let first = 0
+    while (first < this.pieceCount && !fresh(first)) first++
+    if (first >= this.pieceCount) return null
+    const mine = this.outstanding.of(peerId)
+    const out: BlockRequest[] = []
+    let count = 0
+    while (count < maxPieces && first + count < this.pieceCount && fresh(first + count)) {
+      this.activate(first + count)
+      this.takeFree(first + count, peerId, mine, Number.POSITIVE_INFINITY, out)
+      count++
+    }
+    return { first, count }
+  }
+
+  /**
    * A block arrived from `peerId`. Accepted only when it was requested from
    * that peer, is still missing, and has the exact offset and length of a block.
    */

@@ -21,8 +21,12 @@ export interface WebSeedHost {
   claim(source: string, max: number): { first: number; count: number } | null
   /** Give back claimed pieces that were not delivered. */
   unclaim(source: string, first: number, count: number): void
-  /** A whole piece from `source`; resolves true when it passed the hash check. */
-  deliver(source: string, piece: number, bytes: Buffer): Promise<boolean>
+  /**
+   * A whole piece from `source`; resolves true when it passed the hash
+   * check, false when it failed, null when it was not judged on it (the
+   * piece was done or lost meanwhile).
+   */
+  deliver(source: string, piece: number, bytes: Buffer): Promise<boolean | null>
   /** Something worth a status line: a seed rested or was dropped. */
   warn?(source: string, message: string): void
 }
@@ -168,6 +172,8 @@ export class WebSeedSource {
       seed.lastError = failure.message
       seed.health.failed(failure, this.now())
       this.afterFailure(seed)
+      // The pieces it gave back go to the seeds that are still ready; an idle one would not ask again by itself.
+      this.wake()
       return
     } finally {
       seed.aborts.delete(ac)
@@ -177,8 +183,8 @@ export class WebSeedSource {
     for (let i = 0; i < count; i++) {
       const piece = bytes.subarray(i * pieceLength, Math.min(bytes.length, (i + 1) * pieceLength))
       const ok = await this.host.deliver(seed.url, first + i, piece)
-      if (ok) seed.downloaded += piece.length
-      else {
+      if (ok === true) seed.downloaded += piece.length
+      else if (ok === false) {
         seed.discarded += piece.length
         seed.health.badData()
       }

@@ -117,6 +117,13 @@ export class PeerBook {
     }
   }
 
+  /** Whether {@link PeerBook.due} would yield an address now (nothing is marked). */
+  hasDue(): boolean {
+    const now = this.now()
+    for (const k of this.known.values()) if (!k.connected && k.nextTry <= now && !this.bans.has(k.key)) return true
+    return false
+  }
+
   /** The connection to `key` completed its handshake: its failures are forgiven. */
   succeeded(key: string): void {
     const k = this.known.get(key)

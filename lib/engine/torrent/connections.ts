@@ -5,6 +5,11 @@
  * PEX, the DHT port). Every connection, dialled or accepted, whatever its
  * transport, enters through {@link Connections.admit}.
  *
+ * Slots are given by the admission policy (policy/admission.ts): a full
+ * torrent takes a newcomer in place of its least useful peer rather than
+ * refusing it, peers per address are capped, and a peer that says nothing
+ * after its handshake is closed.
+ *
  * @internal
  * @module
  */
@@ -16,6 +21,7 @@ import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torren
 import type { PeerBook } from '../swarm/peer-book.ts'
 import { bareHost } from '../swarm/address.ts'
 import { idleVerdict } from '../policy/idle.ts'
+import { admitPeer, defaultAdmissionLimits, firstMessageVerdict, leastUseful, type AdmissionLimits, type AdmissionPeerView } from '../policy/admission.ts'
 import type { Metainfo } from '../contracts.ts'
 import type { TorrentContext } from './context.ts'
 
@@ -30,7 +36,10 @@ export interface ConnectionsOptions {
   /** The info dictionary is served with ut_metadata; `private` turns the DHT off. */
   readonly meta: Pick<Metainfo, 'infoHash' | 'pieceCount' | 'infoBytes' | 'private'>
   /** Identity, caps, the DHT port and the transport. */
-  readonly ctx: Pick<TorrentContext, 'peerId' | 'port' | 'maxConnsPerTorrent' | 'canConnect' | 'connectionsChanged' | 'dhtPort' | 'dhtNode' | 'dial' | 'pex' | 'pexInterval'>
+  readonly ctx: Pick<
+    TorrentContext,
+    'peerId' | 'port' | 'maxConnsPerTorrent' | 'canConnect' | 'connectionsChanged' | 'dhtPort' | 'dhtNode' | 'dial' | 'pex' | 'pexInterval' | 'admission'
+  >
   readonly handler: PeerHandler
   readonly book: PeerBook
   /** PEX named a peer. */
@@ -55,10 +64,12 @@ export class Connections {
   private readonly dial: Dial
   /** Peer exchange with our peers; null when private or turned off. */
   private readonly pex: TorrentPex | null
+  private readonly limits: AdmissionLimits
 
   constructor(private readonly o: ConnectionsOptions) {
     this.dht = !o.meta.private && o.ctx.dhtPort !== undefined
     this.dial = o.ctx.dial ?? connectPeer
+    this.limits = o.ctx.admission ?? defaultAdmissionLimits
     this.pex = o.ctx.pex === false ? null : createTorrentPex({ private: o.meta.private, intervalMs: o.ctx.pexInterval, onPeer: (addr) => o.learnt(addr) })
   }
 
@@ -81,9 +92,17 @@ export class Connections {
     return n
   }
 
-  /** Dial due addresses of the book while the torrent and the client have room. */
+  /**
+   * Dial due addresses of the book while the torrent and the client have
+   * room. A full torrent with an address to dial gives up one peer that has
+   * said nothing useful since its handshake (a slot it holds for nothing).
+   */
   dialMore(): void {
     if (!this.o.accepting()) return
+    if (!this.hasRoom() && this.o.book.hasDue()) {
+      const silent = leastUseful(this.views().filter((v) => !v.saidSomethingUseful))
+      if (silent !== undefined) this.peers.get(silent.id)?.close('evicted: its slot went to a peer to dial; it had said nothing useful')
+    }
     // Seeds gain nothing from other seeds; still connect: most swarm peers are leechers.
     for (const k of this.o.book.due(() => this.hasRoom())) {
       this.o.ctx.connectionsChanged(1)
@@ -92,13 +111,22 @@ export class Connections {
     }
   }
 
-  /** An incoming connection whose handshake named this torrent. */
+  /**
+   * An incoming connection whose handshake named this torrent: admitted,
+   * admitted in place of the least useful peer (which is closed), or refused
+   * (see policy/admission.ts).
+   */
   acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
-    const address = `${socket.remoteAddress}:${socket.remotePort}`
-    if (!this.o.accepting() || this.o.book.isBanned(remoteId) || this.peers.has(address) || !this.hasRoom()) return false
+    const host = bareHost(socket.remoteAddress ?? '')
+    const address = `${host}:${socket.remotePort}`
+    if (!this.o.accepting() || this.o.book.isBanned(remoteId) || this.peers.has(address)) return false
+    const verdict = admitPeer(this.views(), host, !this.hasRoom(), this.limits)
+    if (verdict.kind === 'refuse') return false
     this.o.ctx.connectionsChanged(1)
     const peer = new Peer(socket, this.options('incoming', address, socket.remoteAddress, null), wire)
     this.peers.set(address, peer)
+    // The newcomer holds the slot before the evicted peer lets go of it, so nothing else (a dial) takes it meanwhile.
+    if (verdict.kind === 'evict') this.peers.get(verdict.id)?.close(`evicted: its slot went to a newcomer (${address}); neither side was interested`)
     peer.acceptHandshake(remoteId)
     return true
   }
@@ -152,9 +180,17 @@ export class Connections {
     this.closeAll('banned: sent bad data', remoteId)
   }
 
-  /** Close `p` when neither side is interested and it said nothing useful for `timeout` ms (policy/idle.ts). */
+  /**
+   * Close `p` when it sent no message since its handshake for the
+   * first-message deadline (policy/admission.ts), or when neither side is
+   * interested and it said nothing useful for `timeout` ms (policy/idle.ts).
+   */
   closeIfIdle(p: Peer, now: number, timeout: number): void {
     if (p.closed) return
+    if (p.ready && firstMessageVerdict(p.readyAt, p.wire.firstMessageAt || undefined, now, this.limits) === 'close') {
+      p.close(`silent: no message in ${Math.round((now - p.readyAt) / 1000)} s after its handshake`)
+      return
+    }
     const verdict = idleVerdict({ amInterested: p.wire.amInterested, peerInterested: p.wire.peerInterested, lastUsefulAt: p.lastUsefulAt }, now, timeout)
     if (verdict === 'busy') p.useful(now)
     else if (verdict === 'idle') p.close(`idle: nothing useful for ${Math.round((now - p.lastUsefulAt) / 1000)} s and neither side interested`)
@@ -169,6 +205,23 @@ export class Connections {
   /** Close every peer, and every peer known by `remoteId` if given. */
   closeAll(reason: string, remoteId?: string): void {
     for (const p of [...this.peers.values()]) if (remoteId === undefined || p.remoteId === remoteId) p.close(reason)
+  }
+
+  /** What the admission policy sees of each handshaken peer. */
+  private views(): AdmissionPeerView[] {
+    const out: AdmissionPeerView[] = []
+    for (const p of this.peers.values()) {
+      if (!p.ready || p.closed) continue
+      out.push({
+        id: p.address,
+        host: bareHost(p.address.slice(0, p.address.lastIndexOf(':'))),
+        connectedAt: p.readyAt,
+        amInterested: p.wire.amInterested,
+        peerInterested: p.wire.peerInterested,
+        saidSomethingUseful: p.saidSomethingUseful
+      })
+    }
+    return out
   }
 
   private hasRoom(): boolean {

@@ -6,8 +6,10 @@
  * @internal
  * @module
  */
+import type { WebSeedSourceOptions } from '../download/web-seed-source.ts'
 import type { Hasher } from '../contracts.ts'
 import type { TokenBucket } from '../policy/throttle.ts'
+import type { AdmissionLimits } from '../policy/admission.ts'
 import type { DhtTorrentHooks, DhtTorrentSession } from '../swarm/client-dht.ts'
 import type { LsdTorrentSession } from '../swarm/client-lsd.ts'
 import type { Dial } from './connections.ts'
@@ -35,6 +37,8 @@ export interface TorrentContext {
   readonly requestTimeout: number
   /** Close a peer when neither side is interested and it said nothing useful for this long (ms; idle.ts). */
   readonly peerIdleTimeout?: number
+  /** Who may hold the torrent's connection slots (policy/admission.ts); default its defaults. */
+  readonly admission?: AdmissionLimits
   /** Strikes (bad pieces) before a peer is banned from this torrent. */
   readonly banStrikes: number
   /**
@@ -75,4 +79,12 @@ export interface TorrentContext {
   readonly dial?: Dial
   /** The clock (ms since the epoch); default Date.now. */
   readonly now?: () => number
+  /** Scrape the trackers (BEP 48 / BEP 15) for the stats; default true. */
+  readonly scrape?: boolean
+  /** Milliseconds between scrapes of a tracker that answers; default 30 min. */
+  readonly scrapeInterval?: number
+  /** BEP 19 web seeds of the metainfo's `url-list` as a block source; default true. */
+  readonly webSeeds?: boolean
+  /** Limits and TLS trust of the web seeds. */
+  readonly webSeedOptions?: WebSeedSourceOptions
 }

@@ -8,6 +8,9 @@
 import type { Metainfo } from '../contracts.ts'
 import type { PeerSource } from '../wire/peer.ts'
 import { startTracker, type TrackerSession } from '../swarm/tracker.ts'
+import { startScrapes, type ScrapeSession } from '../swarm/scrape-session.ts'
+import { formatAddress } from '../swarm/address.ts'
+import type { TorrentStats } from '../../messages.ts'
 import type { DhtTorrentSession } from '../swarm/client-dht.ts'
 import type { LsdTorrentSession } from '../swarm/client-lsd.ts'
 import type { TorrentContext } from './context.ts'
@@ -17,8 +20,8 @@ export const REANNOUNCE_WHEN_ALONE = 15000
 
 /** What discovery needs from its torrent. */
 export interface DiscoveryOptions {
-  readonly meta: Pick<Metainfo, 'infoHash' | 'announce' | 'private'>
-  readonly ctx: Pick<TorrentContext, 'peerId' | 'port' | 'joinDht' | 'joinLsd'>
+  readonly meta: Pick<Metainfo, 'infoHash' | 'infoHashBytes' | 'announce' | 'private'>
+  readonly ctx: Pick<TorrentContext, 'peerId' | 'port' | 'joinDht' | 'joinLsd' | 'scrape' | 'scrapeInterval'>
   /** Transfer totals for announces. */
   stats(): { uploaded: number; downloaded: number; left: number }
   onPeer(addr: string, source: PeerSource): void
@@ -42,6 +45,7 @@ export class Discovery {
   private tracker: TrackerSession | null = null
   private dht: DhtTorrentSession | null = null
   private lsd: LsdTorrentSession | null = null
+  private scrapes: ScrapeSession | null = null
 
   constructor(private readonly o: DiscoveryOptions) {}
 
@@ -54,15 +58,17 @@ export class Discovery {
         announce: meta.announce,
         port: ctx.port,
         stats: () => this.o.stats(),
-        onPeer: (host, port) => this.o.onPeer(`${host}:${port}`, 'tracker'),
+        onPeer: (host, port) => this.o.onPeer(formatAddress(host, port), 'tracker'),
         onCounts: (seeds, leechers) => this.o.onCounts(seeds, leechers)
       })
     } catch {
       // A tracker URL the library cannot use must not stop the torrent: peers may come from elsewhere.
       this.tracker = null
     }
+    if (ctx.scrape !== false && meta.announce.length > 0)
+      this.scrapes = startScrapes({ infoHash: meta.infoHashBytes, announce: meta.announce, ...(ctx.scrapeInterval !== undefined ? { intervalMs: ctx.scrapeInterval } : {}) })
     this.dht = ctx.joinDht?.(meta.infoHash, meta.private, {
-      onPeer: (host, port) => this.o.onPeer(`${host}:${port}`, 'dht'),
+      onPeer: (host, port) => this.o.onPeer(formatAddress(host, port), 'dht'),
       wanted: () => this.o.wanted()
     }) ?? null
     this.lsd = ctx.joinLsd?.(meta.infoHash, meta.private, (addr) => this.o.onPeer(addr, 'lsd')) ?? null
@@ -78,8 +84,22 @@ export class Discovery {
     this.tracker?.update()
   }
 
+  /** Each tracker's latest scrape, for the stats (undefined when none is scraped). */
+  scrapeStats(): TorrentStats['scrapes'] {
+    if (this.scrapes === null) return undefined
+    const rows = this.scrapes.results().map((r) => ({
+      url: r.url,
+      ...(r.counts ?? {}),
+      ...(r.at !== undefined ? { at: r.at } : {}),
+      ...(r.error !== undefined ? { error: r.error } : {})
+    }))
+    return rows.length > 0 ? rows : undefined
+  }
+
   /** Leave the DHT and LSD; resolves once the trackers heard we stopped. */
   stop(): Promise<void> | undefined {
+    this.scrapes?.stop()
+    this.scrapes = null
     const stopped = this.tracker?.stop()
     this.tracker = null
     this.dht?.close()

@@ -87,7 +87,7 @@ export class MagnetSession {
       return // closed before the metadata came
     }
     if (this.closed) return
-    const parsed = await metainfoFromInfoBytes(info, { announce: this.opts.magnet.announce })
+    const parsed = await metainfoFromInfoBytes(info, { announce: this.opts.magnet.announce, urlList: this.opts.magnet.webSeeds ?? [] })
     if (this.closed) return
     if (!parsed.ok) return this.fail(parsed.reason)
     if (parsed.value.infoHash !== this.infoHash) return this.fail('metadata does not match the magnet\'s info hash')

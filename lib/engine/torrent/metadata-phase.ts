@@ -20,6 +20,7 @@ import { startTracker, type TrackerSession } from '../swarm/tracker.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import { PeerBook } from '../swarm/peer-book.ts'
+import { defaultAdmissionLimits, firstMessageVerdict, type AdmissionLimits } from '../policy/admission.ts'
 
 /** What a metadata phase needs from its client. */
 export interface MetadataPhaseOptions {
@@ -46,6 +47,8 @@ export interface MetadataPhaseOptions {
   readonly pex?: boolean
   /** Milliseconds between PEX messages to each peer; default 60000. */
   readonly pexInterval?: number
+  /** Who may hold connection slots (policy/admission.ts): the first-message deadline; default its defaults. */
+  readonly admission?: AdmissionLimits
 }
 
 /** A peer address and where we learnt it. */
@@ -63,6 +66,8 @@ interface Conn {
   /** Where the peer listens (dialled address, or remote ip + its extended handshake's `p`). */
   listenAddress: string | null
   ready: boolean
+  /** When the handshake completed (ms; 0 before). */
+  readyAt: number
   closed: boolean
   timer: NodeJS.Timeout | null
 }
@@ -143,8 +148,13 @@ export class MetadataPhase {
     if (this.book.add(addr, source) !== null && this.started) this.connectMore()
   }
 
-  /** About once a second: redial peers whose back-off is over. */
+  /** About once a second: close peers silent since their handshake, redial peers whose back-off is over. */
   tick(): void {
+    const now = Date.now()
+    const limits = this.opts.admission ?? defaultAdmissionLimits
+    for (const c of [...this.conns]) {
+      if (c.ready && firstMessageVerdict(c.readyAt, c.wire.firstMessageAt || undefined, now, limits) === 'close') this.closeConn(c, 'silent after its handshake')
+    }
     this.connectMore()
   }
 
@@ -175,7 +185,12 @@ export class MetadataPhase {
   /** An incoming connection whose handshake named our infohash (the listener read it). */
   acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
     if (!this.started || this.closed || remoteId === this.opts.peerId) return false
-    if (this.conns.size >= this.opts.maxConns || !this.opts.canConnect()) return false
+    if (this.conns.size >= this.opts.maxConns || !this.opts.canConnect()) {
+      // Full: the newcomer takes the slot of the oldest peer that has said nothing since its handshake, if any.
+      const silent = this.oldestSilent()
+      if (silent === undefined) return false
+      this.closeConn(silent, 'its slot went to a newcomer; it had said nothing')
+    }
     const ip = socket.remoteAddress ?? ''
     const c = this.track(socket, wire, `${ip}:${socket.remotePort ?? 0}`, 'incoming', null)
     useWireExtensions(wire, { info: () => null, port: this.opts.port })
@@ -225,7 +240,7 @@ export class MetadataPhase {
 
   /** Common set-up of a connection (its socket already piped to the wire): timers, clean-up, `p`. */
   private track(socket: net.Socket, wire: CappedWire, address: string, source: PeerSource, listenAddress: string | null): Conn {
-    const c: Conn = { socket, wire, address, source, listenAddress, ready: false, closed: false, timer: null }
+    const c: Conn = { socket, wire, address, source, listenAddress, ready: false, readyAt: 0, closed: false, timer: null }
     this.conns.add(c)
     this.opts.connectionsChanged(1)
     const close = (why: string) => () => this.closeConn(c, why)
@@ -253,6 +268,7 @@ export class MetadataPhase {
   private ready(c: Conn): void {
     if (c.closed) return
     c.ready = true
+    c.readyAt = Date.now()
     if (c.timer !== null) clearTimeout(c.timer)
     c.timer = null
     this.book.succeeded(c.address)
@@ -261,6 +277,13 @@ export class MetadataPhase {
     this.fetcher.add(c.wire)
     this.pex?.ready(c.wire)
     this.opts.changed()
+  }
+
+  /** The handshaken connection that has sent no message for the longest (keep-alives aside). */
+  private oldestSilent(): Conn | undefined {
+    let best: Conn | undefined
+    for (const c of this.conns) if (c.ready && c.wire.firstMessageAt === 0 && (best === undefined || c.readyAt < best.readyAt)) best = c
+    return best
   }
 
   private closeConn(c: Conn, reason: string): void {

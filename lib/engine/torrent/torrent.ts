@@ -22,6 +22,8 @@ import { PieceAssembly, type PieceAttempt } from '../download/assembly.ts'
 import { SmartBan } from '../download/smart-ban.ts'
 import { RequestPipeline } from '../download/requests.ts'
 import { greetFast } from '../wire/allowed-fast.ts'
+import { WebSeedSource } from '../download/web-seed-source.ts'
+import { TorrentWebSeeds } from '../download/web-seed-host.ts'
 import { UploadQueue } from '../upload/upload-queue.ts'
 import { UploadSlots } from '../upload/slots.ts'
 import { Connections } from './connections.ts'
@@ -46,6 +48,8 @@ export class Torrent implements PeerHandler {
   private readonly status: TorrentStatus
   private readonly io = new PendingIo()
   private readonly discovery: Discovery
+  /** BEP 19 web seeds (null when the torrent names none or they are off). */
+  private readonly webSeeds: { readonly host: TorrentWebSeeds; readonly source: WebSeedSource } | null
   private checking: AbortController | null = null
   private error: string | null = null
   private closed = false
@@ -135,6 +139,19 @@ export class Torrent implements PeerHandler {
       wanted: () => !picker.isComplete() && this.conns.size < ctx.maxConnsPerTorrent
     })
     for (const p of manualPeers) this.addPeerAddress(p, 'manual')
+    const webSeedUrls = ctx.webSeeds === false ? [] : meta.urlList
+    if (webSeedUrls.length > 0) {
+      const host = new TorrentWebSeeds({
+        picker,
+        add: (piece, offset, data, sender, complete) => this.assembly.add(piece, offset, data, sender, complete),
+        open: () => this.accepting && !picker.isComplete() && !this.assembly.full(),
+        accepted: (sender, bytes) => {
+          this.status.received(bytes)
+          this.status.accepted(sender, bytes)
+        }
+      })
+      this.webSeeds = { host, source: new WebSeedSource(webSeedUrls, meta, host, ctx.webSeedOptions ?? {}) }
+    } else this.webSeeds = null
   }
 
   // ------------------------------------------------------------------
@@ -183,6 +200,7 @@ export class Torrent implements PeerHandler {
     this.ctx.changed()
     this.discovery.start()
     this.conns.dialMore()
+    this.webSeeds?.source.start()
   }
 
   /** Hex v1 info hash. */
@@ -228,7 +246,9 @@ export class Torrent implements PeerHandler {
     this.requests.clear()
     const tracker = this.discovery.stop()
     this.conns.stop(reason)
-    return tracker
+    this.webSeeds?.host.clear()
+    const webSeeds = this.webSeeds?.source.stop()
+    return Promise.all([tracker, webSeeds]).then(() => {})
   }
 
   // ------------------------------------------------------------------
@@ -327,6 +347,8 @@ export class Torrent implements PeerHandler {
   /** A piece's hash check is over and its bytes are on disk. */
   private settled(piece: number, ok: boolean, attempt: PieceAttempt): void {
     for (const [id, bytes] of attempt.senders) this.conns.get(id)?.pieceChecked(bytes, ok)
+    this.webSeeds?.host.settled(piece, ok)
+    this.webSeeds?.source.wake()
     if (!ok) {
       this.status.discarded += this.picker.pieceSize(piece)
       return this.smartBan.failed(piece, attempt, () => this.requests.refillAll())
@@ -393,6 +415,12 @@ export class Torrent implements PeerHandler {
 
   /** The status dictionary, computed now. */
   stats(): TorrentStats {
-    return this.status.stats(this.conns.values())
+    const stats = this.status.stats(this.conns.values())
+    const scrapes = this.discovery.scrapeStats()
+    return {
+      ...stats,
+      ...(this.webSeeds !== null ? { webSeeds: this.webSeeds.source.stats() } : {}),
+      ...(scrapes !== undefined ? { scrapes } : {})
+    }
   }
 }

@@ -35,6 +35,8 @@ export class CappedWire extends Wire {
   maxMessage = MAX_MESSAGE
   /** When the body of the message being received started (0: none pending). */
   bodySince = 0
+  /** When the peer's first message (keep-alives aside) arrived (0: none yet); the admission policy's first-message rule. */
+  firstMessageAt = 0
 
   /** Bytes of the pending message received so far. */
   bodyReceived(): number {
@@ -55,6 +57,7 @@ hookWire(CappedWire, {
   // The library reads missing bytes of a short message as zeros (a 1-byte have would count as "have 0").
   message: (wire, buffer) => {
     wire.bodySince = 0
+    if (wire.firstMessageAt === 0) wire.firstMessageAt = Date.now()
     const id = buffer[0]!
     const want = MESSAGE_LENGTH[id]
     const n = buffer.length

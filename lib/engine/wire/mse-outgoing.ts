@@ -16,6 +16,7 @@
  */
 import type Wire from 'bittorrent-protocol'
 import type { Handshake } from './mse-policy.ts'
+import { dropPlaintextEncryptor, mseEnabled, payloadEncrypted } from './protocol-internals.ts'
 
 /** How the payload travels once the handshakes are done. */
 export type PayloadMethod = 'rc4' | 'plaintext'
@@ -35,13 +36,8 @@ export interface Opened {
   readonly peerId: string
 }
 
-/** What we need of bittorrent-protocol's Wire (5.x) here; the encryptor fields are the library's own. */
+/** What we need of bittorrent-protocol's Wire here (its MSE state through protocol-internals.ts). */
 export type OpeningWire = Pick<Wire, 'startEncryption' | 'handshake' | 'once' | 'removeListener'>
-
-interface WireCryptoState {
-  _peEnabled?: number
-  _encryptor: { _isEncrypted?: boolean; encryptionMethod?: number | null } | null
-}
 
 /** How long (ms) the peer has for the whole opening, MSE and handshake (libtorrent's handshake_timeout). */
 export const OPENING_TIMEOUT = 10_000
@@ -79,10 +75,10 @@ export interface OpeningOptions {
  */
 export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: OpeningOptions): Promise<Opened> =>
   new Promise((resolve, reject) => {
-    const crypto = wire as unknown as WireCryptoState
     const encrypted = handshake === 'obfuscated'
-    if (encrypted !== Boolean(crypto._peEnabled)) {
-      reject(new Error(`a wire made with peEnabled=${crypto._peEnabled ?? 0} cannot open a ${handshake} handshake`))
+    const mode = mseEnabled(wire)
+    if (encrypted !== Boolean(mode)) {
+      reject(new Error(`a wire made with peEnabled=${mode} cannot open a ${handshake} handshake`))
       return
     }
     let done = false
@@ -103,10 +99,9 @@ export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: Open
     const onError = (e: Error): void => finish(new HandshakeRefused(handshake, e.message))
     const onCrypto = (): void => wire.handshake(opts.infoHash, opts.peerId, opts.extensions)
     const onHandshake = (infoHash: string, peerId: string): void => {
-      const enc = crypto._encryptor
-      const payload: PayloadMethod = enc && enc._isEncrypted ? 'rc4' : 'plaintext'
+      const payload: PayloadMethod = payloadEncrypted(wire) ? 'rc4' : 'plaintext'
       // Plaintext payload: nothing left for the library's encryptor to do.
-      if (enc && !enc._isEncrypted) crypto._encryptor = null
+      dropPlaintextEncryptor(wire)
       finish(null, { payload, infoHash, peerId })
     }
     const timer = setTimeout(

@@ -89,6 +89,7 @@ export class Peer {
   // only by this class's own verbs (so every rule about it lives here).
   private _remoteId: string | null = null
   private _ready = false
+  private _readyAt = 0
   private _closed = false
   private _inflight = 0
   private _depth = START_DEPTH
@@ -146,6 +147,11 @@ export class Peer {
   /** The handshake is done (and the peer is not ourselves). */
   get ready(): boolean {
     return this._ready
+  }
+
+  /** When the handshake completed (ms since the epoch; 0 before). */
+  get readyAt(): number {
+    return this._readyAt
   }
 
   get closed(): boolean {
@@ -265,7 +271,7 @@ export class Peer {
     }
     this._remoteId = remoteId
     this._ready = true
-    this._lastUsefulAt = Date.now()
+    this._readyAt = this._lastUsefulAt = Date.now()
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = null
     this.wire.setKeepAlive(true)
@@ -463,6 +469,15 @@ export class Peer {
     this._depth = MIN_DEPTH
     this._lastBlockAt = now
     return ++this._timeouts
+  }
+
+  /**
+   * The peer told us something worth its slot at some time: its pieces (a
+   * bitfield, even an empty one, or a have), a block we accepted, or its
+   * interest (admission.ts ranks the others first for eviction).
+   */
+  get saidSomethingUseful(): boolean {
+    return this.gotBitfield || this.downloaded > 0 || this.wire.peerInterested || this.bits.count() > 0
   }
 
   /** Either side is interested at `now`: the idle rule starts again. */

@@ -34,6 +34,8 @@ interface WirePrivate {
   _parser: ParserStep
   /** The message dispatcher (the step after a length prefix). */
   _onMessage: ParserStep
+  /** MSE mode the wire was made with: 0 none, 1 MSE with plaintext allowed, 2 RC4 only. */
+  _peEnabled: number
   /** MSE state; null on a plaintext wire. */
   _encryptor: { _isEncrypted?: boolean } | null
   /** Set while an MSE handshake resynchronises on a pattern. */
@@ -74,7 +76,8 @@ export const WIRE_MEMBERS = {
   _bufferSize: { kind: 'field', type: 'number', use: 'the copy-free input path; the body stall check' },
   _parserSize: { kind: 'field', type: 'number', use: 'the copy-free input path (bytes the step waits for)' },
   _parser: { kind: 'field', type: 'function', use: 'the copy-free input path (the current step)' },
-  _encryptor: { kind: 'field', type: 'object', use: 'needsLibraryParser, mayBypass, dropPlaintextEncryptor' },
+  _peEnabled: { kind: 'field', type: 'number', use: 'mseEnabled' },
+  _encryptor: { kind: 'field', type: 'object', use: 'needsLibraryParser, mayBypass, payloadEncrypted, dropPlaintextEncryptor' },
   _cryptoSyncPattern: { kind: 'field', type: 'object', use: 'needsLibraryParser (MSE resynchronisation)' },
   _pePending: { kind: 'field', type: 'boolean', use: 'needsLibraryParser (MSE responder without infohash)' },
   _finished: { kind: 'field', type: 'boolean', use: 'mayBypass (a closed wire)' },
@@ -202,8 +205,14 @@ export const takePeerRequest = (wire: object, piece: number, offset: number, len
   return w._pull(w.peerRequests, piece, offset, length) !== null
 }
 
+/** The MSE mode the wire was made with (bittorrent-protocol's `peEnabled`: 0 none, 1 plaintext allowed, 2 RC4 only). */
+export const mseEnabled = (wire: object): number => priv(wire)._peEnabled ?? 0
+
+/** True when the wire's payload is RC4-encrypted (MSE chose RC4); false for plaintext, with or without an MSE opening. */
+export const payloadEncrypted = (wire: object): boolean => priv(wire)._encryptor?._isEncrypted === true
+
 /**
- * After the handshake of an incoming connection: drop the MSE layer when the
+ * After the handshakes (incoming or outgoing): drop the MSE layer when the
  * peer chose plaintext payload (it only passes bytes through from here), so
  * the wire takes the engine's copy-free input path.
  */

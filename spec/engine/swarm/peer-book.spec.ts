@@ -65,3 +65,20 @@ test('peer book: bans by address or peer id; banned addresses are never recorded
   assert.equal(book.add('10.0.0.4:1', 'tracker'), null, 'full')
   assert.deepEqual([...book.entries()].map((e) => e.key), ['10.0.0.2:1', '10.0.0.3:1'])
 })
+
+test('peer book: hasDue() tells whether due() would yield, without marking anything', () => {
+  const clock = new ManualClock()
+  const book = new PeerBook({ now: clock.now })
+  assert.equal(book.hasDue(), false)
+  book.add('10.0.0.1:1', 'tracker')
+  assert.equal(book.hasDue(), true)
+  assert.equal(book.hasDue(), true, 'asking marks nothing')
+  for (const e of book.due()) void e
+  assert.equal(book.hasDue(), false, 'connected')
+  book.closed('10.0.0.1:1')
+  assert.equal(book.hasDue(), false, 'waiting out its back-off')
+  clock.advance(1000)
+  assert.equal(book.hasDue(), true)
+  book.ban('10.0.0.1:1')
+  assert.equal(book.hasDue(), false, 'banned')
+})

@@ -2,6 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Discovery } from '../../../lib/engine/torrent/discovery.ts'
 import type { DhtTorrentHooks } from '../../../lib/engine/swarm/client-dht.ts'
+import { randomBytes } from 'node:crypto'
+import { startOpentracker } from '../../support/peers/opentracker.ts'
+import { pollUntil } from '../../support/peers/wait.ts'
 
 test('discovery: DHT and LSD peers reach the one callback with their source; stop leaves both', async () => {
   const learnt: string[] = []
@@ -10,7 +13,7 @@ test('discovery: DHT and LSD peers reach the one callback with their source; sto
   const closed: string[] = []
   let wanted = true
   const d = new Discovery({
-    meta: { infoHash: 'ab'.repeat(20), announce: [], private: false },
+    meta: { infoHash: 'ab'.repeat(20), infoHashBytes: Buffer.from('ab'.repeat(20), 'hex'), announce: [], private: false },
     ctx: {
       peerId: 'cd'.repeat(20),
       port: 6881,
@@ -24,8 +27,9 @@ test('discovery: DHT and LSD peers reach the one callback with their source; sto
   })
   d.start()
   hooks!.onPeer('10.0.0.1', 6881)
+  hooks!.onPeer('2001:db8::7', 6883)
   lsdPeer!('10.0.0.2:6882')
-  assert.deepEqual(learnt, ['dht 10.0.0.1:6881', 'lsd 10.0.0.2:6882'])
+  assert.deepEqual(learnt, ['dht 10.0.0.1:6881', 'dht [2001:db8::7]:6883', 'lsd 10.0.0.2:6882'])
   assert.equal(hooks!.wanted(), true)
   wanted = false
   assert.equal(hooks!.wanted(), false)
@@ -37,7 +41,7 @@ test('discovery: DHT and LSD peers reach the one callback with their source; sto
 
 test('discovery: a tracker URL the library cannot use does not stop the torrent', async () => {
   const d = new Discovery({
-    meta: { infoHash: 'ab'.repeat(20), announce: ['bogus://x'], private: true },
+    meta: { infoHash: 'ab'.repeat(20), infoHashBytes: Buffer.from('ab'.repeat(20), 'hex'), announce: ['bogus://x'], private: true },
     ctx: { peerId: 'cd'.repeat(20), port: 6881 },
     stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
     onPeer: () => {},
@@ -46,4 +50,33 @@ test('discovery: a tracker URL the library cannot use does not stop the torrent'
   })
   d.start()
   await d.stop()
+})
+
+test('discovery: scrapes of its trackers (opentracker, HTTP and UDP) reach the stats; scrape off leaves none', { timeout: 60_000 }, async (t) => {
+  const tracker = await startOpentracker()
+  t.after(() => tracker.close())
+  const hash = randomBytes(20)
+  await tracker.allow(hash.toString('hex'))
+  const make = (scrape: boolean) => new Discovery({
+    meta: { infoHash: hash.toString('hex'), infoHashBytes: hash, announce: [...tracker.announce], private: false },
+    ctx: { peerId: randomBytes(20).toString('hex'), port: 6881, scrape },
+    stats: () => ({ uploaded: 0, downloaded: 0, left: 0 }),
+    onPeer: () => {},
+    onCounts: () => {},
+    wanted: () => false
+  })
+  const d = make(true)
+  d.start()
+  t.after(() => d.stop())
+  // our own announce (a seed: left 0) shows in a later scrape; the first ones may predate it
+  const rows = await pollUntil(() => {
+    const r = d.scrapeStats()
+    return r !== undefined && r.length === 2 && r.every((x) => x.complete !== undefined) ? r : undefined
+  }, { timeoutMs: 30_000, what: 'both scrapes' })
+  assert.deepEqual(rows.map((r) => r.url), [...tracker.announce])
+  for (const r of rows) assert.equal(r.error, undefined)
+  const off = make(false)
+  off.start()
+  assert.equal(off.scrapeStats(), undefined)
+  await off.stop()
 })

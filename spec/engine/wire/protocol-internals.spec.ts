@@ -9,6 +9,8 @@ import {
   awaitsMessageBody,
   dropPlaintextEncryptor,
   hookWire,
+  mseEnabled,
+  payloadEncrypted,
   inputChunks,
   mayBypass,
   needsLibraryParser,
@@ -142,6 +144,15 @@ test('mayBypass refuses an MSE wire; dropPlaintextEncryptor removes a layer that
   assert.equal(needsLibraryParser(wire), false, 'an encryptor that encrypts nothing is dropped')
   assert.equal(mayBypass(wire), true)
   wire.destroy()
+})
+
+test('mseEnabled is the mode a wire was made with; payloadEncrypted is false until MSE chose RC4', () => {
+  const plain = new Wire('tcpOutgoing')
+  const mse = new Wire('tcpOutgoing', 1)
+  const rc4 = new Wire('tcpOutgoing', 2)
+  assert.deepEqual([mseEnabled(plain), mseEnabled(mse), mseEnabled(rc4)], [0, 1, 2])
+  assert.deepEqual([payloadEncrypted(plain), payloadEncrypted(mse), payloadEncrypted(rc4)], [false, false, false])
+  for (const w of [plain, mse, rc4]) w.destroy()
 })
 
 test('takePeerRequest removes a pending request once and refuses one not pending', () => {
