@@ -158,8 +158,8 @@ export class TorrentStatus {
     return this.pieces.availability(piece) + (this.pieces.have(piece) ? 1 : 0)
   }
 
-  /** The status dictionary, computed now. */
-  stats(peers: Iterable<StatusPeer>): TorrentStats {
+  /** The status dictionary, computed now; `extra` entries (web seeds, scrapes) are added as they are. */
+  stats(peers: Iterable<StatusPeer>, extra: Partial<TorrentStats> = {}): TorrentStats {
     const pieceCount = this.meta.pieceCount
     const complete = this.pieces.isComplete()
     const downRate = Math.round(this.down.rate())
@@ -205,7 +205,8 @@ export class TorrentStatus {
       piecesTotal: pieceCount,
       name: this.meta.name,
       size: length,
-      peerSources: sources
+      peerSources: sources,
+      ...extra
     }
     return stats
   }

@@ -22,11 +22,10 @@ import { PieceAssembly, type PieceAttempt } from '../download/assembly.ts'
 import { SmartBan } from '../download/smart-ban.ts'
 import { RequestPipeline } from '../download/requests.ts'
 import { greetFast } from '../wire/allowed-fast.ts'
-import { WebSeedSource } from '../download/web-seed-source.ts'
-import { TorrentWebSeeds } from '../download/web-seed-host.ts'
 import { UploadQueue } from '../upload/upload-queue.ts'
 import { UploadSlots } from '../upload/slots.ts'
 import { Connections } from './connections.ts'
+import { webSeedsOf, type WebSeeds } from './web-seeds.ts'
 import { Discovery, REANNOUNCE_WHEN_ALONE } from './discovery.ts'
 import { PendingIo } from './pending-io.ts'
 import { TorrentStatus, type PeerInfo, type Restored } from './status.ts'
@@ -49,7 +48,7 @@ export class Torrent implements PeerHandler {
   private readonly io = new PendingIo()
   private readonly discovery: Discovery
   /** BEP 19 web seeds (null when the torrent names none or they are off). */
-  private readonly webSeeds: { readonly host: TorrentWebSeeds; readonly source: WebSeedSource } | null
+  private readonly webSeeds: WebSeeds | null
   private checking: AbortController | null = null
   private error: string | null = null
   private closed = false
@@ -71,13 +70,7 @@ export class Torrent implements PeerHandler {
     const closed = (): boolean => this.closed
     const picker = (this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length }))
     this.status = new TorrentStatus(meta, picker, now)
-    // Bad option values fall back to defaults rather than throwing out of torrent creation.
-    const period = (v: number | undefined): number | undefined => (v !== undefined && v > 0 ? v : undefined)
-    this.slots = new UploadSlots({
-      slots: Number.isInteger(ctx.uploadSlots) && ctx.uploadSlots >= 0 ? ctx.uploadSlots : 4,
-      rechokeMs: period(ctx.rechokeInterval),
-      optimisticMs: period(ctx.optimisticInterval)
-    }, now)
+    this.slots = UploadSlots.of(ctx, now)
     this.uploads = new UploadQueue({
       pieces: picker,
       storage,
@@ -139,19 +132,7 @@ export class Torrent implements PeerHandler {
       wanted: () => !picker.isComplete() && this.conns.size < ctx.maxConnsPerTorrent
     })
     for (const p of manualPeers) this.addPeerAddress(p, 'manual')
-    const webSeedUrls = ctx.webSeeds === false ? [] : meta.urlList
-    if (webSeedUrls.length > 0) {
-      const host = new TorrentWebSeeds({
-        picker,
-        add: (piece, offset, data, sender, complete) => this.assembly.add(piece, offset, data, sender, complete),
-        open: () => this.accepting && !picker.isComplete() && !this.assembly.full(),
-        accepted: (sender, bytes) => {
-          this.status.received(bytes)
-          this.status.accepted(sender, bytes)
-        }
-      })
-      this.webSeeds = { host, source: new WebSeedSource(webSeedUrls, meta, host, ctx.webSeedOptions ?? {}) }
-    } else this.webSeeds = null
+    this.webSeeds = webSeedsOf({ meta, ctx, picker, assembly: () => this.assembly, status: this.status, running: () => this.accepting })
   }
 
   // ------------------------------------------------------------------
@@ -200,7 +181,7 @@ export class Torrent implements PeerHandler {
     this.ctx.changed()
     this.discovery.start()
     this.conns.dialMore()
-    this.webSeeds?.source.start()
+    this.webSeeds?.start()
   }
 
   /** Hex v1 info hash. */
@@ -246,9 +227,7 @@ export class Torrent implements PeerHandler {
     this.requests.clear()
     const tracker = this.discovery.stop()
     this.conns.stop(reason)
-    this.webSeeds?.host.clear()
-    const webSeeds = this.webSeeds?.source.stop()
-    return Promise.all([tracker, webSeeds]).then(() => {})
+    return Promise.all([tracker, this.webSeeds?.stop()]).then(() => {})
   }
 
   // ------------------------------------------------------------------
@@ -347,8 +326,7 @@ export class Torrent implements PeerHandler {
   /** A piece's hash check is over and its bytes are on disk. */
   private settled(piece: number, ok: boolean, attempt: PieceAttempt): void {
     for (const [id, bytes] of attempt.senders) this.conns.get(id)?.pieceChecked(bytes, ok)
-    this.webSeeds?.host.settled(piece, ok)
-    this.webSeeds?.source.wake()
+    this.webSeeds?.settled(piece, ok)
     if (!ok) {
       this.status.discarded += this.picker.pieceSize(piece)
       return this.smartBan.failed(piece, attempt, () => this.requests.refillAll())
@@ -415,12 +393,7 @@ export class Torrent implements PeerHandler {
 
   /** The status dictionary, computed now. */
   stats(): TorrentStats {
-    const stats = this.status.stats(this.conns.values())
     const scrapes = this.discovery.scrapeStats()
-    return {
-      ...stats,
-      ...(this.webSeeds !== null ? { webSeeds: this.webSeeds.source.stats() } : {}),
-      ...(scrapes !== undefined ? { scrapes } : {})
-    }
+    return this.status.stats(this.conns.values(), { ...(this.webSeeds && { webSeeds: this.webSeeds.stats() }), ...(scrapes && { scrapes }) })
   }
 }
