@@ -11,8 +11,8 @@ import { stat, watch, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chain, filter, fromPromise, map, merge, multicast, runEffects, tap, until } from '@most/core'
 import { newDefaultScheduler } from '@most/scheduler'
-import { makeTorrent, torrentClient, torrentPatron, torrentService, type CreateNewTorrent, type Feedback } from 'torrent-patron'
-import { createTorrent, fromAsyncIterable, fromEvent } from 'torrent-patron/operators'
+import { createNewTorrent, makeTorrent, torrentClient, torrentPatron, torrentService, type CreateNewTorrent, type Feedback } from 'torrent-patron'
+import { fromAsyncIterable, fromEvent } from 'torrent-patron/operators'
 
 const [folder = 'incoming', announce = 'http://127.0.0.1:8000/announce'] = process.argv.slice(2)
 /** How long a file must keep its size and modification time to count as written. */
@@ -55,7 +55,7 @@ const torrentFor = async (name: string): Promise<Outcome> => {
     if (file.size === 0) return { line: `skipped ${name}: empty` }
     const bytes = await makeTorrent(path, { announce })
     await writeFile(`${path}.torrent`, bytes)
-    return { seed: createTorrent(bytes, { savefolder: folder }) }
+    return { seed: createNewTorrent(bytes, { savefolder: folder }) }
   } catch (e) {
     // Reported, never thrown: one bad file must not stop the watcher.
     seen.delete(name)

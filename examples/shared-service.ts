@@ -12,8 +12,8 @@ import { readFile } from 'node:fs/promises'
 import { map, mergeArray, now, runEffects, tap, until } from '@most/core'
 import { newDefaultScheduler } from '@most/scheduler'
 import type { Stream } from '@most/types'
-import { torrentClient, torrentPatron, torrentService, type Feedback } from 'torrent-patron'
-import { closeAfter, createTorrent, feedbackLoop, fromEvent, progress } from 'torrent-patron/operators'
+import { createNewTorrent, torrentClient, torrentPatron, torrentService, type Feedback } from 'torrent-patron'
+import { closeAfter, feedbackLoop, fromEvent, progress } from 'torrent-patron/operators'
 
 const [a = 'a.torrent', b = 'b.torrent', limit = '60'] = process.argv.slice(2)
 const seconds = Number(limit)
@@ -26,9 +26,9 @@ const seedAWhile = feedbackLoop(service, (feedback: Stream<Feedback>) =>
   tap(() => console.log('patron 3: stopped seeding'), closeAfter({ ratio: 1, seconds }, feedback))
 )
 
-const one = patron(now(createTorrent(bytesA)))
-const two = patron(now(createTorrent(bytesA)))
-const three = seedAWhile(now(createTorrent(bytesB)))
+const one = patron(now(createNewTorrent(bytesA)))
+const two = patron(now(createNewTorrent(bytesA)))
+const three = seedAWhile(now(createNewTorrent(bytesB)))
 
 /** A patron's progress as text, labelled with its name; at 100% it says what comes next. */
 const percent = (label: string, feedback: Stream<Feedback>, next: string): Stream<string> =>

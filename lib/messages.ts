@@ -245,8 +245,14 @@ export interface TorrentStats {
   readonly piecesTotal: number
   /** The torrent's name from its metainfo; absent while a magnet fetches its metadata. */
   readonly name?: string
-  /** Bytes in the torrent; absent while a magnet fetches its metadata. */
+  /** Bytes of the torrent's files (pad files not counted); absent while a magnet fetches its metadata. */
   readonly size?: number
+  /** BitTorrent version(s) of the torrent (BEP 52); absent while a magnet fetches its metadata. */
+  readonly version?: 'v1' | 'v2' | 'hybrid'
+  /** Hex v1 info hash; absent for a v2-only torrent and while a magnet fetches its metadata. */
+  readonly infoHashV1?: string
+  /** Hex v2 info hash (64 chars) of a v2 or hybrid torrent. */
+  readonly infoHashV2?: string
   /** Connected peers by where we learnt of them. */
   readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
   /**

@@ -22,7 +22,7 @@ import { SettableDisposable } from './settable.ts'
  *
  * @example
  * ```ts
- * const list: TorrentSource[] = [bytes, 'magnet:?xt=urn:btih:...', createTorrent(bytes2, { savefolder: 'b' })]
+ * const list: TorrentSource[] = [bytes, 'magnet:?xt=urn:btih:...', createNewTorrent(bytes2, { savefolder: 'b' })]
  * ```
  */
 export type TorrentSource = Uint8Array | string | CreateNewTorrent

@@ -64,7 +64,7 @@ class FeedbackLoop implements Stream<Feedback> {
  * @example
  * ```ts
  * const seedAWhile = feedbackLoop(service, closeAfter({ ratio: 2, seconds: 600 }))
- * const out = seedAWhile(now(createTorrent(bytes))) // seeds, then closes the torrent; runs until disposed
+ * const out = seedAWhile(now(createNewTorrent(bytes))) // seeds, then closes the torrent; runs until disposed
  * ```
  */
 export const feedbackLoop = curry2(

@@ -55,7 +55,7 @@ class Pull<A> implements Disposable {
  * @example
  * ```ts
  * async function* torrentsInQueue() { yield await readFile('a.torrent'); yield await readFile('b.torrent') }
- * const commands = map((bytes: Uint8Array) => createTorrent(bytes), fromAsyncIterable(torrentsInQueue()))
+ * const commands = map((bytes: Uint8Array) => createNewTorrent(bytes), fromAsyncIterable(torrentsInQueue()))
  * ```
  */
 export const fromAsyncIterable = <A>(iterable: AsyncIterable<A>): Stream<A> => new FromAsyncIterable(iterable)

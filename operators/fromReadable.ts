@@ -14,7 +14,7 @@ import { fromAsyncIterable } from './fromAsyncIterable.ts'
  * import { Readable } from 'node:stream'
  * // one magnet URI per line of stdin -> one CreateNewTorrent each
  * const lines = Readable.from(createInterface({ input: process.stdin }))
- * const commands = map((uri: string) => createTorrent(uri), fromReadable<string>(lines))
+ * const commands = map((uri: string) => createNewTorrent(uri), fromReadable<string>(lines))
  * ```
  */
 export const fromReadable = <A = unknown>(readable: Readable): Stream<A> =>

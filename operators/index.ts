@@ -3,7 +3,7 @@
  * curried, each a function from stream to stream. Select and measure
  * ({@link forTorrent}, {@link progress}, {@link rates}, {@link completion},
  * {@link errors}), drive ({@link downloadAll}, {@link closeAfter},
- * {@link feedbackLoop}, {@link createTorrent}, {@link closeTorrent}), and
+ * {@link feedbackLoop}, {@link closeTorrent}), and
  * bridge to other worlds (async iterables, Node streams and events; `most` 1.x
  * through its own entry point, `torrent-patron/most-legacy`, so that only its
  * users load `most`).
@@ -22,7 +22,7 @@
 import type { Curried2 as PreludeCurried2, Curried3 as PreludeCurried3 } from '@most/prelude'
 
 export { closeAfter, type SeedLimits } from './closeAfter.ts'
-export { closeTorrent, createTorrent, type CreateTorrentOptions } from './commands.ts'
+export { closeTorrent } from './commands.ts'
 export { completion, isComplete, isFailed, TorrentFailedError } from './completion.ts'
 export { createdIds } from './createdIds.ts'
 export { downloadAll, type PatronSource, type TorrentSource } from './downloadAll.ts'

@@ -218,6 +218,12 @@ export interface HashOptions {
 export interface Hasher {
   /** SHA-1 of the concatenation of `chunks`, compared to the expected 20-byte digest. */
   verify(chunks: readonly Uint8Array[], expected: Uint8Array, opts?: HashOptions): Promise<boolean>
+  /**
+   * Optional: BEP 52 (v2) verification, the SHA-256 merkle root of the first
+   * `bytes` of `data` over `width` 16 KiB leaves compared to `expected`.
+   * Without it, v2 pieces are hashed on the calling thread.
+   */
+  verifyMerkle?(data: Uint8Array, bytes: number, width: number, expected: Uint8Array, opts?: HashOptions): Promise<boolean>
   close(): Promise<void>
 }
 

@@ -30,8 +30,6 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { access, constants } from 'node:fs/promises'
-import path from 'node:path'
 import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
 import {
   type CreateNewTorrent,
@@ -49,14 +47,15 @@ import {
 import type { Metainfo } from '../contracts.ts'
 import type { Engine } from '../../engine-contract.ts'
 import { parseMagnet, parseMetainfo } from '../metainfo/index.ts'
+import { missingPieceLayer } from '../metainfo/v2-pieces.ts'
 import { MagnetSession } from '../torrent/magnet-session.ts'
 import { openFileStorage } from '../disk/file-storage.ts'
-import { makeFolder } from '../disk/make-folder.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import { obfuscatedHash } from './listener.ts'
 import { resolveOptions, type ClientOptions, type ResolvedOptions, type TorrentHandle } from './options.ts'
 import { ClientServices } from './services.ts'
 import { FileClaims, filePaths } from './file-claims.ts'
+import { prepareSaveFolder, type SaveFolder } from './save-folder.ts'
 
 export type { ClientOptions, TorrentHandle, Engine }
 
@@ -70,12 +69,6 @@ const handleOf = (infoHash: string, current: () => Torrent | null): TorrentHandl
   banned: () => current()?.bannedPeers() ?? [],
   restoredFrom: () => current()?.restoredFrom() ?? { source: 'empty', checked: 0 }
 })
-
-/** Where a torrent's data goes, and why it can only be read there (when it can). */
-interface SaveFolder {
-  readonly folder: string
-  readonly readOnly?: string
-}
 
 /** One running instance of the engine (one run of its stream). */
 class EngineInstance {
@@ -133,9 +126,12 @@ class EngineInstance {
     if (this.disposed) return torrentStartFail('engine stopped')
     if (typeof cmd.rawmetainfo === 'string') return this.createMagnet(cmd, cmd.rawmetainfo)
     if (!(cmd.rawmetainfo instanceof Uint8Array)) return torrentStartFail('rawmetainfo must be the bytes of a .torrent file or a magnet URI')
-    const parsed = await parseMetainfo(cmd.rawmetainfo)
+    const parsed = await parseMetainfo(cmd.rawmetainfo, { acceptV2Only: true })
     if (!parsed.ok) return torrentStartFail(`bad metainfo: ${parsed.reason}`)
     const meta = parsed.value
+    // A v2-only torrent verifies pieces against its piece layers: without one the file cannot be checked.
+    const noLayer = meta.version === 'v2' ? missingPieceLayer(meta) : null
+    if (noLayer !== null) return torrentStartFail(`bad metainfo: the .torrent has no piece layer for "${noLayer.path.join('/')}" (BEP 52 hash requests to fetch it are not supported)`)
     const place = await this.placeFor(meta.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
@@ -209,31 +205,9 @@ class EngineInstance {
   /** Where the torrent `infoHash` of `cmd` goes; or the reply when it runs already or its folder is not usable. */
   private async placeFor(infoHash: string, cmd: CreateNewTorrent): Promise<SaveFolder | CreationReply> {
     const running = this.byInfoHash.get(infoHash)
-    return running !== undefined ? torrentAlreadyDownloading(running) : this.saveFolder(cmd)
-  }
-
-  /**
-   * The command's save folder, absolute and created; or the failure reply. A
-   * folder that exists but cannot be written (a read-only file system, no
-   * permission) is usable for seeding complete data: `readOnly` says why it
-   * is read-only, and the torrent only reads it.
-   */
-  private async saveFolder(cmd: CreateNewTorrent): Promise<SaveFolder | CreationReply> {
-    const folder = path.resolve(cmd.savefolder ?? this.options.downloadFolder)
-    try {
-      await makeFolder(folder)
-    } catch (e) {
-      return torrentStartFail(`save folder ${folder} is not usable: ${describe(e)}`)
-    }
-    try {
-      await access(folder, constants.W_OK)
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      if (code === 'EROFS') return { folder, readOnly: 'read-only file system, EROFS' }
-      if (code === 'EACCES' || code === 'EPERM') return { folder, readOnly: `no permission to write, ${code}` }
-      return torrentStartFail(`save folder ${folder} is not usable: ${describe(e)}`)
-    }
-    return { folder }
+    if (running !== undefined) return torrentAlreadyDownloading(running)
+    const place = await prepareSaveFolder(cmd.savefolder ?? this.options.downloadFolder)
+    return typeof place === 'string' ? torrentStartFail(place) : place
   }
 
   /**

@@ -12,9 +12,10 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { Hasher, Metainfo, Storage } from '../contracts.ts'
 import { Bitfield } from '../wire/bitfield.ts'
+import { merkleOfPiece, v2Targets, type V2PieceTarget } from '../metainfo/v2-pieces.ts'
 
 /** The metainfo fields the checker uses. */
-export type CheckedTorrent = Pick<Metainfo, 'pieceCount' | 'pieceLength' | 'length' | 'pieceHashes' | 'files'>
+export type CheckedTorrent = Pick<Metainfo, 'pieceCount' | 'pieceLength' | 'length' | 'pieceHashes' | 'files' | 'version' | 'v2'>
 
 /** Tuning of {@link checkExisting}. */
 export interface CheckOptions {
@@ -27,7 +28,8 @@ export interface CheckOptions {
 }
 
 /**
- * Checks existing data against the piece hashes.
+ * Checks existing data against the piece hashes (SHA-1), or for a v2-only
+ * torrent against its merkle roots and piece layers (SHA-256, on the same workers).
  *
  * @param onProgress called with (pieces done, pieceCount), `done` never decreasing, last call (total, total)
  * @param signal aborting rejects with the signal's reason
@@ -50,7 +52,8 @@ export async function checkExisting(
 ): Promise<Bitfield> {
   const { pieceCount, pieceLength, length, pieceHashes } = metainfo
   const have = new Bitfield(pieceCount)
-  if (pieceHashes.length !== pieceCount * 20) throw new Error(`piece hashes: ${pieceHashes.length} bytes for ${pieceCount} pieces`)
+  const v2 = metainfo.version === 'v2' ? v2Targets(metainfo) : null
+  if (v2 === null && pieceHashes.length !== pieceCount * 20) throw new Error(`piece hashes: ${pieceHashes.length} bytes for ${pieceCount} pieces`)
   signal?.throwIfAborted()
   const chunkSize = Math.max(1, opts.chunkSize ?? 4 << 20)
   const inFlight = Math.max(1, opts.inFlight ?? 3)
@@ -103,7 +106,11 @@ export async function checkExisting(
       for (let q = first; q < p; q++) lengths.push(pieceSize(q))
       const expected = pieceHashes.subarray(first * 20, p * 20)
       let batch: Promise<boolean[]>
-      if (recycling && bytes <= chunkSize) {
+      if (v2 !== null) {
+        const spare = pool[pool.length - 1]?.length === bytes ? pool.pop() : undefined
+        const buf = readInto !== undefined ? await readInto(start, spare ?? new Uint8Array(bytes)) : await storage.read(start, bytes)
+        batch = merkleBatch(hasher, buf.subarray(0, bytes), first, lengths, v2, readInto !== undefined || ownsReads, (b) => { if (readInto !== undefined && b.length === bytes) pool.push(b) })
+      } else if (recycling && bytes <= chunkSize) {
         // read into a recycled buffer, move it to a worker whole, get it back afterwards
         const buf = pool.pop() ?? new Uint8Array(chunkSize)
         await readInto!(start, buf.subarray(0, bytes))
@@ -127,6 +134,23 @@ export async function checkExisting(
   }
   return have
 }
+
+/** Roots of the v2 pieces [first, first + lengths.length) read as `data`, compared to their targets. */
+async function merkleBatch(hasher: Hasher, data: Uint8Array, first: number, lengths: readonly number[], v2: (p: number) => V2PieceTarget, transfer: boolean, giveBack: (b: Uint8Array) => void): Promise<boolean[]> {
+  const targets = lengths.map((_, i) => v2(first + i))
+  const pieces = targets.map((t, i) => ({ length: lengths[i]!, bytes: t.bytes, width: t.width }))
+  const roots = isMerkleHasher(hasher)
+    ? await hasher.merklePieces(data, pieces, transfer ? { transfer, giveBack } : {})
+    : pieces.map((m, i) => merkleOfPiece(data.subarray(lengths.slice(0, i).reduce((a, b) => a + b, 0)), m.bytes, m.width))
+  return roots.map((r, i) => targets[i]!.expected !== null && sameBytes(r, targets[i]!.expected!))
+}
+
+/** A hasher that computes v2 roots of many pieces in one message (see hasher.ts). */
+interface MerkleHasher extends Hasher {
+  merklePieces(data: Uint8Array, pieces: ReadonlyArray<{ length: number; bytes: number; width: number }>, opts?: { transfer?: boolean; giveBack?: (chunk: Uint8Array) => void }): Promise<Uint8Array[]>
+}
+
+const isMerkleHasher = (h: Hasher): h is MerkleHasher => typeof (h as Partial<MerkleHasher>).merklePieces === 'function'
 
 /** A hasher that can take a whole read chunk in one message (see hasher.ts). */
 interface BatchHasher extends Hasher {

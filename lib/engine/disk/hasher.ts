@@ -36,6 +36,13 @@ export interface PoolHasher extends Hasher {
    * over a whole read chunk (zero-copy with `transfer`).
    */
   digestPieces(data: Uint8Array, lengths: readonly number[], opts?: HashCallOptions): Promise<Uint8Array[]>
+  /**
+   * BEP 52 roots of consecutive pieces packed in `data` (32 bytes each): for
+   * piece i, the first `bytes` of its `length` bytes over `width` leaves.
+   */
+  merklePieces(data: Uint8Array, pieces: readonly MerklePiece[], opts?: HashCallOptions): Promise<Uint8Array[]>
+  /** True when the BEP 52 root of the first `bytes` of `data` over `width` leaves is `expected`. */
+  verifyMerkle(data: Uint8Array, bytes: number, width: number, expected: Uint8Array, opts?: HashCallOptions): Promise<boolean>
   /** Number of worker threads this hasher may use. */
   readonly workers: number
 }
@@ -43,9 +50,18 @@ export interface PoolHasher extends Hasher {
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
+${merkle.toString()}
 parentPort.on('message', (job) => {
   let out
-  if (job.lengths) {
+  if (job.merkle) {
+    const data = job.chunks[0]
+    out = new Uint8Array(32 * job.merkle.length)
+    let at = 0
+    job.merkle.forEach((m, i) => {
+      out.set(merkle(data.subarray(at, at + m.bytes), m.width), 32 * i)
+      at += m.length
+    })
+  } else if (job.lengths) {
     const data = job.chunks[0]
     out = new Uint8Array(20 * job.lengths.length)
     let at = 0
@@ -64,6 +80,43 @@ parentPort.on('message', (job) => {
   parentPort.postMessage({ id: job.id, digest: out, back }, back ? [out.buffer, ...new Set(back.map((c) => c.buffer))] : [out.buffer])
 })
 `
+
+/** One piece of a {@link PoolHasher.merklePieces} batch. */
+export interface MerklePiece {
+  /** Bytes the piece takes in the batch (pad included). */
+  readonly length: number
+  /** Bytes of it that are hashed (the file's part). */
+  readonly bytes: number
+  /** Leaves of the root (a power of two). */
+  readonly width: number
+}
+
+/**
+ * The BEP 52 root of a piece, for the calling thread and, as its source text
+ * (a function declaration, so hoisted above WORKER_SOURCE), for the worker: SHA-256 of 16 KiB leaves, a missing
+ * right sibling at each level replaced by that level's pad hash.
+ */
+function merkle(data: Uint8Array, width: number): Uint8Array {
+  let layer: Uint8Array[] = []
+  for (let at = 0; at < data.length; at += 16384) layer.push(createHash('sha256').update(data.subarray(at, Math.min(at + 16384, data.length))).digest())
+  let pad: Uint8Array = new Uint8Array(32)
+  for (let w = width; w > 1; w /= 2) {
+    const next: Uint8Array[] = []
+    for (let i = 0; i < layer.length; i += 2) next.push(createHash('sha256').update(layer[i]!).update(layer[i + 1] ?? pad).digest())
+    pad = createHash('sha256').update(pad).update(pad).digest()
+    layer = next
+  }
+  return layer[0] ?? pad
+}
+
+function merkleSync(data: Uint8Array, pieces: readonly MerklePiece[]): Uint8Array[] {
+  let at = 0
+  return pieces.map((m) => {
+    const root = new Uint8Array(merkle(data.subarray(at, at + m.bytes), m.width))
+    at += m.length
+    return root
+  })
+}
 
 /**
  * SHA-1 of the concatenation of `chunks`, on the calling thread.
@@ -117,6 +170,7 @@ interface Job {
   readonly id: number
   readonly chunks: readonly Uint8Array[]
   readonly lengths?: readonly number[]
+  readonly merkle?: readonly MerklePiece[]
   readonly giveBack?: (chunk: Uint8Array) => void
   readonly transfer: boolean
   readonly resolve: (d: Uint8Array) => void
@@ -164,6 +218,19 @@ class InlineHasher implements PoolHasher {
     return out
   }
 
+  async merklePieces(data: Uint8Array, pieces: readonly MerklePiece[], opts: HashCallOptions = {}): Promise<Uint8Array[]> {
+    if (this.closed) throw new Error('hasher is closed')
+    checkLengths(data, pieces.map((m) => m.length))
+    const out = merkleSync(data, pieces)
+    if (opts.transfer && opts.giveBack) opts.giveBack(data)
+    return out
+  }
+
+  async verifyMerkle(data: Uint8Array, bytes: number, width: number, expected: Uint8Array): Promise<boolean> {
+    const [root] = await this.merklePieces(data, [{ length: data.length, bytes, width }])
+    return sameDigest(root!, expected)
+  }
+
   async close(): Promise<void> {
     this.closed = true
   }
@@ -200,6 +267,22 @@ class WorkerPoolHasher implements PoolHasher {
       this.dispatch()
     })
     return unpack(packed, lengths.length)
+  }
+
+  async merklePieces(data: Uint8Array, pieces: readonly MerklePiece[], opts: HashCallOptions = {}): Promise<Uint8Array[]> {
+    if (this.closed) throw new Error('hasher is closed')
+    checkLengths(data, pieces.map((m) => m.length))
+    for (const m of pieces) if (m.bytes > m.length || m.width < 1) throw new RangeError(`bad merkle piece ${JSON.stringify(m)}`)
+    const packed = await new Promise<Uint8Array>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, chunks: [data], merkle: pieces, transfer: opts.transfer === true, giveBack: opts.giveBack, resolve, reject })
+      this.dispatch()
+    })
+    return Array.from({ length: pieces.length }, (_, i) => packed.subarray(32 * i, 32 * i + 32))
+  }
+
+  async verifyMerkle(data: Uint8Array, bytes: number, width: number, expected: Uint8Array, opts?: HashCallOptions): Promise<boolean> {
+    const [root] = await this.merklePieces(data, [{ length: data.length, bytes, width }], opts)
+    return sameDigest(root!, expected)
   }
 
   async close(): Promise<void> {
@@ -248,7 +331,7 @@ class WorkerPoolHasher implements PoolHasher {
     try {
       // give back only when every chunk was moved (copies are ours to drop)
       const giveBack = job.giveBack !== undefined && moved === chunks.length
-      slot.worker.postMessage({ id: job.id, chunks, lengths: job.lengths, giveBack }, transfer)
+      slot.worker.postMessage({ id: job.id, chunks, lengths: job.lengths, merkle: job.merkle, giveBack }, transfer)
     } catch (err) {
       slot.jobs.delete(job.id)
       if (slot.jobs.size === 0) slot.worker.unref()

@@ -18,6 +18,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import type { Hasher, Metainfo, Storage } from '../contracts.ts'
 import type { PendingIo } from '../torrent/pending-io.ts'
+import { v2Targets, verifyV2Piece, type V2PieceTarget } from '../metainfo/v2-pieces.ts'
 
 /**
  * Most bytes of complete pieces held in memory per torrent while they are
@@ -54,12 +55,12 @@ export interface PieceAttempt {
 
 /** What the assembly needs from its torrent. */
 export interface AssemblyOptions {
-  /** Piece length and hashes (20 bytes each). */
-  readonly meta: Pick<Metainfo, 'pieceLength' | 'pieceHashes'>
+  /** Piece length and hashes (20 bytes each; a v2 torrent's pieces verify against its merkle roots). */
+  readonly meta: Pick<Metainfo, 'pieceLength' | 'pieceHashes' | 'pieceCount' | 'version' | 'v2'>
   /** Block and piece sizes, and whether every piece is had (then spare buffers are of no more use). */
   readonly pieces: { readonly blockSize: number; pieceSize(piece: number): number; isComplete(): boolean }
   readonly storage: Pick<Storage, 'write' | 'read'>
-  readonly hasher: Pick<Hasher, 'verify'>
+  readonly hasher: Pick<Hasher, 'verify' | 'verifyMerkle'>
   /** Hash as bytes arrive on this thread instead of on the hasher. */
   readonly hashInline: boolean
   readonly io: PendingIo
@@ -111,8 +112,12 @@ export class PieceAssembly {
    */
   private buffered = 0
   private throttled = false
+  /** How v2 pieces verify; null when pieces verify with SHA-1 (v1 and hybrid torrents). */
+  private readonly v2: ((piece: number) => V2PieceTarget) | null
 
-  constructor(private readonly o: AssemblyOptions) {}
+  constructor(private readonly o: AssemblyOptions) {
+    this.v2 = o.meta.version === 'v2' ? v2Targets(o.meta) : null
+  }
 
   /** Copy an accepted block into its piece (`data` is valid only during the call) and write what is ready. */
   add(piece: number, offset: number, data: Uint8Array, sender: string, pieceComplete: boolean): void {
@@ -125,7 +130,7 @@ export class PieceAssembly {
         got: new Uint8Array(Math.ceil(size / B)),
         contig: 0,
         written: 0,
-        hash: this.o.hashInline ? createHash('sha1') : null,
+        hash: this.o.hashInline && this.v2 === null ? createHash('sha1') : null,
         pendingWrites: 0,
         complete: false,
         senders: new Map(),
@@ -204,6 +209,7 @@ export class PieceAssembly {
   }
 
   private verify(piece: number, pb: PieceBuffer): void {
+    if (this.v2 !== null) return this.verifyV2(piece, pb, this.v2(piece))
     const expected = this.o.meta.pieceHashes.subarray(piece * 20, piece * 20 + 20)
     if (pb.hash) {
       this.settle(piece, pb, Buffer.from(expected.buffer, expected.byteOffset, 20).equals(pb.hash.digest()))
@@ -211,6 +217,21 @@ export class PieceAssembly {
     }
     // Every write of the piece is done, so its buffer can move to the worker (zero-copy).
     this.o.io.track(this.o.hasher.verify([pb.buf], expected, { transfer: true })).then(
+      (ok) => this.settle(piece, pb, ok),
+      (e: Error) => {
+        this.drop(piece, pb)
+        if (!this.o.closed()) this.o.failed(`hashing failed: ${e.message}`)
+      }
+    )
+  }
+
+  private verifyV2(piece: number, pb: PieceBuffer, target: V2PieceTarget): void {
+    const verifyMerkle = this.o.hasher.verifyMerkle?.bind(this.o.hasher)
+    if (this.o.hashInline || verifyMerkle === undefined || target.expected === null) {
+      this.settle(piece, pb, verifyV2Piece(pb.buf, target))
+      return
+    }
+    this.o.io.track(verifyMerkle(pb.buf, target.bytes, target.width, target.expected, { transfer: true })).then(
       (ok) => this.settle(piece, pb, ok),
       (e: Error) => {
         this.drop(piece, pb)

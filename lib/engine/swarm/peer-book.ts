@@ -9,7 +9,7 @@
  * @internal
  * @module
  */
-import { parseAddress } from './address.ts'
+import { formatAddress, parseAddress } from './address.ts'
 import type { PeerSource } from './peer-sources.ts'
 
 /** Addresses remembered per book: trackers and peers cannot make it grow without bound. */
@@ -91,7 +91,7 @@ export class PeerBook {
   add(addr: string, source: PeerSource): string | null {
     const a = parseAddress(addr)
     if (a === null || this.opts.isSelf?.(a.host, a.port) === true) return null
-    const key = `${a.host}:${a.port}`
+    const key = formatAddress(a.host, a.port)
     if (this.bans.has(key)) return null
     const k = this.known.get(key)
     if (k !== undefined) {

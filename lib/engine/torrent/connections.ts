@@ -19,7 +19,7 @@ import { Peer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSou
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import type { PeerBook } from '../swarm/peer-book.ts'
-import { bareHost } from '../swarm/address.ts'
+import { bareHost, formatAddress } from '../swarm/address.ts'
 import { idleVerdict } from '../policy/idle.ts'
 import { admitPeer, defaultAdmissionLimits, firstMessageVerdict, leastUseful, type AdmissionLimits, type AdmissionPeerView } from '../policy/admission.ts'
 import type { Metainfo } from '../contracts.ts'
@@ -118,7 +118,7 @@ export class Connections {
    */
   acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
     const host = bareHost(socket.remoteAddress ?? '')
-    const address = `${host}:${socket.remotePort}`
+    const address = formatAddress(host, socket.remotePort ?? 0)
     if (!this.o.accepting() || this.o.book.isBanned(remoteId) || this.peers.has(address)) return false
     const verdict = admitPeer(this.views(), host, !this.hasRoom(), this.limits)
     if (verdict.kind === 'refuse') return false

@@ -13,6 +13,7 @@
  * @internal
  * @module
  */
+import { formatAddress } from '../swarm/address.ts'
 import type net from 'node:net'
 import type { Magnet, Metainfo } from '../contracts.ts'
 import { emptyStats, type TorrentStats } from '../../messages.ts'
@@ -77,7 +78,7 @@ export class MagnetSession {
     // A magnet says nothing of BEP 27 (the private flag is inside the info dictionary), so the
     // metadata phase may use the DHT; the Torrent proper decides again once the flag is known.
     this.dht = this.opts.joinDht?.(this.infoHash, false, {
-      onPeer: (host, port) => this.phase.addPeer(`${host}:${port}`, 'dht'),
+      onPeer: (host, port) => this.phase.addPeer(formatAddress(host, port), 'dht'),
       wanted: () => true
     }) ?? null
     let info: Uint8Array

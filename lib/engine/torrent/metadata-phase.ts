@@ -12,6 +12,7 @@
  * @internal
  * @module
  */
+import { formatAddress } from '../swarm/address.ts'
 import net from 'node:net'
 import { createMetadataFetcher, type MetadataFetcher } from './metadata-fetcher.ts'
 import { newCappedWire, type CappedWire, type PeerSource } from '../wire/peer.ts'
@@ -134,7 +135,7 @@ export class MetadataPhase {
         port: this.opts.port,
         // The size is unknown until the metadata arrives: say "everything left".
         stats: () => ({ uploaded: 0, downloaded: 0, left: Number.MAX_SAFE_INTEGER }),
-        onPeer: (host, port) => this.addPeer(`${host}:${port}`, 'tracker')
+        onPeer: (host, port) => this.addPeer(formatAddress(host, port), 'tracker')
       })
     } catch {
       // A tracker URL the library cannot use must not stop the fetch: peers may come from elsewhere.
@@ -192,7 +193,7 @@ export class MetadataPhase {
       this.closeConn(silent, 'its slot went to a newcomer; it had said nothing')
     }
     const ip = socket.remoteAddress ?? ''
-    const c = this.track(socket, wire, `${ip}:${socket.remotePort ?? 0}`, 'incoming', null)
+    const c = this.track(socket, wire, formatAddress(ip, socket.remotePort ?? 0), 'incoming', null)
     useWireExtensions(wire, { info: () => null, port: this.opts.port })
     this.pex?.attach(wire as unknown as PexWire, socket.remoteAddress, null)
     wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })

@@ -92,7 +92,7 @@ export class TorrentStatus {
   private readonly up: RateMeter
 
   constructor(
-    private readonly meta: Pick<Metainfo, 'pieceCount' | 'pieceLength' | 'lastPieceLength' | 'length' | 'name'>,
+    private readonly meta: Pick<Metainfo, 'pieceCount' | 'pieceLength' | 'lastPieceLength' | 'length' | 'name'> & Partial<Pick<Metainfo, 'infoHash' | 'version' | 'v2' | 'fileBytes'>>,
     private readonly pieces: StatusPieces,
     private readonly now: () => number
   ) {
@@ -204,7 +204,10 @@ export class TorrentStatus {
       piecesDone: this.pieces.haveCount(),
       piecesTotal: pieceCount,
       name: this.meta.name,
-      size: length,
+      size: this.meta.fileBytes ?? length,
+      version: this.meta.version ?? 'v1',
+      ...(this.meta.version === 'v2' || this.meta.infoHash === undefined ? {} : { infoHashV1: this.meta.infoHash }),
+      ...(this.meta.v2 === undefined ? {} : { infoHashV2: this.meta.v2.infoHash }),
       peerSources: sources,
       ...extra
     }

@@ -5,7 +5,8 @@ import { ManualClock } from '../../support/engine-fakes.ts'
 
 test('peer book: parses, dedupes bracketed and mapped hosts, refuses self and malformed', () => {
   const book = new PeerBook({ isSelf: (h, p) => h === '127.0.0.1' && p === 6881 })
-  assert.equal(book.add('[::1]:6882', 'tracker'), '::1:6882')
+  assert.equal(book.add('[::1]:6882', 'tracker'), '[::1]:6882')
+  assert.equal(book.add('::1:6882', 'pex'), '[::1]:6882', 'one key however the address was spelt')
   assert.equal(book.add('::ffff:10.0.0.1:7000', 'pex'), '10.0.0.1:7000')
   assert.equal(book.add('10.0.0.1:7000', 'dht'), '10.0.0.1:7000')
   assert.equal(book.add('127.0.0.1:6881', 'manual'), null)

@@ -86,3 +86,61 @@ test('connections: admit refuses a second connection to the same peer id; remove
   assert.equal(r.book.isBanned(id), true)
   assert.equal(r.book.isBanned('10.0.0.1:1'), true)
 })
+
+/** An incoming connection from `host:port`, handshaken with a fresh peer id. */
+const incoming = (r: ReturnType<typeof rig>, host: string, port: number): boolean => {
+  const [ours] = socketPair({ address: host, port })
+  return r.conns.acceptIncoming(ours, incomingWire(ours), randomBytes(20).toString('hex'))
+}
+
+test('connections: a full torrent admits a newcomer in place of its oldest silent peer, and refuses it when every peer is busy', () => {
+  const r = rig({ maxConns: 2 })
+  assert.ok(incoming(r, '10.0.1.1', 1))
+  assert.ok(incoming(r, '10.0.1.2', 2))
+  const [first, second] = [r.conns.get('10.0.1.1:1')!, r.conns.get('10.0.1.2:2')!]
+  first.readyAt -= 10 // the older of the two
+  assert.ok(incoming(r, '10.0.1.3', 3), 'admitted although full')
+  assert.equal(first.closed, true, 'the oldest silent peer gave up its slot')
+  assert.equal(second.closed, false)
+  assert.equal(r.conns.size, 2)
+  assert.equal(r.open(), 2, 'the client-wide count is unchanged')
+  for (const p of r.conns.values()) p.wire.peerInterested = true
+  assert.equal(incoming(r, '10.0.1.4', 4), false, 'peers with interest are never evicted for a newcomer')
+  assert.equal(r.conns.size, 2)
+  r.conns.closeAll('test over')
+})
+
+test('connections: at most maxConnsPerAddress peers from one address; the next takes the slot of that address\'s least useful peer', () => {
+  const r = rig({ maxConns: 10 })
+  for (let i = 0; i < 4; i++) assert.ok(incoming(r, '10.0.2.1', 100 + i))
+  assert.ok(incoming(r, '10.0.2.1', 200))
+  assert.equal([...r.conns.values()].filter((p) => p.address.startsWith('10.0.2.1:')).length, 4)
+  assert.equal(r.conns.get('10.0.2.1:100'), undefined, 'the oldest of that address went')
+  for (let i = 0; i < 6; i++) assert.ok(incoming(r, '127.0.0.1', 300 + i), 'loopback is exempt')
+  r.conns.closeAll('test over')
+})
+
+test('connections: a full torrent with an address to dial closes one peer that said nothing, then dials', () => {
+  const r = rig({ maxConns: 1 })
+  assert.ok(incoming(r, '10.0.3.1', 1))
+  r.book.add('10.0.3.9:9', 'tracker')
+  r.conns.dialMore()
+  assert.deepEqual(r.dialled.map((o) => o.address), ['10.0.3.9:9'])
+  assert.equal(r.conns.get('10.0.3.1:1'), undefined)
+  r.conns.closeAll('test over')
+})
+
+test('connections: a handshaken peer with no message by the first-message deadline is closed; one message is enough', () => {
+  const r = rig()
+  assert.ok(incoming(r, '10.0.4.1', 1))
+  assert.ok(incoming(r, '10.0.4.2', 2))
+  const [silent, spoke] = [r.conns.get('10.0.4.1:1')!, r.conns.get('10.0.4.2:2')!]
+  spoke.wire.firstMessageAt = spoke.readyAt + 5
+  r.conns.closeIfIdle(silent, silent.readyAt + 9_999, 300_000)
+  assert.equal(silent.closed, false, 'not before the deadline')
+  r.conns.closeIfIdle(silent, silent.readyAt + 10_000, 300_000)
+  r.conns.closeIfIdle(spoke, spoke.readyAt + 60_000, 300_000)
+  assert.equal(silent.closed, true)
+  assert.equal(spoke.closed, false)
+  r.conns.closeAll('test over')
+})

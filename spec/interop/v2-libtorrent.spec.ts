@@ -1,0 +1,75 @@
+/**
+ * BEP 52 end to end against python3-libtorrent 2.0.8 on 127.0.0.1: v2-only and
+ * hybrid torrents made by libtorrent downloaded by the engine, and made by the
+ * engine downloaded by libtorrent; every file compared byte for byte.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { readFile, writeFile } from 'node:fs/promises'
+import { makeTempDir } from '../support/peers/tmp.ts'
+import { makeRandomTree, compareTrees } from '../support/peers/data.ts'
+import { startLibtorrent } from '../support/peers/libtorrent.ts'
+import { ltMake } from '../support/peers/libtorrent-oracle.ts'
+import { runEngine } from '../support/engine.ts'
+import { freePort } from '../support/peers/ports.ts'
+import { makeTorrent } from '../../lib/maker/index.ts'
+import { parseMetainfo } from '../../lib/engine/metainfo/index.ts'
+import { createNewTorrent, isTorrentStartFail } from '../../lib/messages.ts'
+import { pollUntil } from '../support/peers/wait.ts'
+
+const SIZE = 6 << 20
+
+for (const version of ['v2', 'hybrid'] as const) {
+  test(`${version} torrent made by libtorrent: the engine downloads it from libtorrent, byte-identical`, { timeout: 180_000 }, async (t) => {
+    const tmp = await makeTempDir('h20-v2dl-')
+    t.after(() => tmp.close())
+    // Files of sizes that are not whole pieces, so v2's per-file alignment matters.
+    const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: SIZE, fileCount: 4 })
+    const torrentPath = join(tmp.path, 't.torrent')
+    const bytes = await ltMake(tree.root, torrentPath, version, 64 * 1024)
+    const parsed = await parseMetainfo(bytes, { acceptV2Only: true })
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason)
+    assert.equal(parsed.value.version, version)
+    const seeder = await startLibtorrent({ torrent: torrentPath, save: join(tmp.path, 'seed') })
+    t.after(() => seeder.close())
+    await seeder.waitForStatus(s => s.seeding, 'libtorrent seeding', 60_000)
+    const engine = runEngine(t)
+    const id = await engine.create(bytes, join(tmp.path, 'out'), [`127.0.0.1:${seeder.port}`])
+    const done = await engine.waitSeeding(id, 120_000)
+    assert.equal(done.size, parsed.value.fileBytes)
+    assert.equal(done.version, version)
+    assert.equal(done.infoHashV2, parsed.value.v2?.infoHash)
+    assert.equal(done.infoHashV1, version === 'v2' ? undefined : parsed.value.infoHash)
+    assert.equal(done.discarded, 0)
+    assert.equal(await compareTrees(tree.root, join(tmp.path, 'out', 'payload')), undefined)
+  })
+
+  test(`${version} torrent made by the engine: libtorrent downloads it from the engine, byte-identical`, { timeout: 180_000 }, async (t) => {
+    const tmp = await makeTempDir('h20-v2up-')
+    t.after(() => tmp.close())
+    const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: SIZE, fileCount: 4 })
+    const bytes = await makeTorrent(tree.root, { announce: 'http://127.0.0.1:1/announce', pieceLength: 64 * 1024, version })
+    const torrentPath = join(tmp.path, 't.torrent')
+    await writeFile(torrentPath, bytes)
+    const port = await freePort()
+    const engine = runEngine(t, { port })
+    const id = await engine.create(bytes, join(tmp.path, 'seed'))
+    await engine.waitSeeding(id, 60_000)
+    const leecher = await startLibtorrent({ torrent: torrentPath, save: join(tmp.path, 'lt'), connect: [['127.0.0.1', port]] })
+    t.after(() => leecher.close())
+    await leecher.waitForStatus(s => s.seeding, 'libtorrent finished', 120_000)
+    assert.equal(await compareTrees(tree.root, join(tmp.path, 'lt', 'payload')), undefined)
+    assert.ok((await readFile(torrentPath)).length > 0)
+  })
+}
+
+test('a v2-only .torrent without its piece layers is refused with a reason (its pieces could not be verified)', { timeout: 30_000 }, async (t) => {
+  const tmp = await makeTempDir('h20-v2nl-')
+  t.after(() => tmp.close())
+  const dir = join(process.env['PEER_SUITES'] ?? join(import.meta.dirname, '../../../shared/peer-suites'), 'libtorrent-test-torrents')
+  const engine = runEngine(t)
+  engine.commands.event(createNewTorrent(new Uint8Array(await readFile(join(dir, 'v2_no_piece_layers.torrent'))), { savefolder: tmp.path }))
+  const fail = await pollUntil(() => engine.out.events.find(isTorrentStartFail), { timeoutMs: 10_000, what: 'TorrentStartFail' })
+  assert.match(fail.reason ?? '', /no piece layer for "test1MB"/)
+})
