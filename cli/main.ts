@@ -35,7 +35,8 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   demo: async () => {
     const m = await import('./demo.ts')
     return { run: m.demo, help: m.help }
-  }
+  },
+  stream: async () => ({ run: (await import('./stream.ts')).stream, help: (await import('./stream.ts')).help })
 }
 
 const help = `Usage: torrent-patron <command> [options]
@@ -47,6 +48,7 @@ Commands:
   seed <path | file.torrent>    share a file or folder (makes the .torrent) or a torrent's data
   make <path> --announce URL    make a .torrent
   info <file.torrent | magnet>  show what a torrent holds
+  stream <file.torrent | magnet> serve the files over HTTP while they download (--file N|NAME, --port P)
   demo                          a local swarm: tracker, seeder and three downloaders, offline
 
 Run 'torrent-patron <command> --help' for a command's options.`

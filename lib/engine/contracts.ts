@@ -195,6 +195,12 @@ export interface Storage {
   stat(): Promise<ReadonlyArray<{ size: number; mtimeMs: number } | null>>
   /** Flush and close every open file handle. Idempotent. */
   close(): Promise<void>
+  /**
+   * Optional: file `file` (metainfo index) is wanted, so its bytes belong in
+   * its own file, or skipped, so they stay out of the save folder (see
+   * disk/selective-storage.ts). Storages without it write every file.
+   */
+  setWanted?(file: number, wanted: boolean): Promise<void>
 }
 
 /** Per-call options of a {@link Hasher}. */

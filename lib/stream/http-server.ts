@@ -23,7 +23,14 @@ import type { Readable } from 'node:stream'
 import { contentType } from './content-type.ts'
 import { parseRange } from './range.ts'
 
-/** One file as the server shows it. */
+/**
+ * One file as the server shows it.
+ *
+ * @example
+ * ```ts
+ * const f: ServedFile = { name: 'album/b.ogg', length: 3_000_000 }
+ * ```
+ */
 export interface ServedFile {
   /** Path inside the torrent, `/`-separated (the torrent's name first for multi-file torrents). */
   readonly name: string
@@ -57,16 +64,45 @@ export interface ServedTorrent {
    */
   createReadStream(file: number, range: { readonly start: number; readonly end: number }): Readable
   /** Verified fraction of the torrent and of each file (aligned with files()). */
-  progress(): { readonly fractionDone: number; readonly files?: readonly number[] }
+  progress(): ServedProgress
 }
 
-/** The torrents a server shows. */
+/**
+ * How much of a served torrent is verified.
+ *
+ * @example
+ * ```ts
+ * const p: ServedProgress = { fractionDone: 0.5, files: [1, 0.25] }
+ * ```
+ */
+export interface ServedProgress {
+  /** Verified fraction of the whole, 0..1. */
+  readonly fractionDone: number
+  /** Verified fraction of each file, aligned with files(). */
+  readonly files?: readonly number[]
+}
+
+/**
+ * The torrents a server shows.
+ *
+ * @example
+ * ```ts
+ * const catalog: TorrentCatalog = { list: () => [...served.values()] }
+ * ```
+ */
 export interface TorrentCatalog {
   /** The torrents now served. */
   list(): readonly ServedTorrent[]
 }
 
-/** Options of {@link startStreamServer}. */
+/**
+ * Options of {@link startStreamServer}.
+ *
+ * @example
+ * ```ts
+ * const opts: StreamServerOptions = { port: 8888 } // on 127.0.0.1
+ * ```
+ */
 export interface StreamServerOptions {
   /** Address to bind; default 127.0.0.1. */
   readonly host?: string
@@ -79,7 +115,16 @@ export interface StreamServerOptions {
   readonly allowedHosts?: readonly string[]
 }
 
-/** A running stream server. */
+/**
+ * A running stream server.
+ *
+ * @example
+ * ```ts
+ * const srv: StreamServer = await startStreamServer(catalog)
+ * console.log(srv.url, srv.activeResponses())
+ * await srv.close()
+ * ```
+ */
 export interface StreamServer {
   /** Base URL, e.g. `http://127.0.0.1:8123`. */
   readonly url: string

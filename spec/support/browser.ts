@@ -46,13 +46,15 @@ export async function launchChromium(): Promise<{ browser: BrowserContext; close
 /**
  * Makes a WebM (VP8) of ffmpeg's test pattern: `seconds` long, a keyframe
  * every second (so a seek lands near where it asks), about `kbps` kilobits
- * per second.
+ * per second, its index (cues) at the front.
  */
 export async function makeTestVideo(file: string, seconds = 32, kbps = 400): Promise<void> {
   await run('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc=duration=${seconds}:size=320x240:rate=24`,
     '-c:v', 'libvpx', '-b:v', `${kbps}k`, '-deadline', 'realtime', '-cpu-used', '8', '-g', '24',
+    // the index first, as a file meant for streaming has it: a player need not fetch the end to start
+    '-cues_to_front', '1',
     file,
   ])
 }

@@ -38,6 +38,8 @@ import {
   type EngineFeedback,
   type TorrentId,
   isCloseTorrent,
+  isSetFilePriority,
+  type FilePriority,
   isCreateNewTorrent,
   newTorrentCreated,
   torrentAlreadyDownloading,
@@ -50,6 +52,9 @@ import { parseMagnet, parseMetainfo } from '../metainfo/index.ts'
 import { missingPieceLayer } from '../metainfo/v2-pieces.ts'
 import { MagnetSession } from '../torrent/magnet-session.ts'
 import { openFileStorage } from '../disk/file-storage.ts'
+import { openSelectiveStorage } from '../disk/selective-storage.ts'
+import { loadPriorities } from '../disk/resume.ts'
+import { isFilePriority, metaIndex, spreadPriorities } from '../download/priorities.ts'
 import { Torrent } from '../torrent/torrent.ts'
 import { obfuscatedHash } from './listener.ts'
 import { resolveOptions, type ClientOptions, type ResolvedOptions, type TorrentHandle } from './options.ts'
@@ -67,13 +72,16 @@ const handleOf = (infoHash: string, current: () => Torrent | null): TorrentHandl
   peers: () => current()?.peerInfo() ?? [],
   contributed: () => current()?.contributed() ?? {},
   banned: () => current()?.bannedPeers() ?? [],
-  restoredFrom: () => current()?.restoredFrom() ?? { source: 'empty', checked: 0 }
+  restoredFrom: () => current()?.restoredFrom() ?? { source: 'empty', checked: 0 },
+  streams: () => current()?.streams()
 })
 
 /** One running instance of the engine (one run of its stream). */
 class EngineInstance {
   /** Running torrents; a magnet's is a MagnetSession (metadata phase, then a Torrent). */
   private readonly torrents = new Map<TorrentId, Torrent | MagnetSession>()
+  /** File priorities asked for each torrent (command order, pad files not counted): a magnet's wait for its metadata. */
+  private readonly wishes = new Map<TorrentId, FilePriority[]>()
   private readonly byInfoHash = new Map<string, TorrentId>()
   /** SHA-1("req2", infohash) of each running torrent, for peers' obfuscated (MSE) handshakes. */
   private readonly byObfuscatedHash = new Map<string, string>()
@@ -114,6 +122,9 @@ class EngineInstance {
         .then((reply: CreationReply) => {
           if (!this.disposed) this.emit(reply)
         })
+    } else if (isSetFilePriority(cmd)) {
+      // On the chain like a close: a change right after its create finds the torrent.
+      this.chain = this.chain.then(() => this.setFilePriority(cmd.torrentid, cmd.file, cmd.priority))
     } else if (isCloseTorrent(cmd)) {
       // After pending creations, so a close right after its create finds the torrent.
       this.chain = this.chain.then(() => {
@@ -129,6 +140,8 @@ class EngineInstance {
     const parsed = await parseMetainfo(cmd.rawmetainfo, { acceptV2Only: true })
     if (!parsed.ok) return torrentStartFail(`bad metainfo: ${parsed.reason}`)
     const meta = parsed.value
+    const bad = cmd.priorities === undefined ? null : spreadPriorities(meta.files, cmd.priorities)
+    if (typeof bad === 'string') return torrentStartFail(`bad priorities: ${bad}`)
     // A v2-only torrent verifies pieces against its piece layers: without one the file cannot be checked.
     const noLayer = meta.version === 'v2' ? missingPieceLayer(meta) : null
     if (noLayer !== null) return torrentStartFail(`bad metainfo: the .torrent has no piece layer for "${noLayer.path.join('/')}" (BEP 52 hash requests to fetch it are not supported)`)
@@ -136,6 +149,7 @@ class EngineInstance {
     if ('type' in place) return place
     const { folder } = place
     const id = randomBytes(12).toString('hex')
+    if (cmd.priorities !== undefined) this.wishes.set(id, [...cmd.priorities])
     const torrent = await this.openTorrent(id, meta, place, [...this.options.peers, ...(cmd.peers ?? [])])
     if (typeof torrent === 'string') return torrentStartFail(torrent)
     this.register(id, meta.infoHash, torrent, handleOf(meta.infoHash, () => torrent))
@@ -150,12 +164,16 @@ class EngineInstance {
     const parsed = parseMagnet(uri)
     if (!parsed.ok) return torrentStartFail(`bad magnet link: ${parsed.reason}`)
     const magnet = parsed.value
+    if (cmd.priorities !== undefined && (!Array.isArray(cmd.priorities) || !cmd.priorities.every(isFilePriority))) {
+      return torrentStartFail('bad priorities: each must be skip, low, normal or high')
+    }
     const place = await this.placeFor(magnet.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
     if (this.disposed) return torrentStartFail('engine stopped')
     const port = await this.services.port()
     const id = randomBytes(12).toString('hex')
+    if (cmd.priorities !== undefined) this.wishes.set(id, [...cmd.priorities])
     const session: MagnetSession = new MagnetSession({
       ...this.services.sessionBase(port, () => this.status(id)),
       magnet,
@@ -219,9 +237,16 @@ class EngineInstance {
     const files = filePaths(meta, folder)
     const conflict = this.claims.conflict(files)
     if (conflict !== null) return conflict
+    // the command's priorities (and changes since), else the resume record's, else every file normal
+    const asked = this.wishes.get(id)
+    const spread = asked !== undefined ? spreadPriorities(meta.files, asked) : ((await loadPriorities(folder, meta)) ?? spreadPriorities(meta.files, undefined))
+    if (typeof spread === 'string') return `bad priorities: ${spread}`
     let storage
     try {
-      storage = await openFileStorage(folder, meta.files, { readonly: readOnly !== undefined })
+      storage =
+        readOnly !== undefined
+          ? await openFileStorage(folder, meta.files, { readonly: true })
+          : await openSelectiveStorage(folder, meta.files, { infoHash: meta.infoHash, pieceLength: meta.pieceLength, wanted: spread.map((p) => p !== 'skip') })
     } catch (e) {
       return `cannot open storage in ${folder}: ${describe(e)}`
     }
@@ -230,15 +255,29 @@ class EngineInstance {
       return 'engine stopped'
     }
     const ctx = { ...this.services.torrentContext(await this.services.port(), () => this.status(id)), ...(readOnly !== undefined ? { readOnly } : {}) }
-    const torrent = new Torrent(id, meta, folder, storage, ctx, peers)
+    const torrent = new Torrent(id, meta, folder, storage, ctx, peers, spread)
     this.claims.claim(id, files)
     return torrent
+  }
+
+  /** A SetFilePriority: applied to the running torrent, or kept for a magnet until its metadata arrives. */
+  private async setFilePriority(id: TorrentId, file: number, priority: FilePriority): Promise<void> {
+    const t = this.torrents.get(id)
+    if (t === undefined || !Number.isSafeInteger(file) || file < 0 || !isFilePriority(priority)) return
+    const wishes = this.wishes.get(id) ?? []
+    while (wishes.length < file) wishes.push('normal')
+    wishes[file] = priority
+    this.wishes.set(id, wishes)
+    const torrent = t instanceof MagnetSession ? t.inner : t
+    // a file index past the torrent's files changes nothing (the service refused malformed ones)
+    if (torrent !== null && metaIndex(torrent.meta.files, file) !== null) await torrent.setFilePriority(file, priority)
   }
 
   private closeTorrent(id: TorrentId): Promise<void> {
     const t = this.torrents.get(id)
     if (!t) return Promise.resolve()
     this.torrents.delete(id)
+    this.wishes.delete(id)
     this.byInfoHash.delete(t.infoHash)
     this.byObfuscatedHash.delete(obfuscatedHash(t.infoHash))
     this.claims.release(id)

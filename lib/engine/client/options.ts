@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { TorrentStreams } from '../stream/torrent-streams.ts'
 import path from 'node:path'
 import type { TorrentId } from '../../messages.ts'
 import type { PeerInfo } from '../torrent/torrent.ts'
@@ -165,6 +166,12 @@ export interface TorrentHandle {
     /** Pieces hashed at start. */
     checked: number
   }
+  /**
+   * The torrent's readers: read streams over its files (by index, pad files
+   * not counted, or by name) that wait for verified pieces, and the
+   * "range now readable" events. Undefined while a magnet fetches its metadata.
+   */
+  streams(): TorrentStreams | undefined
 }
 
 /** Defaults of the options that have one (see {@link ClientOptions}). */

@@ -33,7 +33,14 @@ export interface DeadlineOptions {
   readonly idleMs?: number
 }
 
-/** One piece of the window: fetch it by `deadline` (ms on the injected clock). */
+/**
+ * One piece of the window: fetch it by `deadline` (ms on the injected clock).
+ *
+ * @example
+ * ```ts
+ * const next: PieceDeadline = { piece: 42, deadline: performance.now() + 250 }
+ * ```
+ */
 export interface PieceDeadline {
   /** Piece index. */
   readonly piece: number

@@ -1,26 +1,22 @@
 /**
- * Which block to ask which peer for next. Pure bookkeeping: no IO and no
- * timers (the caller decides when a request timed out and calls
- * {@link PiecePicker.cancelled}), randomness injected, so every decision can
- * be replayed in a test.
+ * Which block to ask which peer for next. Pure bookkeeping: no IO, no timers
+ * (the caller decides when a request timed out and calls
+ * {@link PiecePicker.cancelled}), randomness injected: every decision replays.
  *
- * Policy, in order: finish pieces already in progress (those this peer works
- * on first), then start the rarest piece the peer has (random among equally
- * rare ones). Outside endgame a block is outstanding at one peer at most;
- * once every missing block is requested somewhere (endgame), a block may be
- * asked of up to `endgamePeers` peers so the last pieces do not wait on the
- * slowest one.
+ * Policy, in order: pieces readers need next, pieces in progress (this peer's
+ * first), then the rarest the peer has (random among equally rare; high before
+ * normal before low priority; never a skipped file's: download/wanted.ts).
+ * Outside endgame a block is outstanding at one peer at most; once every
+ * missing block is requested (endgame), a block may be asked of up to
+ * `endgamePeers` peers so the last pieces do not wait on the slowest one.
  *
- * Cost: pieces neither verified nor in progress sit in buckets by
- * availability (array + position index, O(1) moves), so `addHave` is O(1),
- * `add/removeAvailability` O(pieces set in the bitfield), and `pick` is
- * O(pieces in progress with a free block + pieces the peer has requests in +
- * bucket entries looked at before enough pieces the peer has are found).
- * Measured: about 1 µs per block for one seeder refilling a 256-deep
- * pipeline one block at a time over 4,096 pieces (received + pick).
- * Against a peer that has most pieces that last term is about the number of
- * pieces started; against a peer with few pieces it can degrade to a scan.
- * Endgame picks scan the (few) pieces in progress block by block.
+ * Cost: fresh pieces sit in buckets by availability (O(1) moves): `addHave` is
+ * O(1), `add/removeAvailability` O(pieces in the bitfield), `pick` O(pieces in
+ * progress with a free block + pieces the peer has requests in + bucket
+ * entries looked at until enough of the peer's are found); about 1 µs per
+ * block measured for one seeder refilling a 256-deep pipeline one block at a
+ * time over 4,096 pieces. Against a peer with few pieces it can degrade to a
+ * scan; endgame picks scan the (few) pieces in progress block by block.
  *
  * @module
  */
@@ -29,6 +25,7 @@ import { Bitfield } from '../wire/bitfield.ts'
 import { RarityBuckets } from './rarity.ts'
 import { Outstanding } from './outstanding.ts'
 import { PieceGeometry, type GeometryOptions } from './geometry.ts'
+import { WantedPieces } from './wanted.ts'
 
 /** What the picker needs to know of a peer. */
 export interface PeerView {
@@ -79,10 +76,7 @@ const REJECT: ReceivedResult = Object.freeze({ accepted: false, pieceComplete: f
  * picker.addAvailability(peerBits)
  * const reqs = picker.pick({ id: 'a', has: (i) => peerBits.get(i) }, 8)
  * // -> [{ piece: 2, offset: 0, length: 16384 }, { piece: 2, offset: 16384, length: 16384 }]
- * for (const r of reqs) {
- *   const { pieceComplete } = picker.received('a', r)
- *   if (pieceComplete) picker.verified(r.piece) // after the hash matched
- * }
+ * for (const r of reqs) if (picker.received('a', r).pieceComplete) picker.verified(r.piece) // after the hash matched
  * ```
  */
 export class PiecePicker extends PieceGeometry {
@@ -107,6 +101,8 @@ export class PiecePicker extends PieceGeometry {
   private missing = 0
   /** Blocks not received and not requested, in unverified pieces. */
   private freeTotal = 0
+  /** Ranks from the file selection (setRank), the pieces readers need next (setCritical), what is wanted (wants). */
+  readonly wanted: WantedPieces
 
   constructor(opts: PiecePickerOptions) {
     super(opts)
@@ -120,6 +116,8 @@ export class PiecePicker extends PieceGeometry {
       this.missing += this.blocksOf(p)
     }
     this.freeTotal = this.missing
+    const has = (p: number): boolean => this.haveBits.get(p)
+    this.wanted = new WantedPieces(pieceCount, { have: has, active: (p) => this.active.has(p), enter: (p) => this.moveFresh(p, true), leave: (p) => this.moveFresh(p, false) })
   }
 
   // ---- what we have ----
@@ -139,10 +137,15 @@ export class PiecePicker extends PieceGeometry {
     return this.haveBits.clone()
   }
 
-  /** Every piece verified. */
+  /** Every wanted piece verified (every piece, without a file selection). */
   isComplete(): boolean {
+    return this.wanted.complete()
+  }
+  /** Every piece verified, wanted or not (a seed). */
+  hasAll(): boolean {
     return this.haveBits.all()
   }
+
 
   /** Blocks not yet received in pieces not yet verified. */
   missingBlocks(): number {
@@ -203,6 +206,13 @@ export class PiecePicker extends PieceGeometry {
     if (!(max >= 1) || this.missing === 0) return out
     const mine = this.outstanding.of(peer.id)
 
+    // 0. what readers need next, in deadline order (download/deadlines.ts)
+    for (const p of this.wanted.critical()) {
+      if (this.haveBits.get(p) || !peer.has(p) || this.barred(p, peer.id)) continue
+      if (!this.active.has(p)) this.activate(p)
+      if (this.open.has(p) && this.takeFree(p, peer.id, mine, max, out)) return out
+    }
+
     // 1. pieces in progress: this peer's own first, then the others
     if (this.open.size > 0) {
       const own = this.outstanding.piecesOf(peer.id)
@@ -230,11 +240,10 @@ export class PiecePicker extends PieceGeometry {
   }
 
   /**
-   * Claims a run of up to `maxPieces` consecutive fresh pieces (no block had
-   * or asked for, not restricted) for `peerId`, lowest first, with every
-   * block outstanding with it: a web seed fetches whole pieces, in long
-   * ranges. Null when no fresh piece is left. Release with
-   * {@link PiecePicker.cancelled} per block or {@link PiecePicker.releasePeer}.
+   * Claims up to `maxPieces` consecutive fresh pieces (none had, asked for,
+   * restricted or skipped), lowest first, every block outstanding with
+   * `peerId`: a web seed fetches whole pieces in long ranges. Null when none
+   * is left. Release with cancelled() per block or releasePeer().
    *
    * @example
    * ```ts
@@ -243,7 +252,7 @@ export class PiecePicker extends PieceGeometry {
    */
   claimRun(peerId: string, maxPieces: number): { first: number; count: number } | null {
     if (this.freeTotal === 0 || !(maxPieces >= 1)) return null
-    const fresh = (p: number): boolean => !this.haveBits.get(p) && !this.active.has(p) && !this.restricted.has(p)
+    const fresh = (p: number): boolean => !this.haveBits.get(p) && !this.active.has(p) && !this.restricted.has(p) && !this.wanted.isParked(p)
     let first = 0
     while (first < this.pieceCount && !fresh(first)) first++
     if (first >= this.pieceCount) return null
@@ -310,19 +319,15 @@ export class PiecePicker extends PieceGeometry {
 
   /**
    * From now on only `peerId` is given blocks of `piece` (libtorrent's
-   * re-download of a failed piece from one peer): when a piece that several
-   * peers sent fails its hash, one sender downloads it alone, so the next
-   * check names the liar, either that sender (it fails alone) or, once the
-   * piece passes, whoever's earlier block differs. Lasts until the piece is
-   * verified or fails, or {@link PiecePicker.releasePeer} is called for that
-   * peer. Requests other peers already hold for the piece stay theirs.
-   * Ignored for a piece already verified or out of range.
+   * re-download of a failed piece from one peer), so the next check names the
+   * liar: that sender (it fails alone) or, once the piece passes, whoever's
+   * earlier block differs. Lasts until the piece is verified or fails, or
+   * releasePeer(peerId); others keep requests they hold. Ignored for a
+   * verified piece or one out of range.
    *
    * @example
    * ```ts
-   * picker.failed(7)            // a piece from peers a and b failed its hash
-   * picker.restrict(7, 'b')     // only b may fetch it now
-   * picker.pick(peerA, 8)       // never holds a block of piece 7
+   * picker.failed(7); picker.restrict(7, 'b') // only b may fetch piece 7 now
    * ```
    */
   restrict(piece: number, peerId: string): void {
@@ -346,12 +351,8 @@ export class PiecePicker extends PieceGeometry {
       this.freeTotal -= st.free
       this.active.delete(piece)
       this.open.delete(piece)
-    } else {
-      const blocks = this.blocksOf(piece)
-      this.missing -= blocks
-      this.freeTotal -= blocks
-      this.rarity.remove(piece)
-    }
+    } else if (!this.wanted.isParked(piece)) this.moveFresh(piece, false)
+    this.wanted.verified(piece)
     this.haveBits.set(piece)
   }
 
@@ -362,9 +363,7 @@ export class PiecePicker extends PieceGeometry {
     const blocks = this.blocksOf(piece)
     if (this.haveBits.get(piece)) {
       this.haveBits.set(piece, false)
-      this.missing += blocks
-      this.freeTotal += blocks
-      this.rarity.insert(piece)
+      if (!this.wanted.lost(piece, true)) this.moveFresh(piece, true)
       return
     }
     const st = this.active.get(piece)
@@ -375,9 +374,18 @@ export class PiecePicker extends PieceGeometry {
     this.active.delete(piece)
     this.open.delete(piece)
     this.rarity.insert(piece)
+    if (this.wanted.lost(piece, false)) this.moveFresh(piece, false)
   }
 
   // ---- internals ----
+
+  /** `p` joins (`into`) or leaves (verified, parked) the fresh pieces, its blocks counted as missing or not. */
+  private moveFresh(p: number, into: boolean): void {
+    const blocks = into ? this.blocksOf(p) : -this.blocksOf(p)
+    this.missing += blocks
+    this.freeTotal += blocks
+    ;(into ? this.rarity.insert : this.rarity.remove).call(this.rarity, p)
+  }
 
   private checkLength(bits: Bitfield): void {
     if (bits.length !== this.pieceCount) throw new RangeError(`bitfield of ${bits.length} pieces, torrent has ${this.pieceCount}`)
@@ -413,11 +421,14 @@ export class PiecePicker extends PieceGeometry {
   private rarestFresh(peer: PeerView, want: number): number[] {
     const chosen: number[] = []
     let blocks = 0
-    for (const p of this.rarity.rarestFirst(this.rng)) {
-      if (!peer.has(p) || this.barred(p, peer.id)) continue
-      chosen.push(p)
-      blocks += this.blocksOf(p)
-      if (blocks >= want) break
+    // with a selection of several priorities: high first, then normal, then low
+    for (const rank of this.wanted.mixed() ? [3, 2, 1] : [-1]) {
+      for (const p of this.rarity.rarestFirst(this.rng)) {
+        if ((rank >= 0 && this.wanted.rank(p) !== rank) || !peer.has(p) || this.barred(p, peer.id)) continue
+        chosen.push(p)
+        blocks += this.blocksOf(p)
+        if (blocks >= want) return chosen
+      }
     }
     return chosen
   }

@@ -238,3 +238,40 @@ export class Selection {
     }
   }
 }
+
+/**
+ * The metainfo index of file `user` counted without pad files (the numbering
+ * of commands, the HTTP server and read streams); null when there is none.
+ *
+ * @example
+ * ```ts
+ * metaIndex(meta.files, 1) // 2 when file 1 of the metainfo is a pad file
+ * ```
+ */
+export function metaIndex(files: readonly FileSpan[], user: number): number | null {
+  if (!Number.isSafeInteger(user) || user < 0) return null
+  let n = -1
+  for (let i = 0; i < files.length; i++) if (!files[i]!.pad && ++n === user) return i
+  return null
+}
+
+/**
+ * Priorities given by user index (pad files not counted) spread over the
+ * metainfo's files (pad files `skip`, files past the list `normal`); a
+ * sentence when the list does not fit the torrent.
+ *
+ * @example
+ * ```ts
+ * spreadPriorities(meta.files, ['skip', 'high']) // ['skip', 'skip' (a pad), 'high', 'normal']
+ * ```
+ */
+export function spreadPriorities(files: readonly FileSpan[], given: readonly unknown[] | undefined): FilePriority[] | string {
+  const real = files.filter((f) => !f.pad).length
+  if (given === undefined) return files.map((f) => (f.pad ? 'skip' : 'normal'))
+  if (!Array.isArray(given)) return 'priorities must be a list of skip, low, normal or high'
+  if (given.length > real) return `${given.length} priorities for a torrent of ${real} files`
+  const bad = given.findIndex((p) => !isFilePriority(p))
+  if (bad >= 0) return `bad priority ${JSON.stringify(given[bad])} for file ${bad} (skip, low, normal or high)`
+  let n = 0
+  return files.map((f) => (f.pad ? 'skip' : ((given[n++] as FilePriority | undefined) ?? 'normal')))
+}

@@ -46,6 +46,8 @@ export interface RequestPeer {
   readonly unverified: number
   /** Last time a requested block arrived, or we (re)started waiting (ms). */
   readonly lastBlockAt: number
+  /** Its download rate (bytes/s), when measured: sizes the short queue kept while readers wait. */
+  readonly down?: { rate(): number }
   requestMany(reqs: readonly BlockRequest[]): void
   cancel(piece: number, offset: number, length: number): void
   /** A refused block; true when the peer sent more than `limit` we never asked for. */
@@ -116,9 +118,9 @@ export class RequestPipeline {
     if (!peer.ready || peer.closed) return
     const { picker } = this.o
     let wants = false
-    if (!picker.isComplete()) {
+    if (picker.missingBlocks() > 0) {
       for (let i = 0; i < picker.pieceCount; i++) {
-        if (peer.has(i) && !picker.have(i)) {
+        if (peer.has(i) && picker.wanted.wants(i)) {
           wants = true
           break
         }
@@ -131,7 +133,7 @@ export class RequestPipeline {
 
   /** The peer announced `piece`: become interested if we lack it, and ask. */
   announced(peer: RequestPeer, piece: number): void {
-    if (!peer.wire.amInterested && !this.o.picker.have(piece)) {
+    if (!peer.wire.amInterested && this.o.picker.wanted.wants(piece)) {
       peer.wire.interested()
       this.fill(peer)
     } else if (peer.wire.amInterested) this.fill(peer)
@@ -153,8 +155,15 @@ export class RequestPipeline {
       room = Math.min(room, Math.floor(budget / block))
       if (room <= 0) return
     }
-    // Ask in batches: one pick (and one socket write) per several blocks.
-    if (room < Math.max(16, peer.depth / 4) && inflight > 0) return
+    if (this.urgent(peer)) {
+      // Readers wait on pieces this peer has: keep its queue to about a second
+      // of its data so their blocks come next, withdrawing the newest requests
+      // for other pieces beyond that (a peer serves requests in order).
+      const cap = Math.max(2, Math.ceil((peer.down?.rate() ?? 0) / block))
+      if (inflight > cap) this.withdraw(peer, inflight - cap)
+      room = Math.min(room, cap - peer.inflight)
+      if (room <= 0) return
+    } else if (room < Math.max(16, peer.depth / 4) && inflight > 0) return // ask in batches: one pick (and one socket write) per several blocks
     // Download limit: gate the requests (what arrives is what we asked for),
     // charged when asked; a request lost to a choke errs under the limit.
     const now = this.o.now()
@@ -170,6 +179,27 @@ export class RequestPipeline {
     for (const r of reqs) asked += r.length
     this.o.throttle.charge(asked, now)
     peer.requestMany(reqs)
+  }
+
+  /** True when a piece readers need next is still missing and this peer has it. */
+  private urgent(peer: RequestPeer): boolean {
+    const { wanted } = this.o.picker
+    for (const p of wanted.critical()) if (peer.has(p) && wanted.wants(p)) return true
+    return false
+  }
+
+  /** Withdraws up to `n` of the peer's newest requests that are not for pieces readers need next. */
+  private withdraw(peer: RequestPeer, n: number): void {
+    const { picker } = this.o
+    const critical = new Set(picker.wanted.critical())
+    const reqs = picker.requestedBy(peer.id)
+    for (let i = reqs.length - 1; i >= 0 && n > 0; i--) {
+      const r = reqs[i]!
+      if (critical.has(r.piece)) continue
+      picker.cancelled(peer.id, r)
+      peer.cancel(r.piece, r.offset, r.length)
+      n--
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * A torrent's readers: read streams over its files that wait for verified
  * pieces (disk/piece-reader.ts), the deadline window their positions make
- * (download/deadlines.ts) for the picker, and an @most stream of "range now
+ * (download/deadlines.ts) for the picker, and an `@most/core` stream of "range now
  * readable" events. One per running torrent; the torrent tells it when a
  * piece is verified and on disk, and when it stops.
  *
@@ -16,7 +16,14 @@ import type { FileEntry } from '../contracts.ts'
 import { DeadlineWindow, type PieceDeadline } from '../download/deadlines.ts'
 import { createPieceReader, PieceWaiters } from '../disk/piece-reader.ts'
 
-/** Bytes [start, end) of file `file` became readable (the piece under them verified). */
+/**
+ * Bytes [start, end) of file `file` became readable (the piece under them verified).
+ *
+ * @example
+ * ```ts
+ * const ev: RangeReadable = { file: 0, start: 262144, end: 524288 }
+ * ```
+ */
 export interface RangeReadable {
   /** File index (pad files not counted). */
   readonly file: number
@@ -26,7 +33,14 @@ export interface RangeReadable {
   readonly end: number
 }
 
-/** A file as readers see it. */
+/**
+ * A file as readers see it.
+ *
+ * @example
+ * ```ts
+ * const f: StreamFile = { index: 1, name: 'album/b.ogg', length: 3_000_000, offset: 5_242_880 }
+ * ```
+ */
 export interface StreamFile {
   /** Index among the non-pad files. */
   readonly index: number
@@ -38,7 +52,14 @@ export interface StreamFile {
   readonly offset: number
 }
 
-/** What {@link TorrentStreams} needs of its torrent. */
+/**
+ * What {@link TorrentStreams} needs of its torrent (the engine gives it; tests give real storage).
+ *
+ * @example
+ * ```ts
+ * const t: StreamsTorrent = { files, pieceLength, pieceCount, has: (p) => have.get(p), read: (o, n) => storage.read(o, n), now: () => performance.now() }
+ * ```
+ */
 export interface StreamsTorrent {
   /** Files in metainfo order, pad files included. */
   readonly files: readonly FileEntry[]
@@ -56,7 +77,14 @@ export interface StreamsTorrent {
   changed?(): void
 }
 
-/** Options of {@link TorrentStreams.createReadStream}. */
+/**
+ * Options of {@link TorrentStreams.createReadStream}.
+ *
+ * @example
+ * ```ts
+ * const secondMiB: ReadStreamOptions = { start: 1 << 20, end: (2 << 20) - 1 }
+ * ```
+ */
 export interface ReadStreamOptions {
   /** First byte, within the file; default 0. */
   readonly start?: number
@@ -154,6 +182,19 @@ export class TorrentStreams {
     return reader
   }
 
+  /** Verified fraction of each file (aligned with files()). */
+  fileProgress(): number[] {
+    const pl = this.torrent.pieceLength
+    return this.list.map((f) => {
+      if (f.length === 0) return 1
+      let done = 0
+      for (let p = Math.floor(f.offset / pl); p * pl < f.offset + f.length; p++) {
+        if (this.torrent.has(p)) done += Math.min(f.offset + f.length, (p + 1) * pl) - Math.max(f.offset, p * pl)
+      }
+      return done / f.length
+    })
+  }
+
   /** Open readers (diagnostics: none may leak). */
   readers(): number {
     return this.openReaders.size
@@ -199,7 +240,7 @@ export class TorrentStreams {
   }
 
   /**
-   * An @most stream of "range now readable" events (no bytes: read them with
+   * An `@most/core` stream of "range now readable" events (no bytes: read them with
    * createReadStream); it ends when the torrent stops.
    */
   readable(): Stream<RangeReadable> {

@@ -35,12 +35,16 @@ export interface PeerInfo {
   readonly uploaded: number
   /** We are choking it (it may not download from us now). */
   readonly amChoking: boolean
+  /** Both ends use the BEP 6 fast extension. */
+  readonly fast: boolean
+  /** Requests of ours it rejected (BEP 6). */
+  readonly rejects: number
 }
 
 /** What the status needs of a peer. */
-export interface StatusPeer extends Omit<PeerInfo, 'amChoking'> {
+export interface StatusPeer extends Omit<PeerInfo, 'amChoking' | 'fast'> {
   readonly ready: boolean
-  readonly wire: { readonly amChoking: boolean }
+  readonly wire: { readonly amChoking: boolean; readonly hasFast: boolean }
   isSeed(): boolean
 }
 
@@ -52,6 +56,14 @@ export interface StatusPieces {
   availability(piece: number): number
   inEndgame(): boolean
   missingBlocks(): number
+}
+
+/** What the status needs of a file selection (download/priorities.ts's Selection). */
+export interface WantedProgress {
+  /** Bytes of wanted files. */
+  wantedBytes(): number
+  /** Bytes of wanted files in verified pieces. */
+  wantedDone(have: (piece: number) => boolean): number
 }
 
 /** How start() found existing data: resume record, full check, or nothing there (`checked` = pieces hashed). */
@@ -90,6 +102,8 @@ export class TorrentStatus {
   private readonly contributions = new Map<string, number>()
   private readonly down: RateMeter
   private readonly up: RateMeter
+  /** The wanted bytes, when a file selection is made: progress counts only them. */
+  wanted: WantedProgress | null = null
 
   constructor(
     private readonly meta: Pick<Metainfo, 'pieceCount' | 'pieceLength' | 'lastPieceLength' | 'length' | 'name'> & Partial<Pick<Metainfo, 'infoHash' | 'version' | 'v2' | 'fileBytes'>>,
@@ -111,6 +125,12 @@ export class TorrentStatus {
   accepted(address: string, bytes: number): void {
     this.contributions.set(address, (this.contributions.get(address) ?? 0) + bytes)
     this.lastBlockAt = this.now()
+  }
+
+  /** A tracker's seed and leecher counts. */
+  trackerCounts(seeds: number, leechers: number): void {
+    this.trackerSeeds = seeds
+    this.trackerPeers = leechers
   }
 
   /** A block of `bytes` was refused (unrequested, duplicate, wrong size or place): wasted. */
@@ -139,7 +159,13 @@ export class TorrentStatus {
   }
 
   bytesLeft(): number {
+    if (this.wanted !== null) return this.wanted.wantedBytes() - this.wanted.wantedDone((p) => this.pieces.have(p))
     return this.meta.length - this.verifiedBytes()
+  }
+
+  /** Download rate, bytes per second (smoothed over 5 s). */
+  downRate(): number {
+    return this.down.rate()
   }
 
   /** Peers and what each moved. */
@@ -150,7 +176,9 @@ export class TorrentStatus {
       remoteId: p.remoteId,
       downloaded: p.downloaded,
       uploaded: p.uploaded,
-      amChoking: p.wire.amChoking
+      amChoking: p.wire.amChoking,
+      fast: p.wire.hasFast,
+      rejects: p.rejects
     }))
   }
 
@@ -184,7 +212,7 @@ export class TorrentStatus {
     if (activity === 'downloading' && this.now() - Math.max(this.lastBlockAt, this.startedAt) > STALL_AFTER && downRate === 0)
       activity = 'stalled'
     const left = this.bytesLeft()
-    const length = this.meta.length
+    const length = this.wanted?.wantedBytes() ?? this.meta.length
     // The diagnostic rides along untyped: TorrentStats (messages.ts) stays as it is.
     const stats: TorrentStats & { refusedOutsideEndgame: number } = {
       refusedOutsideEndgame: this.refusedOutsideEndgame,

@@ -1,9 +1,9 @@
 /**
  * One torrent's coordinator: it owns the parts (peer book, connections,
  * discovery, request pipeline, assembly, smart ban, upload queue, upload
- * slots, status; docs/engine.md says what each owns) and routes each peer
- * event to the part that handles it. Its own concern is the lifecycle:
- * check existing data, join the swarm, close or fail.
+ * slots, file reading, status; docs/engine.md says what each owns) and
+ * routes each peer event to the part that handles it. Its own concern is the
+ * lifecycle: check existing data, join the swarm, close or fail.
  *
  * @internal
  * @module
@@ -11,7 +11,7 @@
 import type net from 'node:net'
 import type { Bitfield } from '../wire/bitfield.ts'
 import type { Metainfo, Storage } from '../contracts.ts'
-import type { TorrentStats } from '../../messages.ts'
+import type { FilePriority, TorrentStats } from '../../messages.ts'
 import { PiecePicker } from '../download/picker.ts'
 import { restoreHave, createResumeWriter, type ResumeWriter } from '../disk/resume.ts'
 import type { CappedWire, Peer, PeerHandler, PeerSource } from '../wire/peer.ts'
@@ -30,6 +30,8 @@ import { Discovery, REANNOUNCE_WHEN_ALONE } from './discovery.ts'
 import { PendingIo } from './pending-io.ts'
 import { TorrentStatus, type PeerInfo, type Restored } from './status.ts'
 import type { TorrentContext } from './context.ts'
+import { TorrentReading } from './reading.ts'
+import type { TorrentStreams } from '../stream/torrent-streams.ts'
 
 export type { PeerInfo } from './status.ts'
 
@@ -47,6 +49,7 @@ export class Torrent implements PeerHandler {
   private readonly status: TorrentStatus
   private readonly io = new PendingIo()
   private readonly discovery: Discovery
+  private readonly reading: TorrentReading
   /** BEP 19 web seeds (null when the torrent names none or they are off). */
   private readonly webSeeds: WebSeeds | null
   private checking: AbortController | null = null
@@ -64,73 +67,61 @@ export class Torrent implements PeerHandler {
     readonly folder: string,
     private readonly storage: Storage,
     private readonly ctx: TorrentContext,
-    manualPeers: readonly string[]
+    manualPeers: readonly string[],
+    priorities: readonly FilePriority[] = meta.files.map((f) => (f.pad ? 'skip' : 'normal'))
   ) {
     const now = (this.now = ctx.now ?? Date.now)
     const closed = (): boolean => this.closed
     const picker = (this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length }))
     this.status = new TorrentStatus(meta, picker, now)
     this.slots = UploadSlots.of(ctx, now)
-    this.uploads = new UploadQueue({
-      pieces: picker,
-      storage,
-      throttle: torrentThrottle(ctx.clientUp, ctx.uploadRateLimit),
-      io: this.io,
-      now,
-      sent: (bytes) => this.status.sent(bytes),
-      closed
-    })
+    const up = torrentThrottle(ctx.clientUp, ctx.uploadRateLimit)
+    this.uploads = new UploadQueue({ pieces: picker, storage, throttle: up, io: this.io, now, sent: (n) => this.status.sent(n), closed })
     this.book = new PeerBook({ isSelf: ctx.isSelf, now })
-    this.conns = new Connections({
-      meta,
-      ctx,
-      handler: this,
-      book: this.book,
-      learnt: (addr) => this.addPeerAddress(addr, 'pex'),
-      accepting: () => this.accepting
-    })
+    const learnt = (addr: string): void => this.addPeerAddress(addr, 'pex')
+    this.conns = new Connections({ meta, ctx, handler: this, book: this.book, learnt, accepting: () => this.accepting })
     this.assembly = new PieceAssembly({
-      meta,
-      pieces: picker,
-      storage,
-      hasher: ctx.hasher,
-      hashInline: ctx.hashInline === true,
-      io: this.io,
-      closed,
+      meta, pieces: picker, storage, hasher: ctx.hasher, hashInline: ctx.hashInline === true, io: this.io, closed,
       settled: (piece, ok, attempt) => this.settled(piece, ok, attempt),
       failed: (reason) => this.fail(reason),
       drained: () => this.requests.refillAll()
     })
     this.requests = new RequestPipeline({
-      picker,
+      picker, now, closed, requestTimeout: ctx.requestTimeout,
       throttle: torrentThrottle(ctx.clientDown, ctx.downloadRateLimit),
       full: () => this.assembly.full(),
       peers: () => this.conns.values(),
       peer: (id) => this.conns.get(id),
-      requestTimeout: ctx.requestTimeout,
-      now,
-      closed,
       refused: (_peer, bytes) => this.status.refused(bytes)
     })
     this.smartBan = new SmartBan({
-      picker,
+      picker, closed, banStrikes: ctx.banStrikes, blockSize: picker.blockSize,
       canRefetch: (address, piece) => this.conns.get(address)?.servesPiece(piece) === true,
-      closed,
-      banStrikes: ctx.banStrikes,
-      blockSize: picker.blockSize,
       onBan: (key, address) => this.conns.ban(key, address)
     })
     this.discovery = new Discovery({
-      meta,
-      ctx,
+      meta, ctx,
       stats: () => ({ uploaded: this.status.upTotal, downloaded: this.status.downTotal, left: this.status.bytesLeft() }),
       onPeer: (addr, source) => this.addPeerAddress(addr, source),
-      onCounts: (seeds, leechers) => {
-        this.status.trackerSeeds = seeds
-        this.status.trackerPeers = leechers
-      },
+      onCounts: (seeds, leechers) => this.status.trackerCounts(seeds, leechers),
       wanted: () => !picker.isComplete() && this.conns.size < ctx.maxConnsPerTorrent
     })
+    this.reading = new TorrentReading({
+      meta, priorities, picker, storage, now,
+      rate: () => this.status.downRate(),
+      replan: () => this.conns.each((p) => this.requests.updateInterest(p)),
+      wantsMore: () => {
+        this.completeAnnounced = false
+        if (this.accepting) this.status.activity = 'downloading'
+        this.conns.dialMore()
+      },
+      changed: () => {
+        this.status.wanted = this.reading.selective() ? this.reading.selection : null
+        this.resume?.changed()
+        this.ctx.changed()
+      }
+    })
+    this.status.wanted = this.reading.selective() ? this.reading.selection : null
     for (const p of manualPeers) this.addPeerAddress(p, 'manual')
     this.webSeeds = webSeedsOf({ meta, ctx, picker, assembly: () => this.assembly, status: this.status, running: () => this.accepting })
   }
@@ -173,7 +164,7 @@ export class Torrent implements PeerHandler {
       folder: this.folder,
       metainfo: this.meta,
       // Verified pieces all have their writes resolved (a piece is hashed only after them).
-      snapshot: async () => ({ have: this.picker.haveBitfield(), stats: await this.storage.stat() })
+      snapshot: async () => ({ have: this.picker.haveBitfield(), stats: await this.storage.stat(), priorities: this.reading.selection.priorities() })
     })
     // Record what checking found, so the next start need not hash it again.
     const restored = this.status.restored
@@ -199,6 +190,7 @@ export class Torrent implements PeerHandler {
     if (this.closed) return
     this.closed = true
     this.status.activity = 'shut down'
+    this.reading.stop('torrent closed')
     const tracker = this.leaveSwarm('torrent closed')
     await this.io.idle()
     this.assembly.clear()
@@ -211,6 +203,7 @@ export class Torrent implements PeerHandler {
     if (this.error !== null || this.closed) return
     this.error = reason
     this.status.activity = `error: ${reason}`
+    this.reading.stop(`torrent failed: ${reason}`)
     void this.leaveSwarm('torrent failed')
     this.assembly.clear()
     // A failed torrent holds no files open (the user may want to free the disk or unmount)
@@ -252,7 +245,7 @@ export class Torrent implements PeerHandler {
   onBitfield(peer: Peer, previous: Bitfield | null): void {
     if (previous) this.picker.removeAvailability(previous)
     this.picker.addAvailability(peer.bits)
-    if (this.picker.isComplete() && peer.isSeed()) {
+    if (this.picker.hasAll() && peer.isSeed()) {
       peer.close('both seeds')
       return
     }
@@ -333,10 +326,9 @@ export class Torrent implements PeerHandler {
     }
     if (this.smartBan.suspected(piece)) attempt.data((data) => !this.closed && this.smartBan.passed(piece, data))
     this.picker.verified(piece)
+    this.reading.verified(piece)
     this.resume?.changed()
-    // No redundant haves: a peer that has the piece gains nothing from hearing
-    // of ours (and to a seed that is one socket write per piece saved).
-    for (const p of this.conns.values()) if (p.ready && !p.bits.get(piece)) p.wire.have(piece)
+    this.conns.have(piece)
     if (this.picker.haveCount() === 1) this.rechoke()
     this.requests.refillAll()
     if (this.picker.isComplete() && !this.completeAnnounced) {
@@ -344,10 +336,7 @@ export class Torrent implements PeerHandler {
       this.status.activity = 'seeding'
       void this.resume?.flush()
       this.discovery.completed()
-      for (const p of [...this.conns.values()]) {
-        if (p.ready && p.isSeed()) p.close('both seeds')
-        else if (p.wire.amInterested) p.wire.uninterested()
-      }
+      this.conns.completed(this.picker.hasAll())
       this.ctx.changed()
     }
   }
@@ -365,7 +354,8 @@ export class Torrent implements PeerHandler {
       this.requests.checkStall(p, now)
       this.conns.closeIfIdle(p, now, this.ctx.peerIdleTimeout ?? PEER_IDLE_TIMEOUT)
     }
-    for (const p of this.conns.values()) if (p.ready && !this.picker.isComplete()) this.requests.updateInterest(p)
+    this.reading.tick()
+    for (const p of this.conns.values()) if (p.ready && this.picker.missingBlocks() > 0) this.requests.updateInterest(p)
     this.rechoke()
     this.conns.dialMore()
     if (!this.picker.isComplete() && this.conns.readyCount() === 0 && now - this.status.lastBlockAt > REANNOUNCE_WHEN_ALONE) this.discovery.update()
@@ -389,6 +379,16 @@ export class Torrent implements PeerHandler {
   /** Addresses and peer ids banned from this torrent. */
   bannedPeers(): string[] {
     return this.book.banned()
+  }
+
+  /** Sets the priority of file `file` (index without pad files); a sentence when it cannot. */
+  setFilePriority(file: number, priority: FilePriority): Promise<string | null> {
+    return this.reading.setPriority(file, priority)
+  }
+
+  /** The torrent's readers (read streams over its files). */
+  streams(): TorrentStreams {
+    return this.reading.streams
   }
 
   /** The status dictionary, computed now. */

@@ -64,6 +64,7 @@ export class Peer {
   private _lateAllowance = 0
   private _unrequested = 0
   private _uploaded = 0
+  private _rejects = 0
   private readonly handler: PeerHandler
   private handshakeTimer: NodeJS.Timeout | null = null
   private bodyTimer: NodeJS.Timeout | null = null
@@ -357,9 +358,15 @@ export class Peer {
     this._inflight = 0
   }
 
+  /** Requests of ours the peer rejected (BEP 6). */
+  get rejects(): number {
+    return this._rejects
+  }
+
   /** The peer rejected one of our requests (BEP 6): it no longer counts as in flight. */
   rejected(): void {
-    if (this.inflight > 0) this._inflight--
+    this._rejects++
+    if (this._inflight > 0) this._inflight--
   }
 
   /** Withdraw a request. */

@@ -126,3 +126,18 @@ test('property: after any sequence of changes, ranks and wanted bytes match a by
     { numRuns: 300 },
   )
 })
+
+test('user file indices skip pad files; priorities spread over the metainfo, bad lists refused with a sentence', async () => {
+  const { metaIndex, spreadPriorities } = await import('../../../lib/engine/download/priorities.ts')
+  const files = layout([10, 6, 4, 3], [false, true, false, false])
+  assert.equal(metaIndex(files, 0), 0)
+  assert.equal(metaIndex(files, 1), 2)
+  assert.equal(metaIndex(files, 2), 3)
+  assert.equal(metaIndex(files, 3), null)
+  assert.equal(metaIndex(files, -1), null)
+  assert.equal(metaIndex(files, 1.5), null)
+  assert.deepEqual(spreadPriorities(files, ['high', 'skip']), ['high', 'skip', 'skip', 'normal'])
+  assert.deepEqual(spreadPriorities(files, undefined), ['normal', 'skip', 'normal', 'normal'])
+  assert.equal(spreadPriorities(files, ['normal', 'normal', 'normal', 'normal']), '4 priorities for a torrent of 3 files')
+  assert.equal(spreadPriorities(files, ['normal', 'urgent']), 'bad priority "urgent" for file 1 (skip, low, normal or high)')
+})

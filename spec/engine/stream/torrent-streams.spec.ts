@@ -132,3 +132,20 @@ test('50 concurrent readers of one file', async (t) => {
   assert.equal(f.streams.readers(), 0)
   assert.equal(f.streams.waiting(), 0)
 })
+
+test('file progress counts the verified bytes of each file; the HTTP adapter serves the files by range', async (t) => {
+  const f = await fixture(t)
+  await f.verify(0)
+  await f.verify(4)
+  const [a, b, c] = f.streams.fileProgress()
+  assert.equal(a, PIECE / FILES[0]!.length)
+  assert.equal(b, 0.5)
+  assert.equal(c, 0)
+  const { servedTorrent } = await import('../../../lib/stream/serve-torrent.ts')
+  const served = servedTorrent('t', 'album', f.streams)
+  assert.deepEqual(served.files().map((x) => x.name), ['album/a.webm', 'album/sub/b.txt', 'album/other/b.txt'])
+  const total = FILES[0]!.length + FILES[2]!.length + FILES[3]!.length
+  assert.equal(served.progress().fractionDone, (PIECE + PIECE) / total)
+  const part = drain(served.createReadStream(1, { start: 5, end: 105 }))
+  assert.deepEqual(await part, f.data.subarray(FILES[2]!.offset + 5, FILES[2]!.offset + 105))
+})

@@ -8,7 +8,7 @@ import { ManualClock } from '../../support/engine-fakes.ts'
 const meta = { pieceCount: 4, pieceLength: 100, lastPieceLength: 50, length: 350, name: 'x' }
 
 const peer = (address: string, seed: boolean, source: StatusPeer['source'] = 'tracker'): StatusPeer => ({
-  address, source, remoteId: null, downloaded: 1, uploaded: 2, ready: true, wire: { amChoking: true }, isSeed: () => seed
+  address, source, remoteId: null, downloaded: 1, uploaded: 2, ready: true, rejects: 0, wire: { amChoking: true, hasFast: false }, isSeed: () => seed
 })
 
 test('status: done fraction counts the short last piece; peers by source; distributed copies', () => {

@@ -1,0 +1,69 @@
+/**
+ * torrent-patron as a streaming benchmark contender, the mirror of
+ * bench/webtorrent/stream.mjs: adds one torrent (file or magnet) from the
+ * peers given, serves it with the project's HTTP server, and prints
+ * {"event":"listening","url":...} (the URL of file 0) once it can answer for
+ * it, and {"event":"done","ms":...} once the download is complete. Runs
+ * until killed.
+ *
+ *   node --import tsx bench/stream-engine.ts (--torrent t.torrent | --magnet URI) --out DIR [--peer 127.0.0.1:6881]...
+ */
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { torrentClient, type TorrentHandle } from '../lib/engine/index.ts'
+import { createNewTorrent, isNewTorrentCreated, isTorrentStartFail, isTorrentStatusUpdate, type EngineFeedback } from '../lib/messages.ts'
+import { startStreamServer, type ServedTorrent } from '../lib/stream/http-server.ts'
+import { servedTorrent } from '../lib/stream/serve-torrent.ts'
+import { CommandSource, startEngine } from './lib/engine.ts'
+
+const { values } = parseArgs({
+  options: {
+    torrent: { type: 'string' },
+    magnet: { type: 'string' },
+    out: { type: 'string' },
+    peer: { type: 'string', multiple: true, default: [] },
+  },
+})
+if ((values.torrent === undefined && values.magnet === undefined) || values.out === undefined) {
+  console.error('usage: stream-engine.ts (--torrent FILE | --magnet URI) --out DIR [--peer HOST:PORT]...')
+  process.exit(2)
+}
+
+const handles = new Map<string, TorrentHandle>()
+let served: ServedTorrent | undefined
+const srv = await startStreamServer({ list: () => (served === undefined ? [] : [served]) })
+const commands = new CommandSource()
+const engine = torrentClient({ dht: false, pex: false, statusInterval: 100, onTorrent: (id, h) => handles.set(id, h) })
+let id: string | undefined
+let told = false
+let finished = false
+const started = performance.now()
+const tell = (): void => {
+  if (told || id === undefined) return
+  const streams = handles.get(id)?.streams()
+  if (streams === undefined) return
+  told = true
+  served = servedTorrent(id, 'bench', streams)
+  process.stdout.write(JSON.stringify({ event: 'listening', url: srv.fileUrl(served, 0) }) + '\n')
+}
+startEngine(
+  engine,
+  commands,
+  (m: EngineFeedback) => {
+    if (isTorrentStartFail(m)) {
+      console.error(`stream-engine: ${m.reason}`)
+      process.exit(1)
+    }
+    if (isNewTorrentCreated(m)) id = m.torrentid
+    tell()
+    if (!finished && isTorrentStatusUpdate(m) && m.torrentid === id && m.statsdictionary.activity === 'seeding') {
+      finished = true
+      process.stdout.write(JSON.stringify({ event: 'done', ms: Math.round(performance.now() - started) }) + '\n')
+    }
+  },
+  (e) => {
+    console.error(`stream-engine: ${e.message}`)
+    process.exit(1)
+  },
+)
+commands.push(createNewTorrent(values.torrent !== undefined ? readFileSync(values.torrent) : values.magnet!, { savefolder: values.out, peers: values.peer }))

@@ -1,0 +1,182 @@
+/**
+ * Streaming benchmark: torrent-patron's HTTP server against WebTorrent
+ * 2.8.5's own, on the same video from the same aria2c seeder in the same run.
+ * From a cold start (a fresh process and an empty folder, each run) and for
+ * a .torrent file and a magnet link:
+ *
+ * - time to first byte: spawn to the first byte of `GET <file url>`;
+ * - time to a playable start: spawn to a headless Chromium <video> on the URL
+ *   playing past 0.1 s;
+ * - seek latency: from setting currentTime to 80% to playing 0.5 s past it.
+ *
+ * Then the whole download with one reader streaming from the start, against
+ * the same download with no reader (the deadline window must cost < 10%).
+ *
+ *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS]
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { tmpdir } from 'node:os'
+import { createInterface } from 'node:readline'
+import { parseArgs } from 'node:util'
+import { makeTorrent } from '../lib/maker/index.ts'
+import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
+import { launchChromium, makeTestVideo, seekVideo, videoPage, waitPlayedPast } from '../spec/support/browser.ts'
+import { killOnExit } from './lib/children.ts'
+import { freePort, waitForPort } from './lib/net.ts'
+import { projectRoot } from './lib/paths.ts'
+import { ensureWebtorrent, webtorrentDir } from './lib/webtorrent.ts'
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '2000000' },
+    seconds: { type: 'string', default: '40' },
+  },
+})
+const RUNS = Number(values.runs)
+const RATE = Number(values.rate)
+
+const work = join(tmpdir(), 'tp-bench-stream')
+await mkdir(join(work, 'seed'), { recursive: true })
+const video = join(work, 'seed', 'clip.webm')
+if (!existsSync(video)) {
+  console.log(`[bench] making a ${values.seconds} s test video with ffmpeg ...`)
+  await makeTestVideo(video, Number(values.seconds), 1200)
+}
+const size = (await stat(video)).size
+const torrentPath = join(work, 'clip.torrent')
+const torrentBytes = await makeTorrent(video, { announce: ['http://127.0.0.1:9/announce'], pieceLength: 65536 })
+await writeFile(torrentPath, torrentBytes)
+const meta = await parseMetainfo(torrentBytes)
+if (!meta.ok) throw new Error(meta.reason)
+
+const seedPort = await freePort()
+const seeder = killOnExit(
+  spawn('aria2c', [
+    '-d', join(work, 'seed'), '--bt-seed-unverified=true', '--seed-ratio=0.0', `--listen-port=${seedPort}`, '--file-allocation=none',
+    '--bt-max-peers=0', '--enable-dht=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', `--max-upload-limit=${RATE}`,
+    '--console-log-level=error', '--summary-interval=0', torrentPath,
+  ], { stdio: 'ignore' }),
+)
+await waitForPort(seedPort)
+const peer = `127.0.0.1:${seedPort}`
+const magnet = `magnet:?xt=urn:btih:${meta.value.infoHash}&dn=clip.webm&x.pe=${peer}`
+const wtVersion = ensureWebtorrent()
+
+type Source = 'torrent' | 'magnet'
+interface Contender {
+  readonly name: string
+  command(source: Source, out: string): [string, string[]]
+}
+const contenders: Contender[] = [
+  {
+    name: 'torrent-patron',
+    command: (source, out) => [process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'stream-engine.ts'), ...(source === 'torrent' ? ['--torrent', torrentPath] : ['--magnet', magnet]), '--out', out, '--peer', peer]],
+  },
+  {
+    name: `webtorrent ${wtVersion}`,
+    command: (source, out) => [process.execPath, [join(webtorrentDir, 'stream.mjs'), ...(source === 'torrent' ? ['--torrent', torrentPath] : ['--magnet', magnet]), '--out', out, '--peer', peer]],
+  },
+]
+
+/** Starts a contender cold; resolves with its file URL and the spawn time. */
+async function launch(c: Contender, source: Source): Promise<{ child: ChildProcess; url: string; t0: number; out: string }> {
+  const out = join(work, `out-${Math.random().toString(36).slice(2)}`)
+  await mkdir(out, { recursive: true })
+  const [cmd, args] = c.command(source, out)
+  const t0 = performance.now()
+  const child = killOnExit(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: projectRoot, env: { ...process.env, TORRENT_PATRON_DHT: 'off' } }))
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const m = JSON.parse(line) as { event?: string; url?: string }
+        if (m.event === 'listening' && m.url !== undefined) resolve(m.url)
+      } catch {
+        /* not ours */
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`${c.name} exited (${code}) before serving`)))
+  })
+  return { child, url, t0, out }
+}
+
+async function stop(run: { child: ChildProcess; out: string }): Promise<void> {
+  run.child.kill('SIGKILL')
+  await rm(run.out, { recursive: true, force: true })
+}
+
+const whole: Array<{ withReader: boolean; ms: number }> = []
+const results: Array<{ contender: string; source: Source; ttfbMs: number; playableMs: number; seekMs: number }> = []
+const { browser, close } = await launchChromium()
+try {
+  for (let r = 0; r < RUNS; r++) {
+    for (const source of ['torrent', 'magnet'] as const) {
+      for (const c of contenders) {
+        const a = await launch(c, source)
+        const res = await fetch(a.url)
+        const reader = res.body!.getReader()
+        await reader.read()
+        const ttfbMs = performance.now() - a.t0
+        await reader.cancel()
+        await stop(a)
+
+        const b = await launch(c, source)
+        const page = await browser.newPage()
+        await page.setContent(videoPage(b.url))
+        await waitPlayedPast(page, 0.1, 120_000)
+        const playableMs = performance.now() - b.t0
+        const seekAt = performance.now()
+        const duration = Number(await page.evaluate(`document.getElementById('v').duration`))
+        await seekVideo(page, duration * 0.8)
+        await waitPlayedPast(page, duration * 0.8 + 0.5, 120_000)
+        const seekMs = performance.now() - seekAt
+        await page.close()
+        await stop(b)
+        const row = { contender: c.name, source, ttfbMs: Math.round(ttfbMs), playableMs: Math.round(playableMs), seekMs: Math.round(seekMs) }
+        results.push(row)
+        console.log(JSON.stringify(row))
+      }
+    }
+  }
+  // the whole download, with one reader streaming from the start and without
+  for (let r = 0; r < RUNS; r++) {
+    for (const withReader of [false, true]) {
+      const a = await launch(contenders[0]!, 'torrent')
+      const done = new Promise<number>((resolve) => {
+        createInterface({ input: a.child.stdout! }).on('line', (line) => {
+          const m = JSON.parse(line) as { event?: string; ms?: number }
+          if (m.event === 'done') resolve(m.ms!)
+        })
+      })
+      if (withReader) void fetch(a.url).then((res) => res.arrayBuffer()).catch(() => {})
+      const ms = await done
+      await stop(a)
+      whole.push({ withReader, ms })
+      console.log(JSON.stringify({ whole: true, withReader, ms }))
+    }
+  }
+} finally {
+  await close()
+  seeder.kill('SIGTERM')
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((x, y) => x - y)
+  return s[Math.floor(s.length / 2)]!
+}
+console.log(`\nvideo ${(size / 1e6).toFixed(1)} MB, seeder limited to ${(RATE / 1e6).toFixed(1)} MB/s, ${RUNS} runs, medians (ms):`)
+console.log('| contender | source | first byte | playable | seek to 80% |')
+console.log('|---|---|---|---|---|')
+for (const c of contenders) {
+  for (const source of ['torrent', 'magnet'] as const) {
+    const rows = results.filter((x) => x.contender === c.name && x.source === source)
+    console.log(`| ${c.name} | ${source} | ${median(rows.map((x) => x.ttfbMs))} | ${median(rows.map((x) => x.playableMs))} | ${median(rows.map((x) => x.seekMs))} |`)
+  }
+}
+const plain = median(whole.filter((w) => !w.withReader).map((w) => w.ms))
+const read = median(whole.filter((w) => w.withReader).map((w) => w.ms))
+console.log(`\nwhole download (torrent-patron): ${plain} ms with no reader, ${read} ms with one reader from the start (${((read / plain - 1) * 100).toFixed(1)}%)`)
+process.exit(0)
