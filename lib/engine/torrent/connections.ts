@@ -14,7 +14,7 @@
  * @module
  */
 import type net from 'node:net'
-import { connectPeer } from '../wire/tcp.ts'
+import { connectPeer } from '../wire/dial.ts'
 import { Peer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
@@ -24,6 +24,7 @@ import { idleVerdict } from '../policy/idle.ts'
 import { admitPeer, defaultAdmissionLimits, firstMessageVerdict, leastUseful, type AdmissionLimits, type AdmissionPeerView } from '../policy/admission.ts'
 import type { Metainfo } from '../contracts.ts'
 import type { TorrentContext } from './context.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 
 /**
  * Opens an outgoing connection to `host:port` for `opts` and returns its
@@ -138,7 +139,7 @@ export class Connections {
    * admitted in place of the least useful peer (which is closed), or refused
    * (see policy/admission.ts).
    */
-  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
     const host = bareHost(socket.remoteAddress ?? '')
     const address = formatAddress(host, socket.remotePort ?? 0)
     if (!this.o.accepting() || this.o.book.isBanned(remoteId) || this.peers.has(address)) return false

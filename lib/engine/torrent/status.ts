@@ -10,6 +10,7 @@ import type { Metainfo } from '../contracts.ts'
 import { RateMeter } from '../policy/rate-meter.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
 import type { PeerSource } from '../wire/peer.ts'
+import type { Transport } from '../wire/transport.ts'
 
 /** Without a block for this long (and no download rate), a downloading torrent is "stalled" (ms). */
 export const STALL_AFTER = 15000
@@ -35,6 +36,8 @@ export interface PeerInfo {
   readonly uploaded: number
   /** We are choking it (it may not download from us now). */
   readonly amChoking: boolean
+  /** What the connection runs over. */
+  readonly transport: Transport
   /** Both ends use the BEP 6 fast extension. */
   readonly fast: boolean
   /** Requests of ours it rejected (BEP 6). */
@@ -177,6 +180,7 @@ export class TorrentStatus {
       downloaded: p.downloaded,
       uploaded: p.uploaded,
       amChoking: p.wire.amChoking,
+      transport: p.transport,
       fast: p.wire.hasFast,
       rejects: p.rejects
     }))
@@ -185,6 +189,9 @@ export class TorrentStatus {
   private copiesOf(piece: number): number {
     return this.pieces.availability(piece) + (this.pieces.have(piece) ? 1 : 0)
   }
+
+  /** The client's transports, for the stats' `transport` (set by the torrent from its context). */
+  transportNote: (() => string) | undefined
 
   /** The status dictionary, computed now; `extra` entries (web seeds, scrapes) are added as they are. */
   stats(peers: Iterable<StatusPeer>, extra: Partial<TorrentStats> = {}): TorrentStats {
@@ -195,11 +202,13 @@ export class TorrentStatus {
     let numPeers = 0
     let numSeeds = 0
     const sources = noPeerSources()
+    const transports = { tcp: 0, utp: 0 }
     for (const p of peers) {
       if (!p.ready) continue
       numPeers++
       if (p.isSeed()) numSeeds++
       sources[p.source]++
+      transports[p.transport]++
     }
     // Distributed copies: the least-replicated piece's count, plus the
     // fraction of pieces that have more than that.
@@ -237,6 +246,8 @@ export class TorrentStatus {
       ...(this.meta.version === 'v2' || this.meta.infoHash === undefined ? {} : { infoHashV1: this.meta.infoHash }),
       ...(this.meta.v2 === undefined ? {} : { infoHashV2: this.meta.v2.infoHash }),
       peerSources: sources,
+      peerTransports: transports,
+      ...(this.transportNote ? { transport: this.transportNote() } : {}),
       ...extra
     }
     return stats

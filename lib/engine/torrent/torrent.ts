@@ -8,7 +8,6 @@
  * @internal
  * @module
  */
-import type net from 'node:net'
 import type { Bitfield } from '../wire/bitfield.ts'
 import type { Metainfo, Storage } from '../contracts.ts'
 import type { FilePriority, TorrentStats } from '../../messages.ts'
@@ -30,6 +29,7 @@ import { Discovery, REANNOUNCE_WHEN_ALONE } from './discovery.ts'
 import { PendingIo } from './pending-io.ts'
 import { TorrentStatus, type PeerInfo, type Restored } from './status.ts'
 import type { TorrentContext } from './context.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 import { TorrentReading } from './reading.ts'
 import type { TorrentStreams } from '../stream/torrent-streams.ts'
 
@@ -74,6 +74,7 @@ export class Torrent implements PeerHandler {
     const closed = (): boolean => this.closed
     const picker = (this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length }))
     this.status = new TorrentStatus(meta, picker, now)
+    this.status.transportNote = ctx.transportNote
     this.slots = UploadSlots.of(ctx, now)
     const up = torrentThrottle(ctx.clientUp, ctx.uploadRateLimit)
     this.uploads = new UploadQueue({ pieces: picker, storage, throttle: up, io: this.io, now, sent: (n) => this.status.sent(n), closed })
@@ -232,7 +233,7 @@ export class Torrent implements PeerHandler {
   }
 
   /** An incoming connection whose handshake named this torrent. */
-  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
     return this.conns.acceptIncoming(socket, wire, remoteId)
   }
 

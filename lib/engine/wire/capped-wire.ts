@@ -8,7 +8,7 @@
  * @internal
  * @module
  */
-import type net from 'node:net'
+import type { PeerSocket } from './transport.ts'
 import Wire from 'bittorrent-protocol'
 import { feedWire } from './parser.ts'
 import { hookWire, queuedInput } from './protocol-internals.ts'
@@ -99,7 +99,7 @@ const MESSAGE_LENGTH: Readonly<Record<number, number>> = {
  * Wrap an incoming socket whose handshake is read by the listener: returns the
  * wire (already piped) so the listener can learn the infohash first.
  */
-export const incomingWire = (socket: net.Socket, encryption = false): CappedWire => {
+export const incomingWire = (socket: PeerSocket, encryption = false): CappedWire => {
   // 1: accept MSE as well as plaintext handshakes, and prefer plaintext payload.
   const wire = new CappedWire('tcpIncoming', encryption ? 1 : 0)
   socket.pipe(wire).pipe(socket)

@@ -11,12 +11,13 @@
  */
 // Kept in the emitted .d.ts, where tsc rewrites it to the package's types/ (shipped): consumers need these typings too.
 /// <reference path="../../../types/bittorrent-protocol.d.ts" preserve="true" />
-import type net from 'node:net'
+import net from 'node:net'
 import { Bitfield } from './bitfield.ts'
 import { RateMeter } from '../policy/rate-meter.ts'
 import { pushRaw, queuedOutput } from './protocol-internals.ts'
 import { CappedWire, BODY_STALL_TIMEOUT, MIN_BODY_RATE } from './capped-wire.ts'
 import type { PeerHandler, PeerOptions } from './peer-handler.ts'
+import { RaceSocket, type PeerSocket, type Transport } from './transport.ts'
 
 /**
  * Where we learnt of a peer (the keys of TorrentStats.peerSources).
@@ -75,7 +76,7 @@ export class Peer {
   private readonly rejectedWhileChoked = new Set<number>()
 
   constructor(
-    readonly socket: net.Socket,
+    readonly socket: PeerSocket,
     private readonly opts: PeerOptions,
     wire?: CappedWire
   ) {
@@ -86,7 +87,7 @@ export class Peer {
     this.wire = wire ?? new CappedWire(socket.remoteAddress ? 'tcpIncoming' : 'tcpOutgoing')
     if (!wire) socket.pipe(this.wire).pipe(socket)
     opts.extend?.(this.wire)
-    socket.setNoDelay(true)
+    socket.setNoDelay?.(true)
     socket.on('error', (e: Error) => this.close(`socket: ${e.message}`))
     socket.on('close', () => this.close('socket closed'))
     this.wire.on('error', (e: Error) => this.close(`wire: ${e.message}`))
@@ -452,6 +453,12 @@ export class Peer {
   /** Either side is interested at `now`: the idle rule starts again. */
   useful(now: number): void {
     this._lastUsefulAt = now
+  }
+
+  /** The transport the connection runs over (a raced dial: the one that won; TCP until then). */
+  get transport(): Transport {
+    if (this.socket instanceof RaceSocket) return this.socket.transport ?? 'tcp'
+    return this.socket instanceof net.Socket ? 'tcp' : 'utp'
   }
 
   /** Close the connection (idempotent); the handler hears onClose once. */
