@@ -21,7 +21,7 @@ if (!torrentFile || !data) {
   process.exit(2)
 }
 
-const parsed = await parseMetainfo(readFileSync(torrentFile))
+const parsed = await parseMetainfo(readFileSync(torrentFile), { acceptV2Only: true })
 if (!parsed.ok) {
   console.error(`check: ${parsed.reason}`)
   process.exit(1)

@@ -7,7 +7,7 @@
  *
  *   npm run bench:cli [-- --runs N] [--docs|--no-docs]
  */
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -47,6 +47,17 @@ const measureRounds = async (commands: ReadonlyArray<readonly [string, string, r
   return commands.map(([what, target], k) => ({ what, target, wallMs: summarize(wall[k]!), rssMiB: summarize(rss[k]!) }))
 }
 
+/** The `n` largest packages under `nodeModules` (scoped ones one by one), by bytes. */
+const largestPackages = async (nodeModules: string, n: number): Promise<Array<[string, number]>> => {
+  const sizes: Array<[string, number]> = []
+  for (const e of await readdir(nodeModules, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name.startsWith('.')) continue
+    const names = e.name.startsWith('@') ? (await readdir(join(nodeModules, e.name))).map((s) => `${e.name}/${s}`) : [e.name]
+    for (const name of names) sizes.push([name, await treeBytes(join(nodeModules, name))])
+  }
+  return sizes.sort((a, b) => b[1] - a[1]).slice(0, n)
+}
+
 export const runCliStartBench = async (runs: number, log: (s: string) => void = console.log): Promise<string> => {
   ensureBuilt()
   const tmp = await mkdtemp(join(tmpdir(), 'bench-cli-'))
@@ -74,6 +85,7 @@ export const runCliStartBench = async (runs: number, log: (s: string) => void = 
     await newProject(app, [tarball, '@most/core', '@most/scheduler'])
     const installed = await treeBytes(join(app, 'node_modules'))
     const packages = await packageCount(join(app, 'node_modules'))
+    const largest = await largestPackages(join(app, 'node_modules'), 4)
     const tarballBytes = (await stat(tarball)).size
 
     return [
@@ -99,9 +111,16 @@ export const runCliStartBench = async (runs: number, log: (s: string) => void = 
         [
           ['tarball', '', `${fmt(tarballBytes / MiB)} MiB`],
           ['node_modules', '< 15 MB', `${fmt(installed / 1e6)} MB (${fmt(installed / MiB)} MiB)`],
-          ['packages in node_modules', '', String(packages)]
+          ['packages in node_modules', '', String(packages)],
+          ...largest.map(([name, size]): [string, string, string] => [`of which \`${name}\``, '', `${fmt(size / 1e6)} MB`])
         ]
-      )
+      ),
+      '',
+      'The install is over its target because of two dependencies of dependencies: `web-streams-polyfill`',
+      'comes with `bittorrent-tracker`\'s HTTP client (through `cross-fetch-ponyfill`, `node-fetch` and',
+      '`fetch-blob`), and `utp-native` is the optional native uTP transport (`npm install --omit=optional`',
+      'leaves it out). The package itself ships only `dist/` (no source maps, no TypeScript sources), `bin/` and',
+      'the typings of its untyped dependencies.'
     ].join('\n')
   } finally {
     await rm(tmp, { recursive: true, force: true })

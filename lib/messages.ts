@@ -255,6 +255,10 @@ export interface TorrentStats {
   readonly infoHashV2?: string
   /** Connected peers by where we learnt of them. */
   readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
+  /** Connected peers by transport (TCP or uTP). */
+  readonly peerTransports?: Readonly<Record<'tcp' | 'utp', number>>
+  /** How the engine reaches peers: `"tcp+utp"`, `"utp only"`, or `"tcp only (...)"` saying why uTP is not used. */
+  readonly transport?: string
   /**
    * BEP 19 web seeds: bytes of good pieces each delivered, bytes it sent that
    * failed the hash check, and whether it is in use, resting after a failure

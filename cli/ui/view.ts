@@ -46,5 +46,6 @@ export interface StatusLine {
 
 export const statusLine = (u: TorrentStatusUpdate): StatusLine => {
   const s = u.statsdictionary
-  return { fraction: s.fractionDone, activity: s.activity, down: s.downRate, up: s.upRate, peers: s.numPeers, eta: s.timeEst }
+  // A complete torrent fetches nothing: its smoothed download rate is only the echo of the last seconds.
+  return { fraction: s.fractionDone, activity: s.activity, down: s.fractionDone >= 1 ? 0 : s.downRate, up: s.upRate, peers: s.numPeers, eta: s.timeEst }
 }

@@ -41,6 +41,8 @@ test('get from a `torrent-patron seed` process (a second engine), plain lines wh
   assert.equal(r.code, 0, r.stderr + r.stdout)
   assert.doesNotMatch(r.stdout, /\x1b\[/, 'no terminal control codes in plain mode')
   assert.match(r.stdout, /^docs: \d+\.\d% /m)
+  // Once complete, a line shows no download rate left over from the last seconds.
+  for (const line of r.stdout.split('\n').filter((l) => l.startsWith('docs: 100.0% '))) assert.match(line, /, down 0 B\/s, /, line)
   assert.match(r.stdout.trim().split('\n').at(-1)!, /^docs: 2\.00 MiB complete and verified in .*; saved in /)
   assert.equal(await compareTrees(tree.root, join(out, 'docs')), undefined)
 

@@ -73,3 +73,22 @@ test('a v2-only .torrent without its piece layers is refused with a reason (its 
   const fail = await pollUntil(() => engine.out.events.find(isTorrentStartFail), { timeoutMs: 10_000, what: 'TorrentStartFail' })
   assert.match(fail.reason ?? '', /no piece layer for "test1MB"/)
 })
+
+test('a hybrid magnet (both xt) fetches its metadata from libtorrent and downloads, byte-identical', { timeout: 180_000 }, async (t) => {
+  const tmp = await makeTempDir('h20-v2mag-')
+  t.after(() => tmp.close())
+  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { totalBytes: 3 << 20, fileCount: 3 })
+  const torrentPath = join(tmp.path, 't.torrent')
+  const parsed = await parseMetainfo(await ltMake(tree.root, torrentPath, 'hybrid', 32 * 1024))
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason)
+  const seeder = await startLibtorrent({ torrent: torrentPath, save: join(tmp.path, 'seed') })
+  t.after(() => seeder.close())
+  await seeder.waitForStatus(s => s.seeding, 'libtorrent seeding', 60_000)
+  const magnet = `magnet:?xt=urn:btih:${parsed.value.infoHash}&xt=urn:btmh:1220${parsed.value.v2?.infoHash ?? ''}&x.pe=127.0.0.1:${seeder.port}`
+  const engine = runEngine(t)
+  const id = await engine.create(magnet, join(tmp.path, 'out'))
+  const done = await engine.waitSeeding(id, 120_000)
+  assert.equal(done.version, 'hybrid')
+  assert.equal(done.infoHashV2, parsed.value.v2?.infoHash)
+  assert.equal(await compareTrees(tree.root, join(tmp.path, 'out', 'payload')), undefined)
+})

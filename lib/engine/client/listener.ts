@@ -25,6 +25,7 @@ import net from 'node:net'
 import { incomingWire, type CappedWire } from '../wire/peer.ts'
 import { defaultAdmissionLimits, PendingHandshakes, type AdmissionLimits } from '../policy/admission.ts'
 import { dropPlaintextEncryptor } from '../wire/protocol-internals.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 
 /** The hash an MSE initiator sends in place of the infohash: SHA-1("req2" + infohash), hex. */
 export const obfuscatedHash = (infoHash: string): string =>
@@ -33,7 +34,7 @@ export const obfuscatedHash = (infoHash: string): string =>
 /** What the listener asks of the client. */
 export interface IncomingRoute {
   /** Adopt the connection for the torrent `infoHash` (true) or refuse it (false: dropped). */
-  adopt(infoHash: string, socket: net.Socket, wire: CappedWire, peerId: string): boolean
+  adopt(infoHash: string, socket: PeerSocket, wire: CappedWire, peerId: string): boolean
   /** The infohash of a running torrent whose {@link obfuscatedHash} is `hash`, if any. */
   resolve(hash: string): string | undefined
 }
@@ -67,49 +68,8 @@ export const listen = (
   limits: AdmissionLimits = defaultAdmissionLimits
 ): Promise<Listener> =>
   new Promise((resolve, reject) => {
-    const pending = new PendingHandshakes<net.Socket>(limits)
-    const server = net.createServer((socket) => {
-      // Never refused: a full listener gives this one the slot of its least promising pending connection.
-      for (const evicted of pending.arrive(socket, socket.remoteAddress ?? '', Date.now())) evicted.destroy()
-      const wire = incomingWire(socket, encryption)
-      const drop = (): void => {
-        pending.settle(socket)
-        socket.destroy()
-      }
-      const timer = setTimeout(drop, limits.handshakeTimeout)
-      timer.unref?.()
-      socket.once('data', () => pending.progressed(socket))
-      socket.on('error', drop)
-      socket.on('close', () => {
-        clearTimeout(timer)
-        pending.settle(socket)
-      })
-      // The library ends or destroys a wire whose handshake fails (wrong
-      // protocol, bad MSE step): the socket goes with it.
-      wire.on('close', drop)
-      wire.once('crypto-infohash', (hash: string) => {
-        const infoHash = route.resolve(hash)
-        if (infoHash === undefined) return drop()
-        wire.setInfoHash(infoHash)
-      })
-      wire.once('handshake', (infoHash: string, peerId: string) => {
-        clearTimeout(timer)
-        pending.settle(socket)
-        socket.removeListener('error', drop)
-        wire.removeListener('close', drop)
-        // Plaintext from here on (the peer's plain handshake, or MSE with
-        // plaintext chosen): without the encryptor the wire takes the
-        // engine's copy-free parser (parser.ts).
-        dropPlaintextEncryptor(wire)
-        let adopted = false
-        try {
-          adopted = route.adopt(infoHash, socket, wire, peerId)
-        } catch {
-          adopted = false
-        }
-        if (!adopted) socket.destroy()
-      })
-    })
+    const pending = new PendingHandshakes<PeerSocket>(limits)
+    const server = net.createServer((socket) => receiveHandshake(socket, route, encryption, pending, limits))
     server.on('error', reject)
     server.listen(port, host, () => {
       server.removeListener('error', reject)
@@ -129,3 +89,72 @@ export const listen = (
       })
     })
   })
+
+/**
+ * Read the handshake of one incoming connection (TCP or uTP) and hand it to
+ * `route`: answered MSE first when `encryption`, dropped on a bad handshake,
+ * an unknown torrent or no handshake within the limits' timeout. It waits in
+ * `pending`, where a newcomer may evict the least promising connection;
+ * `settled` runs once it leaves (handed on or dropped).
+ *
+ * @example
+ * ```ts
+ * utp.on('connection', (conn) => receiveHandshake(conn, route, true, pendingUtp, defaultAdmissionLimits))
+ * ```
+ */
+export const receiveHandshake = (
+  socket: PeerSocket,
+  route: IncomingRoute,
+  encryption: boolean,
+  pending: PendingHandshakes<PeerSocket>,
+  limits: AdmissionLimits,
+  settled?: () => void
+): void => {
+  // Never refused: a full set gives this one the slot of its least promising pending connection.
+  for (const evicted of pending.arrive(socket, socket.remoteAddress ?? '', Date.now())) evicted.destroy()
+  let done = false
+  const leave = (): void => {
+    pending.settle(socket)
+    if (done) return
+    done = true
+    settled?.()
+  }
+  const wire = incomingWire(socket, encryption)
+  const drop = (): void => {
+    leave()
+    socket.destroy()
+  }
+  const timer = setTimeout(drop, limits.handshakeTimeout)
+  timer.unref?.()
+  socket.once('data', () => pending.progressed(socket))
+  socket.on('error', drop)
+  socket.on('close', () => {
+    clearTimeout(timer)
+    leave()
+  })
+  // The library ends or destroys a wire whose handshake fails (wrong
+  // protocol, bad MSE step): the socket goes with it.
+  wire.on('close', drop)
+  wire.once('crypto-infohash', (hash: string) => {
+    const infoHash = route.resolve(hash)
+    if (infoHash === undefined) return drop()
+    wire.setInfoHash(infoHash)
+  })
+  wire.once('handshake', (infoHash: string, peerId: string) => {
+    clearTimeout(timer)
+    leave()
+    socket.removeListener('error', drop)
+    wire.removeListener('close', drop)
+    // Plaintext from here on (the peer's plain handshake, or MSE with
+    // plaintext chosen): without the encryptor the wire takes the
+    // engine's copy-free parser (parser.ts).
+    dropPlaintextEncryptor(wire)
+    let adopted = false
+    try {
+      adopted = route.adopt(infoHash, socket, wire, peerId)
+    } catch {
+      adopted = false
+    }
+    if (!adopted) socket.destroy()
+  })
+}

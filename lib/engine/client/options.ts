@@ -11,6 +11,7 @@ import type { TorrentId } from '../../messages.ts'
 import type { PeerInfo } from '../torrent/torrent.ts'
 import { resolveDhtOption, type DhtOption, type DhtSettings } from '../swarm/client-dht.ts'
 import type { LsdSettings } from '../swarm/client-lsd.ts'
+import type { EncryptionLevel } from '../wire/mse-policy.ts'
 import { admissionLimits, type AdmissionLimits, type AdmissionSettings } from '../policy/admission.ts'
 
 /**
@@ -94,10 +95,31 @@ export interface ClientOptions {
    * Answer incoming peers' obfuscated handshakes (message stream encryption,
    * which aria2, libtorrent and Transmission try first); default true. The
    * payload stays plaintext whenever the peer allows it; RC4 only for peers
-   * that require it. Outgoing connections are always plaintext. `false`
-   * accepts plaintext handshakes only.
+   * that require it. `false` accepts plaintext handshakes
+   * only (see `outgoingEncryption` for the connections we open).
    */
   readonly encryption?: boolean
+  /**
+   * Outgoing connections' handshake (libtorrent's levels): `'enabled'` (the
+   * default) opens with the obfuscated MSE handshake, falls back to plaintext
+   * when a peer refuses it and remembers per peer what worked; `'forced'`
+   * never falls back; `'disabled'` opens in plaintext only. With MSE the
+   * payload is plaintext or RC4 as the answering peer selects (both are offered).
+   */
+  readonly outgoingEncryption?: EncryptionLevel
+  /**
+   * Dial and accept uTP (BEP 29) beside TCP, on the same port number; default
+   * true. Each dial tries both and keeps the first that connects. Where the
+   * optional `utp-native` module cannot load the engine runs on TCP alone and
+   * says why in `transport` of the stats.
+   */
+  readonly utp?: boolean
+  /**
+   * Dial and accept TCP; default true. `false` (with `utp`) makes a uTP-only
+   * engine: the TCP listener only finds the port number (uTP binds the same
+   * number on UDP) and then closes.
+   */
+  readonly tcp?: boolean
   /**
    * Limits on who may hold connection slots: connections in their handshake
    * (overall and per address), peers per address, the handshake and
@@ -185,6 +207,9 @@ export const DEFAULTS = {
   requestTimeout: 10000,
   banStrikes: 2,
   encryption: true,
+  outgoingEncryption: 'enabled',
+  utp: true,
+  tcp: true,
   pex: true
 } as const
 
@@ -218,6 +243,9 @@ export interface ResolvedOptions {
   /** The LSD endpoint's settings, or null: no LSD. */
   readonly lsd: LsdSettings | null
   readonly encryption: boolean
+  readonly outgoingEncryption: EncryptionLevel
+  readonly utp: boolean
+  readonly tcp: boolean
   readonly admission: AdmissionLimits
   readonly pex: boolean
   readonly pexInterval: number | undefined
@@ -270,6 +298,9 @@ export const resolveOptions = (options: ClientOptions, env: NodeJS.ProcessEnv = 
     dht: dht === null ? null : { ...dht, host: dht.host ?? options.host, folder: downloadFolder },
     lsd: options.lsd === true ? {} : typeof options.lsd === 'object' && options.lsd !== null ? options.lsd : null,
     encryption: options.encryption ?? DEFAULTS.encryption,
+    outgoingEncryption: options.outgoingEncryption ?? DEFAULTS.outgoingEncryption,
+    utp: options.utp ?? DEFAULTS.utp,
+    tcp: options.tcp ?? DEFAULTS.tcp,
     admission: admissionLimits(options.admission),
     pex: options.pex ?? DEFAULTS.pex,
     pexInterval: options.pexInterval,

@@ -17,7 +17,12 @@ import { ClientLsd } from '../swarm/client-lsd.ts'
 import { selfAddressFilter } from '../swarm/self-address.ts'
 import type { MagnetSessionOptions } from '../torrent/magnet-session.ts'
 import type { TorrentContext } from '../torrent/context.ts'
-import { listen, type IncomingRoute, type Listener } from './listener.ts'
+import { listen, receiveHandshake, type IncomingRoute, type Listener } from './listener.ts'
+import { openUtp, type UtpEndpoint } from '../wire/utp.ts'
+import { MsePolicy } from '../wire/mse-policy.ts'
+import { dialPeer } from '../wire/dial.ts'
+import type { PeerSocket } from '../wire/transport.ts'
+import { PendingHandshakes } from '../policy/admission.ts'
 import type { ResolvedOptions } from './options.ts'
 
 /** Our peer id's prefix (Azureus style: client TP, version 0100). */
@@ -56,6 +61,13 @@ export class ClientServices {
   /** Our own listen address test, once the listener is up. */
   private isSelf: ((host: string, port: number) => boolean) | null = null
   private connections = 0
+  /** The uTP endpoint on the listener's port number, once open (null: TCP only). */
+  readonly utp: Promise<UtpEndpoint | null>
+  private utpNow: UtpEndpoint | null = null
+  /** How the engine reaches peers, for stats and `info`: "tcp+utp", or why uTP is not used. */
+  transportNote = 'tcp (uTP starting)'
+  /** What outgoing handshake worked with each peer (client-wide: one peer, many torrents). */
+  readonly mse: MsePolicy
 
   constructor(
     private readonly opts: ResolvedOptions,
@@ -64,7 +76,28 @@ export class ClientServices {
     this.hasher = createHasher(opts.hasherWorkers === undefined ? {} : { workers: opts.hasherWorkers })
     this.upBucket = new TokenBucket(limitToRate(opts.uploadRateLimit))
     this.downBucket = new TokenBucket(limitToRate(opts.downloadRateLimit))
+    this.mse = new MsePolicy(opts.outgoingEncryption)
     this.listener = listen(opts.port, opts.host, route, opts.encryption, opts.admission)
+    const pendingUtp = new PendingHandshakes<PeerSocket>(opts.admission)
+    this.utp = !opts.utp
+      ? Promise.resolve(null)
+      : this.listener.then(
+          (l) => openUtp(l.port, opts.host, (conn, release) => receiveHandshake(conn, route, opts.encryption, pendingUtp, opts.admission, release)),
+          () => openUtp(opts.port, opts.host, (conn, release) => receiveHandshake(conn, route, opts.encryption, pendingUtp, opts.admission, release))
+        )
+    this.utp.then(
+      (ep) => {
+        this.utpNow = ep
+        this.transportNote = ep ? (opts.tcp ? 'tcp+utp' : 'utp only') : 'tcp only (uTP turned off)'
+        // uTP only: the TCP listener found the port number and stops accepting,
+        // so a peer's TCP dial is refused at once and its uTP dial wins.
+        if (ep && !opts.tcp) void this.listener.then((l) => l.close(), () => {})
+      },
+      (e: Error) => {
+        this.transportNote = `tcp only (${e.message.startsWith('uTP unavailable') ? e.message : `uTP unavailable: ${e.message}`})`
+      }
+    )
+    this.utp = this.utp.catch(() => null)
     // A listener that fails (port taken) must not crash the process: torrents
     // then run without incoming connections.
     this.listener.then(
@@ -129,13 +162,16 @@ export class ClientServices {
       ...(o.scrapeInterval !== undefined ? { scrapeInterval: o.scrapeInterval } : {}),
       ...(o.webSeedCa !== undefined ? { webSeedOptions: { ca: o.webSeedCa } } : {}),
       ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
-      joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null
+      joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null,
+      dial: (host, p, peerOpts) => dialPeer(host, p, peerOpts, { transports: { tcp: o.tcp, utp: this.utpNow }, mse: this.mse }),
+      transportNote: () => this.transportNote
     }
   }
 
   /** Release the listener, the hasher's workers, the DHT (its state saved) and LSD. */
   async close(): Promise<void> {
     const l = await this.listener.catch(() => null)
-    await Promise.allSettled([l?.close(), this.hasher.close(), this.dht?.close(), this.lsd?.close()])
+    const u = await this.utp
+    await Promise.allSettled([l?.close(), u?.close(), this.hasher.close(), this.dht?.close(), this.lsd?.close()])
   }
 }

@@ -14,7 +14,8 @@
  * @module
  */
 import type net from 'node:net'
-import { Peer, connectPeer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
+import { connectPeer } from '../wire/dial.ts'
+import { Peer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import type { PeerBook } from '../swarm/peer-book.ts'
@@ -23,6 +24,7 @@ import { idleVerdict } from '../policy/idle.ts'
 import { admitPeer, defaultAdmissionLimits, firstMessageVerdict, leastUseful, type AdmissionLimits, type AdmissionPeerView } from '../policy/admission.ts'
 import type { Metainfo } from '../contracts.ts'
 import type { TorrentContext } from './context.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 
 /**
  * Opens an outgoing connection to `host:port` for `opts` and returns its
@@ -80,6 +82,28 @@ export class Connections {
     return this.peers.get(address)
   }
 
+  /**
+   * We verified `piece`: tell the peers that lack it. No redundant haves: a
+   * peer that has the piece gains nothing from hearing of ours (and to a seed
+   * that is one socket write per piece saved).
+   */
+  have(piece: number): void {
+    for (const p of this.peers.values()) if (p.ready && !p.bits.get(piece)) p.wire.have(piece)
+  }
+
+  /** We have what we want: seeds are of no more use when we have every piece, and nobody else interests us. */
+  completed(haveAll: boolean): void {
+    for (const p of [...this.peers.values()]) {
+      if (p.ready && p.isSeed() && haveAll) p.close('both seeds')
+      else if (p.wire.amInterested) p.wire.uninterested()
+    }
+  }
+
+  /** Run `f` for every peer (connecting ones too). */
+  each(f: (peer: Peer) => void): void {
+    for (const p of this.peers.values()) f(p)
+  }
+
   values(): IterableIterator<Peer> {
     return this.peers.values()
   }
@@ -115,7 +139,7 @@ export class Connections {
    * admitted in place of the least useful peer (which is closed), or refused
    * (see policy/admission.ts).
    */
-  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
     const host = bareHost(socket.remoteAddress ?? '')
     const address = formatAddress(host, socket.remotePort ?? 0)
     if (!this.o.accepting() || this.o.book.isBanned(remoteId) || this.peers.has(address)) return false

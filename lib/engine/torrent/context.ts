@@ -77,6 +77,8 @@ export interface TorrentContext {
   readonly pexInterval?: number
   /** Opens an outgoing connection; default TCP ({@link connectPeer}). A second transport or a test plugs in here. */
   readonly dial?: Dial
+  /** How the client reaches peers ("tcp+utp", "tcp only (uTP unavailable: ...)"), for the stats. */
+  transportNote?(): string
   /** The clock (ms since the epoch); default Date.now. */
   readonly now?: () => number
   /** Scrape the trackers (BEP 48 / BEP 15) for the stats; default true. */

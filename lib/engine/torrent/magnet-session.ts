@@ -24,6 +24,7 @@ import type { CappedWire, PeerSource } from '../wire/peer.ts'
 import type { Torrent } from './torrent.ts'
 import type { TorrentContext } from './context.ts'
 import type { DhtTorrentSession } from '../swarm/client-dht.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 
 /** What the client does with verified metainfo: start a Torrent (returned) or say why not. */
 export type Admit = (meta: Metainfo) => Promise<Torrent | string>
@@ -129,7 +130,7 @@ export class MagnetSession {
   }
 
   /** An incoming connection whose handshake named this torrent. */
-  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
     if (this.torrent !== null) return this.torrent.acceptIncoming(socket, wire, remoteId)
     if (this.error !== null || this.closed) return false
     return this.phase.acceptIncoming(socket, wire, remoteId)

@@ -21,6 +21,7 @@ import { startTracker, type TrackerSession } from '../swarm/tracker.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import { PeerBook } from '../swarm/peer-book.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 import { defaultAdmissionLimits, firstMessageVerdict, type AdmissionLimits } from '../policy/admission.ts'
 
 /** What a metadata phase needs from its client. */
@@ -59,7 +60,7 @@ export interface LearntPeer {
 }
 
 interface Conn {
-  readonly socket: net.Socket
+  readonly socket: PeerSocket
   readonly wire: CappedWire
   /** Dialled address, or the remote's ip:port for an incoming connection. */
   readonly address: string
@@ -184,7 +185,7 @@ export class MetadataPhase {
   }
 
   /** An incoming connection whose handshake named our infohash (the listener read it). */
-  acceptIncoming(socket: net.Socket, wire: CappedWire, remoteId: string): boolean {
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
     if (!this.started || this.closed || remoteId === this.opts.peerId) return false
     if (this.conns.size >= this.opts.maxConns || !this.opts.canConnect()) {
       // Full: the newcomer takes the slot of the oldest peer that has said nothing since its handshake, if any.
@@ -240,7 +241,7 @@ export class MetadataPhase {
   }
 
   /** Common set-up of a connection (its socket already piped to the wire): timers, clean-up, `p`. */
-  private track(socket: net.Socket, wire: CappedWire, address: string, source: PeerSource, listenAddress: string | null): Conn {
+  private track(socket: PeerSocket, wire: CappedWire, address: string, source: PeerSource, listenAddress: string | null): Conn {
     const c: Conn = { socket, wire, address, source, listenAddress, ready: false, readyAt: 0, closed: false, timer: null }
     this.conns.add(c)
     this.opts.connectionsChanged(1)

@@ -10,6 +10,7 @@ import type { Metainfo } from '../contracts.ts'
 import { RateMeter } from '../policy/rate-meter.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
 import type { PeerSource } from '../wire/peer.ts'
+import type { Transport } from '../wire/transport.ts'
 
 /** Without a block for this long (and no download rate), a downloading torrent is "stalled" (ms). */
 export const STALL_AFTER = 15000
@@ -35,12 +36,18 @@ export interface PeerInfo {
   readonly uploaded: number
   /** We are choking it (it may not download from us now). */
   readonly amChoking: boolean
+  /** What the connection runs over. */
+  readonly transport: Transport
+  /** Both ends use the BEP 6 fast extension. */
+  readonly fast: boolean
+  /** Requests of ours it rejected (BEP 6). */
+  readonly rejects: number
 }
 
 /** What the status needs of a peer. */
-export interface StatusPeer extends Omit<PeerInfo, 'amChoking'> {
+export interface StatusPeer extends Omit<PeerInfo, 'amChoking' | 'fast'> {
   readonly ready: boolean
-  readonly wire: { readonly amChoking: boolean }
+  readonly wire: { readonly amChoking: boolean; readonly hasFast: boolean }
   isSeed(): boolean
 }
 
@@ -123,6 +130,12 @@ export class TorrentStatus {
     this.lastBlockAt = this.now()
   }
 
+  /** A tracker's seed and leecher counts. */
+  trackerCounts(seeds: number, leechers: number): void {
+    this.trackerSeeds = seeds
+    this.trackerPeers = leechers
+  }
+
   /** A block of `bytes` was refused (unrequested, duplicate, wrong size or place): wasted. */
   refused(bytes: number): void {
     this.discarded += bytes
@@ -166,7 +179,10 @@ export class TorrentStatus {
       remoteId: p.remoteId,
       downloaded: p.downloaded,
       uploaded: p.uploaded,
-      amChoking: p.wire.amChoking
+      amChoking: p.wire.amChoking,
+      transport: p.transport,
+      fast: p.wire.hasFast,
+      rejects: p.rejects
     }))
   }
 
@@ -174,8 +190,11 @@ export class TorrentStatus {
     return this.pieces.availability(piece) + (this.pieces.have(piece) ? 1 : 0)
   }
 
-  /** The status dictionary, computed now. */
-  stats(peers: Iterable<StatusPeer>): TorrentStats {
+  /** The client's transports, for the stats' `transport` (set by the torrent from its context). */
+  transportNote: (() => string) | undefined
+
+  /** The status dictionary, computed now; `extra` entries (web seeds, scrapes) are added as they are. */
+  stats(peers: Iterable<StatusPeer>, extra: Partial<TorrentStats> = {}): TorrentStats {
     const pieceCount = this.meta.pieceCount
     const complete = this.pieces.isComplete()
     const downRate = Math.round(this.down.rate())
@@ -183,11 +202,13 @@ export class TorrentStatus {
     let numPeers = 0
     let numSeeds = 0
     const sources = noPeerSources()
+    const transports = { tcp: 0, utp: 0 }
     for (const p of peers) {
       if (!p.ready) continue
       numPeers++
       if (p.isSeed()) numSeeds++
       sources[p.source]++
+      transports[p.transport]++
     }
     // Distributed copies: the least-replicated piece's count, plus the
     // fraction of pieces that have more than that.
@@ -224,7 +245,10 @@ export class TorrentStatus {
       version: this.meta.version ?? 'v1',
       ...(this.meta.version === 'v2' || this.meta.infoHash === undefined ? {} : { infoHashV1: this.meta.infoHash }),
       ...(this.meta.v2 === undefined ? {} : { infoHashV2: this.meta.v2.infoHash }),
-      peerSources: sources
+      peerSources: sources,
+      peerTransports: transports,
+      ...(this.transportNote ? { transport: this.transportNote() } : {}),
+      ...extra
     }
     return stats
   }

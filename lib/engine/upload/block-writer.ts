@@ -13,9 +13,9 @@
  * @internal
  * @module
  */
-import type net from 'node:net'
 import type Wire from 'bittorrent-protocol'
 import { mayBypass, takePeerRequest } from '../wire/protocol-internals.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 
 /**
  * Send `block` as the answer to the peer's request (piece, offset). Returns
@@ -30,7 +30,7 @@ import { mayBypass, takePeerRequest } from '../wire/protocol-internals.ts'
  */
 export const sendBlock = (
   wire: Wire,
-  socket: net.Socket,
+  socket: PeerSocket,
   respond: (err: Error | null, buf?: Uint8Array) => void,
   piece: number,
   offset: number,

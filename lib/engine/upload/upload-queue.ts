@@ -13,7 +13,6 @@
  * @internal
  * @module
  */
-import type net from 'node:net'
 import type Wire from 'bittorrent-protocol'
 import { ReadCache, READ_SPAN, READ_SPANS } from './read-cache.ts'
 import type { Storage } from '../contracts.ts'
@@ -21,6 +20,7 @@ import type { PendingIo } from '../torrent/pending-io.ts'
 import { sendBlock } from './block-writer.ts'
 import { corkForTurn } from '../wire/cork.ts'
 import { MAX_REQUEST } from '../wire/peer.ts'
+import type { PeerSocket } from '../wire/transport.ts'
 
 /**
  * Upload requests queued per peer. libtorrent leechers pipeline up to 500 by
@@ -42,7 +42,7 @@ export interface UploadPeer {
   /** The peer's wire (`amChoking`: after our choke the library drops answers to earlier requests). */
   readonly wire: Wire
   /** Where answers go (corked per turn; 'drain' resumes reading). */
-  readonly socket: net.Socket
+  readonly socket: PeerSocket
   /** Bytes queued in the wire and the socket, not yet on the network. */
   outgoingBytes(): number
   close(reason: string): void

@@ -7,10 +7,10 @@
  * @internal
  * @module
  */
-import type net from 'node:net'
 import { raiseWriteHighWater } from './protocol-internals.ts'
+import type { PeerSocket } from './transport.ts'
 
-const corked = new WeakSet<net.Socket>()
+const corked = new WeakSet<PeerSocket>()
 
 /**
  * Socket buffer (bytes) before write() reports backpressure. The wire's stream
@@ -34,7 +34,7 @@ export const BATCH_HIGH_WATER = 512 * 1024
  * wire.piece(index, offset, block) // leaves with the turn's other answers
  * ```
  */
-export const corkForTurn = (socket: net.Socket): void => {
+export const corkForTurn = (socket: PeerSocket): void => {
   if (corked.has(socket) || socket.destroyed) return
   corked.add(socket)
   raiseWriteHighWater(socket, BATCH_HIGH_WATER)

@@ -46,6 +46,8 @@ export interface OpeningOptions {
   readonly infoHash: string
   readonly peerId: string
   readonly extensions?: Record<string, boolean>
+  /** Sends our BitTorrent handshake (default: `wire.handshake(infoHash, peerId, extensions)`). */
+  readonly sendHandshake?: () => void
   /** Default {@link OPENING_TIMEOUT}. */
   readonly timeoutMs?: number
   /**
@@ -97,7 +99,8 @@ export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: Open
     }
     const onClose = (): void => finish(new HandshakeRefused(handshake, 'the peer closed the connection'))
     const onError = (e: Error): void => finish(new HandshakeRefused(handshake, e.message))
-    const onCrypto = (): void => wire.handshake(opts.infoHash, opts.peerId, opts.extensions)
+    const sendHandshake = opts.sendHandshake ?? (() => wire.handshake(opts.infoHash, opts.peerId, opts.extensions))
+    const onCrypto = (): void => sendHandshake()
     const onHandshake = (infoHash: string, peerId: string): void => {
       const payload: PayloadMethod = payloadEncrypted(wire) ? 'rc4' : 'plaintext'
       // Plaintext payload: nothing left for the library's encryptor to do.
@@ -118,6 +121,6 @@ export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: Open
       wire.once('crypto-handshake', onCrypto)
       wire.startEncryption(opts.infoHash)
     } else {
-      wire.handshake(opts.infoHash, opts.peerId, opts.extensions)
+      sendHandshake()
     }
   })

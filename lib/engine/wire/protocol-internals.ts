@@ -13,7 +13,6 @@
  * @internal
  * @module
  */
-import type net from 'node:net'
 import Wire from 'bittorrent-protocol'
 
 /** A parser step of the Wire: called with exactly the bytes it asked for. */
@@ -225,7 +224,7 @@ export const dropPlaintextEncryptor = (wire: object): void => {
  * Raise the write buffer of `socket` before write() reports backpressure to
  * at least `bytes` (Node has no public setter for a live socket's mark).
  */
-export const raiseWriteHighWater = (socket: net.Socket, bytes: number): void => {
+export const raiseWriteHighWater = (socket: object, bytes: number): void => {
   const state = (socket as unknown as { _writableState?: { highWaterMark: number } })._writableState
   if (state && state.highWaterMark < bytes) state.highWaterMark = bytes
 }

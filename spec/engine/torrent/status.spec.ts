@@ -7,8 +7,8 @@ import { ManualClock } from '../../support/engine-fakes.ts'
 
 const meta = { pieceCount: 4, pieceLength: 100, lastPieceLength: 50, length: 350, name: 'x' }
 
-const peer = (address: string, seed: boolean, source: StatusPeer['source'] = 'tracker'): StatusPeer => ({
-  address, source, remoteId: null, downloaded: 1, uploaded: 2, ready: true, wire: { amChoking: true }, isSeed: () => seed
+const peer = (address: string, seed: boolean, source: StatusPeer['source'] = 'tracker', transport: StatusPeer['transport'] = 'tcp'): StatusPeer => ({
+  address, source, transport, remoteId: null, downloaded: 1, uploaded: 2, ready: true, rejects: 0, wire: { amChoking: true, hasFast: false }, isSeed: () => seed
 })
 
 test('status: done fraction counts the short last piece; peers by source; distributed copies', () => {
@@ -23,11 +23,15 @@ test('status: done fraction counts the short last piece; peers by source; distri
   bits.set(0)
   bits.set(1)
   picker.addAvailability(bits)
-  const s = status.stats([peer('a:1', true), peer('b:1', false, 'pex')])
+  status.transportNote = () => 'tcp+utp'
+  const s = status.stats([peer('a:1', true), peer('b:1', false, 'pex', 'utp')])
   assert.equal(s.fractionDone, 50 / 350)
   assert.equal(s.numPeers, 2)
   assert.equal(s.numSeeds, 1)
   assert.equal(s.peerSources?.pex, 1)
+  assert.deepEqual(s.peerTransports, { tcp: 1, utp: 1 })
+  assert.equal(s.transport, 'tcp+utp')
+  assert.deepEqual(status.peerInfo([peer('b:1', false, 'pex', 'utp')]).map((p) => p.transport), ['utp'])
   // copies per piece: 1, 1, 0, 1 -> min 0, three above
   assert.equal(s.numCopies, 0.75)
   assert.equal(s.piecesDone, 1)

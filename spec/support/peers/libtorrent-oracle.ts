@@ -69,9 +69,9 @@ function peer (args: readonly string[], logDir: string, name: string): LtPeer {
   return { child, lines, close: async () => { await child.close() } }
 }
 
-/** libtorrent seeds the data under `save` on 127.0.0.1:`port`; resolves once it has checked it all. */
-export async function ltSeed (torrentPath: string, save: string, port: number, logDir: string): Promise<LtPeer> {
-  const p = peer(['seed', torrentPath, save, String(port)], logDir, `lt-seed-${port}`)
+/** libtorrent seeds the data under `save` on 127.0.0.1:`port` (at most `rate` bytes/s when given, loopback included); resolves once it has checked it all. */
+export async function ltSeed (torrentPath: string, save: string, port: number, logDir: string, rate = 0): Promise<LtPeer> {
+  const p = peer(['seed', torrentPath, save, String(port), String(rate)], logDir, `lt-seed-${port}`)
   await pollUntil(async () => {
     const ls = await p.lines()
     const err = ls.find(l => 'error' in l)

@@ -2,7 +2,7 @@
 
   make SRC OUT MODE PIECE_LENGTH     MODE: v1 | v2 | hybrid; writes OUT, prints {"ok":true}
   inspect TORRENT                    prints JSON: info hashes, files (with roots), pieces, layers
-  seed TORRENT SAVE PORT             seeds existing data on 127.0.0.1:PORT until stdin closes
+  seed TORRENT SAVE PORT [RATE]      seeds existing data on 127.0.0.1:PORT (RATE: upload bytes/s, loopback included)
   get TORRENT|MAGNET SAVE PORT PEER  downloads from PEER (host:port), prints progress lines
   recheck TORRENT SAVE               force_recheck of existing data, prints {"seconds":...}
 Every command prints JSON lines on stdout; errors print {"error": "..."} and exit 1.
@@ -55,10 +55,15 @@ def params(src, save):
     p.save_path = save
     return p
 
-def cmd_seed(torrent, save, port):
+def cmd_seed(torrent, save, port, rate='0'):
     s = session(port)
+    if int(rate) > 0:
+        # loopback peers are in the local peer class, which rate limits skip by default
+        for cid in (lt.session.global_peer_class_id, lt.session.local_peer_class_id):
+            pc = s.get_peer_class(cid)
+            pc['upload_limit'] = int(rate)
+            s.set_peer_class(cid, pc)
     p = params(torrent, save)
-    p.flags |= lt.torrent_flags.seed_mode if False else 0
     h = s.add_torrent(p)
     h.force_recheck()
     while True:
@@ -67,7 +72,8 @@ def cmd_seed(torrent, save, port):
             break
         time.sleep(0.05)
     out({'seeding': True, 'port': s.listen_port()})
-    sys.stdin.read()
+    while True:
+        time.sleep(1)
 
 def cmd_get(src, save, port, peer):
     s = session(port)
@@ -85,7 +91,8 @@ def cmd_get(src, save, port, peer):
             out({'progress': st.progress, 'peers': st.num_peers, 'state': str(st.state)})
             last = time.time()
         time.sleep(0.05)
-    sys.stdin.read()
+    while True:
+        time.sleep(1)
 
 def cmd_recheck(torrent, save):
     s = session(0)
