@@ -130,11 +130,18 @@ export class PeerBook {
     if (k !== undefined) k.failures = 0
   }
 
-  /** The connection to `key` failed or closed: redial after {@link redialDelay}, or forget it. */
-  closed(key: string): void {
+  /**
+   * The connection to `key` failed or closed: redial after {@link redialDelay}, or forget it;
+   * with `atOnce` (it is to be retried with another handshake) it is due now and no failure counts.
+   */
+  closed(key: string, atOnce = false): void {
     const k = this.known.get(key)
     if (k === undefined) return
     k.connected = false
+    if (atOnce) {
+      k.nextTry = this.now()
+      return
+    }
     k.failures++
     k.nextTry = this.now() + redialDelay(k.failures)
     if (k.failures > MAX_FAILURES && k.source !== 'manual') this.known.delete(key)

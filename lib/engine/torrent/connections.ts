@@ -191,7 +191,7 @@ export class Connections {
     this.peers.delete(peer.address)
     this.pex?.closed(peer.wire)
     this.o.ctx.connectionsChanged(-1)
-    this.o.book.closed(peer.address)
+    this.o.book.closed(peer.address, peer.redialAtOnce)
     return true
   }
 

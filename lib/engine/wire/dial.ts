@@ -58,8 +58,13 @@ export const dialPeer = (host: string, port: number, opts: PeerOptions, via: Dia
   const wire = new CappedWire('tcpOutgoing', peEnabledFor(handshake))
   const socket = new RaceSocket(host, port, via.transports, (view) => readInto(peer, view))
   const peer = new Peer(socket, opts, wire)
+  let connected = false
+  // Closed after connecting and before the handshake, by either side: a refused obfuscated handshake is
+  // retried in plaintext at once (as libtorrent does), not after the redial back-off.
+  peer.onRefused(() => connected && via.mse !== null && via.mse.failed(opts.address, handshake, 'handshake') !== null)
   wire.pipe(socket)
   socket.once('connect', () => {
+    connected = true
     if (peer.closed) return
     openOutgoing(wire, handshake, {
       infoHash: opts.infoHash,
@@ -69,10 +74,7 @@ export const dialPeer = (host: string, port: number, opts: PeerOptions, via: Dia
       ...(opts.handshakeTimeout !== undefined ? { timeoutMs: opts.handshakeTimeout } : {})
     }).then(
       () => via.mse?.succeeded(opts.address, handshake),
-      (e: Error) => {
-        via.mse?.failed(opts.address, handshake, 'handshake')
-        peer.close(e.message)
-      }
+      (e: Error) => peer.close(e.message)
     )
   })
   return peer

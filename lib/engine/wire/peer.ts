@@ -55,6 +55,8 @@ export class Peer {
   private _closed = false
   private _inflight = 0
   private pipeline = newPipeline()
+  private _redialAtOnce = false
+  private refusalJudge: (() => boolean) | null = null
   private _lastBlockAt = Date.now()
   private _timeouts = 0
   private _lastUsefulAt = Date.now()
@@ -456,9 +458,24 @@ export class Peer {
   }
 
   /** Close the connection (idempotent); the handler hears onClose once. */
+  /** Whether the address may be dialled again at once (the handshake it was opened with is retried another way). */
+  get redialAtOnce(): boolean {
+    return this._redialAtOnce
+  }
+
+  /**
+   * `judge` runs when the connection closes before its handshake completes,
+   * whatever closed it; true asks for an immediate redial (the dialler retries
+   * a refused obfuscated handshake in plaintext).
+   */
+  onRefused(judge: () => boolean): void {
+    this.refusalJudge = judge
+  }
+
   close(reason: string): void {
     if (this._closed) return
     this._closed = true
+    if (!this._ready && this.refusalJudge?.() === true) this._redialAtOnce = true
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = null
     if (this.bodyTimer) clearInterval(this.bodyTimer)

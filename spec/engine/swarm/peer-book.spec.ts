@@ -83,3 +83,13 @@ test('peer book: hasDue() tells whether due() would yield, without marking anyth
   book.ban('10.0.0.1:1')
   assert.equal(book.hasDue(), false, 'banned')
 })
+
+test('peer book: a connection closed to be retried another way is due at once and counts no failure', () => {
+  const clock = new ManualClock()
+  const book = new PeerBook({ now: clock.now })
+  book.add('10.0.0.1:1', 'tracker')
+  for (const e of book.due()) void e
+  book.closed('10.0.0.1:1', true)
+  assert.deepEqual([...book.due()].map((e) => e.key), ['10.0.0.1:1'])
+  assert.equal(book.get('10.0.0.1:1')?.failures, 0)
+})
