@@ -6,18 +6,15 @@
  * writes them, in order, to standard output), however the downloads
  * interleave: `orderedChunks` holds a chunk back until all before it are out.
  *
- *   node --import tsx examples/radio-peer.ts http://127.0.0.1:8080/feed.txt > broadcast.ogg
+ *   npx tsx radio-peer.ts http://127.0.0.1:8080/feed.txt > broadcast.ogg
  */
 import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { concatMap, fromPromise, map, multicast, runEffects, tap } from '@most/core'
 import { newDefaultScheduler } from '@most/scheduler'
-import { torrentClient } from '../lib/engine/index.ts'
-import { createNewTorrent } from '../lib/messages.ts'
-import { torrentPatron } from '../lib/patron.ts'
-import { torrentService } from '../lib/service/index.ts'
-import { fromAsyncIterable, orderedChunks, type OrderedChunk } from '../operators/index.ts'
+import { createNewTorrent, torrentClient, torrentPatron, torrentService } from 'torrent-patron'
+import { fromAsyncIterable, orderedChunks, type OrderedChunk } from 'torrent-patron/operators'
 
 const [feed = 'http://127.0.0.1:8080/feed.txt', folder = 'radio', pollMs = '2000'] = process.argv.slice(2)
 const service = torrentService(torrentClient({ downloadFolder: folder }))

@@ -53,7 +53,7 @@ test('the radio peer plays the chunks of a feed in order as they are published',
   await publish(0)
   await publish(1)
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/radio-peer.ts', feedUrl, join(tmp.path, 'radio'), '300'], {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'examples/radio-peer.ts', feedUrl, join(tmp.path, 'radio'), '300'], {
     env: { ...process.env, TORRENT_PATRON_DHT: 'off' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

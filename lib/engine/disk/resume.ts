@@ -1,8 +1,8 @@
 /**
  * Resume records: which pieces were verified, plus the size and mtime of
  * every file at that moment, so a restart trusts only pieces whose files are
- * exactly as they were and re-checks the rest (issue 4: nothing unverified
- * ever counts as done, nothing verified is downloaded twice).
+ * exactly as they were and re-checks the rest (nothing unverified ever
+ * counts as done, nothing verified is downloaded twice).
  *
  * Stored at `<save folder>/.torrent-patron/<infohash>.resume.json`, written
  * atomically (temp file in the same folder, fsync, rename, fsync folder), so

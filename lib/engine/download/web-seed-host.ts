@@ -59,12 +59,12 @@ export class TorrentWebSeeds implements WebSeedHost {
     for (let p = first; p < first + count; p++) for (let b = 0; b < picker.blocksOf(p); b++) picker.cancelled(id, picker.blockRequest(p, b))
   }
 
-  deliver(source: string, piece: number, bytes: Buffer): Promise<boolean | null> {
+  deliver(source: string, piece: number, bytes: Buffer, judged: (ok: boolean | null, taken: number) => void): Promise<boolean | null> {
     const { picker } = this.o
     const id = webSeedId(source)
     let accepted = 0
     let complete = false
-    const done = new Promise<boolean | null>((resolve) => this.waiting.set(piece, resolve))
+    const done = new Promise<boolean | null>((resolve) => this.waiting.set(piece, (ok) => { judged(ok, accepted); resolve(ok) }))
     for (let b = 0; b < picker.blocksOf(piece); b++) {
       const r = picker.blockRequest(piece, b)
       const res = picker.received(id, r)
@@ -78,6 +78,7 @@ export class TorrentWebSeeds implements WebSeedHost {
     // someone else's blocks complete it later: the seed is not judged by it.
     if (!complete) {
       this.waiting.delete(piece)
+      judged(null, accepted)
       return Promise.resolve(null)
     }
     return done

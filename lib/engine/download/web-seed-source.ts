@@ -24,9 +24,13 @@ export interface WebSeedHost {
   /**
    * A whole piece from `source`; resolves true when it passed the hash
    * check, false when it failed, null when it was not judged on it (the
-   * piece was done or lost meanwhile).
+   * piece was done or lost meanwhile). `judged` gets the same verdict and
+   * the bytes of the piece the torrent took from this seed (blocks other
+   * sources delivered first are not), synchronously at the moment the
+   * torrent settles the piece, so the seed's figures are up to date in the
+   * status the settlement triggers.
    */
-  deliver(source: string, piece: number, bytes: Buffer): Promise<boolean | null>
+  deliver(source: string, piece: number, bytes: Buffer, judged: (ok: boolean | null, taken: number) => void): Promise<boolean | null>
   /** Something worth a status line: a seed rested or was dropped. */
   warn?(source: string, message: string): void
 }
@@ -182,12 +186,13 @@ export class WebSeedSource {
     const pieceLength = this.pieceLength
     for (let i = 0; i < count; i++) {
       const piece = bytes.subarray(i * pieceLength, Math.min(bytes.length, (i + 1) * pieceLength))
-      const ok = await this.host.deliver(seed.url, first + i, piece)
-      if (ok === true) seed.downloaded += piece.length
-      else if (ok === false) {
-        seed.discarded += piece.length
-        seed.health.badData()
-      }
+      await this.host.deliver(seed.url, first + i, piece, (ok, taken) => {
+        if (ok === true) seed.downloaded += taken
+        else if (ok === false) {
+          seed.discarded += taken
+          seed.health.badData()
+        }
+      })
     }
     if (seed.health.dropped !== null) this.host.warn?.(seed.url, `web seed dropped: ${seed.health.dropped}`)
   }

@@ -13,7 +13,9 @@
  * @internal
  * @module
  */
-import { Peer, connectPeer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
+import type net from 'node:net'
+import { connectPeer } from '../wire/dial.ts'
+import { Peer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import type { PeerBook } from '../swarm/peer-book.ts'
@@ -78,6 +80,28 @@ export class Connections {
 
   get(address: string): Peer | undefined {
     return this.peers.get(address)
+  }
+
+  /**
+   * We verified `piece`: tell the peers that lack it. No redundant haves: a
+   * peer that has the piece gains nothing from hearing of ours (and to a seed
+   * that is one socket write per piece saved).
+   */
+  have(piece: number): void {
+    for (const p of this.peers.values()) if (p.ready && !p.bits.get(piece)) p.wire.have(piece)
+  }
+
+  /** We have what we want: seeds are of no more use when we have every piece, and nobody else interests us. */
+  completed(haveAll: boolean): void {
+    for (const p of [...this.peers.values()]) {
+      if (p.ready && p.isSeed() && haveAll) p.close('both seeds')
+      else if (p.wire.amInterested) p.wire.uninterested()
+    }
+  }
+
+  /** Run `f` for every peer (connecting ones too). */
+  each(f: (peer: Peer) => void): void {
+    for (const p of this.peers.values()) f(p)
   }
 
   values(): IterableIterator<Peer> {

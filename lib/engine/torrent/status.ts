@@ -130,6 +130,12 @@ export class TorrentStatus {
     this.lastBlockAt = this.now()
   }
 
+  /** A tracker's seed and leecher counts. */
+  trackerCounts(seeds: number, leechers: number): void {
+    this.trackerSeeds = seeds
+    this.trackerPeers = leechers
+  }
+
   /** A block of `bytes` was refused (unrequested, duplicate, wrong size or place): wasted. */
   refused(bytes: number): void {
     this.discarded += bytes
@@ -184,11 +190,11 @@ export class TorrentStatus {
     return this.pieces.availability(piece) + (this.pieces.have(piece) ? 1 : 0)
   }
 
-  /** The status dictionary, computed now. */
   /** The client's transports, for the stats' `transport` (set by the torrent from its context). */
   transportNote: (() => string) | undefined
 
-  stats(peers: Iterable<StatusPeer>): TorrentStats {
+  /** The status dictionary, computed now; `extra` entries (web seeds, scrapes) are added as they are. */
+  stats(peers: Iterable<StatusPeer>, extra: Partial<TorrentStats> = {}): TorrentStats {
     const pieceCount = this.meta.pieceCount
     const complete = this.pieces.isComplete()
     const downRate = Math.round(this.down.rate())
@@ -241,7 +247,8 @@ export class TorrentStatus {
       ...(this.meta.v2 === undefined ? {} : { infoHashV2: this.meta.v2.infoHash }),
       peerSources: sources,
       peerTransports: transports,
-      ...(this.transportNote ? { transport: this.transportNote() } : {})
+      ...(this.transportNote ? { transport: this.transportNote() } : {}),
+      ...extra
     }
     return stats
   }

@@ -1,16 +1,9 @@
 /**
- * One torrent's coordinator: it owns the parts and routes each peer event to
- * the part that handles it. It holds no policy of its own beyond lifecycle
- * (check existing data, join the swarm, close or fail).
- *
- * - swarm/peer-book.ts: addresses to dial (ban, self, back-off, cap).
- * - torrent/connections.ts: dialling, admission, wire set-up.
- * - download/requests.ts + download/picker.ts: who is asked for which block.
- * - download/assembly.ts: accepted blocks -> piece buffers -> disk -> hash.
- * - download/smart-ban.ts: who sent the bad data of a failed piece.
- * - upload/upload-queue.ts, upload/slots.ts: serving requests, choking.
- * - torrent/status.ts: counters and the status dictionary.
- * - torrent/reading.ts: file priorities and readers (their deadline window).
+ * One torrent's coordinator: it owns the parts (peer book, connections,
+ * discovery, request pipeline, assembly, smart ban, upload queue, upload
+ * slots, file reading, status; docs/engine.md says what each owns) and
+ * routes each peer event to the part that handles it. Its own concern is the
+ * lifecycle: check existing data, join the swarm, close or fail.
  *
  * @internal
  * @module
@@ -28,11 +21,10 @@ import { PieceAssembly, type PieceAttempt } from '../download/assembly.ts'
 import { SmartBan } from '../download/smart-ban.ts'
 import { RequestPipeline } from '../download/requests.ts'
 import { greetFast } from '../wire/allowed-fast.ts'
-import { WebSeedSource } from '../download/web-seed-source.ts'
-import { TorrentWebSeeds } from '../download/web-seed-host.ts'
 import { UploadQueue } from '../upload/upload-queue.ts'
 import { UploadSlots } from '../upload/slots.ts'
 import { Connections } from './connections.ts'
+import { webSeedsOf, type WebSeeds } from './web-seeds.ts'
 import { Discovery, REANNOUNCE_WHEN_ALONE } from './discovery.ts'
 import { PendingIo } from './pending-io.ts'
 import { TorrentStatus, type PeerInfo, type Restored } from './status.ts'
@@ -59,7 +51,7 @@ export class Torrent implements PeerHandler {
   private readonly discovery: Discovery
   private readonly reading: TorrentReading
   /** BEP 19 web seeds (null when the torrent names none or they are off). */
-  private readonly webSeeds: { readonly host: TorrentWebSeeds; readonly source: WebSeedSource } | null
+  private readonly webSeeds: WebSeeds | null
   private checking: AbortController | null = null
   private error: string | null = null
   private closed = false
@@ -83,83 +75,42 @@ export class Torrent implements PeerHandler {
     const picker = (this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length }))
     this.status = new TorrentStatus(meta, picker, now)
     this.status.transportNote = ctx.transportNote
-    // Bad option values fall back to defaults rather than throwing out of torrent creation.
-    const period = (v: number | undefined): number | undefined => (v !== undefined && v > 0 ? v : undefined)
-    this.slots = new UploadSlots({
-      slots: Number.isInteger(ctx.uploadSlots) && ctx.uploadSlots >= 0 ? ctx.uploadSlots : 4,
-      rechokeMs: period(ctx.rechokeInterval),
-      optimisticMs: period(ctx.optimisticInterval)
-    }, now)
-    this.uploads = new UploadQueue({
-      pieces: picker,
-      storage,
-      throttle: torrentThrottle(ctx.clientUp, ctx.uploadRateLimit),
-      io: this.io,
-      now,
-      sent: (bytes) => this.status.sent(bytes),
-      closed
-    })
+    this.slots = UploadSlots.of(ctx, now)
+    const up = torrentThrottle(ctx.clientUp, ctx.uploadRateLimit)
+    this.uploads = new UploadQueue({ pieces: picker, storage, throttle: up, io: this.io, now, sent: (n) => this.status.sent(n), closed })
     this.book = new PeerBook({ isSelf: ctx.isSelf, now })
-    this.conns = new Connections({
-      meta,
-      ctx,
-      handler: this,
-      book: this.book,
-      learnt: (addr) => this.addPeerAddress(addr, 'pex'),
-      accepting: () => this.accepting
-    })
+    const learnt = (addr: string): void => this.addPeerAddress(addr, 'pex')
+    this.conns = new Connections({ meta, ctx, handler: this, book: this.book, learnt, accepting: () => this.accepting })
     this.assembly = new PieceAssembly({
-      meta,
-      pieces: picker,
-      storage,
-      hasher: ctx.hasher,
-      hashInline: ctx.hashInline === true,
-      io: this.io,
-      closed,
+      meta, pieces: picker, storage, hasher: ctx.hasher, hashInline: ctx.hashInline === true, io: this.io, closed,
       settled: (piece, ok, attempt) => this.settled(piece, ok, attempt),
       failed: (reason) => this.fail(reason),
       drained: () => this.requests.refillAll()
     })
     this.requests = new RequestPipeline({
-      picker,
+      picker, now, closed, requestTimeout: ctx.requestTimeout,
       throttle: torrentThrottle(ctx.clientDown, ctx.downloadRateLimit),
       full: () => this.assembly.full(),
       peers: () => this.conns.values(),
       peer: (id) => this.conns.get(id),
-      requestTimeout: ctx.requestTimeout,
-      now,
-      closed,
       refused: (_peer, bytes) => this.status.refused(bytes)
     })
     this.smartBan = new SmartBan({
-      picker,
+      picker, closed, banStrikes: ctx.banStrikes, blockSize: picker.blockSize,
       canRefetch: (address, piece) => this.conns.get(address)?.servesPiece(piece) === true,
-      closed,
-      banStrikes: ctx.banStrikes,
-      blockSize: picker.blockSize,
       onBan: (key, address) => this.conns.ban(key, address)
     })
     this.discovery = new Discovery({
-      meta,
-      ctx,
+      meta, ctx,
       stats: () => ({ uploaded: this.status.upTotal, downloaded: this.status.downTotal, left: this.status.bytesLeft() }),
       onPeer: (addr, source) => this.addPeerAddress(addr, source),
-      onCounts: (seeds, leechers) => {
-        this.status.trackerSeeds = seeds
-        this.status.trackerPeers = leechers
-      },
+      onCounts: (seeds, leechers) => this.status.trackerCounts(seeds, leechers),
       wanted: () => !picker.isComplete() && this.conns.size < ctx.maxConnsPerTorrent
     })
     this.reading = new TorrentReading({
-      meta,
-      priorities,
-      picker,
-      storage,
-      now,
+      meta, priorities, picker, storage, now,
       rate: () => this.status.downRate(),
-      replan: () => {
-        for (const p of this.conns.values()) this.requests.updateInterest(p)
-      },
+      replan: () => this.conns.each((p) => this.requests.updateInterest(p)),
       wantsMore: () => {
         this.completeAnnounced = false
         if (this.accepting) this.status.activity = 'downloading'
@@ -173,19 +124,7 @@ export class Torrent implements PeerHandler {
     })
     this.status.wanted = this.reading.selective() ? this.reading.selection : null
     for (const p of manualPeers) this.addPeerAddress(p, 'manual')
-    const webSeedUrls = ctx.webSeeds === false ? [] : meta.urlList
-    if (webSeedUrls.length > 0) {
-      const host = new TorrentWebSeeds({
-        picker,
-        add: (piece, offset, data, sender, complete) => this.assembly.add(piece, offset, data, sender, complete),
-        open: () => this.accepting && !picker.isComplete() && !this.assembly.full(),
-        accepted: (sender, bytes) => {
-          this.status.received(bytes)
-          this.status.accepted(sender, bytes)
-        }
-      })
-      this.webSeeds = { host, source: new WebSeedSource(webSeedUrls, meta, host, ctx.webSeedOptions ?? {}) }
-    } else this.webSeeds = null
+    this.webSeeds = webSeedsOf({ meta, ctx, picker, assembly: () => this.assembly, status: this.status, running: () => this.accepting })
   }
 
   // ------------------------------------------------------------------
@@ -234,7 +173,7 @@ export class Torrent implements PeerHandler {
     this.ctx.changed()
     this.discovery.start()
     this.conns.dialMore()
-    this.webSeeds?.source.start()
+    this.webSeeds?.start()
   }
 
   /** Hex v1 info hash. */
@@ -282,9 +221,7 @@ export class Torrent implements PeerHandler {
     this.requests.clear()
     const tracker = this.discovery.stop()
     this.conns.stop(reason)
-    this.webSeeds?.host.clear()
-    const webSeeds = this.webSeeds?.source.stop()
-    return Promise.all([tracker, webSeeds]).then(() => {})
+    return Promise.all([tracker, this.webSeeds?.stop()]).then(() => {})
   }
 
   // ------------------------------------------------------------------
@@ -340,13 +277,9 @@ export class Torrent implements PeerHandler {
     if (peer.wire.peerChoking) this.requests.fill(peer)
   }
 
-  onInterested(): void {
-    this.rechoke()
-  }
-
-  onUninterested(): void {
-    this.rechoke()
-  }
+  /** Interest changes re-choose the upload slots at once. */
+  readonly onInterested = (): void => this.rechoke()
+  readonly onUninterested = (): void => this.rechoke()
 
   /** A block arrived: the pipeline judges it, the assembly keeps it, the pipeline asks for more. */
   onBlock(peer: Peer, piece: number, offset: number, data: Uint8Array): void {
@@ -387,8 +320,7 @@ export class Torrent implements PeerHandler {
   /** A piece's hash check is over and its bytes are on disk. */
   private settled(piece: number, ok: boolean, attempt: PieceAttempt): void {
     for (const [id, bytes] of attempt.senders) this.conns.get(id)?.pieceChecked(bytes, ok)
-    this.webSeeds?.host.settled(piece, ok)
-    this.webSeeds?.source.wake()
+    this.webSeeds?.settled(piece, ok)
     if (!ok) {
       this.status.discarded += this.picker.pieceSize(piece)
       return this.smartBan.failed(piece, attempt, () => this.requests.refillAll())
@@ -397,9 +329,7 @@ export class Torrent implements PeerHandler {
     this.picker.verified(piece)
     this.reading.verified(piece)
     this.resume?.changed()
-    // No redundant haves: a peer that has the piece gains nothing from hearing
-    // of ours (and to a seed that is one socket write per piece saved).
-    for (const p of this.conns.values()) if (p.ready && !p.bits.get(piece)) p.wire.have(piece)
+    this.conns.have(piece)
     if (this.picker.haveCount() === 1) this.rechoke()
     this.requests.refillAll()
     if (this.picker.isComplete() && !this.completeAnnounced) {
@@ -407,10 +337,7 @@ export class Torrent implements PeerHandler {
       this.status.activity = 'seeding'
       void this.resume?.flush()
       this.discovery.completed()
-      for (const p of [...this.conns.values()]) {
-        if (p.ready && p.isSeed() && this.picker.hasAll()) p.close('both seeds')
-        else if (p.wire.amInterested) p.wire.uninterested()
-      }
+      this.conns.completed(this.picker.hasAll())
       this.ctx.changed()
     }
   }
@@ -467,12 +394,7 @@ export class Torrent implements PeerHandler {
 
   /** The status dictionary, computed now. */
   stats(): TorrentStats {
-    const stats = this.status.stats(this.conns.values())
     const scrapes = this.discovery.scrapeStats()
-    return {
-      ...stats,
-      ...(this.webSeeds !== null ? { webSeeds: this.webSeeds.source.stats() } : {}),
-      ...(scrapes !== undefined ? { scrapes } : {})
-    }
+    return this.status.stats(this.conns.values(), { ...(this.webSeeds && { webSeeds: this.webSeeds.stats() }), ...(scrapes && { scrapes }) })
   }
 }

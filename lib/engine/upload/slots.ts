@@ -41,6 +41,16 @@ export class UploadSlots {
     this.choker = new Choker(opts)
   }
 
+  /** From a torrent's options; bad values fall back to the defaults rather than throwing out of torrent creation. */
+  static of(o: { readonly uploadSlots: number; readonly rechokeInterval?: number; readonly optimisticInterval?: number }, now: () => number): UploadSlots {
+    const period = (v: number | undefined): number | undefined => (v !== undefined && v > 0 ? v : undefined)
+    return new UploadSlots({
+      slots: Number.isInteger(o.uploadSlots) && o.uploadSlots >= 0 ? o.uploadSlots : 4,
+      rechokeMs: period(o.rechokeInterval),
+      optimisticMs: period(o.optimisticInterval)
+    }, now)
+  }
+
   /**
    * Apply the choker's decision (BEP 3 / mainline: regular slots re-chosen
    * every 10 s by rate, one optimistic unchoke rotated every 30 s). Cheap

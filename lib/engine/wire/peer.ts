@@ -12,14 +12,12 @@
 // Kept in the emitted .d.ts, where tsc rewrites it to the package's types/ (shipped): consumers need these typings too.
 /// <reference path="../../../types/bittorrent-protocol.d.ts" preserve="true" />
 import net from 'node:net'
-import Wire from 'bittorrent-protocol'
 import { Bitfield } from './bitfield.ts'
 import { RateMeter } from '../policy/rate-meter.ts'
-import { feedWire, sharedRead } from './parser.ts'
-import { hookWire, needsLibraryParser, pushRaw, queuedInput, queuedOutput } from './protocol-internals.ts'
-import { RaceSocket, type DialTransports, type PeerSocket, type Transport } from './transport.ts'
-import { peEnabledFor, type MsePolicy } from './mse-policy.ts'
-import { openOutgoing } from './mse-outgoing.ts'
+import { pushRaw, queuedOutput } from './protocol-internals.ts'
+import { CappedWire, BODY_STALL_TIMEOUT, MIN_BODY_RATE } from './capped-wire.ts'
+import type { PeerHandler, PeerOptions } from './peer-handler.ts'
+import { RaceSocket, type PeerSocket, type Transport } from './transport.ts'
 
 /**
  * Where we learnt of a peer (the keys of TorrentStats.peerSources).
@@ -32,24 +30,6 @@ import { openOutgoing } from './mse-outgoing.ts'
  */
 export type PeerSource = 'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd'
 
-/** A peer address a torrent (or a magnet's metadata phase) may dial, with its redial state. @internal */
-export interface KnownPeer {
-  readonly host: string
-  readonly port: number
-  readonly source: PeerSource
-  failures: number
-  /** Not before this time (ms since the epoch). */
-  nextTry: number
-  connected: boolean
-}
-
-/**
- * Largest wire message we accept. A legal bitfield for 3.8 M pieces is 481 kB,
- * a 128 KiB block message is a little over 128 KiB: 1 MiB leaves room for both
- * and stops a peer from making us buffer an arbitrary length prefix.
- */
-export const MAX_MESSAGE = 1 << 20
-
 /** Largest block a peer may request from us (clients ask for 16 KiB). */
 export const MAX_REQUEST = 128 * 1024
 
@@ -57,128 +37,6 @@ export const MAX_REQUEST = 128 * 1024
 export const MIN_DEPTH = 16
 export const START_DEPTH = 64
 export const MAX_DEPTH = 384
-
-/**
- * A message body pending longer than this (ms) must have arrived at
- * MIN_BODY_RATE on average, or the peer is closed: a trickled body would
- * otherwise hold up to MAX_MESSAGE of our memory for as long as the peer likes.
- */
-export const BODY_STALL_TIMEOUT = 30000
-
-/** Least average rate (bytes/s) of a pending message body past BODY_STALL_TIMEOUT. */
-export const MIN_BODY_RATE = 1024
-
-/** A Wire that drops the connection on an oversized length prefix or a message of the wrong length. */
-class CappedWire extends Wire {
-  maxMessage = MAX_MESSAGE
-  /** When the body of the message being received started (0: none pending). */
-  bodySince = 0
-  /** When the peer's first message (keep-alives aside) arrived (0: none yet); the admission policy's first-message rule. */
-  firstMessageAt = 0
-
-  /** Bytes of the pending message received so far. */
-  bodyReceived(): number {
-    return queuedInput(this)
-  }
-}
-
-hookWire(CappedWire, {
-  // The library would otherwise wait for (and buffer) whatever length the peer announces.
-  length: (wire, length) => {
-    if (length > wire.maxMessage) {
-      wire.emit('oversize', length)
-      return false
-    }
-    wire.bodySince = length > 0 ? Date.now() : 0
-    return true
-  },
-  // The library reads missing bytes of a short message as zeros (a 1-byte have would count as "have 0").
-  message: (wire, buffer) => {
-    wire.bodySince = 0
-    if (wire.firstMessageAt === 0) wire.firstMessageAt = Date.now()
-    const id = buffer[0]!
-    const want = MESSAGE_LENGTH[id]
-    const n = buffer.length
-    if (want !== undefined && (want > 0 ? n !== want : n < -want)) {
-      wire.emit('malformed', id, n)
-      return false
-    }
-    return true
-  },
-  // Messages are sliced from the socket's chunks instead of copied (parser.ts).
-  input: (wire, data) => feedWire(wire, data)
-})
-
-/**
- * Body length (id byte included) each message id must have: positive = exact,
- * negative = at least that many. Bitfield size is checked against the piece
- * count by the Peer; unknown ids pass (extensions may define them).
- */
-const MESSAGE_LENGTH: Readonly<Record<number, number>> = {
-  0: 1, // choke
-  1: 1, // unchoke
-  2: 1, // interested
-  3: 1, // not interested
-  4: 5, // have
-  5: -1, // bitfield
-  6: 13, // request
-  7: -9, // piece
-  8: 13, // cancel
-  9: 3, // port
-  0x0d: 5, // suggest (BEP 6)
-  0x0e: 1, // have all
-  0x0f: 1, // have none
-  0x10: 13, // reject
-  0x11: 5, // allowed fast
-  20: -2 // extended
-}
-
-/** A peer's request waiting to be read from storage and sent. */
-export interface UploadRequest {
-  readonly piece: number
-  readonly offset: number
-  readonly length: number
-  readonly respond: (err: Error | null, buf?: Uint8Array) => void
-}
-
-/** What a torrent hears from its peers. */
-export interface PeerHandler {
-  onReady(peer: Peer): void
-  /** The peer's bitfield arrived; `previous` is what we knew before, when it replaces earlier news. */
-  onBitfield(peer: Peer, previous: Bitfield | null): void
-  onHave(peer: Peer, piece: number): void
-  onChoke(peer: Peer): void
-  onUnchoke(peer: Peer): void
-  onInterested(peer: Peer): void
-  onUninterested(peer: Peer): void
-  /** A block arrived. `data` is valid only during the call (a view of a reused read or gather buffer): copy what you keep. */
-  onBlock(peer: Peer, piece: number, offset: number, data: Uint8Array): void
-  onRequest(peer: Peer, piece: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void): void
-  onClose(peer: Peer, reason: string): void
-  /** BEP 6: the peer will not serve this request of ours: ask someone else at once. */
-  onReject?(peer: Peer, piece: number, offset: number, length: number): void
-  /** BEP 6: the peer lets us request `piece` while it chokes us. */
-  onAllowedFast?(peer: Peer, piece: number): void
-}
-
-export interface PeerOptions {
-  readonly infoHash: string
-  readonly peerId: string
-  readonly pieceCount: number
-  readonly source: PeerSource
-  readonly address: string
-  readonly handler: PeerHandler
-  /** Give up on a connection that has not completed its handshake by then (ms). */
-  readonly handshakeTimeout?: number
-  /** See {@link BODY_STALL_TIMEOUT} (ms; tests shorten it). */
-  readonly bodyStallTimeout?: number
-  /** Set the BEP 5 DHT bit in our handshake (we run a DHT node). */
-  readonly dht?: boolean
-  /** Offer the BEP 6 fast extension in our handshake (default true); on when the peer offers it too. */
-  readonly fast?: boolean
-  /** Registers BEP 10 extensions on the wire; called before our handshake goes out. */
-  readonly extend?: (wire: CappedWire) => void
-}
 
 /**
  * A connected (or connecting) peer of one torrent.
@@ -190,49 +48,24 @@ export class Peer {
   readonly up = new RateMeter(3000)
   readonly source: PeerSource
   readonly address: string
-  /** Remote peer id (hex), once the handshake arrived. */
-  remoteId: string | null = null
-  ready = false
-  /** When the handshake completed (ms since the epoch; 0 before). */
-  readyAt = 0
-  closed = false
-  /** Requests we have outstanding with this peer. */
-  inflight = 0
-  /** Target number of outstanding requests; adapted to the peer's rate. */
-  depth = START_DEPTH
-  /** Last time a requested block arrived, or we (re)started waiting. */
-  lastBlockAt = Date.now()
-  /** Consecutive request timeouts. */
-  timeouts = 0
-  /**
-   * Last time the peer said something useful (handshake, bitfield, new have,
-   * accepted block) or either side was interested: the idle rule (idle.ts).
-   */
-  lastUsefulAt = Date.now()
-  /**
-   * False until a piece this peer helped with passes its hash check (and
-   * again after a bad one): an untrusted peer may hold only a couple of
-   * pieces' worth of unverified data, so a liar costs little before its ban.
-   */
-  trusted = false
-  /** Accepted bytes from this peer in pieces not yet verified. */
-  unverified = 0
-  /** Bytes this peer delivered that we accepted (for tests and stats). */
-  downloaded = 0
-  /**
-   * Blocks we withdrew or gave up on (cancel, choke, timeout) that may still
-   * arrive: that many refused blocks are the network's lag, not the peer's fault.
-   */
-  lateAllowance = 0
-  /** Blocks refused beyond the allowance (unrequested, duplicate, malformed). */
-  unrequested = 0
-  /** Upload requests waiting for a storage read (see Torrent.pumpUploads). */
-  readonly uploadQueue: UploadRequest[] = []
-  /** Bytes read (or being read) from storage for this peer, not yet handed to the wire. */
-  uploadReading = 0
-  /** A 'drain' listener is set to resume uploads. */
-  awaitingDrain = false
-  uploaded = 0
+  // Connection and pipeline state: read through the getters below, changed
+  // only by this class's own verbs (so every rule about it lives here).
+  private _remoteId: string | null = null
+  private _ready = false
+  private _readyAt = 0
+  private _closed = false
+  private _inflight = 0
+  private _depth = START_DEPTH
+  private _lastBlockAt = Date.now()
+  private _timeouts = 0
+  private _lastUsefulAt = Date.now()
+  private _trusted = false
+  private _unverified = 0
+  private _downloaded = 0
+  private _lateAllowance = 0
+  private _unrequested = 0
+  private _uploaded = 0
+  private _rejects = 0
   private readonly handler: PeerHandler
   private handshakeTimer: NodeJS.Timeout | null = null
   private bodyTimer: NodeJS.Timeout | null = null
@@ -270,6 +103,77 @@ export class Peer {
     this.listen()
   }
 
+  /** Remote peer id (hex), once the handshake arrived. */
+  get remoteId(): string | null {
+    return this._remoteId
+  }
+
+  /** The handshake is done (and the peer is not ourselves). */
+  get ready(): boolean {
+    return this._ready
+  }
+
+  /** When the handshake completed (ms since the epoch; 0 before). */
+  get readyAt(): number {
+    return this._readyAt
+  }
+
+  get closed(): boolean {
+    return this._closed
+  }
+
+  /** Requests we have outstanding with this peer. */
+  get inflight(): number {
+    return this._inflight
+  }
+
+  /** Target number of outstanding requests; adapted to the peer's rate. */
+  get depth(): number {
+    return this._depth
+  }
+
+  /** Last time a requested block arrived, or we (re)started waiting. */
+  get lastBlockAt(): number {
+    return this._lastBlockAt
+  }
+
+  /** Consecutive request timeouts. */
+  get timeouts(): number {
+    return this._timeouts
+  }
+
+  /**
+   * Last time the peer said something useful (handshake, bitfield, new have,
+   * accepted block) or either side was interested: the idle rule (idle.ts).
+   */
+  get lastUsefulAt(): number {
+    return this._lastUsefulAt
+  }
+
+  /**
+   * False until a piece this peer helped with passes its hash check (and
+   * again after a bad one): an untrusted peer may hold only a couple of
+   * pieces' worth of unverified data, so a liar costs little before its ban.
+   */
+  get trusted(): boolean {
+    return this._trusted
+  }
+
+  /** Accepted bytes from this peer in pieces not yet verified. */
+  get unverified(): number {
+    return this._unverified
+  }
+
+  /** Bytes this peer delivered that we accepted. */
+  get downloaded(): number {
+    return this._downloaded
+  }
+
+  /** Payload bytes we sent it. */
+  get uploaded(): number {
+    return this._uploaded
+  }
+
   /** Close the peer if a message body has been trickling in too slowly for too long. */
   private checkBody(stall: number): void {
     const since = this.wire.bodySince
@@ -290,7 +194,7 @@ export class Peer {
 
   /** Handshaken, open, and it has `piece`. */
   servesPiece(piece: number): boolean {
-    return this.ready && !this.closed && this.bits.get(piece)
+    return this._ready && !this._closed && this.bits.get(piece)
   }
 
   /** Both ends offered the BEP 6 fast extension. */
@@ -324,14 +228,14 @@ export class Peer {
   }
 
   private handshakeDone(remoteId: string): void {
-    if (this.closed || this.ready) return
+    if (this._closed || this._ready) return
     if (remoteId === this.opts.peerId) {
       this.close('connected to ourselves')
       return
     }
-    this.remoteId = remoteId
-    this.ready = true
-    this.readyAt = this.lastUsefulAt = Date.now()
+    this._remoteId = remoteId
+    this._ready = true
+    this._readyAt = this._lastUsefulAt = Date.now()
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = null
     this.wire.setKeepAlive(true)
@@ -342,7 +246,7 @@ export class Peer {
     const w = this.wire
     const h = this.handler
     w.on('handshake', (infoHash: string, peerId: string) => {
-      if (this.ready) return
+      if (this._ready) return
       if (infoHash !== this.opts.infoHash) {
         this.close('wrong infohash')
         return
@@ -360,7 +264,7 @@ export class Peer {
       // take each one as a replacement, and the torrent fixes availability.
       const previous = this.gotBitfield || this.bits.count() > 0 ? this.bits.clone() : null
       this.gotBitfield = true
-      this.lastUsefulAt = Date.now()
+      this._lastUsefulAt = Date.now()
       for (let i = 0; i < this.opts.pieceCount; i++) this.bits.set(i, parsed.get(i))
       h.onBitfield(this, previous)
     })
@@ -368,7 +272,7 @@ export class Peer {
     const whole = (all: boolean): void => {
       const previous = this.gotBitfield || this.bits.count() > 0 ? this.bits.clone() : null
       this.gotBitfield = true
-      this.lastUsefulAt = Date.now()
+      this._lastUsefulAt = Date.now()
       for (let i = 0; i < this.opts.pieceCount; i++) this.bits.set(i, all)
       h.onBitfield(this, previous)
     }
@@ -395,7 +299,7 @@ export class Peer {
       }
       if (this.bits.get(index)) return
       this.bits.set(index)
-      this.lastUsefulAt = Date.now()
+      this._lastUsefulAt = Date.now()
       h.onHave(this, index)
     })
     w.on('choke', () => {
@@ -411,16 +315,16 @@ export class Peer {
     w.on('interested', () => h.onInterested(this))
     w.on('uninterested', () => h.onUninterested(this))
     w.on('piece', (index: number, offset: number, data: Uint8Array) => {
-      if (this.closed) return
+      if (this._closed) return
       // inflight drops only when the torrent accepts the block (Peer.accepted).
       h.onBlock(this, index, offset, data)
     })
     w.on('request', (index, offset, length, respond) => {
-      if (this.closed) return
+      if (this._closed) return
       h.onRequest(this, index, offset, length, respond)
     })
     w.on('upload', (n: number) => {
-      this.uploaded += n
+      this._uploaded += n
       this.up.add(n)
     })
   }
@@ -431,9 +335,9 @@ export class Peer {
    * each and were the largest item in a download's CPU profile.
    */
   requestMany(reqs: readonly { piece: number; offset: number; length: number }[]): void {
-    if (reqs.length === 0 || this.closed) return
-    if (this.inflight === 0) this.lastBlockAt = Date.now()
-    this.inflight += reqs.length
+    if (reqs.length === 0 || this._closed) return
+    if (this._inflight === 0) this._lastBlockAt = Date.now()
+    this._inflight += reqs.length
     const buf = Buffer.allocUnsafe(17 * reqs.length)
     let at = 0
     for (const r of reqs) {
@@ -451,24 +355,26 @@ export class Peer {
 
   /** We gave up on every outstanding request (timeout) or the peer dropped them (choke). */
   forgetRequests(): void {
-    this.lateAllowance += this.inflight
-    this.inflight = 0
+    this._lateAllowance += this._inflight
+    this._inflight = 0
   }
 
   /** Requests of ours the peer rejected (BEP 6). */
-  rejects = 0
+  get rejects(): number {
+    return this._rejects
+  }
 
   /** The peer rejected one of our requests (BEP 6): it no longer counts as in flight. */
   rejected(): void {
-    this.rejects++
-    if (this.inflight > 0) this.inflight--
+    this._rejects++
+    if (this._inflight > 0) this._inflight--
   }
 
   /** Withdraw a request. */
   cancel(piece: number, offset: number, length: number): void {
-    if (this.closed) return
-    if (this.inflight > 0) this.inflight--
-    this.lateAllowance++
+    if (this._closed) return
+    if (this._inflight > 0) this._inflight--
+    this._lateAllowance++
     this.wire.cancel(piece, offset, length)
   }
 
@@ -478,14 +384,14 @@ export class Peer {
    * withdrew are forgiven).
    */
   refused(limit: number): boolean {
-    if (this.lateAllowance > 0) this.lateAllowance--
-    else this.unrequested++
-    return this.unrequested > limit
+    if (this._lateAllowance > 0) this._lateAllowance--
+    else this._unrequested++
+    return this._unrequested > limit
   }
 
-  /** Bytes of answers queued for this peer but not yet on the network. */
+  /** Bytes queued in the wire and the socket for this peer, not yet on the network (reads in progress are the upload queue's). */
   outgoingBytes(): number {
-    return queuedOutput(this.wire) + this.socket.writableLength + this.uploadReading
+    return queuedOutput(this.wire) + this.socket.writableLength
   }
 
   /**
@@ -495,33 +401,33 @@ export class Peer {
    * do not hoard blocks.
    */
   delivered(bytes: number): void {
-    if (this.inflight > 0) this.inflight--
-    this.downloaded += bytes
+    if (this._inflight > 0) this._inflight--
+    this._downloaded += bytes
     this.down.add(bytes)
-    this.lastBlockAt = this.lastUsefulAt = Date.now()
-    this.timeouts = 0
+    this._lastBlockAt = this._lastUsefulAt = Date.now()
+    this._timeouts = 0
   }
 
   /** Re-size the pipeline from the measured rate (called on the torrent's tick). */
   adapt(): void {
     const want = Math.ceil((this.down.rate() * 0.5) / 16384)
-    this.depth = Math.max(MIN_DEPTH, Math.min(MAX_DEPTH, Math.max(want, this.depth > START_DEPTH ? this.depth - 16 : START_DEPTH)))
+    this._depth = Math.max(MIN_DEPTH, Math.min(MAX_DEPTH, Math.max(want, this._depth > START_DEPTH ? this._depth - 16 : START_DEPTH)))
   }
 
   /** We start waiting for blocks at `now` (it unchoked us): the request timeout counts from here. */
   waitFrom(now: number): void {
-    this.lastBlockAt = now
+    this._lastBlockAt = now
   }
 
   /** `bytes` of an accepted block count against this peer until their piece is checked. */
   holdUnverified(bytes: number): void {
-    this.unverified += bytes
+    this._unverified += bytes
   }
 
   /** A piece it sent `bytes` of was checked: those bytes are settled, and it is trusted if the piece was good. */
   pieceChecked(bytes: number, ok: boolean): void {
-    this.unverified = Math.max(0, this.unverified - bytes)
-    this.trusted = ok
+    this._unverified = Math.max(0, this._unverified - bytes)
+    this._trusted = ok
   }
 
   /**
@@ -530,9 +436,9 @@ export class Peer {
    */
   timedOut(now: number): number {
     this.forgetRequests()
-    this.depth = MIN_DEPTH
-    this.lastBlockAt = now
-    return ++this.timeouts
+    this._depth = MIN_DEPTH
+    this._lastBlockAt = now
+    return ++this._timeouts
   }
 
   /**
@@ -546,7 +452,7 @@ export class Peer {
 
   /** Either side is interested at `now`: the idle rule starts again. */
   useful(now: number): void {
-    this.lastUsefulAt = now
+    this._lastUsefulAt = now
   }
 
   /** The transport the connection runs over (a raced dial: the one that won; TCP until then). */
@@ -557,8 +463,8 @@ export class Peer {
 
   /** Close the connection (idempotent); the handler hears onClose once. */
   close(reason: string): void {
-    if (this.closed) return
-    this.closed = true
+    if (this._closed) return
+    this._closed = true
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = null
     if (this.bodyTimer) clearInterval(this.bodyTimer)
@@ -574,99 +480,5 @@ export class Peer {
   }
 }
 
-/**
- * Open an outgoing connection; the handshake is sent once TCP connects.
- *
- * @example
- * ```ts
- * const p = connectPeer('127.0.0.1', 6881, { infoHash, peerId, pieceCount, source: 'manual', address: '127.0.0.1:6881', handler })
- * ```
- */
-export const connectPeer = (host: string, port: number, opts: PeerOptions): Peer => {
-  const wire = new CappedWire('tcpOutgoing')
-  // Reads go straight to the wire's parsers from one shared buffer (parser.ts).
-  const socket = net.connect({ host, port, onread: sharedRead((view) => readInto(peer, view)) })
-  const peer = new Peer(socket, opts, wire)
-  wire.pipe(socket)
-  socket.once('connect', () => {
-    if (!peer.closed) peer.sendHandshake()
-  })
-  return peer
-}
-
-/** How {@link dialPeer} reaches a peer. */
-export interface DialVia {
-  readonly transports: DialTransports
-  /** Outgoing encryption policy; null: plaintext handshakes only. */
-  readonly mse: MsePolicy | null
-}
-
-/**
- * Open an outgoing connection raced over the transports of `via` (the first
- * to connect is kept), opened with the handshake `via.mse` picks for the
- * address; the outcome is reported back to the policy.
- *
- * @example
- * ```ts
- * const p = dialPeer('198.51.100.7', 6881, opts, { transports: { tcp: true, utp: endpoint }, mse: new MsePolicy('enabled') })
- * ```
- */
-export const dialPeer = (host: string, port: number, opts: PeerOptions, via: DialVia): Peer => {
-  const handshake = via.mse?.first(opts.address) ?? 'plaintext'
-  const wire = new CappedWire('tcpOutgoing', peEnabledFor(handshake))
-  const socket = new RaceSocket(host, port, via.transports, (view) => readInto(peer, view))
-  const peer = new Peer(socket, opts, wire)
-  wire.pipe(socket)
-  socket.once('connect', () => {
-    if (peer.closed) return
-    openOutgoing(wire, handshake, {
-      infoHash: opts.infoHash,
-      peerId: opts.peerId,
-      sendHandshake: () => peer.sendHandshake(),
-      transport: socket,
-      ...(opts.handshakeTimeout !== undefined ? { timeoutMs: opts.handshakeTimeout } : {})
-    }).then(
-      () => via.mse?.succeeded(opts.address, handshake),
-      (e: Error) => {
-        via.mse?.failed(opts.address, handshake, 'handshake')
-        peer.close(e.message)
-      }
-    )
-  })
-  return peer
-}
-
-/** One socket read (a view valid only during the call) for the peer's wire. */
-const readInto = (peer: Peer, view: Uint8Array): void => {
-  if (peer.closed) return
-  try {
-    if (needsLibraryParser(peer.wire)) peer.wire.write(Buffer.from(view))
-    else feedWire(peer.wire, view, true)
-  } catch (e) {
-    // What the stream pipe did: a throwing parser or handler ends this peer, not the process.
-    peer.close(`wire: ${(e as Error).message}`)
-  }
-}
-
-/**
- * Wrap an incoming socket whose handshake is read by the listener: returns the
- * wire (already piped) so the listener can learn the infohash first.
- */
-export const incomingWire = (socket: PeerSocket, encryption = false): CappedWire => {
-  // 1: accept MSE as well as plaintext handshakes, and prefer plaintext payload.
-  const wire = new CappedWire('tcpIncoming', encryption ? 1 : 0)
-  socket.pipe(wire).pipe(socket)
-  return wire
-}
-
-/** Adopt an incoming connection for a torrent once its handshake is known. */
-export const adoptIncoming = (socket: PeerSocket, wire: CappedWire, remoteId: string, opts: PeerOptions): Peer => {
-  const peer = new Peer(socket, opts, wire)
-  peer.acceptHandshake(remoteId)
-  return peer
-}
-
-/** A wire with our message checks, not yet piped (for connections that are not a torrent's peers). */
-export const newCappedWire = (type: 'tcpIncoming' | 'tcpOutgoing'): CappedWire => new CappedWire(type)
-
-export type { CappedWire }
+export type { PeerHandler, PeerOptions } from './peer-handler.ts'
+export { MAX_MESSAGE, BODY_STALL_TIMEOUT, MIN_BODY_RATE, incomingWire, newCappedWire, type CappedWire } from './capped-wire.ts'

@@ -37,8 +37,9 @@ class Host implements WebSeedHost {
   unclaim (_source: string, first: number, count: number): void {
     for (let i = first; i < first + count; i++) if (this.state[i] === 'claimed') this.state[i] = 'missing'
   }
-  async deliver (_source: string, piece: number, bytes: Buffer): Promise<boolean> {
+  async deliver (_source: string, piece: number, bytes: Buffer, judged: (ok: boolean | null, taken: number) => void): Promise<boolean> {
     const ok = createHash('sha1').update(bytes).digest().equals(Buffer.from(this.m.pieceHashes.subarray(piece * 20, piece * 20 + 20)))
+    judged(ok, bytes.length)
     if (ok) {
       bytes.copy(this.data, piece * this.m.pieceLength)
       this.state[piece] = 'have'

@@ -93,12 +93,15 @@ const incoming = (r: ReturnType<typeof rig>, host: string, port: number): boolea
   return r.conns.acceptIncoming(ours, incomingWire(ours), randomBytes(20).toString('hex'))
 }
 
-test('connections: a full torrent admits a newcomer in place of its oldest silent peer, and refuses it when every peer is busy', () => {
+test('connections: a full torrent admits a newcomer in place of its oldest silent peer, and refuses it when every peer is busy', (t) => {
+  // Peers stamp their handshake time from Date: the first one is made the older of the two.
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 })
   const r = rig({ maxConns: 2 })
   assert.ok(incoming(r, '10.0.1.1', 1))
+  t.mock.timers.tick(10)
   assert.ok(incoming(r, '10.0.1.2', 2))
   const [first, second] = [r.conns.get('10.0.1.1:1')!, r.conns.get('10.0.1.2:2')!]
-  first.readyAt -= 10 // the older of the two
+  assert.ok(first.readyAt < second.readyAt)
   assert.ok(incoming(r, '10.0.1.3', 3), 'admitted although full')
   assert.equal(first.closed, true, 'the oldest silent peer gave up its slot')
   assert.equal(second.closed, false)

@@ -44,3 +44,10 @@ test('upload slots: a peer that leaves loses its slot at the next rechoke', () =
   slots.rechoke([b, c], false)
   assert.equal(c.wire.amChoking, false)
 })
+
+test('upload slots: bad option values fall back to the defaults instead of throwing', () => {
+  const slots = UploadSlots.of({ uploadSlots: -1, rechokeInterval: 0, optimisticInterval: Number.NaN }, new ManualClock().now)
+  const peers = [peer('a', true, 1), peer('b', true, 2)]
+  slots.rechoke(peers, false)
+  assert.equal(peers.filter((p) => !p.wire.amChoking).length, 2, 'default slots (4) take both')
+})

@@ -7,7 +7,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { randomBytes } from 'node:crypto'
-import { connectPeer, adoptIncoming, MAX_MESSAGE, type Peer, type PeerHandler } from '../../../lib/engine/wire/peer.ts'
+import { connectPeer, adoptIncoming } from '../../../lib/engine/wire/dial.ts'
+import { MAX_MESSAGE, MIN_DEPTH, START_DEPTH, Peer, type PeerHandler } from '../../../lib/engine/wire/peer.ts'
+import { socketPair } from '../../support/engine-fakes.ts'
 import { listen } from '../../../lib/engine/client/listener.ts'
 import { pollUntil } from '../../support/peers/wait.ts'
 
@@ -207,4 +209,39 @@ test('a message body arriving slowly but above the minimum rate is kept', { time
   await new Promise((r) => setTimeout(r, 3000))
   assert.deepEqual(handler.closes, [], 'a peer sending at 4 KiB/s was dropped')
   assert.equal(p.wire.bodySince, 0, 'the message did not complete')
+})
+
+test('peer state changes only through its verbs: requests, refusals, timeouts, trust', () => {
+  const handler: PeerHandler = {
+    onReady() {}, onBitfield() {}, onHave() {}, onChoke() {}, onUnchoke() {}, onInterested() {}, onUninterested() {},
+    onBlock() {}, onRequest() {}, onClose() {}
+  }
+  const peer = new Peer(socketPair()[0], { infoHash: 'ab'.repeat(20), peerId: 'cd'.repeat(20), pieceCount: 4, source: 'manual', address: '10.0.0.1:1', handler })
+  assert.equal(peer.depth, START_DEPTH)
+  peer.requestMany([{ piece: 0, offset: 0, length: 16384 }, { piece: 0, offset: 16384, length: 16384 }])
+  assert.equal(peer.inflight, 2)
+  peer.delivered(16384)
+  assert.equal(peer.inflight, 1)
+  assert.equal(peer.downloaded, 16384)
+  peer.cancel(0, 16384, 16384)
+  assert.equal(peer.inflight, 0)
+  assert.equal(peer.refused(0), false, 'the late answer to a cancelled request is forgiven')
+  assert.equal(peer.refused(0), true, 'an unrequested block is not')
+  peer.requestMany([{ piece: 1, offset: 0, length: 16384 }])
+  assert.equal(peer.timedOut(5000), 1)
+  assert.equal(peer.inflight, 0)
+  assert.equal(peer.depth, MIN_DEPTH)
+  assert.equal(peer.lastBlockAt, 5000)
+  peer.holdUnverified(3000)
+  assert.equal(peer.trusted, false)
+  peer.pieceChecked(1000, true)
+  assert.equal(peer.unverified, 2000)
+  assert.equal(peer.trusted, true)
+  peer.pieceChecked(5000, false)
+  assert.equal(peer.unverified, 0, 'never below zero')
+  assert.equal(peer.trusted, false)
+  peer.useful(7000)
+  assert.equal(peer.lastUsefulAt, 7000)
+  peer.close('test over')
+  assert.equal(peer.closed, true)
 })
