@@ -48,7 +48,7 @@ const build = (root: string): void => {
  * ```
  */
 export const engineChild = (
-  name: 'leech-engine' | 'seed-engine' | 'check-engine',
+  name: 'leech-engine' | 'seed-engine' | 'check-engine' | 'stream-engine',
   useTsx = process.argv.includes('--tsx'),
   root = projectRoot
 ): string[] => {

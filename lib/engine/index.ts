@@ -16,4 +16,6 @@ export { DHT_ENV, type DhtOption, type DhtSettings } from './swarm/client-dht.ts
 export type { LsdSettings } from './swarm/client-lsd.ts'
 export type { AdmissionSettings } from './policy/admission.ts'
 export type { PeerSource } from './wire/peer.ts'
+export type { Transport } from './wire/transport.ts'
+export type { EncryptionLevel } from './wire/mse-policy.ts'
 export { RateMeter } from './policy/rate-meter.ts'

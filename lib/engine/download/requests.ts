@@ -163,6 +163,8 @@ export class RequestPipeline {
       if (inflight > cap) this.withdraw(peer, inflight - cap)
       room = Math.min(room, cap - peer.inflight)
       if (room <= 0) return
+      // still in batches where a second of data is many blocks (per-block writes cost CPU)
+      if (room < Math.min(16, cap / 4) && peer.inflight > 0) return
     } else if (room < Math.max(16, peer.depth / 4) && inflight > 0) return // ask in batches: one pick (and one socket write) per several blocks
     // Download limit: gate the requests (what arrives is what we asked for),
     // charged when asked; a request lost to a choke errs under the limit.

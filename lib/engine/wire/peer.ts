@@ -18,6 +18,7 @@ import { pushRaw, queuedOutput } from './protocol-internals.ts'
 import { CappedWire, BODY_STALL_TIMEOUT, MIN_BODY_RATE } from './capped-wire.ts'
 import type { PeerHandler, PeerOptions } from './peer-handler.ts'
 import { RaceSocket, type PeerSocket, type Transport } from './transport.ts'
+import { newPipeline, pipelineBlock, pipelineSecond, pipelineTimeout } from '../policy/pipeline.ts'
 
 /**
  * Where we learnt of a peer (the keys of TorrentStats.peerSources).
@@ -33,10 +34,8 @@ export type PeerSource = 'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'ls
 /** Largest block a peer may request from us (clients ask for 16 KiB). */
 export const MAX_REQUEST = 128 * 1024
 
-/** Request pipeline bounds: start shallow, deepen for fast peers. */
-export const MIN_DEPTH = 16
-export const START_DEPTH = 64
-export const MAX_DEPTH = 384
+/** Request pipeline bounds (policy/pipeline.ts). */
+export { MIN_DEPTH, START_DEPTH, MAX_DEPTH } from '../policy/pipeline.ts'
 
 /**
  * A connected (or connecting) peer of one torrent.
@@ -55,7 +54,7 @@ export class Peer {
   private _readyAt = 0
   private _closed = false
   private _inflight = 0
-  private _depth = START_DEPTH
+  private pipeline = newPipeline()
   private _lastBlockAt = Date.now()
   private _timeouts = 0
   private _lastUsefulAt = Date.now()
@@ -129,7 +128,7 @@ export class Peer {
 
   /** Target number of outstanding requests; adapted to the peer's rate. */
   get depth(): number {
-    return this._depth
+    return this.pipeline.depth
   }
 
   /** Last time a requested block arrived, or we (re)started waiting. */
@@ -394,24 +393,19 @@ export class Peer {
     return queuedOutput(this.wire) + this.socket.writableLength
   }
 
-  /**
-   * Count a requested block as delivered and re-size the pipeline: aim for
-   * about half a second of data in flight, so fast peers get deep queues
-   * (the wire itself moves 1.7 GB/s with 256 in flight) and slow ones
-   * do not hoard blocks.
-   */
+  /** Count a requested block as delivered (in slow start the pipeline grows by one: policy/pipeline.ts). */
   delivered(bytes: number): void {
     if (this._inflight > 0) this._inflight--
     this._downloaded += bytes
     this.down.add(bytes)
     this._lastBlockAt = this._lastUsefulAt = Date.now()
     this._timeouts = 0
+    this.pipeline = pipelineBlock(this.pipeline)
   }
 
   /** Re-size the pipeline from the measured rate (called on the torrent's tick). */
   adapt(): void {
-    const want = Math.ceil((this.down.rate() * 0.5) / 16384)
-    this._depth = Math.max(MIN_DEPTH, Math.min(MAX_DEPTH, Math.max(want, this._depth > START_DEPTH ? this._depth - 16 : START_DEPTH)))
+    this.pipeline = pipelineSecond(this.pipeline, this.down.rate(), 16384)
   }
 
   /** We start waiting for blocks at `now` (it unchoked us): the request timeout counts from here. */
@@ -436,7 +430,7 @@ export class Peer {
    */
   timedOut(now: number): number {
     this.forgetRequests()
-    this._depth = MIN_DEPTH
+    this.pipeline = pipelineTimeout(this.pipeline)
     this._lastBlockAt = now
     return ++this._timeouts
   }
