@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:http'
+import { createServer, get } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startScrapes, nextScrapeDelay, type TrackerScrape } from '../../../lib/engine/swarm/scrape-session.ts'
 import { startOpentracker } from '../../support/peers/opentracker.ts'
@@ -42,7 +42,11 @@ test('per-tracker results from opentracker (HTTP and UDP) beside a junk tracker;
   assert.ok((byUrl.get(junkUrl)?.next ?? 0) - Date.now() > 30_000, 'a failed tracker is retried later, not at once')
   // a seeder arrives; a refresh sees it on both protocols
   const peerId = Buffer.from(`-TP0000-${randomBytes(6).toString('hex')}`)
-  await fetch(`${tracker.httpAnnounce}?info_hash=${pct(hash)}&peer_id=${pct(peerId)}&port=40100&uploaded=0&downloaded=0&left=0&compact=1&event=started`)
+  // A fresh connection: opentracker closes its end after each answer, and a pooled socket may already be closed.
+  const announce = `${tracker.httpAnnounce}?info_hash=${pct(hash)}&peer_id=${pct(peerId)}&port=40100&uploaded=0&downloaded=0&left=0&compact=1&event=started`
+  await new Promise<void>((resolve, reject) => {
+    get(announce, { agent: false }, (res) => res.resume().on('end', resolve).on('error', reject)).on('error', reject)
+  })
   await session.refresh()
   const after = new Map(session.results().map((r) => [r.url, r]))
   assert.equal(after.get(tracker.httpAnnounce)?.counts?.complete, 1)
