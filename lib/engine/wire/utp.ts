@@ -147,6 +147,8 @@ export const openUtp = (
   const maxPending = limits.maxPending ?? MAX_UTP_PENDING
   const pendingTimeout = limits.pendingTimeout ?? UTP_PENDING_TIMEOUT
   const { factory, status } = load()
+  // libutp's socket is IPv4: an IPv6 host would make utp-native resolve it again and again.
+  if (host !== undefined && !isIPv4(host)) return Promise.reject(new Error(`uTP unavailable: IPv4 only, not ${host}`))
   if (!factory) return Promise.reject(new Error(`uTP unavailable: ${status.available ? 'not loaded' : status.reason}`))
   let socket: NativeSocket
   try {

@@ -185,6 +185,10 @@ test('binding a port already in use rejects with the bind error', async () => {
   }
 })
 
+test('binding an IPv6 host refuses at once with the reason', async () => {
+  await assert.rejects(openUtp(0, '::1', (c) => c.destroy()), /uTP unavailable: IPv4 only, not ::1/)
+})
+
 test('dialling an IPv6 address throws at once (libutp sockets are IPv4)', async () => {
   const a = await openUtp(0, '127.0.0.1', (c) => c.destroy())
   try {

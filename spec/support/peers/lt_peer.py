@@ -3,7 +3,6 @@
   make SRC OUT MODE PIECE_LENGTH     MODE: v1 | v2 | hybrid; writes OUT, prints {"ok":true}
   inspect TORRENT                    prints JSON: info hashes, files (with roots), pieces, layers
   seed TORRENT SAVE PORT [RATE]      seeds existing data on 127.0.0.1:PORT (RATE: upload bytes/s, loopback included)
-  get TORRENT|MAGNET SAVE PORT PEER  downloads from PEER (host:port), prints progress lines
   recheck TORRENT SAVE               force_recheck of existing data, prints {"seconds":...}
 Every command prints JSON lines on stdout; errors print {"error": "..."} and exit 1.
 """
@@ -75,25 +74,6 @@ def cmd_seed(torrent, save, port, rate='0'):
     while True:
         time.sleep(1)
 
-def cmd_get(src, save, port, peer):
-    s = session(port)
-    h = s.add_torrent(params(src, save))
-    host, p = peer.rsplit(':', 1)
-    h.connect_peer((host, int(p)))
-    last = 0
-    while True:
-        st = h.status()
-        if st.is_seeding or st.is_finished:
-            out({'done': True, 'progress': 1.0})
-            break
-        if time.time() - last > 0.5:
-            h.connect_peer((host, int(p)))
-            out({'progress': st.progress, 'peers': st.num_peers, 'state': str(st.state)})
-            last = time.time()
-        time.sleep(0.05)
-    while True:
-        time.sleep(1)
-
 def cmd_recheck(torrent, save):
     s = session(0)
     p = params(torrent, save)
@@ -112,7 +92,7 @@ def cmd_recheck(torrent, save):
 
 if __name__ == '__main__':
     try:
-        {'make': cmd_make, 'inspect': cmd_inspect, 'seed': cmd_seed, 'get': cmd_get, 'recheck': cmd_recheck}[sys.argv[1]](*sys.argv[2:])
+        {'make': cmd_make, 'inspect': cmd_inspect, 'seed': cmd_seed, 'recheck': cmd_recheck}[sys.argv[1]](*sys.argv[2:])
     except Exception as e:
         out({'error': '%s: %s' % (type(e).__name__, e)})
         sys.exit(1)
