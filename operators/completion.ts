@@ -2,6 +2,7 @@ import type { Disposable, Scheduler, Sink, Stream, Time } from '@most/types'
 import { isTorrentStatusUpdate, type Feedback, type TorrentId, type TorrentStatusUpdate } from '../lib/messages.ts'
 import { curry2 } from '@most/prelude'
 import { SettableDisposable } from './settable.ts'
+import { EndsOnceSink } from './ends-once-sink.ts'
 
 /**
  * A torrent stopped (error or shut down) before it completed: the error of a
@@ -65,14 +66,14 @@ class Completion implements Stream<TorrentStatusUpdate> {
   }
 }
 
-class CompletionSink implements Sink<Feedback> {
-  private done = false
-
+class CompletionSink extends EndsOnceSink<Feedback, TorrentStatusUpdate> {
   constructor(
     private readonly torrentid: TorrentId,
-    private readonly sink: Sink<TorrentStatusUpdate>,
-    private readonly upstream: Disposable
-  ) {}
+    sink: Sink<TorrentStatusUpdate>,
+    upstream: Disposable
+  ) {
+    super(sink, upstream)
+  }
 
   event(t: Time, m: Feedback): void {
     if (this.done || !isTorrentStatusUpdate(m) || m.torrentid !== this.torrentid) return
@@ -88,17 +89,6 @@ class CompletionSink implements Sink<Feedback> {
     }
   }
 
-  end(t: Time): void {
-    if (this.done) return
-    this.done = true
-    this.sink.end(t)
-  }
-
-  error(t: Time, e: Error): void {
-    if (this.done) return
-    this.done = true
-    this.sink.error(t, e)
-  }
 }
 
 /**

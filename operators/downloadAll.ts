@@ -16,6 +16,7 @@ import type { TorrentService } from '../lib/service/index.ts'
 import { isComplete, isFailed } from './completion.ts'
 import { curry2 } from '@most/prelude'
 import { SettableDisposable } from './settable.ts'
+import { EndsOnceSink } from './ends-once-sink.ts'
 
 /**
  * A torrent to download: .torrent bytes, a magnet URI, or a full command (to set its folder or peers).
@@ -73,17 +74,18 @@ class DownloadAll implements Stream<Feedback> {
   }
 }
 
-class DownloadAllSink implements Sink<Feedback> {
+class DownloadAllSink extends EndsOnceSink<Feedback, Feedback> {
   private replies = 0
   private readonly open = new Set<TorrentId>()
   private readonly settled = new Set<TorrentId>()
-  private done = false
 
   constructor(
     private readonly expected: number,
-    private readonly sink: Sink<Feedback>,
-    private readonly upstream: Disposable
-  ) {}
+    sink: Sink<Feedback>,
+    upstream: Disposable
+  ) {
+    super(sink, upstream)
+  }
 
   event(t: Time, m: Feedback): void {
     if (this.done) return
@@ -96,18 +98,6 @@ class DownloadAllSink implements Sink<Feedback> {
     }
     this.sink.event(t, m)
     if (!this.done && this.replies >= this.expected && this.open.size === 0) this.finish(t)
-  }
-
-  end(t: Time): void {
-    if (this.done) return
-    this.done = true
-    this.sink.end(t)
-  }
-
-  error(t: Time, e: Error): void {
-    if (this.done) return
-    this.done = true
-    this.sink.error(t, e)
   }
 
   private finish(t: Time): void {

@@ -2,6 +2,7 @@ import type { Disposable, Scheduler, Sink, Stream, Time } from '@most/types'
 import { isNewTorrentCreated, isTorrentStatusUpdate, type Feedback, type TorrentId } from '../lib/messages.ts'
 import { isComplete, isFailed, TorrentFailedError } from './completion.ts'
 import { SettableDisposable } from './settable.ts'
+import { EndsOnceSink } from './ends-once-sink.ts'
 
 /**
  * A torrent of a sequence, complete, with its place in the sequence.
@@ -32,17 +33,11 @@ class OrderedChunks implements Stream<OrderedChunk> {
   }
 }
 
-class OrderedChunksSink implements Sink<Feedback> {
+class OrderedChunksSink extends EndsOnceSink<Feedback, OrderedChunk> {
   /** Chunks created and not yet emitted, in creation order. */
   private readonly pending: Array<{ chunk: OrderedChunk; complete: boolean }> = []
   private readonly byId = new Map<TorrentId, { chunk: OrderedChunk; complete: boolean }>()
   private created = 0
-  private done = false
-
-  constructor(
-    private readonly sink: Sink<OrderedChunk>,
-    private readonly upstream: Disposable
-  ) {}
 
   event(t: Time, m: Feedback): void {
     if (this.done) return
@@ -68,18 +63,6 @@ class OrderedChunksSink implements Sink<Feedback> {
       this.sink.error(t, new TorrentFailedError(m.torrentid, m.statsdictionary.activity))
       this.upstream.dispose()
     }
-  }
-
-  end(t: Time): void {
-    if (this.done) return
-    this.done = true
-    this.sink.end(t)
-  }
-
-  error(t: Time, e: Error): void {
-    if (this.done) return
-    this.done = true
-    this.sink.error(t, e)
   }
 
   /** Emits the complete chunks at the head of the sequence. */
