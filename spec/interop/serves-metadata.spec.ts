@@ -76,7 +76,8 @@ test('a wire the engine dials out gets its info dictionary and its listen port',
   const accepted = once(server, 'connection') as Promise<[Socket]>
 
   const port = await freePort()
-  const engine = runEngine(t, { port, host: '127.0.0.1' })
+  // This side is a plain bittorrent-protocol wire: the engine is to open in plaintext, not with MSE first.
+  const engine = runEngine(t, { port, host: '127.0.0.1', outgoingEncryption: 'disabled' })
   await engine.create(made.bytes, dirname(tree.root), [`127.0.0.1:${(server.address() as { port: number }).port}`])
   const [socket] = await within(accepted, 20_000, 'the engine dials us')
   const wire = new Wire('tcpIncoming')

@@ -73,7 +73,8 @@ test('uTP over a link with 50 ms delay and 1% loss each way completes byte-ident
 
 test('a default engine (TCP and uTP) reaches a uTP-only seeder over uTP; PeerInfo says so', async (t) => {
   const s = await seeder(t, 2 << 20, { tcp: false })
-  const l = await leech(t, s.bytes, `127.0.0.1:${s.port}`, {}, 120_000)
+  // Status every 20 ms: on an idle machine the download can otherwise finish between two updates.
+  const l = await leech(t, s.bytes, `127.0.0.1:${s.port}`, { statusInterval: 20 }, 120_000)
   assert.ok(l.data.equals(s.data), 'byte-identical')
   assert.equal(l.stats.transport, 'tcp+utp')
   const seen = history(l.engine, l.id)
