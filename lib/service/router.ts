@@ -133,7 +133,7 @@ interface ClosingEntry {
 /**
  * The routing state machine of one engine session.
  *
- * Rules (issue 2, points 1-4): creation replies are matched FIFO against one
+ * Rules: creation replies are matched FIFO against one
  * global queue; status updates go to the torrent's owners by map lookup; a
  * close from a non-owner is refused; a departed patron's queue entries are
  * marked dead (not removed) so the others' FIFO order is untouched.
