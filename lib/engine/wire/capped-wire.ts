@@ -11,7 +11,8 @@
 import type { PeerSocket } from './transport.ts'
 import Wire from 'bittorrent-protocol'
 import { feedWire } from './parser.ts'
-import { hookWire, queuedInput } from './protocol-internals.ts'
+import { hookWire, queuedInput, useMseKeys } from './protocol-internals.ts'
+import { MseKeyPair } from './mse-keys.ts'
 
 /**
  * Largest wire message we accept. A legal bitfield for 3.8 M pieces is 481 kB,
@@ -37,6 +38,12 @@ export class CappedWire extends Wire {
   bodySince = 0
   /** When the peer's first message (keep-alives aside) arrived (0: none yet); the admission policy's first-message rule. */
   firstMessageAt = 0
+
+  constructor (...args: ConstructorParameters<typeof Wire>) {
+    super(...args)
+    // An MSE opening takes the engine's cheap key pair (mse-keys.ts).
+    useMseKeys(this, () => new MseKeyPair())
+  }
 
   /** Bytes of the pending message received so far. */
   bodyReceived(): number {

@@ -35,8 +35,8 @@ interface WirePrivate {
   _onMessage: ParserStep
   /** MSE mode the wire was made with: 0 none, 1 MSE with plaintext allowed, 2 RC4 only. */
   _peEnabled: number
-  /** MSE state; null on a plaintext wire. */
-  _encryptor: { _isEncrypted?: boolean } | null
+  /** MSE state; null on a plaintext wire. `_dh` is its Diffie-Hellman object, made on first use. */
+  _encryptor: { _isEncrypted?: boolean, _dh?: unknown } | null
   /** Set while an MSE handshake resynchronises on a pattern. */
   _cryptoSyncPattern: Uint8Array | null
   /** Set while an MSE responder waits for its infohash. */
@@ -209,6 +209,16 @@ export const mseEnabled = (wire: object): number => priv(wire)._peEnabled ?? 0
 
 /** True when the wire's payload is RC4-encrypted (MSE chose RC4); false for plaintext, with or without an MSE opening. */
 export const payloadEncrypted = (wire: object): boolean => priv(wire)._encryptor?._isEncrypted === true
+
+/**
+ * Give the wire's MSE layer (when it has one) the engine's key pair instead
+ * of the Diffie-Hellman object it would make itself (see mse-keys.ts: the
+ * library's costs a primality check per connection).
+ */
+export const useMseKeys = (wire: object, keys: () => { generateKeys(): Uint8Array, computeSecret(peer: Uint8Array): Uint8Array }): void => {
+  const e = priv(wire)._encryptor
+  if (e) e._dh = keys()
+}
 
 /**
  * After the handshakes (incoming or outgoing): drop the MSE layer when the
