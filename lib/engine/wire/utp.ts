@@ -65,6 +65,9 @@ export const MAX_UTP_PENDING = 256
 /** A connection (pending or handed on) with no packet for this long (ms) is closed. */
 export const UTP_IDLE_TIMEOUT = 120_000
 
+/** How long (ms) closing an endpoint waits for libutp to close its connections gracefully. */
+export const CLOSE_GRACE = 2000
+
 /** A pending connection that sends nothing for this long (ms) is closed. */
 export const UTP_PENDING_TIMEOUT = 10_000
 
@@ -225,9 +228,15 @@ export const openUtp = (
           if (closed) return Promise.resolve()
           closed = true
           for (const c of all) c.destroy()
+          // libutp closes each connection gracefully (FIN, then its ack, or a timeout of up to a
+          // minute when the peer is gone) and the socket only after the last one. The close waits
+          // for that at most CLOSE_GRACE; past it the wind-down goes on unreferenced, so it cannot
+          // keep the process alive.
           return new Promise<void>((done) => {
-            const timer = setTimeout(done, 2000)
-            timer.unref?.()
+            const timer = setTimeout(() => {
+              socket.unref()
+              done()
+            }, CLOSE_GRACE)
             socket.close(() => {
               clearTimeout(timer)
               done()

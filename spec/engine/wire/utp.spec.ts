@@ -9,7 +9,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { udpRelay } from '../../support/udp-relay.ts'
 import { openUtp, utpStatus, type UtpConnection, type UtpEndpoint } from '../../../lib/engine/wire/utp.ts'
@@ -213,4 +214,39 @@ test('with uTP turned off the status gives the reason and openUtp refuses with i
   const [status, message] = r.stdout.trim().split('\n')
   assert.deepEqual(JSON.parse(status!), { available: false, reason: 'turned off by TORRENT_PATRON_UTP=off' })
   assert.equal(message, 'uTP unavailable: turned off by TORRENT_PATRON_UTP=off')
+})
+
+test('a closed endpoint does not keep the process alive while libutp winds down a connection to a vanished peer', async () => {
+  const mod = fileURLToPath(new URL('../../../lib/engine/wire/utp.ts', import.meta.url))
+  // The peer's endpoint goes first, so our connection's FIN is never answered.
+  const script = `
+    const m = await import(${JSON.stringify(mod)})
+    const a = await m.openUtp(0, '127.0.0.1', (conn, release) => { release(); conn.pipe(conn) })
+    const b = await m.openUtp(0, '127.0.0.1', () => {})
+    const c = b.connect(a.port, '127.0.0.1')
+    c.on('error', () => {})
+    c.write('ping')
+    await new Promise((resolve) => c.once('data', resolve))
+    await a.close()
+    await b.close()
+    console.log('closed')
+  `
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  // Bounded waits: the whole script, and the exit once it said it closed everything. libutp gives up on
+  // the unanswered FIN after about 30 s; a child still alive 15 s after closing is held up by it.
+  let limit = setTimeout(() => child.kill('SIGKILL'), 120_000)
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString()
+    if (out.includes('closed')) {
+      clearTimeout(limit)
+      limit = setTimeout(() => child.kill('SIGKILL'), 15_000)
+    }
+  })
+  child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+  const [code, signal] = await once(child, 'exit') as [number | null, string | null]
+  clearTimeout(limit)
+  assert.equal(out.trim(), 'closed', err)
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'the process exits by itself once both endpoints are closed')
 })
