@@ -14,6 +14,9 @@ declare -A provider=(
   [chromium]=chromium
   [ffmpeg]=ffmpeg
   [nginx]=nginx
+  [miniupnpd]=miniupnpd
+  [nft]=nftables
+  [iptables]=iptables
 )
 
 missing=()

@@ -20,6 +20,13 @@ export interface TorrentContext {
   readonly peerId: string
   /** Our listening port (for trackers). */
   readonly port: number
+  /**
+   * The port the router maps to {@link port} (UPnP / NAT-PMP), once mapped;
+   * null: not mapped. Tracker announces carry it in place of `port`.
+   */
+  externalPort?(): number | null
+  /** The router's external address, once a mapping is in place (for announces' `ip`); null: none known. */
+  externalAddress?(): string | null
   readonly hasher: Hasher
   /** Client-wide connection cap: may this torrent open one more? */
   canConnect(): boolean
@@ -79,6 +86,8 @@ export interface TorrentContext {
   readonly dial?: Dial
   /** How the client reaches peers ("tcp+utp", "tcp only (uTP unavailable: ...)"), for the stats. */
   transportNote?(): string
+  /** Where the port mapping stands ("upnp: tcp 198.51.100.65:6881, ...", "not mapped (...)", "off"), for the stats. */
+  portMappingNote?(): string
   /** The clock (ms since the epoch); default Date.now. */
   readonly now?: () => number
   /** Scrape the trackers (BEP 48 / BEP 15) for the stats; default true. */

@@ -21,7 +21,7 @@ export const REANNOUNCE_WHEN_ALONE = 15000
 /** What discovery needs from its torrent. */
 export interface DiscoveryOptions {
   readonly meta: Pick<Metainfo, 'infoHash' | 'infoHashBytes' | 'announce' | 'private'>
-  readonly ctx: Pick<TorrentContext, 'peerId' | 'port' | 'joinDht' | 'joinLsd' | 'scrape' | 'scrapeInterval'>
+  readonly ctx: Pick<TorrentContext, 'peerId' | 'port' | 'externalPort' | 'joinDht' | 'joinLsd' | 'scrape' | 'scrapeInterval'>
   /** Transfer totals for announces. */
   stats(): { uploaded: number; downloaded: number; left: number }
   onPeer(addr: string, source: PeerSource): void
@@ -56,7 +56,8 @@ export class Discovery {
         infoHash: meta.infoHash,
         peerId: ctx.peerId,
         announce: meta.announce,
-        port: ctx.port,
+        // the router's external port when mapped: peers outside reach us there
+        port: ctx.externalPort?.() ?? ctx.port,
         stats: () => this.o.stats(),
         onPeer: (host, port) => this.o.onPeer(formatAddress(host, port), 'tracker'),
         onCounts: (seeds, leechers) => this.o.onCounts(seeds, leechers)

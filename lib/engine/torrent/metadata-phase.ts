@@ -32,6 +32,8 @@ export interface MetadataPhaseOptions {
   readonly peerId: string
   /** Our listen port (extended handshake `p`, tracker announces). */
   readonly port: number
+  /** The router's external port mapped to `port`, once mapped (tracker announces carry it). */
+  externalPort?(): number | null
   /** Tracker URLs of the magnet (`tr`). */
   readonly trackers: readonly string[]
   /** Connections this phase may hold. */
@@ -133,7 +135,7 @@ export class MetadataPhase {
         infoHash: this.opts.infoHash,
         peerId: this.opts.peerId,
         announce: this.opts.trackers,
-        port: this.opts.port,
+        port: this.opts.externalPort?.() ?? this.opts.port,
         // The size is unknown until the metadata arrives: say "everything left".
         stats: () => ({ uploaded: 0, downloaded: 0, left: Number.MAX_SAFE_INTEGER }),
         onPeer: (host, port) => this.addPeer(formatAddress(host, port), 'tracker')
