@@ -38,7 +38,7 @@ const FALLBACK_PORT = 6881
 /** What a torrent and a magnet's metadata phase are both given. */
 export type SessionBase = Pick<
   TorrentContext & MagnetSessionOptions,
-  'peerId' | 'port' | 'externalPort' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval' | 'admission'
+  'peerId' | 'port' | 'externalPort' | 'externalIp' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval' | 'admission'
 >
 
 /**
@@ -163,6 +163,7 @@ export class ClientServices {
       peerId: this.peerId,
       port,
       externalPort: () => this.externalPort(),
+      externalIp: () => this.mapper?.externalAddress() ?? null,
       canConnect: () => this.connections < this.opts.maxConns,
       connectionsChanged: (d) => {
         this.connections += d

@@ -7,7 +7,7 @@
  * @module
  */
 import type { WebSeedSourceOptions } from '../download/web-seed-source.ts'
-import type { Hasher } from '../contracts.ts'
+import type { Hasher, StartTrackers } from '../contracts.ts'
 import type { TokenBucket } from '../policy/throttle.ts'
 import type { AdmissionLimits } from '../policy/admission.ts'
 import type { DhtTorrentHooks, DhtTorrentSession } from '../swarm/client-dht.ts'
@@ -20,13 +20,6 @@ export interface TorrentContext {
   readonly peerId: string
   /** Our listening port (for trackers). */
   readonly port: number
-  /**
-   * The port the router maps to {@link port} (UPnP / NAT-PMP), once mapped;
-   * null: not mapped. Tracker announces carry it in place of `port`.
-   */
-  externalPort?(): number | null
-  /** The router's external address, once a mapping is in place (for announces' `ip`); null: none known. */
-  externalAddress?(): string | null
   readonly hasher: Hasher
   /** Client-wide connection cap: may this torrent open one more? */
   canConnect(): boolean
@@ -90,6 +83,12 @@ export interface TorrentContext {
   portMappingNote?(): string
   /** The clock (ms since the epoch); default Date.now. */
   readonly now?: () => number
+  /** Starts the torrent's tracker session; default the engine's own HTTP/UDP client (swarm/tracker.ts). */
+  readonly startTrackers?: StartTrackers
+  /** The port trackers should give out: the router's external port mapped to `port` (UPnP / NAT-PMP), once mapped (null or absent: `port`). */
+  externalPort?(): number | null
+  /** Our external address for trackers' `ip` field, when known (the router's, once a port mapping is in place). */
+  externalIp?(): string | null
   /** Scrape the trackers (BEP 48 / BEP 15) for the stats; default true. */
   readonly scrape?: boolean
   /** Milliseconds between scrapes of a tracker that answers; default 30 min. */

@@ -17,7 +17,8 @@ import net from 'node:net'
 import { createMetadataFetcher, type MetadataFetcher } from './metadata-fetcher.ts'
 import { newCappedWire, type CappedWire, type PeerSource } from '../wire/peer.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
-import { startTracker, type TrackerSession } from '../swarm/tracker.ts'
+import { startTracker } from '../swarm/tracker.ts'
+import type { StartTrackers, TrackerSession } from '../contracts.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import { PeerBook } from '../swarm/peer-book.ts'
@@ -34,8 +35,12 @@ export interface MetadataPhaseOptions {
   readonly port: number
   /** The router's external port mapped to `port`, once mapped (tracker announces carry it). */
   externalPort?(): number | null
+  /** The router's external address, once a port mapping is in place (tracker announces' `ip`). */
+  externalIp?(): string | null
   /** Tracker URLs of the magnet (`tr`). */
   readonly trackers: readonly string[]
+  /** Starts the tracker session; default the engine's own client (swarm/tracker.ts). */
+  readonly startTrackers?: StartTrackers
   /** Connections this phase may hold. */
   readonly maxConns: number
   /** Client-wide connection cap: may we open one more? */
@@ -131,11 +136,13 @@ export class MetadataPhase {
     if (this.started || this.closed) return
     this.started = true
     try {
-      this.tracker = startTracker({
+      this.tracker = (this.opts.startTrackers ?? startTracker)({
         infoHash: this.opts.infoHash,
         peerId: this.opts.peerId,
         announce: this.opts.trackers,
-        port: this.opts.externalPort?.() ?? this.opts.port,
+        port: this.opts.port,
+        ...(this.opts.externalPort && { externalPort: () => this.opts.externalPort?.() ?? null }),
+        ...(this.opts.externalIp && { externalIp: () => this.opts.externalIp?.() ?? null }),
         // The size is unknown until the metadata arrives: say "everything left".
         stats: () => ({ uploaded: 0, downloaded: 0, left: Number.MAX_SAFE_INTEGER }),
         onPeer: (host, port) => this.addPeer(formatAddress(host, port), 'tracker')

@@ -98,6 +98,8 @@ test('port mapping: without it the note is "off" and no external port; with it t
     assert.equal(ctx.portMappingNote?.(), `natpmp: tcp ${FAKE_EXTERNAL}:${port}${udp}`)
     assert.equal(ctx.externalPort?.(), port)
     assert.equal(services.sessionBase(port, () => {}).externalPort?.(), port)
+    // what the tracker announces carry (port, and `ip`)
+    assert.equal(ctx.externalIp?.(), FAKE_EXTERNAL)
     assert.ok(gw.mappings.has(`tcp:${port}`))
   } finally {
     await services.close()
