@@ -278,6 +278,31 @@ export interface TorrentStats {
     readonly reason?: string
   }>
   /**
+   * Announces: each tracker's latest answer (peers, seeds, leechers), its
+   * warning, or why its latest announce failed, and when the next is due.
+   * Absent when the torrent names no tracker.
+   */
+  readonly trackers?: ReadonlyArray<{
+    /** The tracker's announce URL. */
+    readonly url: string
+    /** Not answered yet, answering, or failing (see `error`). */
+    readonly state: 'pending' | 'working' | 'failing'
+    /** Peers in its latest good answer. */
+    readonly peers?: number
+    /** Seeders it reported. */
+    readonly seeds?: number
+    /** Leechers it reported. */
+    readonly leechers?: number
+    /** When its latest good answer came (ms since the epoch). */
+    readonly at?: number
+    /** When the next announce is due (ms since the epoch). */
+    readonly next?: number
+    /** Why the latest announce failed. */
+    readonly error?: string
+    /** The tracker's warning, or what was malformed in an answer that was used anyway. */
+    readonly warning?: string
+  }>
+  /**
    * Tracker scrapes (BEP 48 over HTTP, BEP 15 over UDP): each tracker's
    * latest seeders, leechers and completed downloads, or why its last
    * scrape failed. Absent when no tracker has a scrape convention.

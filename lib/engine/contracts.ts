@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { TorrentStats } from '../messages.ts'
 
 /**
  * One file of a torrent, with its place in the torrent's byte space.
@@ -242,3 +243,63 @@ export interface BlockRequest {
   /** Size in bytes. */
   readonly length: number
 }
+
+/**
+ * The latest word from one tracker, for a torrent's stats: an entry of
+ * `TorrentStats.trackers` (lib/messages.ts).
+ *
+ * @example
+ * ```ts
+ * const note: TrackerNote = { url: 'udp://[::1]:6969', state: 'failing', error: 'no answer from the tracker at [::1]:6969', next: Date.now() + 20_000 }
+ * ```
+ */
+export type TrackerNote = NonNullable<TorrentStats['trackers']>[number]
+
+/** A torrent's announces to its trackers, whichever client speaks to them. */
+export interface TrackerSession {
+  /** The download completed: announce `completed`. */
+  completed(): void
+  /** Ask for more peers soon (within each tracker's `min interval`). */
+  update(): void
+  /** Each tracker's latest state, in announce order. */
+  notes(): TrackerNote[]
+  /** Announce `stopped` and release sockets and timers; resolves within about a second. */
+  stop(): Promise<void>
+}
+
+/** What a torrent gives its tracker client. */
+export interface TrackerSessionOptions {
+  /** Hex info hash (40 chars). */
+  readonly infoHash: string
+  /** Our peer id, hex. */
+  readonly peerId: string
+  /** Announce URLs in order (tiers flattened). */
+  readonly announce: readonly string[]
+  /** Our listening port. */
+  readonly port: number
+  /** The port trackers should give out, when a port mapping knows it (null: use `port`). */
+  readonly externalPort?: () => number | null
+  /** Our external address, sent as `ip` (null: the tracker uses the source address). */
+  readonly externalIp?: () => string | null
+  /** Transfer totals for the announce. */
+  readonly stats: () => { uploaded: number; downloaded: number; left: number }
+  /** A peer a tracker gave. */
+  readonly onPeer: (host: string, port: number) => void
+  /** A tracker's seed and leecher counts. */
+  readonly onCounts?: (seeds: number, leechers: number) => void
+  /** A failed announce, a tracker's warning, or a malformed part of an answer, with the tracker's URL. */
+  readonly onWarning?: (message: string) => void
+  /** A tracker's note changed (worth a status update). */
+  readonly onNote?: () => void
+}
+
+/**
+ * Starts a torrent's tracker session: the seam through which a torrent gets
+ * its tracker client (the engine's own by default).
+ *
+ * @example
+ * ```ts
+ * const start: StartTrackers = (o) => ({ completed() {}, update() {}, notes: () => [], stop: async () => {} })
+ * ```
+ */
+export type StartTrackers = (options: TrackerSessionOptions) => TrackerSession

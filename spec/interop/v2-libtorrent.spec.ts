@@ -34,8 +34,8 @@ for (const version of ['v2', 'hybrid'] as const) {
     const seeder = await startLibtorrent({ torrent: torrentPath, save: join(tmp.path, 'seed') })
     t.after(() => seeder.close())
     await seeder.waitForStatus(s => s.seeding, 'libtorrent seeding', 60_000)
-    // Plain TCP: this spec is about v2 data; the transports and MSE have specs of their own.
-    const engine = runEngine(t, { utp: false, outgoingEncryption: 'disabled' })
+    // The engine's defaults: uTP raced with TCP, an obfuscated opening first.
+    const engine = runEngine(t, {})
     const id = await engine.create(bytes, join(tmp.path, 'out'), [`127.0.0.1:${seeder.port}`])
     const done = await engine.waitSeeding(id, 120_000)
     assert.equal(done.size, parsed.value.fileBytes)

@@ -4,19 +4,18 @@
  * {@link PiecePicker.cancelled}), randomness injected: every decision replays.
  *
  * Policy, in order: pieces readers need next, pieces in progress (this peer's
- * first), then the rarest the peer has (random among equally rare; high before
- * normal before low priority; never a skipped file's: download/wanted.ts).
- * Outside endgame a block is outstanding at one peer at most; once every
- * missing block is requested (endgame), a block may be asked of up to
- * `endgamePeers` peers so the last pieces do not wait on the slowest one.
+ * first), then the rarest the peer has (among equally rare, those it suggested
+ * first, download/suggested.ts, then random; high before normal before low
+ * priority; never a skipped file's: download/wanted.ts). Outside endgame a
+ * block is outstanding at one peer at most; once every missing block is
+ * requested (endgame), a block may be asked of up to `endgamePeers` peers.
  *
  * Cost: fresh pieces sit in buckets by availability (O(1) moves): `addHave` is
  * O(1), `add/removeAvailability` O(pieces in the bitfield), `pick` O(pieces in
  * progress with a free block + pieces the peer has requests in + bucket
  * entries looked at until enough of the peer's are found); about 1 µs per
- * block measured for one seeder refilling a 256-deep pipeline one block at a
- * time over 4,096 pieces. Against a peer with few pieces it can degrade to a
- * scan; endgame picks scan the (few) pieces in progress block by block.
+ * block for one seeder refilling a 256-deep pipeline over 4,096 pieces.
+ * Against a peer with few pieces it can degrade to a scan.
  *
  * @module
  */
@@ -26,6 +25,7 @@ import { RarityBuckets } from './rarity.ts'
 import { Outstanding } from './outstanding.ts'
 import { PieceGeometry, type GeometryOptions } from './geometry.ts'
 import { WantedPieces } from './wanted.ts'
+import { suggestedFirst } from './suggested.ts'
 
 /** What the picker needs to know of a peer. */
 export interface PeerView {
@@ -33,6 +33,8 @@ export interface PeerView {
   readonly id: string
   /** Whether the peer announced `piece` (bitfield or have). */
   has(piece: number): boolean
+  /** Pieces it suggested (BEP 6), oldest first: preferred among equally rare ones. */
+  readonly suggested?: readonly number[]
 }
 
 /** Construction options of {@link PiecePicker}. */
@@ -145,7 +147,6 @@ export class PiecePicker extends PieceGeometry {
   hasAll(): boolean {
     return this.haveBits.all()
   }
-
 
   /** Blocks not yet received in pieces not yet verified. */
   missingBlocks(): number {
@@ -423,7 +424,7 @@ export class PiecePicker extends PieceGeometry {
     let blocks = 0
     // with a selection of several priorities: high first, then normal, then low
     for (const rank of this.wanted.mixed() ? [3, 2, 1] : [-1]) {
-      for (const p of this.rarity.rarestFirst(this.rng)) {
+      for (const p of suggestedFirst(this.rarity.rarestFirst(this.rng), peer.suggested ?? [], (q) => this.rarity.of(q), (q) => this.rarity.has(q))) {
         if ((rank >= 0 && this.wanted.rank(p) !== rank) || !peer.has(p) || this.barred(p, peer.id)) continue
         chosen.push(p)
         blocks += this.blocksOf(p)

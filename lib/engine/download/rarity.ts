@@ -47,6 +47,11 @@ export class RarityBuckets {
     if (inBucket) this.insert(p)
   }
 
+  /** Whether `p` is fresh (in a bucket). */
+  has(p: number): boolean {
+    return this.pos[p]! >= 0
+  }
+
   /** `p` is fresh (again). Idempotent. */
   insert(p: number): void {
     if (this.pos[p]! >= 0) return

@@ -36,6 +36,8 @@ export interface RequestPeer {
   has(piece: number): boolean
   /** We may ask for `piece` now (it unchokes us, or the piece is in its BEP 6 allowed-fast set). */
   mayRequest?(piece: number): boolean
+  /** Pieces it suggested (BEP 6 Suggest Piece), oldest first. */
+  readonly suggested?: readonly number[]
   /** Requests outstanding with it. */
   readonly inflight: number
   /** Target number of outstanding requests. */
@@ -174,7 +176,7 @@ export class RequestPipeline {
       this.refillLater(this.o.throttle.delay(block, now))
       return
     }
-    const view = choked ? { id: peer.id, has: (p: number) => peer.has(p) && peer.mayRequest!(p) } : peer
+    const view = choked ? { id: peer.id, has: (p: number) => peer.has(p) && peer.mayRequest!(p), ...(peer.suggested && { suggested: peer.suggested }) } : peer
     const reqs = this.o.picker.pick(view, Math.min(room, afford))
     if (reqs.length === 0) return
     let asked = 0

@@ -10,6 +10,7 @@
  */
 import { bdecode, isBytes, isDict, isInt, latin1, type BDict, type BValue } from '../metainfo/bdecode-guard.ts'
 import { UDP_ACTION, u32, udpTrackerRequest } from './udp-tracker.ts'
+import { percentBytes, readCapped } from './http-tracker.ts'
 
 /** One tracker's counts for one torrent. */
 export interface ScrapeCounts {
@@ -82,8 +83,6 @@ export const scrape = async (announce: string, infoHash: Uint8Array, opts: Scrap
   }
 }
 
-const percentBytes = (bytes: Uint8Array): string => [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')
-
 const scrapeHttp = async (url: string, infoHash: Uint8Array, opts: ScrapeOptions): Promise<ScrapeCounts> => {
   const signals = [AbortSignal.timeout(opts.timeoutMs ?? 15000), ...(opts.signal ? [opts.signal] : [])]
   const res = await fetch(`${url}${url.includes('?') ? '&' : '?'}info_hash=${percentBytes(infoHash)}`, { signal: AbortSignal.any(signals) })
@@ -91,28 +90,11 @@ const scrapeHttp = async (url: string, infoHash: Uint8Array, opts: ScrapeOptions
     await res.body?.cancel()
     throw new ScrapeError(`scrape ${url}: HTTP ${res.status}`)
   }
-  const body = await readCapped(res, MAX_HTTP_BODY, url)
+  const body = await readCapped(res, MAX_HTTP_BODY)
+  if (body === null) throw new ScrapeError(`scrape ${url}: answer larger than ${MAX_HTTP_BODY} bytes`)
   const decoded = bdecode(body)
   if (!decoded.ok) throw new ScrapeError(`scrape ${url}: the answer is not bencode (${decoded.reason})`)
   return countsFromBencode(decoded.value, infoHash, url)
-}
-
-const readCapped = async (res: Response, cap: number, url: string): Promise<Uint8Array> => {
-  const chunks: Uint8Array[] = []
-  let size = 0
-  if (res.body === null) return new Uint8Array(0)
-  const reader = res.body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.length
-    if (size > cap) {
-      await reader.cancel()
-      throw new ScrapeError(`scrape ${url}: answer larger than ${cap} bytes`)
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks)
 }
 
 const count = (d: BDict, key: string, url: string): number => {
@@ -147,7 +129,7 @@ export const countsFromBencode = (root: BValue, infoHash: Uint8Array, url: strin
 }
 
 const scrapeUdp = async (url: string, infoHash: Uint8Array, opts: ScrapeOptions): Promise<ScrapeCounts> => {
-  const body = await udpTrackerRequest(
+  const { body } = await udpTrackerRequest(
     url,
     UDP_ACTION.scrape,
     (connectionId, tx) => Buffer.concat([connectionId, u32(UDP_ACTION.scrape), tx, infoHash]),

@@ -7,7 +7,7 @@
  * @module
  */
 import type { WebSeedSourceOptions } from '../download/web-seed-source.ts'
-import type { Hasher } from '../contracts.ts'
+import type { Hasher, StartTrackers } from '../contracts.ts'
 import type { TokenBucket } from '../policy/throttle.ts'
 import type { AdmissionLimits } from '../policy/admission.ts'
 import type { DhtTorrentHooks, DhtTorrentSession } from '../swarm/client-dht.ts'
@@ -81,6 +81,12 @@ export interface TorrentContext {
   transportNote?(): string
   /** The clock (ms since the epoch); default Date.now. */
   readonly now?: () => number
+  /** Starts the torrent's tracker session; default the engine's own HTTP/UDP client (swarm/tracker.ts). */
+  readonly startTrackers?: StartTrackers
+  /** The port trackers should give out, when a port mapping knows it (null or absent: `port`). */
+  externalPort?(): number | null
+  /** Our external address for trackers' `ip` field, when known. */
+  externalIp?(): string | null
   /** Scrape the trackers (BEP 48 / BEP 15) for the stats; default true. */
   readonly scrape?: boolean
   /** Milliseconds between scrapes of a tracker that answers; default 30 min. */

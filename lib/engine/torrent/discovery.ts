@@ -5,9 +5,9 @@
  * @internal
  * @module
  */
-import type { Metainfo } from '../contracts.ts'
+import type { Metainfo, TrackerSession } from '../contracts.ts'
 import type { PeerSource } from '../wire/peer.ts'
-import { startTracker, type TrackerSession } from '../swarm/tracker.ts'
+import { startTracker } from '../swarm/tracker.ts'
 import { startScrapes, type ScrapeSession } from '../swarm/scrape-session.ts'
 import { formatAddress } from '../swarm/address.ts'
 import type { TorrentStats } from '../../messages.ts'
@@ -21,7 +21,7 @@ export const REANNOUNCE_WHEN_ALONE = 15000
 /** What discovery needs from its torrent. */
 export interface DiscoveryOptions {
   readonly meta: Pick<Metainfo, 'infoHash' | 'infoHashBytes' | 'announce' | 'private'>
-  readonly ctx: Pick<TorrentContext, 'peerId' | 'port' | 'joinDht' | 'joinLsd' | 'scrape' | 'scrapeInterval'>
+  readonly ctx: Pick<TorrentContext, 'peerId' | 'port' | 'joinDht' | 'joinLsd' | 'scrape' | 'scrapeInterval' | 'startTrackers' | 'externalPort' | 'externalIp'> & Partial<Pick<TorrentContext, 'changed'>>
   /** Transfer totals for announces. */
   stats(): { uploaded: number; downloaded: number; left: number }
   onPeer(addr: string, source: PeerSource): void
@@ -52,17 +52,20 @@ export class Discovery {
   start(): void {
     const { meta, ctx } = this.o
     try {
-      this.tracker = startTracker({
+      this.tracker = (ctx.startTrackers ?? startTracker)({
         infoHash: meta.infoHash,
         peerId: ctx.peerId,
         announce: meta.announce,
         port: ctx.port,
+        ...(ctx.externalPort && { externalPort: () => ctx.externalPort?.() ?? null }),
+        ...(ctx.externalIp && { externalIp: () => ctx.externalIp?.() ?? null }),
         stats: () => this.o.stats(),
         onPeer: (host, port) => this.o.onPeer(formatAddress(host, port), 'tracker'),
-        onCounts: (seeds, leechers) => this.o.onCounts(seeds, leechers)
+        onCounts: (seeds, leechers) => this.o.onCounts(seeds, leechers),
+        ...(ctx.changed && { onNote: () => ctx.changed?.() })
       })
     } catch {
-      // A tracker URL the library cannot use must not stop the torrent: peers may come from elsewhere.
+      // A tracker client that cannot start must not stop the torrent: peers may come from elsewhere.
       this.tracker = null
     }
     if (ctx.scrape !== false && meta.announce.length > 0)
@@ -82,6 +85,12 @@ export class Discovery {
   /** Ask the trackers for peers now. */
   update(): void {
     this.tracker?.update()
+  }
+
+  /** Each tracker's latest announce note, for the stats (undefined when the torrent names no tracker). */
+  trackerStats(): TorrentStats['trackers'] {
+    const notes = this.tracker?.notes() ?? []
+    return notes.length > 0 ? notes : undefined
   }
 
   /** Each tracker's latest scrape, for the stats (undefined when none is scraped). */

@@ -17,7 +17,8 @@ import net from 'node:net'
 import { createMetadataFetcher, type MetadataFetcher } from './metadata-fetcher.ts'
 import { newCappedWire, type CappedWire, type PeerSource } from '../wire/peer.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
-import { startTracker, type TrackerSession } from '../swarm/tracker.ts'
+import { startTracker } from '../swarm/tracker.ts'
+import type { StartTrackers, TrackerSession } from '../contracts.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import { PeerBook } from '../swarm/peer-book.ts'
@@ -41,6 +42,8 @@ export interface MetadataPhaseOptions {
   readonly port: number
   /** Tracker URLs of the magnet (`tr`). */
   readonly trackers: readonly string[]
+  /** Starts the tracker session; default the engine's own client (swarm/tracker.ts). */
+  readonly startTrackers?: StartTrackers
   /** Connections this phase may hold. */
   readonly maxConns: number
   /** Client-wide connection cap: may we open one more? */
@@ -162,7 +165,7 @@ export class MetadataPhase {
     if (this.started || this.closed) return
     this.started = true
     try {
-      this.tracker = startTracker({
+      this.tracker = (this.opts.startTrackers ?? startTracker)({
         infoHash: this.opts.infoHash,
         peerId: this.opts.peerId,
         announce: this.opts.trackers,

@@ -397,7 +397,7 @@ export class Torrent implements PeerHandler {
 
   /** The status dictionary, computed now. */
   stats(): TorrentStats {
-    const scrapes = this.discovery.scrapeStats()
-    return this.status.stats(this.conns.values(), { ...(this.webSeeds && { webSeeds: this.webSeeds.stats() }), ...(scrapes && { scrapes }) })
+    const [scrapes, trackers] = [this.discovery.scrapeStats(), this.discovery.trackerStats()]
+    return this.status.stats(this.conns.values(), { ...(this.webSeeds && { webSeeds: this.webSeeds.stats() }), ...(trackers && { trackers }), ...(scrapes && { scrapes }) })
   }
 }

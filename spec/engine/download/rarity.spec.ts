@@ -28,3 +28,13 @@ test('rarity: the random start rotates within a bucket', () => {
   for (let p = 0; p < 4; p++) r.insert(p)
   assert.deepEqual([...r.rarestFirst(() => 0.5)], [2, 3, 0, 1])
 })
+
+test('has: a piece is fresh while it sits in a bucket', () => {
+  const r = new RarityBuckets(3)
+  assert.equal(r.has(1), false)
+  r.insert(1)
+  r.change(1, 2)
+  assert.equal(r.has(1), true)
+  r.remove(1)
+  assert.equal(r.has(1), false)
+})

@@ -162,3 +162,41 @@ test('coordinator: a write error fails the torrent with the reason and closes it
     await r.done()
   }
 })
+
+test('coordinator: a seed\'s Suggest Piece (BEP 6) decides which of the equally rare pieces is requested first', async () => {
+  const data = randomBytes(16 * 2 * B)
+  const meta = metainfoOf(data, 2 * B)
+  const suggested = 13
+  const requests: number[] = []
+  const r = await rig(meta, () => ({}), ['10.0.0.2:6881'], {
+    ctx: {
+      dial: (_host: string, _port: number, o: PeerOptions) => {
+        const [ours, theirs] = socketPair()
+        const wire = new Wire()
+        theirs.pipe(wire).pipe(theirs)
+        wire.on('error', () => {})
+        wire.on('handshake', (infoHash: string) => {
+          wire.handshake(infoHash, randomBytes(20).toString('hex'), { fast: true })
+          wire.suggest(suggested)
+          wire.haveAll()
+        })
+        wire.on('interested', () => wire.unchoke())
+        wire.on('request', (piece: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) => {
+          requests.push(piece)
+          respond(null, Buffer.from(data.subarray(piece * 2 * B + offset, piece * 2 * B + offset + length)))
+        })
+        const peer = new Peer(ours, o)
+        queueMicrotask(() => peer.sendHandshake())
+        return peer
+      }
+    }
+  })
+  try {
+    await r.torrent.start()
+    await r.changed(() => r.torrent.stats().activity === 'seeding')
+    assert.deepEqual(requests.slice(0, 2), [suggested, suggested], `first requests: ${requests.slice(0, 4)}`)
+    assert.ok(r.storage.data.equals(data))
+  } finally {
+    await r.done()
+  }
+})
