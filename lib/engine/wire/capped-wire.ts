@@ -11,7 +11,8 @@
 import type { PeerSocket } from './transport.ts'
 import Wire from 'bittorrent-protocol'
 import { feedWire } from './parser.ts'
-import { hookHandshake, hookWire, queuedInput, useMseKeys, withReservedBits } from './protocol-internals.ts'
+import { hookHandshake, hookWire, queuedInput, useMseKeys, wireEncryption, withReservedBits } from './protocol-internals.ts'
+import type { PeerEncryption } from './mse-policy.ts'
 import { MseKeyPair } from './mse-keys.ts'
 
 /**
@@ -62,6 +63,11 @@ export class CappedWire extends Wire {
   override handshake(infoHash: string | Uint8Array, peerId: string | Uint8Array, extensions?: Record<string, boolean>): void {
     if (extensions?.['v2'] === true) withReservedBits(this, 7, V2_BIT, () => super.handshake(infoHash, peerId, extensions))
     else super.handshake(infoHash, peerId, extensions)
+  }
+
+  /** What the connection's opening negotiated (RC4, an MSE handshake with plaintext payload, or no MSE). */
+  get encryption(): PeerEncryption {
+    return wireEncryption(this)
   }
 }
 
