@@ -226,8 +226,9 @@ export interface TorrentAlreadyDownloading {
  */
 export interface TorrentStats {
   /**
-   * What the torrent is doing: `"fetching metadata"`, `"checking"`,
-   * `"downloading"`, `"seeding"`, `"stalled"`, `"shut down"` or `"error: ..."`.
+   * What the torrent is doing: `"fetching metadata"`, `"fetching piece layers (...)"`
+   * (a v2-only magnet, with what it waits for), `"checking"`, `"downloading"`,
+   * `"seeding"`, `"stalled"`, `"shut down"` or `"error: ..."`.
    */
   readonly activity: string
   /** Verified fraction of the torrent, 0..1. */
