@@ -257,6 +257,11 @@ export interface TorrentStats {
   readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
   /** Connected peers by transport (TCP or uTP). */
   readonly peerTransports?: Readonly<Record<'tcp' | 'utp', number>>
+  /**
+   * Connected peers by how their payload travels: RC4 (MSE), plaintext after
+   * an MSE handshake (`obfuscated`), or no MSE (`none`).
+   */
+  readonly peerEncryption?: Readonly<Record<'rc4' | 'obfuscated' | 'none', number>>
   /** How the engine reaches peers: `"tcp+utp"`, `"utp only"`, or `"tcp only (...)"` saying why uTP is not used. */
   readonly transport?: string
   /**

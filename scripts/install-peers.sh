@@ -14,6 +14,9 @@ declare -A provider=(
   [chromium]=chromium
   [ffmpeg]=ffmpeg
   [nginx]=nginx
+  [transmission-daemon]=transmission-daemon
+  [rtorrent]=rtorrent
+  [ip]=iproute2
 )
 
 missing=()

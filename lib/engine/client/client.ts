@@ -176,6 +176,7 @@ class EngineInstance {
     if (cmd.priorities !== undefined) this.wishes.set(id, [...cmd.priorities])
     const session: MagnetSession = new MagnetSession({
       ...this.services.sessionBase(port, () => this.status(id)),
+      transports: () => this.services.dialTransports(),
       magnet,
       peers: [...this.options.peers, ...(cmd.peers ?? []), ...magnet.peers],
       maxConns: this.options.maxConnsPerTorrent,

@@ -9,11 +9,14 @@
  * torrent proper dials the same peers again: simpler than moving a live wire,
  * whose earlier messages (bitfield, haves) a new owner would have missed.
  *
+ * Dials race TCP and uTP like the torrent's (the first to connect is kept)
+ * and open with the plaintext handshake; peers that dial us arrive over
+ * either transport, their MSE answered by the listener.
+ *
  * @internal
  * @module
  */
 import { formatAddress } from '../swarm/address.ts'
-import net from 'node:net'
 import { createMetadataFetcher, type MetadataFetcher } from './metadata-fetcher.ts'
 import { newCappedWire, type CappedWire, type PeerSource } from '../wire/peer.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
@@ -22,7 +25,7 @@ import type { StartTrackers, TrackerSession } from '../contracts.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import { PeerBook } from '../swarm/peer-book.ts'
-import type { PeerSocket } from '../wire/transport.ts'
+import { RaceSocket, type DialTransports, type PeerSocket } from '../wire/transport.ts'
 import { defaultAdmissionLimits, firstMessageVerdict, type AdmissionLimits } from '../policy/admission.ts'
 
 /** What a metadata phase needs from its client. */
@@ -54,7 +57,15 @@ export interface MetadataPhaseOptions {
   readonly pexInterval?: number
   /** Who may hold connection slots (policy/admission.ts): the first-message deadline; default its defaults. */
   readonly admission?: AdmissionLimits
+  /**
+   * What a dial may use at this moment (the client's: TCP unless turned off,
+   * its uTP endpoint once open); each dial races them as the torrent's do.
+   * Default: TCP only.
+   */
+  transports?(): DialTransports
 }
+
+const TCP_ONLY: DialTransports = { tcp: true, utp: null }
 
 /** A peer address and where we learnt it. */
 export interface LearntPeer {
@@ -224,10 +235,13 @@ export class MetadataPhase {
     if (!this.started || this.closed) return
     for (const k of this.book.due(() => this.conns.size < this.opts.maxConns && this.opts.canConnect())) {
       const key = k.key
-      const socket = net.connect({ host: k.host, port: k.port })
       const wire = newCappedWire('tcpOutgoing')
-      socket.pipe(wire).pipe(socket)
-      const c = this.track(socket, wire, key, k.source, key)
+      // Plaintext handshake over whichever transport connects first; the few bytes of this phase are copied to the wire.
+      const socket = new RaceSocket(k.host, k.port, this.opts.transports?.() ?? TCP_ONLY, (view) => {
+        if (!c.closed) wire.write(Buffer.from(view))
+      })
+      wire.pipe(socket)
+      const c: Conn = this.track(socket, wire, key, k.source, key)
       useWireExtensions(wire, { info: () => null, port: this.opts.port })
       this.pex?.attach(wire as unknown as PexWire, undefined, key)
       socket.once('connect', () => {

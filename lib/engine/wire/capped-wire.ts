@@ -11,7 +11,8 @@
 import type { PeerSocket } from './transport.ts'
 import Wire from 'bittorrent-protocol'
 import { feedWire } from './parser.ts'
-import { hookWire, queuedInput, useMseKeys } from './protocol-internals.ts'
+import { hookWire, queuedInput, useMseKeys, wireEncryption } from './protocol-internals.ts'
+import type { PeerEncryption } from './mse-policy.ts'
 import { MseKeyPair } from './mse-keys.ts'
 
 /**
@@ -48,6 +49,11 @@ export class CappedWire extends Wire {
   /** Bytes of the pending message received so far. */
   bodyReceived(): number {
     return queuedInput(this)
+  }
+
+  /** What the connection's opening negotiated (RC4, an MSE handshake with plaintext payload, or no MSE). */
+  get encryption(): PeerEncryption {
+    return wireEncryption(this)
   }
 }
 

@@ -14,6 +14,7 @@
  * @module
  */
 import Wire from 'bittorrent-protocol'
+import type { PeerEncryption } from './mse-policy.ts'
 
 /** A parser step of the Wire: called with exactly the bytes it asked for. */
 type ParserStep = (buffer: Uint8Array) => void
@@ -36,7 +37,7 @@ interface WirePrivate {
   /** MSE mode the wire was made with: 0 none, 1 MSE with plaintext allowed, 2 RC4 only. */
   _peEnabled: number
   /** MSE state; null on a plaintext wire. `_dh` is its Diffie-Hellman object, made on first use. */
-  _encryptor: { _isEncrypted?: boolean, _dh?: unknown } | null
+  _encryptor: { _isEncrypted?: boolean, _dh?: unknown, encryptionMethod?: number | null } | null
   /** Set while an MSE handshake resynchronises on a pattern. */
   _cryptoSyncPattern: Uint8Array | null
   /** Set while an MSE responder waits for its infohash. */
@@ -76,7 +77,7 @@ export const WIRE_MEMBERS = {
   _parserSize: { kind: 'field', type: 'number', use: 'the copy-free input path (bytes the step waits for)' },
   _parser: { kind: 'field', type: 'function', use: 'the copy-free input path (the current step)' },
   _peEnabled: { kind: 'field', type: 'number', use: 'mseEnabled' },
-  _encryptor: { kind: 'field', type: 'object', use: 'needsLibraryParser, mayBypass, payloadEncrypted, dropPlaintextEncryptor' },
+  _encryptor: { kind: 'field', type: 'object', use: 'needsLibraryParser, mayBypass, payloadEncrypted, dropPlaintextEncryptor, wireEncryption' },
   _cryptoSyncPattern: { kind: 'field', type: 'object', use: 'needsLibraryParser (MSE resynchronisation)' },
   _pePending: { kind: 'field', type: 'boolean', use: 'needsLibraryParser (MSE responder without infohash)' },
   _finished: { kind: 'field', type: 'boolean', use: 'mayBypass (a closed wire)' },
@@ -227,7 +228,23 @@ export const useMseKeys = (wire: object, keys: () => { generateKeys(): Uint8Arra
  */
 export const dropPlaintextEncryptor = (wire: object): void => {
   const w = priv(wire)
-  if (w._encryptor && !w._encryptor._isEncrypted) w._encryptor = null
+  if (!w._encryptor || w._encryptor._isEncrypted) return
+  if (w._encryptor.encryptionMethod === 1) obfuscatedOpenings.add(wire)
+  w._encryptor = null
+}
+
+/** Wires whose MSE opening chose plaintext payload and whose MSE layer is gone (dropPlaintextEncryptor). */
+const obfuscatedOpenings = new WeakSet<object>()
+
+/**
+ * What the wire's opening negotiated: RC4 payload, an MSE handshake with
+ * plaintext payload ('obfuscated'), or no MSE at all ('none', also while an
+ * MSE handshake is still under way).
+ */
+export const wireEncryption = (wire: object): PeerEncryption => {
+  const e = priv(wire)._encryptor
+  if (e?._isEncrypted === true) return 'rc4'
+  return obfuscatedOpenings.has(wire) || e?.encryptionMethod === 1 ? 'obfuscated' : 'none'
 }
 
 /**
