@@ -21,7 +21,7 @@ import { listen, receiveHandshake, type IncomingRoute, type Listener } from './l
 import { openUtp, type UtpEndpoint } from '../wire/utp.ts'
 import { MsePolicy } from '../wire/mse-policy.ts'
 import { dialPeer } from '../wire/dial.ts'
-import type { PeerSocket } from '../wire/transport.ts'
+import type { DialTransports, PeerSocket } from '../wire/transport.ts'
 import { PendingHandshakes } from '../policy/admission.ts'
 import type { ResolvedOptions } from './options.ts'
 import { PortMapper, type WantedPort } from '../nat/port-mapper.ts'
@@ -177,6 +177,11 @@ export class ClientServices {
     }
   }
 
+  /** What a dial may use now: TCP unless turned off, and the uTP endpoint once it is open. */
+  dialTransports(): DialTransports {
+    return { tcp: this.opts.tcp, utp: this.utpNow }
+  }
+
   /** Everything a torrent is given. */
   torrentContext(port: number, changed: () => void): TorrentContext {
     const o = this.opts
@@ -202,7 +207,7 @@ export class ClientServices {
       ...(o.webSeedCa !== undefined ? { webSeedOptions: { ca: o.webSeedCa } } : {}),
       ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
       joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null,
-      dial: (host, p, peerOpts) => dialPeer(host, p, peerOpts, { transports: { tcp: o.tcp, utp: this.utpNow }, mse: this.mse }),
+      dial: (host, p, peerOpts) => dialPeer(host, p, peerOpts, { transports: this.dialTransports(), mse: this.mse }),
       transportNote: () => this.transportNote,
       portMappingNote: () => this.portMappingNote()
     }
