@@ -155,11 +155,13 @@ export class MagnetSession {
     if (this.torrent !== null) return this.torrent.stats()
     const activity = this.closed ? 'shut down' : this.error !== null ? `error: ${this.error}` : 'fetching metadata'
     const fetching = this.error === null && !this.closed
+    const trackers = fetching ? this.phase.trackerNotes() : []
     return {
       ...emptyStats,
       activity,
       numPeers: fetching ? this.phase.connectedPeers() : 0,
-      peerSources: fetching ? this.phase.sources() : noPeerSources()
+      peerSources: fetching ? this.phase.sources() : noPeerSources(),
+      ...(trackers.length > 0 && { trackers })
     }
   }
 }
