@@ -59,6 +59,15 @@ export interface CreateNewTorrent {
    * Skipped files are not created; absent: every file normal.
    */
   readonly priorities?: readonly FilePriority[]
+  /**
+   * The priority of the files past the end of `priorities` (default
+   * `normal`). `'skip'` with `priorities` naming the wanted files downloads
+   * only those, which is how a magnet's selection is given before its file
+   * count is known (aria2c's `--select-file`). An index in `priorities`
+   * past the torrent's files fails the torrent, at once for a .torrent file,
+   * when its metadata arrives for a magnet.
+   */
+  readonly otherFiles?: FilePriority
 }
 
 /**
@@ -89,8 +98,14 @@ export interface SetFilePriority {
   readonly type: 'SetFilePriority'
   /** Id of the torrent, as handed out by the engine. */
   readonly torrentid: TorrentId
-  /** File index (metainfo order, pad files not counted). */
-  readonly file: number
+  /**
+   * File index (metainfo order, pad files not counted), or `'others'`: every
+   * file that no priority names (the creation's `priorities` list nor a
+   * SetFilePriority). An index past the torrent's files gets a
+   * {@link TorrentCommandRefused} from the engine (for a magnet, once its
+   * metadata arrived), delivered only to the owners that asked for it.
+   */
+  readonly file: number | 'others'
   /** The new priority. */
   readonly priority: FilePriority
 }
@@ -211,8 +226,9 @@ export interface TorrentAlreadyDownloading {
  */
 export interface TorrentStats {
   /**
-   * What the torrent is doing: `"fetching metadata"`, `"checking"`,
-   * `"downloading"`, `"seeding"`, `"stalled"`, `"shut down"` or `"error: ..."`.
+   * What the torrent is doing: `"fetching metadata"`, `"fetching piece layers (...)"`
+   * (a v2-only magnet, with what it waits for), `"checking"`, `"downloading"`,
+   * `"seeding"`, `"stalled"`, `"shut down"` or `"error: ..."`.
    */
   readonly activity: string
   /** Verified fraction of the torrent, 0..1. */
@@ -247,6 +263,11 @@ export interface TorrentStats {
   readonly name?: string
   /** Bytes of the torrent's files (pad files not counted); absent while a magnet fetches its metadata. */
   readonly size?: number
+  /**
+   * Bytes of the wanted files (those not skipped), which `fractionDone` and
+   * `timeEst` count; present only when some file is skipped.
+   */
+  readonly wanted?: number
   /** BitTorrent version(s) of the torrent (BEP 52); absent while a magnet fetches its metadata. */
   readonly version?: 'v1' | 'v2' | 'hybrid'
   /** Hex v1 info hash; absent for a v2-only torrent and while a magnet fetches its metadata. */
@@ -360,18 +381,21 @@ export interface TorrentStatusUpdate {
 export type CreationReply = NewTorrentCreated | TorrentStartFail | TorrentAlreadyDownloading
 
 /**
- * Everything an engine emits.
+ * Everything an engine emits. Its {@link TorrentCommandRefused} answers a
+ * SetFilePriority for a file the torrent does not have; the service gives
+ * it only to the owners that asked for that file.
  *
  * @example
  * ```ts
  * const feedback: Stream<EngineFeedback> = torrentClient()(commands)
  * ```
  */
-export type EngineFeedback = CreationReply | TorrentStatusUpdate
+export type EngineFeedback = CreationReply | TorrentStatusUpdate | TorrentCommandRefused
 
 /**
- * The service refused a patron's command (for example closing a torrent the
- * patron does not own). Nothing reached the engine.
+ * A patron's command was refused: by the service (for example closing a
+ * torrent the patron does not own; nothing reached the engine), or by the
+ * engine (a SetFilePriority for a file index past the torrent's files).
  *
  * @example
  * ```ts
@@ -399,7 +423,7 @@ export interface TorrentCommandRefused {
  * const feedback: Stream<Feedback> = torrentPatron(service)(commands)
  * ```
  */
-export type Feedback = EngineFeedback | TorrentCommandRefused
+export type Feedback = EngineFeedback
 
 // ---------------------------------------------------------------------------
 // Internal to the service
@@ -483,7 +507,7 @@ export type Message = Command | Feedback | ServiceMessage
  */
 export const createNewTorrent = (
   rawmetainfo: Uint8Array | string,
-  options: { savefolder?: string; peers?: readonly string[]; priorities?: readonly FilePriority[] } = {}
+  options: { savefolder?: string; peers?: readonly string[]; priorities?: readonly FilePriority[]; otherFiles?: FilePriority } = {}
 ): CreateNewTorrent => ({ type: 'CreateNewTorrent', rawmetainfo, ...options })
 
 /**
@@ -502,7 +526,7 @@ export const closeTorrent = (torrentid: TorrentId): CloseTorrent => ({ type: 'Cl
  * setFilePriority(id, 0, 'high')
  * ```
  */
-export const setFilePriority = (torrentid: TorrentId, file: number, priority: FilePriority): SetFilePriority => ({
+export const setFilePriority = (torrentid: TorrentId, file: number | 'others', priority: FilePriority): SetFilePriority => ({
   type: 'SetFilePriority',
   torrentid,
   file,

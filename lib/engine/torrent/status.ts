@@ -248,6 +248,7 @@ export class TorrentStatus {
       piecesTotal: pieceCount,
       name: this.meta.name,
       size: this.meta.fileBytes ?? length,
+      ...(this.wanted !== null && this.wanted.wantedBytes() < (this.meta.fileBytes ?? this.meta.length) ? { wanted: this.wanted.wantedBytes() } : {}),
       version: this.meta.version ?? 'v1',
       ...(this.meta.version === 'v2' || this.meta.infoHash === undefined ? {} : { infoHashV1: this.meta.infoHash }),
       ...(this.meta.v2 === undefined ? {} : { infoHashV2: this.meta.v2.infoHash }),

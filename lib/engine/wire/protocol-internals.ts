@@ -58,6 +58,7 @@ const proto = Wire.prototype as unknown as {
   _onMessageLength: ParserStep
   _onMessage: ParserStep
   _write: StreamWrite
+  _onHandshakeBuffer: ParserStep
 }
 
 /**
@@ -70,7 +71,8 @@ export const WIRE_MEMBERS = {
   _onMessageLength: { kind: 'method', arity: 1, use: 'hookWire: the message size cap' },
   _onMessage: { kind: 'method', arity: 1, use: 'hookWire: the message length checks; awaitsMessageBody' },
   _write: { kind: 'method', arity: 2, use: 'hookWire: the copy-free input path' },
-  _push: { kind: 'method', arity: 1, use: 'pushRaw: batched requests' },
+  _onHandshakeBuffer: { kind: 'method', arity: 1, use: 'hookHandshake: the reserved bytes of the peer\'s handshake (BEP 52 v2 bit)' },
+  _push: { kind: 'method', arity: 1, use: 'pushRaw: batched requests; withReservedBits: our handshake\'s reserved bytes' },
   _pull: { kind: 'method', arity: 4, use: 'takePeerRequest: blocks sent around the wire' },
   _buffer: { kind: 'field', type: 'object', use: 'the copy-free input path (unparsed chunks)' },
   _bufferSize: { kind: 'field', type: 'number', use: 'the copy-free input path; the body stall check' },
@@ -125,6 +127,53 @@ export const hookWire = <W extends Wire>(cls: abstract new (...args: never[]) =>
 }
 
 const priv = (wire: object): WirePrivate => wire as WirePrivate
+
+/** Bytes before the reserved bytes in a handshake: the length byte and "BitTorrent protocol". */
+const PROTOCOL_PREFIX = 20
+
+/**
+ * Give `onReserved` the 8 reserved bytes of every peer handshake a wire of
+ * class `cls` parses (the library passes on only its DHT, fast and extended bits).
+ *
+ * @example
+ * ```ts
+ * hookHandshake(Checked, (wire, reserved) => { wire.peerReserved = reserved })
+ * ```
+ */
+export const hookHandshake = <W extends Wire>(cls: abstract new (...args: never[]) => W, onReserved: (wire: W, reserved: Uint8Array) => void): void => {
+  const target = cls.prototype as unknown as typeof proto
+  const library = proto._onHandshakeBuffer
+  target._onHandshakeBuffer = function (this: W, buffer: Uint8Array) {
+    // The step gets the handshake after its length byte: 19 bytes of protocol name, then the reserved bytes.
+    onReserved(this, new Uint8Array(buffer.subarray(PROTOCOL_PREFIX - 1, PROTOCOL_PREFIX + 7)))
+    library.call(this, buffer)
+  }
+}
+
+/**
+ * Run `send` (which sends our handshake through the library) with the bits of
+ * `mask` set in reserved byte `byte` of that handshake: the library sets only
+ * its own bits (DHT, fast, extended).
+ *
+ * @example
+ * ```ts
+ * withReservedBits(wire, 7, 0x10, () => wire.handshake(infoHash, peerId)) // BEP 52: we speak v2
+ * ```
+ */
+export const withReservedBits = (wire: object, byte: number, mask: number, send: () => void): void => {
+  const w = priv(wire)
+  const library = w._push
+  w._push = function (this: WirePrivate, data: Uint8Array) {
+    delete (w as Partial<WirePrivate>)._push
+    if (data.length === PROTOCOL_PREFIX + 48 && data[0] === 19) data[PROTOCOL_PREFIX + byte] = (data[PROTOCOL_PREFIX + byte] ?? 0) | mask
+    return library.call(this, data)
+  }
+  try {
+    send()
+  } finally {
+    delete (w as Partial<WirePrivate>)._push
+  }
+}
 
 const ignore: ParserStep = () => {}
 
