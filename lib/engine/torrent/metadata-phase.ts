@@ -21,7 +21,7 @@ import { createMetadataFetcher, type MetadataFetcher } from './metadata-fetcher.
 import { newCappedWire, type CappedWire, type PeerSource } from '../wire/peer.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
 import { startTracker } from '../swarm/tracker.ts'
-import type { StartTrackers, TrackerSession } from '../contracts.ts'
+import type { StartTrackers, TrackerNote, TrackerSession } from '../contracts.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import { PeerBook } from '../swarm/peer-book.ts'
@@ -212,6 +212,11 @@ export class MetadataPhase {
     }
     this.layerFetch?.tick()
     this.connectMore()
+  }
+
+  /** Each tracker's latest announce note (empty without trackers). */
+  trackerNotes(): TrackerNote[] {
+    return this.tracker?.notes() ?? []
   }
 
   /** Connected peers that completed the handshake. */
