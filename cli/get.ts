@@ -6,7 +6,7 @@
  */
 import { createNewTorrent, type Feedback, type TorrentId, type TorrentStats } from '../lib/messages.ts'
 import { isComplete, isFailed } from '../operators/completion.ts'
-import { DHT_ENV, dhtOffByEnvironment, parse, parsePeers, parsePort, parseSeconds } from './args.ts'
+import { DHT_ENV, dhtOffByEnvironment, parse, parsePeers, parsePort, parseSeconds, portMappingWanted } from './args.ts'
 import { CliError, exitCodes, usageError } from './errors.ts'
 import { ensurePortFree, ensureWritableFolder, readTorrentInput, type TorrentInput } from './input.ts'
 import { onInterrupt } from './interrupt.ts'
@@ -30,6 +30,8 @@ Options:
       --seed             keep seeding after the download, until Ctrl-C
       --no-dht           do not use the DHT to find peers (it is on by default;
                          its routing table is kept in DIR/.torrent-patron/dht.json)
+      --no-port-mapping  do not map the port on the router (UPnP / NAT-PMP, on
+                         by default; TORRENT_PATRON_PORT_MAPPING=off also turns it off)
       --only LIST        download only these files: comma-separated indices (from 0,
                          in the order info lists them) or names (path or base name,
                          * and ? as in a shell); a magnet takes indices only
@@ -218,6 +220,7 @@ export const get = async (argv: readonly string[]): Promise<number> => {
     port: { type: 'string' },
     seed: { type: 'boolean' },
     'no-dht': { type: 'boolean' },
+    'no-port-mapping': { type: 'boolean' },
     timeout: { type: 'string' },
     only: { type: 'string' },
     skip: { type: 'string' },
@@ -251,7 +254,7 @@ export const get = async (argv: readonly string[]): Promise<number> => {
     import('./patron-run.ts'),
     import('./ui/view.ts')
   ])
-  const engine = torrentClient({ port: port ?? 0, downloadFolder: savefolder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}) })
+  const engine = torrentClient({ port: port ?? 0, downloadFolder: savefolder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}), portMapping: portMappingWanted(values['no-port-mapping']) })
   const service = torrentService(engine)
   const view = chooseView(values)
   try {

@@ -191,11 +191,13 @@ export class MagnetSession {
         ? `error: ${this.error}`
         : this.fetchingLayers ? `fetching piece layers (${this.phase.layerNote() ?? 'starting'})` : 'fetching metadata'
     const fetching = this.error === null && !this.closed
+    const trackers = fetching ? this.phase.trackerNotes() : []
     return {
       ...emptyStats,
       activity,
       numPeers: fetching ? this.phase.connectedPeers() : 0,
-      peerSources: fetching ? this.phase.sources() : noPeerSources()
+      peerSources: fetching ? this.phase.sources() : noPeerSources(),
+      ...(trackers.length > 0 && { trackers })
     }
   }
 }
