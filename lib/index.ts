@@ -22,7 +22,7 @@ export { torrentService, sharedService, type Engine, type TorrentService, type P
 export { torrentPatron, type PatronOf } from './patron.ts'
 export { defaultService } from './default-service.ts'
 export { torrentClient, type ClientOptions, type TorrentHandle, type PeerInfo, type PeerSource, type Transport, type EncryptionLevel, type PeerEncryption } from './engine/index.ts'
-export type { AdmissionSettings, DhtOption, DhtSettings, LsdSettings } from './engine/index.ts'
+export type { AdmissionSettings, DhtOption, DhtSettings, LsdSettings, PortMappingSettings } from './engine/index.ts'
 export { makeTorrent, defaultPieceLength, makeSeedCommand, type MakeTorrentOptions, type SeedCommand, type SeedCommandOptions } from './maker/index.ts'
 export { parseMetainfo, parseMagnet } from './engine/metainfo/index.ts'
 export type { PieceDeadline } from './engine/download/deadlines.ts'

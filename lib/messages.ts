@@ -286,6 +286,12 @@ export interface TorrentStats {
   /** How the engine reaches peers: `"tcp+utp"`, `"utp only"`, or `"tcp only (...)"` saying why uTP is not used. */
   readonly transport?: string
   /**
+   * The engine's port mapping on the home router: `"upnp: tcp 198.51.100.65:6881, udp 198.51.100.65:6881"`
+   * (or `natpmp: ...`) when mapped, `"not mapped (...)"` with each method's reason,
+   * `"mapping"` while the first attempt runs, `"off"` when not asked for.
+   */
+  readonly portMapping?: string
+  /**
    * BEP 19 web seeds: bytes of good pieces each delivered, bytes it sent that
    * failed the hash check, and whether it is in use, resting after a failure
    * (with the reason) or dropped for bad data. Absent when the torrent has none.

@@ -17,6 +17,9 @@ declare -A provider=(
   [transmission-daemon]=transmission-daemon
   [rtorrent]=rtorrent
   [ip]=iproute2
+  [miniupnpd]=miniupnpd
+  [nft]=nftables
+  [iptables]=iptables
 )
 
 missing=()

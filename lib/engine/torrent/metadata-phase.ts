@@ -43,6 +43,10 @@ export interface MetadataPhaseOptions {
   readonly peerId: string
   /** Our listen port (extended handshake `p`, tracker announces). */
   readonly port: number
+  /** The router's external port mapped to `port`, once mapped (tracker announces carry it). */
+  externalPort?(): number | null
+  /** The router's external address, once a port mapping is in place (tracker announces' `ip`). */
+  externalIp?(): string | null
   /** Tracker URLs of the magnet (`tr`). */
   readonly trackers: readonly string[]
   /** Starts the tracker session; default the engine's own client (swarm/tracker.ts). */
@@ -181,6 +185,8 @@ export class MetadataPhase {
         peerId: this.opts.peerId,
         announce: this.opts.trackers,
         port: this.opts.port,
+        ...(this.opts.externalPort && { externalPort: () => this.opts.externalPort?.() ?? null }),
+        ...(this.opts.externalIp && { externalIp: () => this.opts.externalIp?.() ?? null }),
         // The size is unknown until the metadata arrives: say "everything left".
         stats: () => ({ uploaded: 0, downloaded: 0, left: Number.MAX_SAFE_INTEGER }),
         onPeer: (host, port) => this.addPeer(formatAddress(host, port), 'tracker')

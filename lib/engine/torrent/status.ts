@@ -197,6 +197,9 @@ export class TorrentStatus {
   /** The client's transports, for the stats' `transport` (set by the torrent from its context). */
   transportNote: (() => string) | undefined
 
+  /** The client's port mapping, for the stats' `portMapping` (set by the torrent from its context). */
+  portMappingNote: (() => string) | undefined
+
   /** The status dictionary, computed now; `extra` entries (web seeds, scrapes) are added as they are. */
   stats(peers: Iterable<StatusPeer>, extra: Partial<TorrentStats> = {}): TorrentStats {
     const pieceCount = this.meta.pieceCount
@@ -256,6 +259,7 @@ export class TorrentStatus {
       peerTransports: transports,
       peerEncryption: encryption,
       ...(this.transportNote ? { transport: this.transportNote() } : {}),
+      ...(this.portMappingNote ? { portMapping: this.portMappingNote() } : {}),
       ...extra
     }
     return stats

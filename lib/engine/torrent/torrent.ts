@@ -76,6 +76,7 @@ export class Torrent implements PeerHandler {
     const picker = (this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length }))
     this.status = new TorrentStatus(meta, picker, now)
     this.status.transportNote = ctx.transportNote
+    this.status.portMappingNote = ctx.portMappingNote
     this.slots = UploadSlots.of(ctx, now)
     const up = torrentThrottle(ctx.clientUp, ctx.uploadRateLimit)
     this.uploads = new UploadQueue({ pieces: picker, storage, throttle: up, io: this.io, now, sent: (n) => this.status.sent(n), closed })

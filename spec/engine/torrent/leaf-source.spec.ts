@@ -12,6 +12,7 @@ import { hashServer } from '../../../lib/engine/torrent/hash-server.ts'
 import { HashExchange } from '../../../lib/engine/wire/hash-exchange.ts'
 import { LEAF_SIZE } from '../../../lib/engine/metainfo/merkle.ts'
 import { v2TorrentOf } from '../../support/v2-meta.ts'
+import { SmartBan } from '../../../lib/engine/download/smart-ban.ts'
 import { wirePair } from '../../support/wire-pair.ts'
 
 const PIECE = 4 * LEAF_SIZE
@@ -49,4 +50,27 @@ test('nobody to ask, or nobody who holds the piece: no leaves', async () => {
   assert.equal(await leafSource(t.meta, () => [lacking])!(0), null)
   assert.equal(v2Blame({ ...t.meta, version: 'hybrid' }, () => []), undefined)
   assert.equal(v2Blame(t.meta, () => [])?.bytes(1), PIECE)
+})
+
+test('smart ban over a real wire: a shared v2 failure names its liar from the leaves another peer serves', async () => {
+  const t = v2TorrentOf([new Uint8Array(randomBytes(PIECE * 2))], PIECE)
+  const x = await peer({ serve: hashServer(t.meta, (p) => Promise.resolve(t.piece(p)))! })
+  const banned: string[] = []
+  const ban = new SmartBan({
+    banStrikes: 1,
+    blockSize: LEAF_SIZE,
+    picker: { failed: () => {}, restrict: () => {} },
+    canRefetch: () => true,
+    closed: () => false,
+    onBan: (key) => banned.push(key),
+    v2: v2Blame(t.meta, () => [x])
+  })
+  ban.sender('honest:1', 'H')
+  ban.sender('liar:1', 'L')
+  const bad = t.piece(1)
+  bad[LEAF_SIZE + 99]! ^= 0x10 // block 1, from the liar
+  ban.failed(1, { senders: new Map([['honest:1', 3 * LEAF_SIZE], ['liar:1', LEAF_SIZE]]), from: ['honest:1', 'liar:1', 'honest:1', 'honest:1'], data: (use) => use(bad) }, () => {})
+  while (banned.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+  assert.deepEqual(banned, ['L'])
+  assert.equal(ban.strikesOf('H'), 0)
 })
