@@ -6,7 +6,10 @@
  * it, and {"event":"done","ms":...} once the download is complete. Runs
  * until killed.
  *
- *   node --import tsx bench/stream-engine.ts (--torrent t.torrent | --magnet URI) --out DIR [--peer 127.0.0.1:6881]...
+ * With --drain it also reads file 0 itself from the start (a read stream
+ * drained as it comes, no HTTP): the reader's cost without the server's.
+ *
+ *   node --import tsx bench/stream-engine.ts (--torrent t.torrent | --magnet URI) --out DIR [--peer 127.0.0.1:6881]... [--drain]
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -22,12 +25,16 @@ const { values } = parseArgs({
     magnet: { type: 'string' },
     out: { type: 'string' },
     peer: { type: 'string', multiple: true, default: [] },
+    drain: { type: 'boolean', default: false },
   },
 })
 if ((values.torrent === undefined && values.magnet === undefined) || values.out === undefined) {
   console.error('usage: stream-engine.ts (--torrent FILE | --magnet URI) --out DIR [--peer HOST:PORT]...')
   process.exit(2)
 }
+
+// SIGTERM exits normally, so that node's --cpu-prof (BENCH_NODE_ARGS) writes its profile
+process.on('SIGTERM', () => process.exit(0))
 
 const handles = new Map<string, TorrentHandle>()
 let served: ServedTorrent | undefined
@@ -44,6 +51,7 @@ const tell = (): void => {
   if (streams === undefined) return
   told = true
   served = servedTorrent(id, 'bench', streams)
+  if (values.drain) streams.createReadStream(0).on('error', () => {}).resume()
   process.stdout.write(JSON.stringify({ event: 'listening', url: srv.fileUrl(served, 0) }) + '\n')
 }
 startEngine(

@@ -12,12 +12,17 @@
  * Then the whole download with one reader streaming from the start, against
  * the same download with no reader (the deadline window must cost < 10%).
  *
- *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS]
+ * `--whole-only` runs only the whole download; `--reader engine` reads inside
+ * the engine's process (no HTTP) instead of over HTTP; `--ab DIR` runs the
+ * whole download with the engine of the checkout at DIR too ("before"),
+ * alternating with this tree's run by run, so the machine's load falls on both.
+ *
+ *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only] [--reader http|engine] [--ab DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 import { get } from 'node:http'
 import { createInterface } from 'node:readline'
@@ -30,6 +35,7 @@ import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { ensureDataset } from './lib/data.ts'
 import { freePort, waitForPort } from './lib/net.ts'
 import { projectRoot } from './lib/paths.ts'
+import { checkoutLabel } from './lib/ab.ts'
 import { ensureWebtorrent, webtorrentDir } from './lib/webtorrent.ts'
 
 const { values } = parseArgs({
@@ -38,11 +44,14 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '2000000' },
     seconds: { type: 'string', default: '40' },
     'whole-only': { type: 'boolean', default: false },
+    reader: { type: 'string', default: 'http' },
+    ab: { type: 'string' },
   },
 })
 const RUNS = Number(values.runs)
 const RATE = Number(values.rate)
 const WHOLE = 128 << 20 // bytes of the whole-download comparison
+const inEngine = values.reader === 'engine'
 
 const work = join(tmpdir(), 'tp-bench-stream')
 await mkdir(join(work, 'seed'), { recursive: true })
@@ -93,7 +102,7 @@ async function launch(c: Contender, source: Source): Promise<{ child: ChildProce
   await mkdir(out, { recursive: true })
   const [cmd, args] = c.command(source, out)
   const t0 = performance.now()
-  const child = killOnExit(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: projectRoot, env: { ...process.env, TORRENT_PATRON_DHT: 'off' } }))
+  const child = killOnExit(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: projectRoot, env: { ...process.env, TORRENT_PATRON_DHT: 'off', TORRENT_PATRON_PORT_MAPPING: 'off' } }))
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
@@ -109,11 +118,16 @@ async function launch(c: Contender, source: Source): Promise<{ child: ChildProce
 }
 
 async function stop(run: { child: ChildProcess; out: string }): Promise<void> {
-  run.child.kill('SIGKILL')
+  // SIGTERM first (the engine child then exits normally, writing a --cpu-prof profile if asked), SIGKILL after 3 s
+  const gone = new Promise<void>((r) => (run.child.exitCode !== null || run.child.signalCode !== null ? r() : run.child.once('exit', () => r())))
+  run.child.kill('SIGTERM')
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), 3000)
+  await gone
+  clearTimeout(timer)
   await rm(run.out, { recursive: true, force: true })
 }
 
-const whole: Array<{ withReader: boolean; ms: number }> = []
+const whole: Array<{ side: string; withReader: boolean; ms: number }> = []
 const results: Array<{ contender: string; source: Source; ttfbMs: number; playableMs: number; seekMs: number }> = []
 const { browser, close } = await launchChromium()
 try {
@@ -154,13 +168,14 @@ try {
       '--enable-dht=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--console-log-level=error', '--summary-interval=0', ds.torrentFile], { stdio: 'ignore' }),
   )
   await waitForPort(bigPort)
-  const big: Contender = {
+  const sides = [...(values.ab === undefined ? [] : [{ side: `before (${checkoutLabel(resolve(values.ab))})`, root: resolve(values.ab) }]), { side: values.ab === undefined ? '' : `after (${checkoutLabel(projectRoot)})`, root: projectRoot }]
+  const big = (root: string, withReader: boolean): Contender => ({
     name: 'torrent-patron',
-    command: (_source, out) => [process.execPath, [...engineChild('stream-engine'), '--torrent', ds.torrentFile, '--out', out, '--peer', `127.0.0.1:${bigPort}`]],
-  }
+    command: (_source, out) => [process.execPath, [...engineChild('stream-engine', undefined, root), '--torrent', ds.torrentFile, '--out', out, '--peer', `127.0.0.1:${bigPort}`, ...(withReader && inEngine ? ['--drain'] : [])]],
+  })
   for (let r = 0; r < RUNS; r++) {
-    for (const withReader of [false, true]) {
-      const a = await launch(big, 'torrent')
+    for (const { side, root } of sides) for (const withReader of [false, true]) {
+      const a = await launch(big(root, withReader), 'torrent')
       const done = new Promise<number>((resolve) => {
         createInterface({ input: a.child.stdout! }).on('line', (line) => {
           const m = JSON.parse(line) as { event?: string; ms?: number }
@@ -168,11 +183,11 @@ try {
         })
       })
       // the reader drains the file as fast as it comes, keeping nothing (node:http, not fetch: less CPU in this process)
-      if (withReader) get(a.url, (res) => res.resume()).on('error', () => {})
+      if (withReader && !inEngine) get(a.url, (res) => res.resume()).on('error', () => {})
       const ms = await done
       await stop(a)
-      whole.push({ withReader, ms })
-      console.log(JSON.stringify({ whole: true, withReader, ms }))
+      whole.push({ side, withReader, ms })
+      console.log(JSON.stringify({ whole: true, side, withReader, ms }))
     }
   }
   bigSeeder.kill('SIGTERM')
@@ -185,17 +200,22 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((x, y) => x - y)
   return s[Math.floor(s.length / 2)]!
 }
-console.log(`\nvideo ${(size / 1e6).toFixed(1)} MB, seeder limited to ${(RATE / 1e6).toFixed(1)} MB/s, ${RUNS} runs, medians (ms):`)
-console.log('| contender | source | first byte | playable | seek to 80% |')
-console.log('|---|---|---|---|---|')
-for (const c of contenders) {
+if (results.length > 0) console.log(`\nvideo ${(size / 1e6).toFixed(1)} MB, seeder limited to ${(RATE / 1e6).toFixed(1)} MB/s, ${RUNS} runs, medians (ms):`)
+if (results.length > 0) console.log('| contender | source | first byte | playable | seek to 80% |\n|---|---|---|---|---|')
+for (const c of results.length > 0 ? contenders : []) {
   for (const source of ['torrent', 'magnet'] as const) {
     const rows = results.filter((x) => x.contender === c.name && x.source === source)
     console.log(`| ${c.name} | ${source} | ${median(rows.map((x) => x.ttfbMs))} | ${median(rows.map((x) => x.playableMs))} | ${median(rows.map((x) => x.seekMs))} |`)
   }
 }
-const plain = median(whole.filter((w) => !w.withReader).map((w) => w.ms))
-const read = median(whole.filter((w) => w.withReader).map((w) => w.ms))
-console.log(`\nwhole download of ${WHOLE >> 20} MiB (torrent-patron, unlimited aria2c seeder): ${plain} ms with no reader, ${read} ms with one reader from the start (${((read / plain - 1) * 100).toFixed(1)}%)`)
+for (const side of new Set(whole.map((w) => w.side))) {
+  const ms = (withReader: boolean) => whole.filter((w) => w.side === side && w.withReader === withReader).map((w) => w.ms)
+  const plain = median(ms(false))
+  const read = median(ms(true))
+  console.log(
+    `\n${side === '' ? '' : `${side}: `}whole download of ${WHOLE >> 20} MiB (torrent-patron, unlimited aria2c seeder): ${plain} ms with no reader (${ms(false).join(', ')}), ` +
+      `${read} ms with one ${inEngine ? 'in-process' : 'HTTP'} reader from the start (${ms(true).join(', ')}): ${((read / plain - 1) * 100).toFixed(1)}%`,
+  )
+}
 console.log(engineRuntimeNote())
 process.exit(0)

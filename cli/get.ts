@@ -6,10 +6,11 @@
  */
 import { createNewTorrent, type Feedback, type TorrentId, type TorrentStats } from '../lib/messages.ts'
 import { isComplete, isFailed } from '../operators/completion.ts'
-import { DHT_ENV, dhtOffByEnvironment, parse, parsePeers, parsePort, parseSeconds } from './args.ts'
+import { DHT_ENV, dhtOffByEnvironment, parse, parsePeers, parsePort, parseSeconds, portMappingWanted } from './args.ts'
 import { CliError, exitCodes, usageError } from './errors.ts'
 import { ensurePortFree, ensureWritableFolder, readTorrentInput, type TorrentInput } from './input.ts'
 import { onInterrupt } from './interrupt.ts'
+import { parseSelection, selectionPriorities, type SelectionPriorities } from './select.ts'
 import type { PatronHandlers, PatronRun } from './patron-run.ts'
 import { noPeerHint, type PeerSourcesSetup } from './peer-hint.ts'
 import { noPeerHintMs } from './timing.ts'
@@ -29,6 +30,12 @@ Options:
       --seed             keep seeding after the download, until Ctrl-C
       --no-dht           do not use the DHT to find peers (it is on by default;
                          its routing table is kept in DIR/.torrent-patron/dht.json)
+      --no-port-mapping  do not map the port on the router (UPnP / NAT-PMP, on
+                         by default; TORRENT_PATRON_PORT_MAPPING=off also turns it off)
+      --only LIST        download only these files: comma-separated indices (from 0,
+                         in the order info lists them) or names (path or base name,
+                         * and ? as in a shell); a magnet takes indices only
+      --skip LIST        download every file but these (same LIST)
       --timeout S        give up (exit 1) when not complete after S seconds
       --json             print each status update as one JSON line, then a Summary line
   -h, --help             show this help`
@@ -61,6 +68,8 @@ export interface DownloadOptions {
   readonly timeoutS?: number
   /** Say which peer sources are off or empty when no peer came for a while (not said without it). */
   readonly hint?: PeerSourcesSetup
+  /** The files to download (`--only` / `--skip`), as priorities; absent: every file. */
+  readonly selection?: SelectionPriorities
 }
 
 /** Activities before the download proper: the data on disk is not yet known. */
@@ -136,7 +145,8 @@ export const download = (
         case 'TorrentStatusUpdate':
           if (m.torrentid !== id) return
           last = m.statsdictionary
-          if (m.statsdictionary.size !== undefined) size = m.statsdictionary.size
+          // With --only or --skip the figures are those of the chosen files.
+          if (m.statsdictionary.size !== undefined) size = m.statsdictionary.wanted ?? m.statsdictionary.size
           if (checked === undefined && size !== undefined && !beforeData.has(last.activity)) {
             // The check of what is on disk is over: what it verified was there before this run.
             checked = { at: Date.now(), verified: Math.max(0, Math.round(last.fractionDone * size) - last.downTotal) }
@@ -162,7 +172,7 @@ export const download = (
     })
     opts.signal?.addEventListener('abort', () => settle('failed', String(opts.signal?.reason ?? 'aborted')), { once: true })
     const raw = input.kind === 'torrent' ? input.bytes : input.uri
-    patron.send(createNewTorrent(raw, { savefolder: opts.savefolder, peers: opts.peers }))
+    patron.send(createNewTorrent(raw, { savefolder: opts.savefolder, peers: opts.peers, ...opts.selection }))
   })
 
 /**
@@ -210,7 +220,10 @@ export const get = async (argv: readonly string[]): Promise<number> => {
     port: { type: 'string' },
     seed: { type: 'boolean' },
     'no-dht': { type: 'boolean' },
+    'no-port-mapping': { type: 'boolean' },
     timeout: { type: 'string' },
+    only: { type: 'string' },
+    skip: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
   })
@@ -223,7 +236,13 @@ export const get = async (argv: readonly string[]): Promise<number> => {
   const peers = parsePeers('get', values.peer)
   const port = parsePort('get', values.port)
   const timeoutS = parseSeconds('get', 'timeout', values.timeout)
+  const selection = parseSelection('get', values.only, values.skip)
   const inputs = await Promise.all(positionals.map(readTorrentInput))
+  const selections = inputs.map((input) =>
+    selection === undefined
+      ? undefined
+      : selectionPriorities('get', selection, input.kind === 'torrent' ? input.meta.files.filter((f) => !f.pad).map((f) => f.path) : undefined)
+  )
   if (port !== undefined) await ensurePortFree(port)
   const savefolder = await ensureWritableFolder(values.out ?? '.')
   // DHT on unless --no-dht; without the flag the engine's default applies (TORRENT_PATRON_DHT=off turns it off).
@@ -235,15 +254,15 @@ export const get = async (argv: readonly string[]): Promise<number> => {
     import('./patron-run.ts'),
     import('./ui/view.ts')
   ])
-  const engine = torrentClient({ port: port ?? 0, downloadFolder: savefolder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}) })
+  const engine = torrentClient({ port: port ?? 0, downloadFolder: savefolder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}), portMapping: portMappingWanted(values['no-port-mapping']) })
   const service = torrentService(engine)
   const view = chooseView(values)
   try {
     const outcomes = await Promise.all(
-      inputs.map((input) => download(
+      inputs.map((input, i) => download(
           (h) => runPatron(service, h),
           input,
-          { savefolder, peers, seed: values.seed === true, hint, ...(timeoutS === undefined ? {} : { timeoutS }) },
+          { savefolder, peers, seed: values.seed === true, hint, ...(timeoutS === undefined ? {} : { timeoutS }), ...(selections[i] === undefined ? {} : { selection: selections[i] }) },
           view
         ))
     )

@@ -8,7 +8,7 @@ import { createServer } from 'node:net'
 import path from 'node:path'
 import { createNewTorrent, type Feedback, type TorrentId } from '../lib/messages.ts'
 import { isComplete, isFailed } from '../operators/completion.ts'
-import { onePositional, parse, parsePeers, parsePort } from './args.ts'
+import { onePositional, parse, parsePeers, parsePort, portMappingWanted } from './args.ts'
 import { CliError, reasonOf, usageError } from './errors.ts'
 import { ensurePortFree, readTorrentFile, type TorrentFileInput } from './input.ts'
 import { torrentForPath } from './seed-torrent.ts'
@@ -29,6 +29,8 @@ Options:
       --port N           TCP port for incoming peers (default: any free port)
       --no-dht           do not announce on the DHT (it is on by default for
                          non-private torrents)
+      --no-port-mapping  do not map the port on the router (UPnP / NAT-PMP, on
+                         by default; TORRENT_PATRON_PORT_MAPPING=off also turns it off)
       --force            replace a <path>.torrent that describes other data
       --json             print each status update as one JSON line
   -h, --help             show this help`
@@ -66,6 +68,7 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
     peer: { type: 'string', short: 'p', multiple: true },
     port: { type: 'string' },
     'no-dht': { type: 'boolean' },
+    'no-port-mapping': { type: 'boolean' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
@@ -106,7 +109,7 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
     import('./ui/view.ts')
   ])
   const view = chooseView(values)
-  const engine = torrentClient({ port, downloadFolder: folder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}) })
+  const engine = torrentClient({ port, downloadFolder: folder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}), portMapping: portMappingWanted(values['no-port-mapping']) })
   const service = torrentService(engine)
   if (made !== undefined) view.note(made)
   view.note(`seeding ${input.meta.name} (${input.meta.infoHash}, ${bytes(input.meta.length)}) from ${folder}`)

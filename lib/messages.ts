@@ -59,6 +59,15 @@ export interface CreateNewTorrent {
    * Skipped files are not created; absent: every file normal.
    */
   readonly priorities?: readonly FilePriority[]
+  /**
+   * The priority of the files past the end of `priorities` (default
+   * `normal`). `'skip'` with `priorities` naming the wanted files downloads
+   * only those, which is how a magnet's selection is given before its file
+   * count is known (aria2c's `--select-file`). An index in `priorities`
+   * past the torrent's files fails the torrent, at once for a .torrent file,
+   * when its metadata arrives for a magnet.
+   */
+  readonly otherFiles?: FilePriority
 }
 
 /**
@@ -89,8 +98,14 @@ export interface SetFilePriority {
   readonly type: 'SetFilePriority'
   /** Id of the torrent, as handed out by the engine. */
   readonly torrentid: TorrentId
-  /** File index (metainfo order, pad files not counted). */
-  readonly file: number
+  /**
+   * File index (metainfo order, pad files not counted), or `'others'`: every
+   * file that no priority names (the creation's `priorities` list nor a
+   * SetFilePriority). An index past the torrent's files gets a
+   * {@link TorrentCommandRefused} from the engine (for a magnet, once its
+   * metadata arrived), delivered only to the owners that asked for it.
+   */
+  readonly file: number | 'others'
   /** The new priority. */
   readonly priority: FilePriority
 }
@@ -211,8 +226,9 @@ export interface TorrentAlreadyDownloading {
  */
 export interface TorrentStats {
   /**
-   * What the torrent is doing: `"fetching metadata"`, `"checking"`,
-   * `"downloading"`, `"seeding"`, `"stalled"`, `"shut down"` or `"error: ..."`.
+   * What the torrent is doing: `"fetching metadata"`, `"fetching piece layers (...)"`
+   * (a v2-only magnet, with what it waits for), `"checking"`, `"downloading"`,
+   * `"seeding"`, `"stalled"`, `"shut down"` or `"error: ..."`.
    */
   readonly activity: string
   /** Verified fraction of the torrent, 0..1. */
@@ -247,6 +263,11 @@ export interface TorrentStats {
   readonly name?: string
   /** Bytes of the torrent's files (pad files not counted); absent while a magnet fetches its metadata. */
   readonly size?: number
+  /**
+   * Bytes of the wanted files (those not skipped), which `fractionDone` and
+   * `timeEst` count; present only when some file is skipped.
+   */
+  readonly wanted?: number
   /** BitTorrent version(s) of the torrent (BEP 52); absent while a magnet fetches its metadata. */
   readonly version?: 'v1' | 'v2' | 'hybrid'
   /** Hex v1 info hash; absent for a v2-only torrent and while a magnet fetches its metadata. */
@@ -257,8 +278,19 @@ export interface TorrentStats {
   readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
   /** Connected peers by transport (TCP or uTP). */
   readonly peerTransports?: Readonly<Record<'tcp' | 'utp', number>>
+  /**
+   * Connected peers by how their payload travels: RC4 (MSE), plaintext after
+   * an MSE handshake (`obfuscated`), or no MSE (`none`).
+   */
+  readonly peerEncryption?: Readonly<Record<'rc4' | 'obfuscated' | 'none', number>>
   /** How the engine reaches peers: `"tcp+utp"`, `"utp only"`, or `"tcp only (...)"` saying why uTP is not used. */
   readonly transport?: string
+  /**
+   * The engine's port mapping on the home router: `"upnp: tcp 198.51.100.65:6881, udp 198.51.100.65:6881"`
+   * (or `natpmp: ...`) when mapped, `"not mapped (...)"` with each method's reason,
+   * `"mapping"` while the first attempt runs, `"off"` when not asked for.
+   */
+  readonly portMapping?: string
   /**
    * BEP 19 web seeds: bytes of good pieces each delivered, bytes it sent that
    * failed the hash check, and whether it is in use, resting after a failure
@@ -355,18 +387,21 @@ export interface TorrentStatusUpdate {
 export type CreationReply = NewTorrentCreated | TorrentStartFail | TorrentAlreadyDownloading
 
 /**
- * Everything an engine emits.
+ * Everything an engine emits. Its {@link TorrentCommandRefused} answers a
+ * SetFilePriority for a file the torrent does not have; the service gives
+ * it only to the owners that asked for that file.
  *
  * @example
  * ```ts
  * const feedback: Stream<EngineFeedback> = torrentClient()(commands)
  * ```
  */
-export type EngineFeedback = CreationReply | TorrentStatusUpdate
+export type EngineFeedback = CreationReply | TorrentStatusUpdate | TorrentCommandRefused
 
 /**
- * The service refused a patron's command (for example closing a torrent the
- * patron does not own). Nothing reached the engine.
+ * A patron's command was refused: by the service (for example closing a
+ * torrent the patron does not own; nothing reached the engine), or by the
+ * engine (a SetFilePriority for a file index past the torrent's files).
  *
  * @example
  * ```ts
@@ -394,7 +429,7 @@ export interface TorrentCommandRefused {
  * const feedback: Stream<Feedback> = torrentPatron(service)(commands)
  * ```
  */
-export type Feedback = EngineFeedback | TorrentCommandRefused
+export type Feedback = EngineFeedback
 
 // ---------------------------------------------------------------------------
 // Internal to the service
@@ -478,7 +513,7 @@ export type Message = Command | Feedback | ServiceMessage
  */
 export const createNewTorrent = (
   rawmetainfo: Uint8Array | string,
-  options: { savefolder?: string; peers?: readonly string[]; priorities?: readonly FilePriority[] } = {}
+  options: { savefolder?: string; peers?: readonly string[]; priorities?: readonly FilePriority[]; otherFiles?: FilePriority } = {}
 ): CreateNewTorrent => ({ type: 'CreateNewTorrent', rawmetainfo, ...options })
 
 /**
@@ -497,7 +532,7 @@ export const closeTorrent = (torrentid: TorrentId): CloseTorrent => ({ type: 'Cl
  * setFilePriority(id, 0, 'high')
  * ```
  */
-export const setFilePriority = (torrentid: TorrentId, file: number, priority: FilePriority): SetFilePriority => ({
+export const setFilePriority = (torrentid: TorrentId, file: number | 'others', priority: FilePriority): SetFilePriority => ({
   type: 'SetFilePriority',
   torrentid,
   file,

@@ -22,6 +22,7 @@ import {
   type FilePriority,
   type PatronId,
   type ServiceMessage,
+  type TorrentCommandRefused,
   type TorrentId
 } from '../messages.ts'
 
@@ -119,8 +120,9 @@ interface PatronState<T> extends Owner<T> {
 interface PendingEntry<T> {
   readonly patron: PatronState<T>
   readonly seq: number
-  /** The file priorities the creation asked for. */
+  /** The file priorities the creation asked for, and for the files past them. */
   readonly priorities: readonly FilePriority[] | undefined
+  readonly otherFiles: FilePriority | undefined
 }
 
 /** A close sent to the engine while older creation requests were unanswered. */
@@ -221,7 +223,7 @@ export class Router<T = undefined> {
     if (p === undefined) return
     if (cmd.type === 'CreateNewTorrent') {
       // Recorded before the command is handed out: the engine may reply synchronously.
-      this.queue.push({ patron: p, seq: this.nextSeq++, priorities: cmd.priorities })
+      this.queue.push({ patron: p, seq: this.nextSeq++, priorities: cmd.priorities, otherFiles: cmd.otherFiles })
       p.pending++
       out.push({ kind: 'engine', command: cmd })
     } else if (cmd.type === 'CloseTorrent') {
@@ -238,9 +240,12 @@ export class Router<T = undefined> {
     } else if (cmd.type === 'SetFilePriority') {
       const refuse = (why: string) => out.push({ kind: 'deliver', patron, message: torrentCommandRefused(cmd, `SetFilePriority refused: ${why}`) })
       if (!p.owned.has(cmd.torrentid)) return void refuse(`this patron does not own torrent ${cmd.torrentid}`)
-      if (!Number.isSafeInteger(cmd.file) || cmd.file < 0) return void refuse(`bad file index ${String(cmd.file)}`)
+      if (cmd.file !== 'others' && (!Number.isSafeInteger(cmd.file) || cmd.file < 0)) return void refuse(`bad file index ${String(cmd.file)}`)
       if (!PRIORITY_WORDS.includes(cmd.priority)) return void refuse(`bad priority ${JSON.stringify(cmd.priority)} (skip, low, normal or high)`)
-      this.applyPriorities(this.wishes.set(cmd.torrentid, p.id, this.ownerIds(cmd.torrentid), cmd.file, cmd.priority), out)
+      const changes = this.wishes.set(cmd.torrentid, p.id, this.ownerIds(cmd.torrentid), cmd.file, cmd.priority)
+      // The asked file goes to the engine even when nothing changes: only the engine knows whether the torrent has it.
+      if (!changes.some((c) => c.file === cmd.file)) changes.push({ torrentid: cmd.torrentid, file: cmd.file, priority: this.wishes.priorityOf(cmd.torrentid, cmd.file) })
+      this.applyPriorities(changes, out)
     } else {
       const unknown: { type?: unknown } = cmd
       out.push({
@@ -286,7 +291,7 @@ export class Router<T = undefined> {
       const owners = this.owners.get(msg.torrentid)
       if (owners === undefined) return // unknown or closed torrent: dropped
       for (const o of owners) out.push({ kind: 'deliver', patron: o.id, message: msg })
-    }
+    } else if (msg.type === 'TorrentCommandRefused') this.engineRefused(msg, out)
     // Anything else from an engine is not ours to route: dropped.
   }
 
@@ -355,7 +360,7 @@ export class Router<T = undefined> {
     }
     p.pending--
     let delivered: CreationReply = msg
-    if (msg.type === 'NewTorrentCreated') this.own(p, msg.torrentid, entry.priorities, out)
+    if (msg.type === 'NewTorrentCreated') this.own(p, msg.torrentid, entry, out)
     else if (msg.type === 'TorrentAlreadyDownloading') {
       if (this.closingCount.has(msg.torrentid) && !this.owners.has(msg.torrentid)) {
         // The engine matched a torrent that its last owner closed after this
@@ -363,11 +368,27 @@ export class Router<T = undefined> {
         delivered = torrentStartFail(
           `torrent ${msg.torrentid} was already running but was closed by its last owner before this request was answered`
         )
-      } else this.own(p, msg.torrentid, entry.priorities, out)
+      } else this.own(p, msg.torrentid, entry, out)
     }
     this.forgetClosesUpTo(entry.seq + 1)
     out.push({ kind: 'deliver', patron: p.id, message: delivered })
     this.maybeEnd(p, out)
+  }
+
+  /**
+   * The engine refused a SetFilePriority (no such file): the owners that
+   * asked for that file are told, each with its own wish, and their wishes
+   * for it are forgotten; the other owners hear nothing.
+   */
+  private engineRefused(msg: TorrentCommandRefused, out: Effect[]): void {
+    const cmd = msg.command
+    if (cmd.type !== 'SetFilePriority' || typeof cmd.file !== 'number') return
+    const owners = this.owners.get(cmd.torrentid)
+    if (owners === undefined) return
+    for (const a of this.wishes.drop(cmd.torrentid, cmd.file)) {
+      if (!owners.some((o) => o.id === a.owner)) continue
+      out.push({ kind: 'deliver', patron: a.owner, message: torrentCommandRefused(setFilePriority(cmd.torrentid, cmd.file, a.priority), msg.reason) })
+    }
   }
 
   private shift(): PendingEntry<T> | undefined {
@@ -385,13 +406,13 @@ export class Router<T = undefined> {
     return e
   }
 
-  private own(p: PatronState<T>, t: TorrentId, priorities: readonly FilePriority[] | undefined, out: Effect[]): void {
+  private own(p: PatronState<T>, t: TorrentId, asked: PendingEntry<T>, out: Effect[]): void {
     if (p.owned.has(t)) return
     p.owned.add(t)
     const os = this.owners.get(t)
     if (os === undefined) this.owners.set(t, [p])
     else os.push(p)
-    this.applyPriorities(this.wishes.join(t, p.id, this.ownerIds(t), priorities), out)
+    this.applyPriorities(this.wishes.join(t, p.id, this.ownerIds(t), asked.priorities, asked.otherFiles), out)
   }
 
   private ownerIds(t: TorrentId): PatronId[] {

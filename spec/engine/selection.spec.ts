@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { setFilePriority, createNewTorrent, isNewTorrentCreated, isTorrentCommandRefused, type Command, type Feedback } from '../../lib/messages.ts'
+import { closeTorrent, setFilePriority, createNewTorrent, isNewTorrentCreated, isTorrentCommandRefused, type Command, type Feedback } from '../../lib/messages.ts'
 import { torrentClient } from '../../lib/engine/index.ts'
 import { torrentService } from '../../lib/service/index.ts'
 import { torrentPatron } from '../../lib/patron.ts'
@@ -109,4 +109,56 @@ test('a non-owner cannot change a priority: TorrentCommandRefused', { timeout: 1
   const refused = await pollUntil(() => b.events.find(isTorrentCommandRefused), { timeoutMs: 10_000, what: 'refused' })
   assert.match(refused.reason, /does not own torrent/)
   assert.equal(a.events.some(isTorrentCommandRefused), false)
+})
+
+test('a priority for a file the torrent does not have: the engine refuses it, to the owner that asked only (also for a magnet, once its metadata came)', { timeout: 180_000 }, async (t) => {
+  const tmp = await makeTempDir('t14-select4-')
+  t.after(() => tmp.close())
+  const dir = await album(tmp.path)
+  const { bytes, seeder } = await seed(t, dir, join(tmp.path, 'album.torrent'), 400_000)
+  const meta = await parseMetainfo(bytes)
+  assert.ok(meta.ok)
+  const service = torrentService(torrentClient({ statusInterval: 200, dht: false }))
+  const asker = new PushSource<Command>()
+  const other = new PushSource<Command>()
+  const a = collect<Feedback>(torrentPatron(service, asker))
+  const b = collect<Feedback>(torrentPatron(service, other))
+  t.after(() => (a.dispose(), b.dispose()))
+  const refusals = (fb: { events: Feedback[] }) => fb.events.filter(isTorrentCommandRefused)
+
+  // a .torrent with two owners
+  asker.event(createNewTorrent(bytes, { savefolder: join(tmp.path, 'out'), peers: [seeder.peer] }))
+  const id = (await pollUntil(() => a.events.find(isNewTorrentCreated), { timeoutMs: 20_000, what: 'created' })).torrentid
+  other.event(createNewTorrent(bytes, { savefolder: join(tmp.path, 'out'), peers: [seeder.peer] }))
+  await pollUntil(() => b.events.some((m) => m.type === 'TorrentAlreadyDownloading') || undefined, { timeoutMs: 20_000, what: 'co-owner joined' })
+  asker.event(setFilePriority(id, 3, 'high'))
+  const refused = await pollUntil(() => refusals(a)[0], { timeoutMs: 20_000, what: 'the engine refuses file 3' })
+  assert.equal(refused.reason, `SetFilePriority refused: torrent ${id} has 3 files (numbered 0 to 2); there is no file 3`)
+  assert.deepEqual(refused.command, setFilePriority(id, 3, 'high'))
+  // a good change after it still works, and the co-owner never heard of the refusal
+  asker.event(setFilePriority(id, 2, 'high'))
+  asker.event(setFilePriority(id, 4, 'normal'))
+  await pollUntil(() => refusals(a).length >= 2 || undefined, { timeoutMs: 20_000, what: 'the second refusal' })
+  assert.match(refusals(a)[1]!.reason, /there is no file 4$/)
+  assert.equal(refusals(a).length, 2, 'file 2 exists: no refusal for it')
+  assert.deepEqual(refusals(b), [])
+
+  // a magnet: the change waits for the metadata, then is refused; the download goes on
+  const magnet = `magnet:?xt=urn:btih:${meta.value.infoHash}&x.pe=${seeder.peer}`
+  const m = new PushSource<Command>()
+  const mf = collect<Feedback>(torrentPatron(service, m))
+  t.after(() => mf.dispose())
+  // the engine runs commands in order: the close comes before the magnet's creation
+  asker.event(closeTorrent(id))
+  other.event(closeTorrent(id))
+  m.event(createNewTorrent(magnet, { savefolder: join(tmp.path, 'out2') }))
+  const mid = (await pollUntil(() => mf.events.find(isNewTorrentCreated), { timeoutMs: 20_000, what: 'magnet created' })).torrentid
+  m.event(setFilePriority(mid, 7, 'skip'))
+  const late = await pollUntil(() => refusals(mf)[0], { timeoutMs: 60_000, what: 'the refusal once the metadata came' })
+  assert.match(late.reason, /has 3 files \(numbered 0 to 2\); there is no file 7$/)
+  await pollUntil(
+    () => mf.events.some((e) => e.type === 'TorrentStatusUpdate' && e.torrentid === mid && e.statsdictionary.activity === 'seeding') || undefined,
+    { timeoutMs: 120_000, what: 'the magnet completes' },
+  )
+  for (const n of ['a', 'b', 'c']) assert.deepEqual(await readFile(join(tmp.path, 'out2', 'album', `${n}.bin`)), await readFile(join(dir, `${n}.bin`)))
 })

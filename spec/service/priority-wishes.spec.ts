@@ -35,13 +35,18 @@ test('wishes: the highest wins, an owner that named nothing wants everything, le
   assert.equal(w.size(), 0)
 })
 
-test('property: the effective priority of a file is the highest any current owner wants (normal when unnamed)', () => {
+test('property: the effective priority of a file is the highest any current owner wants (its others when unnamed)', () => {
   fc.assert(
     fc.property(
       fc.array(
         fc.oneof(
-          fc.record({ op: fc.constant('join' as const), owner: fc.nat({ max: 3 }), prios: fc.option(fc.array(fc.constantFrom(...WORDS), { maxLength: 3 }), { nil: undefined }) }),
-          fc.record({ op: fc.constant('set' as const), owner: fc.nat({ max: 3 }), file: fc.nat({ max: 3 }), prio: fc.constantFrom(...WORDS) }),
+          fc.record({
+            op: fc.constant('join' as const),
+            owner: fc.nat({ max: 3 }),
+            prios: fc.option(fc.array(fc.constantFrom(...WORDS), { maxLength: 3 }), { nil: undefined }),
+            others: fc.option(fc.constantFrom(...WORDS), { nil: undefined })
+          }),
+          fc.record({ op: fc.constant('set' as const), owner: fc.nat({ max: 3 }), file: fc.oneof(fc.nat({ max: 3 }), fc.constant('others' as const)), prio: fc.constantFrom(...WORDS) }),
           fc.record({ op: fc.constant('leave' as const), owner: fc.nat({ max: 3 }) })
         ),
         { maxLength: 30 }
@@ -49,36 +54,55 @@ test('property: the effective priority of a file is the highest any current owne
       (ops) => {
         const w = new PriorityWishes()
         const owners: number[] = []
-        const model = new Map<number, Map<number, FilePriority>>()
-        const applied = new Map<number, FilePriority>() // what the engine was told
-        const apply = (cs: { file: number; priority: FilePriority }[]) => cs.forEach((c) => applied.set(c.file, c.priority))
+        const model = new Map<number, { files: Map<number, FilePriority>; others: FilePriority }>()
+        // what the engine was told: a file's own priority, else the others' (the engine's rule)
+        const applied = new Map<number, FilePriority>()
+        let appliedOthers: FilePriority = 'normal'
+        const apply = (cs: { file: number | 'others'; priority: FilePriority }[]) =>
+          cs.forEach((c) => (c.file === 'others' ? (appliedOthers = c.priority) : applied.set(c.file, c.priority)))
         for (const o of ops) {
           if (o.op === 'join') {
             if (owners.includes(o.owner)) continue
             owners.push(o.owner)
-            model.set(o.owner, new Map((o.prios ?? []).map((p, i) => [i, p])))
-            apply(w.join('t', o.owner, owners, o.prios))
+            model.set(o.owner, { files: new Map((o.prios ?? []).map((p, i) => [i, p])), others: o.others ?? 'normal' })
+            apply(w.join('t', o.owner, owners, o.prios, o.others))
           } else if (o.op === 'set') {
             if (!owners.includes(o.owner)) continue
-            model.get(o.owner)!.set(o.file, o.prio)
+            if (o.file === 'others') model.get(o.owner)!.others = o.prio
+            else model.get(o.owner)!.files.set(o.file, o.prio)
             apply(w.set('t', o.owner, owners, o.file, o.prio))
           } else {
             if (!owners.includes(o.owner)) continue
             owners.splice(owners.indexOf(o.owner), 1)
             model.delete(o.owner)
             const changes = w.leave('t', o.owner)
-            if (owners.length === 0) applied.clear() // the torrent closes
-            else apply(changes)
+            if (owners.length === 0) {
+              // the torrent closes
+              applied.clear()
+              appliedOthers = 'normal'
+            } else apply(changes)
           }
           if (owners.length === 0) continue
-          for (let f = 0; f < 4; f++) {
-            const want = Math.max(...owners.map((id) => RANK[model.get(id)!.get(f) ?? 'normal']))
-            assert.equal(RANK[applied.get(f) ?? 'normal'], want, `file ${f}`)
+          for (let f = 0; f < 5; f++) {
+            const want = Math.max(...owners.map((id) => RANK[model.get(id)!.files.get(f) ?? model.get(id)!.others]))
+            assert.equal(RANK[applied.get(f) ?? appliedOthers], want, `file ${f}`)
           }
         }
       }
     )
   )
+})
+
+test('wishes: a file the engine does not have is forgotten, and only the owners that named it are returned', () => {
+  const w = new PriorityWishes()
+  w.join('t', 1, [1], ['normal'])
+  w.join('t', 2, [1, 2])
+  w.set('t', 1, [1, 2], 9, 'high')
+  w.set('t', 2, [1, 2], 3, 'skip')
+  assert.deepEqual(w.drop('t', 9), [{ owner: 1, priority: 'high' }])
+  assert.deepEqual(w.drop('t', 9), [], 'forgotten')
+  assert.equal(w.priorityOf('t', 9), 'normal')
+  assert.deepEqual(w.drop('t', 3), [{ owner: 2, priority: 'skip' }])
 })
 
 test('router: only an owner may change a priority; bad values are refused with a reason', () => {
@@ -115,4 +139,58 @@ test('router: a co-owner joining with a wider selection widens it; when it leave
   ])
   assert.deepEqual(run((o) => r.command(2, closeTorrent('T'), o)), [{ kind: 'engine', command: setFilePriority('T', 1, 'skip') }])
   assert.deepEqual(run((o) => r.command(1, closeTorrent('T'), o)), [{ kind: 'engine', command: closeTorrent('T') }])
+})
+
+test('router: the asked file always reaches the engine, so the engine can say it has no such file', () => {
+  const r = new Router()
+  r.add(1)
+  r.command(1, createNewTorrent('x'), [])
+  r.feedback(newTorrentCreated('T', '/'), [])
+  // normal is what file 7 has already: still sent
+  assert.deepEqual(run((o) => r.command(1, setFilePriority('T', 7, 'normal'), o)), [{ kind: 'engine', command: setFilePriority('T', 7, 'normal') }])
+})
+
+test('router: an engine refusal goes to the owners that asked for that file only, each with its own wish', () => {
+  const r = new Router()
+  r.add(1)
+  r.add(2)
+  r.add(3)
+  r.command(1, createNewTorrent('x'), [])
+  r.feedback(newTorrentCreated('T', '/'), [])
+  r.command(2, createNewTorrent('x'), [])
+  r.feedback(torrentAlreadyDownloading('T'), [])
+  r.command(1, setFilePriority('T', 5, 'high'), [])
+  r.command(2, setFilePriority('T', 1, 'skip'), [])
+  const reason = 'SetFilePriority refused: torrent T has 3 files (numbered 0 to 2); there is no file 5'
+  assert.deepEqual(run((o) => r.feedback(torrentCommandRefused(setFilePriority('T', 5, 'high'), reason), o)), [
+    { kind: 'deliver', patron: 1, message: torrentCommandRefused(setFilePriority('T', 5, 'high'), reason) }
+  ])
+  // a refusal for a torrent nobody owns, or for another command, goes nowhere
+  assert.deepEqual(run((o) => r.feedback(torrentCommandRefused(setFilePriority('U', 5, 'high'), reason), o)), [])
+  assert.deepEqual(run((o) => r.feedback(torrentCommandRefused(closeTorrent('T'), reason), o)), [])
+})
+
+test('router: a creation with otherFiles skip, then a co-owner asking for everything: the others come back first, then every named file', () => {
+  const r = new Router()
+  r.add(1)
+  r.add(2)
+  r.command(1, createNewTorrent('x', { priorities: ['skip', 'normal'], otherFiles: 'skip' }), [])
+  assert.deepEqual(run((o) => r.feedback(newTorrentCreated('T', '/'), o)), [
+    { kind: 'engine', command: setFilePriority('T', 'others', 'skip') },
+    { kind: 'engine', command: setFilePriority('T', 0, 'skip') },
+    { kind: 'engine', command: setFilePriority('T', 1, 'normal') },
+    { kind: 'deliver', patron: 1, message: newTorrentCreated('T', '/') }
+  ])
+  r.command(2, createNewTorrent('x'), [])
+  assert.deepEqual(run((o) => r.feedback(torrentAlreadyDownloading('T'), o)), [
+    { kind: 'engine', command: setFilePriority('T', 'others', 'normal') },
+    { kind: 'engine', command: setFilePriority('T', 0, 'normal') },
+    { kind: 'engine', command: setFilePriority('T', 1, 'normal') },
+    { kind: 'deliver', patron: 2, message: torrentAlreadyDownloading('T') }
+  ])
+  assert.deepEqual(run((o) => r.command(2, closeTorrent('T'), o)).map((e) => (e as { command: unknown }).command), [
+    setFilePriority('T', 'others', 'skip'),
+    setFilePriority('T', 0, 'skip'),
+    setFilePriority('T', 1, 'normal')
+  ])
 })

@@ -39,6 +39,8 @@ import {
   type TorrentId,
   isCloseTorrent,
   isSetFilePriority,
+  setFilePriority,
+  torrentCommandRefused,
   type FilePriority,
   isCreateNewTorrent,
   newTorrentCreated,
@@ -76,12 +78,23 @@ const handleOf = (infoHash: string, current: () => Torrent | null): TorrentHandl
   streams: () => current()?.streams()
 })
 
+/**
+ * The priorities asked for one torrent: the creation's list and its
+ * `otherFiles`, then SetFilePriority changes by file (which win over the
+ * list). A file's priority is its change, else its list entry, else `others`.
+ */
+interface Asked {
+  readonly list: readonly FilePriority[] | undefined
+  others: FilePriority
+  readonly changes: Map<number, FilePriority>
+}
+
 /** One running instance of the engine (one run of its stream). */
 class EngineInstance {
   /** Running torrents; a magnet's is a MagnetSession (metadata phase, then a Torrent). */
   private readonly torrents = new Map<TorrentId, Torrent | MagnetSession>()
-  /** File priorities asked for each torrent (command order, pad files not counted): a magnet's wait for its metadata. */
-  private readonly wishes = new Map<TorrentId, FilePriority[]>()
+  /** File priorities asked for each torrent (pad files not counted): a magnet's wait for its metadata. */
+  private readonly wishes = new Map<TorrentId, Asked>()
   private readonly byInfoHash = new Map<string, TorrentId>()
   /** SHA-1("req2", infohash) of each running torrent, for peers' obfuscated (MSE) handshakes. */
   private readonly byObfuscatedHash = new Map<string, string>()
@@ -140,16 +153,16 @@ class EngineInstance {
     const parsed = await parseMetainfo(cmd.rawmetainfo, { acceptV2Only: true })
     if (!parsed.ok) return torrentStartFail(`bad metainfo: ${parsed.reason}`)
     const meta = parsed.value
-    const bad = cmd.priorities === undefined ? null : spreadPriorities(meta.files, cmd.priorities)
+    const bad = cmd.priorities === undefined && cmd.otherFiles === undefined ? null : spreadPriorities(meta.files, cmd.priorities, cmd.otherFiles)
     if (typeof bad === 'string') return torrentStartFail(`bad priorities: ${bad}`)
     // A v2-only torrent verifies pieces against its piece layers: without one the file cannot be checked.
     const noLayer = meta.version === 'v2' ? missingPieceLayer(meta) : null
-    if (noLayer !== null) return torrentStartFail(`bad metainfo: the .torrent has no piece layer for "${noLayer.path.join('/')}" (BEP 52 hash requests to fetch it are not supported)`)
+    if (noLayer !== null) return torrentStartFail(`bad metainfo: the .torrent has no piece layer for "${noLayer.path.join('/')}" (piece layers come from peers only for a magnet)`)
     const place = await this.placeFor(meta.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
     const id = randomBytes(12).toString('hex')
-    if (cmd.priorities !== undefined) this.wishes.set(id, [...cmd.priorities])
+    this.asked(id, cmd)
     const torrent = await this.openTorrent(id, meta, place, [...this.options.peers, ...(cmd.peers ?? [])])
     if (typeof torrent === 'string') return torrentStartFail(torrent)
     this.register(id, meta.infoHash, torrent, handleOf(meta.infoHash, () => torrent))
@@ -161,21 +174,23 @@ class EngineInstance {
    * dictionary arrives it is admitted like a .torrent file's, on the creation chain.
    */
   private async createMagnet(cmd: CreateNewTorrent, uri: string): Promise<CreationReply> {
-    const parsed = parseMagnet(uri)
+    const parsed = parseMagnet(uri, { acceptV2Only: true })
     if (!parsed.ok) return torrentStartFail(`bad magnet link: ${parsed.reason}`)
     const magnet = parsed.value
     if (cmd.priorities !== undefined && (!Array.isArray(cmd.priorities) || !cmd.priorities.every(isFilePriority))) {
       return torrentStartFail('bad priorities: each must be skip, low, normal or high')
     }
+    if (cmd.otherFiles !== undefined && !isFilePriority(cmd.otherFiles)) return torrentStartFail('bad priorities: otherFiles must be skip, low, normal or high')
     const place = await this.placeFor(magnet.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
     if (this.disposed) return torrentStartFail('engine stopped')
     const port = await this.services.port()
     const id = randomBytes(12).toString('hex')
-    if (cmd.priorities !== undefined) this.wishes.set(id, [...cmd.priorities])
+    this.asked(id, cmd)
     const session: MagnetSession = new MagnetSession({
       ...this.services.sessionBase(port, () => this.status(id)),
+      transports: () => this.services.dialTransports(),
       magnet,
       peers: [...this.options.peers, ...(cmd.peers ?? []), ...magnet.peers],
       maxConns: this.options.maxConnsPerTorrent,
@@ -239,7 +254,7 @@ class EngineInstance {
     if (conflict !== null) return conflict
     // the command's priorities (and changes since), else the resume record's, else every file normal
     const asked = this.wishes.get(id)
-    const spread = asked !== undefined ? spreadPriorities(meta.files, asked) : ((await loadPriorities(folder, meta)) ?? spreadPriorities(meta.files, undefined))
+    const spread = asked !== undefined ? this.spread(id, meta, asked) : ((await loadPriorities(folder, meta)) ?? spreadPriorities(meta.files, undefined))
     if (typeof spread === 'string') return `bad priorities: ${spread}`
     let storage
     try {
@@ -260,17 +275,66 @@ class EngineInstance {
     return torrent
   }
 
-  /** A SetFilePriority: applied to the running torrent, or kept for a magnet until its metadata arrives. */
-  private async setFilePriority(id: TorrentId, file: number, priority: FilePriority): Promise<void> {
+  /** Records what a creation asks for (nothing when it names no priority). */
+  private asked(id: TorrentId, cmd: CreateNewTorrent): void {
+    if (cmd.priorities === undefined && cmd.otherFiles === undefined) return
+    this.wishes.set(id, { list: cmd.priorities === undefined ? undefined : [...cmd.priorities], others: cmd.otherFiles ?? 'normal', changes: new Map() })
+  }
+
+  /**
+   * What `asked` gives each of `meta`'s files. A change for a file the
+   * torrent does not have (a magnet's, sent before its metadata) is refused
+   * now and forgotten; a creation list longer than the files is a sentence.
+   */
+  private spread(id: TorrentId, meta: Metainfo, asked: Asked): FilePriority[] | string {
+    const real = meta.files.filter((f) => !f.pad).length
+    // the creation's own list first: too long, it fails the torrent (the changes restating it go with it)
+    if (asked.list !== undefined && asked.list.length > real) return spreadPriorities(meta.files, asked.list, asked.others)
+    for (const [file, priority] of asked.changes) {
+      if (file < real) continue
+      asked.changes.delete(file)
+      this.refuse(id, file, priority, real)
+    }
+    const list = asked.list === undefined ? [] : [...asked.list]
+    for (const [file, priority] of asked.changes) {
+      while (list.length < file) list.push(asked.others)
+      list[file] = priority
+    }
+    return spreadPriorities(meta.files, list, asked.others)
+  }
+
+  /** Tells the asker (through the service: the owners that asked) that the torrent has no file `file`. */
+  private refuse(id: TorrentId, file: number, priority: FilePriority, real: number): void {
+    if (this.disposed) return
+    this.emit(torrentCommandRefused(setFilePriority(id, file, priority), `SetFilePriority refused: torrent ${id} has ${real} file${real === 1 ? '' : 's'} (numbered 0 to ${real - 1}); there is no file ${file}`))
+  }
+
+  /**
+   * A SetFilePriority: applied to the running torrent, or kept for a magnet
+   * until its metadata arrives. A file past the torrent's files is refused.
+   * `'others'` sets the files that neither the creation's list nor a change names.
+   */
+  private async setFilePriority(id: TorrentId, file: number | 'others', priority: FilePriority): Promise<void> {
     const t = this.torrents.get(id)
-    if (t === undefined || !Number.isSafeInteger(file) || file < 0 || !isFilePriority(priority)) return
-    const wishes = this.wishes.get(id) ?? []
-    while (wishes.length < file) wishes.push('normal')
-    wishes[file] = priority
-    this.wishes.set(id, wishes)
+    if (t === undefined || !isFilePriority(priority) || (file !== 'others' && (!Number.isSafeInteger(file) || file < 0))) return
+    let asked = this.wishes.get(id)
+    if (asked === undefined) this.wishes.set(id, (asked = { list: undefined, others: 'normal', changes: new Map() }))
     const torrent = t instanceof MagnetSession ? t.inner : t
-    // a file index past the torrent's files changes nothing (the service refused malformed ones)
-    if (torrent !== null && metaIndex(torrent.meta.files, file) !== null) await torrent.setFilePriority(file, priority)
+    if (file === 'others') {
+      asked.others = priority
+      if (torrent === null) return
+      const real = torrent.meta.files.filter((f) => !f.pad).length
+      const named = asked.list?.length ?? 0
+      for (let f = named; f < real; f++) if (!asked.changes.has(f)) await torrent.setFilePriority(f, priority)
+      return
+    }
+    if (torrent === null) {
+      asked.changes.set(file, priority)
+      return
+    }
+    if (metaIndex(torrent.meta.files, file) === null) return this.refuse(id, file, priority, torrent.meta.files.filter((f) => !f.pad).length)
+    asked.changes.set(file, priority)
+    await torrent.setFilePriority(file, priority)
   }
 
   private closeTorrent(id: TorrentId): Promise<void> {

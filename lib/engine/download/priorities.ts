@@ -257,21 +257,29 @@ export function metaIndex(files: readonly FileSpan[], user: number): number | nu
 
 /**
  * Priorities given by user index (pad files not counted) spread over the
- * metainfo's files (pad files `skip`, files past the list `normal`); a
- * sentence when the list does not fit the torrent.
+ * metainfo's files (pad files `skip`, files past the list `others`, by
+ * default `normal`); a sentence when the list does not fit the torrent.
  *
  * @example
  * ```ts
  * spreadPriorities(meta.files, ['skip', 'high']) // ['skip', 'skip' (a pad), 'high', 'normal']
+ * spreadPriorities(meta.files, ['skip', 'high'], 'skip') // [..., 'high', 'skip']: only file 1
  * ```
  */
-export function spreadPriorities(files: readonly FileSpan[], given: readonly unknown[] | undefined): FilePriority[] | string {
+export function spreadPriorities(files: readonly FileSpan[], given: readonly unknown[] | undefined, others: FilePriority = 'normal'): FilePriority[] | string {
   const real = files.filter((f) => !f.pad).length
-  if (given === undefined) return files.map((f) => (f.pad ? 'skip' : 'normal'))
+  if (!isFilePriority(others)) return `bad priority ${JSON.stringify(others)} for the other files (skip, low, normal or high)`
+  if (given === undefined) return files.map((f) => (f.pad ? 'skip' : others))
   if (!Array.isArray(given)) return 'priorities must be a list of skip, low, normal or high'
-  if (given.length > real) return `${given.length} priorities for a torrent of ${real} files`
   const bad = given.findIndex((p) => !isFilePriority(p))
   if (bad >= 0) return `bad priority ${JSON.stringify(given[bad])} for file ${bad} (skip, low, normal or high)`
+  if (given.length > real) return `${given.length} priorities for a torrent of ${real} files${lastNamed(given, others, real)}`
   let n = 0
-  return files.map((f) => (f.pad ? 'skip' : ((given[n++] as FilePriority | undefined) ?? 'normal')))
+  return files.map((f) => (f.pad ? 'skip' : ((given[n++] as FilePriority | undefined) ?? others)))
+}
+
+/** The highest index a too long list sets apart from `others` (what the user named), in words. */
+const lastNamed = (given: readonly unknown[], others: FilePriority, real: number): string => {
+  for (let i = given.length - 1; i >= real; i--) if (given[i] !== others) return ` (no file ${i}: they are numbered 0 to ${real - 1})`
+  return ''
 }

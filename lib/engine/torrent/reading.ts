@@ -87,6 +87,8 @@ export class TorrentReading {
     if (!isFilePriority(priority)) return `bad priority ${JSON.stringify(priority)} (skip, low, normal or high)`
     const i = metaIndex(this.o.meta.files, file)
     if (i === null) return `no file #${file}: the torrent has ${this.o.meta.files.filter((f) => !f.pad).length} (numbered from 0)`
+    // a priority restated (the service restates every named file when the others' change) costs nothing
+    if (this.selection.priority(i) === priority) return null
     const wasComplete = this.selection.complete((p) => this.o.picker.have(p))
     // the storage first: a file wanted again gets its kept bytes before any new write lands
     if (priority !== 'skip') await this.o.storage.setWanted?.(i, true)

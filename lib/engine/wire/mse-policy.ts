@@ -34,6 +34,19 @@
  */
 export type EncryptionLevel = 'disabled' | 'enabled' | 'forced'
 
+/**
+ * How a connection's payload travels, by what its opening negotiated (on
+ * either side): `'rc4'` = MSE handshake and RC4-encrypted payload,
+ * `'obfuscated'` = MSE handshake and plaintext payload (libtorrent's
+ * "plaintext encrypted"), `'none'` = plain BitTorrent handshake.
+ *
+ * @example
+ * ```ts
+ * const encrypted = (peers: { encryption: PeerEncryption }[]) => peers.filter((p) => p.encryption === 'rc4').length
+ * ```
+ */
+export type PeerEncryption = 'rc4' | 'obfuscated' | 'none'
+
 /** The handshake an attempt opens with. */
 export type Handshake = 'obfuscated' | 'plaintext'
 

@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import Wire from 'bittorrent-protocol'
 import { listen, obfuscatedHash, type Listener } from '../../../lib/engine/client/listener.ts'
 import { needsLibraryParser } from '../../../lib/engine/wire/parser.ts'
+import { wireEncryption } from '../../../lib/engine/wire/protocol-internals.ts'
 import { openOutgoing, HandshakeRefused, type Opened } from '../../../lib/engine/wire/mse-outgoing.ts'
 import { MsePolicy, peEnabledFor, type Handshake } from '../../../lib/engine/wire/mse-policy.ts'
 import { startAria2Seeder } from '../../support/peers/aria2.ts'
@@ -79,6 +80,7 @@ test("an obfuscated opening to the engine's listener completes with plaintext pa
     assert.equal(got.opened.payload, 'plaintext')
     assert.equal(got.opened.infoHash, infoHash)
     assert.equal(needsLibraryParser(got.wire), false, 'the encryptor is gone: payload takes the copy-free parser')
+    assert.equal(wireEncryption(got.wire), 'obfuscated', 'the opening is still known as an MSE one')
     assert.equal((await got.bits)[0], 0xff)
     got.socket.destroy()
   } finally {
@@ -100,6 +102,7 @@ test('a listener without MSE refuses the obfuscated opening; the policy retries 
     assert.equal(retry, 'plaintext')
     const got = await dial(l.port, retry!, infoHash)
     assert.equal(got.opened.payload, 'plaintext')
+    assert.equal(wireEncryption(got.wire), 'none')
     assert.equal((await got.bits)[0], 0xff)
     policy.succeeded(peer, retry!)
     assert.equal(policy.first(peer), 'plaintext')
@@ -162,6 +165,7 @@ test('aria2c requiring RC4: the obfuscated opening selects RC4 and its bitfield 
       const got = await dial(seeder.port, 'obfuscated', meta.value.infoHash)
       assert.equal(got.opened.payload, 'rc4')
       assert.equal(needsLibraryParser(got.wire), true, 'RC4 payload stays with the library parser')
+      assert.equal(wireEncryption(got.wire), 'rc4')
       // 4 pieces, all present: 0b11110000.
       assert.equal((await got.bits)[0], 0xf0)
       got.socket.destroy()
