@@ -13,6 +13,7 @@ import { onInterrupt } from './interrupt.ts'
 import { parseSelection, selectionPriorities, type SelectionPriorities } from './select.ts'
 import type { PatronHandlers, PatronRun } from './patron-run.ts'
 import { noPeerHint, type PeerSourcesSetup } from './peer-hint.ts'
+import { mappingNews } from './port-mapping.ts'
 import { noPeerHintMs } from './timing.ts'
 import { bytes, duration, percent, rate } from './ui/format.ts'
 import type { View } from './ui/view.ts'
@@ -144,6 +145,10 @@ export const download = (
           return settle('failed', m.reason)
         case 'TorrentStatusUpdate':
           if (m.torrentid !== id) return
+          {
+            const news = mappingNews(last?.portMapping, m.statsdictionary.portMapping)
+            if (news !== null) view.note(news)
+          }
           last = m.statsdictionary
           // With --only or --skip the figures are those of the chosen files.
           if (m.statsdictionary.size !== undefined) size = m.statsdictionary.wanted ?? m.statsdictionary.size

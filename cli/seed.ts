@@ -9,6 +9,7 @@ import path from 'node:path'
 import { createNewTorrent, type Feedback, type TorrentId } from '../lib/messages.ts'
 import { isComplete, isFailed } from '../operators/completion.ts'
 import { onePositional, parse, parsePeers, parsePort, portMappingWanted } from './args.ts'
+import { mappingNews } from './port-mapping.ts'
 import { CliError, reasonOf, usageError } from './errors.ts'
 import { ensurePortFree, readTorrentFile, type TorrentFileInput } from './input.ts'
 import { torrentForPath } from './seed-torrent.ts'
@@ -133,6 +134,7 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
         resolve(0)
       })
     )
+    let mapping: string | undefined
     const patron = runPatron(service, {
       feedback: (m: Feedback) => {
         view.feedback(m)
@@ -142,6 +144,9 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
           id = m.torrentid
           view.add(id, input.meta.name)
         } else if (m.type === 'TorrentStatusUpdate' && m.torrentid === id) {
+          const news = mappingNews(mapping, m.statsdictionary.portMapping)
+          mapping = m.statsdictionary.portMapping
+          if (news !== null) view.note(news)
           if (isFailed(m)) settle(() => reject(new CliError(`${input.meta.name}: ${m.statsdictionary.activity}`)))
           else if (!warned && m.statsdictionary.activity !== 'checking' && m.statsdictionary.activity !== 'starting' && !isComplete(m)) {
             warned = true

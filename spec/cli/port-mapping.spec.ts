@@ -6,6 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PORT_MAPPING_ENV, portMappingWanted } from '../../cli/args.ts'
+import { mappingNews } from '../../cli/port-mapping.ts'
 import { help as getHelp } from '../../cli/get.ts'
 import { help as seedHelp } from '../../cli/seed.ts'
 import { help as streamHelp } from '../../cli/stream.ts'
@@ -20,4 +21,13 @@ test('on unless the flag or the environment says off', () => {
 
 test('get, seed and stream document --no-port-mapping', () => {
   for (const help of [getHelp, seedHelp, streamHelp]) assert.match(help, /--no-port-mapping/)
+})
+
+test('the mapping line: once the first attempt is over, again when it changes, never for off or while mapping', () => {
+  assert.equal(mappingNews(undefined, 'mapping'), null)
+  assert.equal(mappingNews(undefined, 'off'), null)
+  assert.equal(mappingNews('mapping', 'natpmp: tcp 198.51.100.65:6881'), 'port mapping: natpmp: tcp 198.51.100.65:6881')
+  assert.equal(mappingNews('natpmp: tcp 198.51.100.65:6881', 'natpmp: tcp 198.51.100.65:6881'), null)
+  assert.equal(mappingNews('natpmp: tcp 198.51.100.65:6881', 'not mapped (natpmp: no answer from 192.0.2.1)'), 'port mapping: not mapped (natpmp: no answer from 192.0.2.1)')
+  assert.equal(mappingNews('upnp: tcp 198.51.100.65:6881', 'closed'), null)
 })

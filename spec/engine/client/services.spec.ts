@@ -1,6 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ClientServices, PEER_ID_PREFIX } from '../../../lib/engine/client/services.ts'
 import { resolveOptions } from '../../../lib/engine/client/options.ts'
 import type { IncomingRoute } from '../../../lib/engine/client/listener.ts'
@@ -105,4 +108,30 @@ test('port mapping: without it the note is "off" and no external port; with it t
     await services.close()
   }
   assert.equal(gw.mappings.size, 0, 'removed on close')
+})
+
+test('port mapping: the DHT\'s UDP port is mapped once the DHT listens', async (t) => {
+  const gw = await fakeNatPmp('ok')
+  t.after(() => gw.close())
+  const dir = mkdtempSync(join(tmpdir(), 't15n-dht-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const services = new ClientServices(
+    local({ dht: { bootstrap: [], host: '127.0.0.1', stateFile: join(dir, 'dht.json') }, portMapping: { gateway: '127.0.0.1', natPmpPort: gw.port, upnp: false } }),
+    route
+  )
+  try {
+    const port = await services.port()
+    const ctx = services.torrentContext(port, () => {})
+    let dhtPort: number | null | undefined = null
+    while (dhtPort === null || dhtPort === undefined || !gw.mappings.has(`udp:${dhtPort}`)) {
+      await new Promise((r) => setTimeout(r, 20))
+      dhtPort = ctx.dhtPort?.()
+    }
+    assert.notEqual(dhtPort, port)
+    assert.ok(gw.mappings.has(`tcp:${port}`))
+    assert.match(ctx.portMappingNote?.() ?? '', new RegExp(`udp ${FAKE_EXTERNAL.replace(/\./g, '\\.')}:${dhtPort}`))
+  } finally {
+    await services.close()
+  }
+  assert.equal(gw.mappings.size, 0)
 })
