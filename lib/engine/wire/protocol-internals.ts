@@ -37,7 +37,15 @@ interface WirePrivate {
   /** MSE mode the wire was made with: 0 none, 1 MSE with plaintext allowed, 2 RC4 only. */
   _peEnabled: number
   /** MSE state; null on a plaintext wire. `_dh` is its Diffie-Hellman object, made on first use. */
-  _encryptor: { _isEncrypted?: boolean, _dh?: unknown, encryptionMethod?: number | null } | null
+  _encryptor: {
+    _isEncrypted?: boolean
+    _dh?: unknown
+    encryptionMethod?: number | null
+    /** MSE progress: idle | sentPe1 | gotPe2 | sentPe3 | gotPe3 | done (and the responder's steps). */
+    state?: string
+    /** Builds the initiator's step 3 with the payload methods offered (crypto_provide). */
+    generateStepA3?: (provide: number) => Uint8Array
+  } | null
   /** Set while an MSE handshake resynchronises on a pattern. */
   _cryptoSyncPattern: Uint8Array | null
   /** Set while an MSE responder waits for its infohash. */
@@ -268,6 +276,30 @@ export const payloadEncrypted = (wire: object): boolean => priv(wire)._encryptor
 export const useMseKeys = (wire: object, keys: () => { generateKeys(): Uint8Array, computeSecret(peer: Uint8Array): Uint8Array }): void => {
   const e = priv(wire)._encryptor
   if (e) e._dh = keys()
+}
+
+/** MSE's crypto_provide / crypto_select bit for plaintext payload (RC4 is 0x02). */
+const MSE_PLAINTEXT = 0x01
+
+/**
+ * An outgoing MSE opening on `wire` offers plaintext payload only (the
+ * library offers RC4 and plaintext, and leaves the pick to the peer). No-op
+ * on a wire without MSE.
+ */
+export const offerPlaintextPayloadOnly = (wire: object): void => {
+  const e = priv(wire)._encryptor
+  const build = e?.generateStepA3
+  if (!e || typeof build !== 'function') return
+  e.generateStepA3 = () => build.call(e, MSE_PLAINTEXT)
+}
+
+/**
+ * True once an outgoing MSE opening has the peer's key and sent its payload
+ * offer (step 3): a close from here on refuses the offer, not MSE itself.
+ */
+export const sentPayloadOffer = (wire: object): boolean => {
+  const state = priv(wire)._encryptor?.state
+  return state === 'sentPe3' || state === 'done'
 }
 
 /**

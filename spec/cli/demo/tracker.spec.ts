@@ -13,6 +13,7 @@ import { startTracker as startSession } from '../../../lib/engine/swarm/tracker.
 import { scrape } from '../../../lib/engine/swarm/scrape.ts'
 import { httpReply } from '../../../lib/engine/swarm/tracker-reply.ts'
 import { formatAddress } from '../../../lib/engine/swarm/address.ts'
+import { keepAlive } from '../../support/keep-alive.ts'
 import { pollUntil } from '../../support/peers/wait.ts'
 import { runEngine } from '../../support/engine.ts'
 import { makeTempDir } from '../../support/peers/tmp.ts'
@@ -21,10 +22,6 @@ import { mktorrent } from '../../support/peers/mktorrent.ts'
 import { startAria2Seeder } from '../../support/peers/aria2.ts'
 import { parseMetainfo } from '../../../lib/engine/metainfo/index.ts'
 
-const keepAlive = (t: { after(fn: () => unknown): void }): void => {
-  const timer = setInterval(() => {}, 1000)
-  t.after(() => clearInterval(timer))
-}
 
 for (const host of ['127.0.0.1', '::1']) {
   test(`on ${host}: two sessions meet, scrape counts them, stopped removes them`, { timeout: 30_000 }, async (t) => {

@@ -4,9 +4,8 @@
  * leeching into a folder, with DHT, LSD, PEX, uTP and port mapping off so
  * they meet exactly the peers of the test: the torrent's tracker, or a peer
  * that dials them. Encryption is set to what each calls "required":
- * Transmission `"encryption": 2`, rtorrent `require,require_RC4` (with
- * `allow_incoming,try_outgoing`, without which it neither accepts nor opens
- * encrypted connections).
+ * Transmission `"encryption": 2`, rtorrent `require,require_RC4` (every
+ * connection encrypted, with RC4 payload).
  */
 import { execFileSync } from 'node:child_process'
 import { copyFile, mkdir, writeFile } from 'node:fs/promises'
@@ -106,7 +105,7 @@ export const startTransmission = async (options: NetnsClientOptions): Promise<Ne
 
 /**
  * Start rtorrent as a daemon inside `options.ns`, with
- * `protocol.encryption.set = allow_incoming,try_outgoing,require,require_RC4`;
+ * `protocol.encryption.set = require,require_RC4`;
  * it loads and starts the torrent at once, seeding what `dataDir` holds (after
  * its hash check) or downloading into it.
  *
@@ -130,7 +129,7 @@ export const startRtorrent = async (options: NetnsClientOptions): Promise<NetnsC
     'dht.mode.set = disable',
     'protocol.pex.set = no',
     'trackers.use_udp.set = no',
-    'protocol.encryption.set = allow_incoming,try_outgoing,require,require_RC4',
+    'protocol.encryption.set = require,require_RC4',
     `log.open_file = detail, ${join(options.workDir, 'rtorrent-detail.log')}`,
     'log.add_output = info, detail',
     'system.daemon.set = true',
