@@ -38,7 +38,7 @@ const FALLBACK_PORT = 6881
 /** What a torrent and a magnet's metadata phase are both given. */
 export type SessionBase = Pick<
   TorrentContext & MagnetSessionOptions,
-  'peerId' | 'port' | 'externalPort' | 'externalIp' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval' | 'admission'
+  'peerId' | 'port' | 'externalPort' | 'externalIp' | 'portMappingNote' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval' | 'admission'
 >
 
 /**
@@ -164,6 +164,7 @@ export class ClientServices {
       port,
       externalPort: () => this.externalPort(),
       externalIp: () => this.mapper?.externalAddress() ?? null,
+      portMappingNote: () => this.portMappingNote(),
       canConnect: () => this.connections < this.opts.maxConns,
       connectionsChanged: (d) => {
         this.connections += d
@@ -208,8 +209,7 @@ export class ClientServices {
       ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
       joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null,
       dial: (host, p, peerOpts) => dialPeer(host, p, peerOpts, { transports: this.dialTransports(), mse: this.mse }),
-      transportNote: () => this.transportNote,
-      portMappingNote: () => this.portMappingNote()
+      transportNote: () => this.transportNote
     }
   }
 

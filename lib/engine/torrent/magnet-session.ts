@@ -39,6 +39,8 @@ export interface MagnetSessionOptions extends Omit<MetadataPhaseOptions, 'infoHa
   readonly admit: Admit
   /** The client's DHT, to find metadata peers (the Torrent proper joins it again, unless private). */
   readonly joinDht?: TorrentContext['joinDht']
+  /** Where the client's port mapping stands, for the stats of the metadata phase. */
+  portMappingNote?(): string
 }
 
 /**
@@ -197,7 +199,8 @@ export class MagnetSession {
       activity,
       numPeers: fetching ? this.phase.connectedPeers() : 0,
       peerSources: fetching ? this.phase.sources() : noPeerSources(),
-      ...(trackers.length > 0 && { trackers })
+      ...(trackers.length > 0 && { trackers }),
+      ...(this.opts.portMappingNote && { portMapping: this.opts.portMappingNote() })
     }
   }
 }

@@ -100,6 +100,8 @@ test('port mapping: without it the note is "off" and no external port; with it t
     const udp = (await services.utp) === null ? '' : `, udp ${FAKE_EXTERNAL}:${port}`
     assert.equal(ctx.portMappingNote?.(), `natpmp: tcp ${FAKE_EXTERNAL}:${port}${udp}`)
     assert.equal(ctx.externalPort?.(), port)
+    // a magnet's metadata phase shows the same in its stats
+    assert.equal(services.sessionBase(port, () => {}).portMappingNote?.(), ctx.portMappingNote?.())
     assert.equal(services.sessionBase(port, () => {}).externalPort?.(), port)
     // what the tracker announces carry (port, and `ip`)
     assert.equal(ctx.externalIp?.(), FAKE_EXTERNAL)
