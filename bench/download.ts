@@ -6,6 +6,7 @@
  * rewrites the "download" section of docs/benchmarks.md.
  *
  *   npm run bench:download [-- --quick] [--runs N] [--no-engine] [--docs|--no-docs] [--ab DIR]
+ *   npm run bench:download -- --transports [--quick] [--runs N]   (TCP and uTP rows: bench/download-transports.ts)
  *
  * `--ab DIR`: the engine alone, DIR's checkout against this one, alternating
  * (bench/lib/ab.ts).
@@ -17,48 +18,20 @@ import { aria2LeechArgs, aria2Version, startAria2Seeder } from './lib/aria2.ts'
 import { cacheResidency, ensureDataset, torrentWithAnnounce, warmCache } from './lib/data.ts'
 import { engineHas } from './lib/engine.ts'
 import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
-import { leechOnce, type LeechRun, type LeechSpec } from './lib/leech.ts'
+import { leechOnce, summarizeRuns, type ContenderResult, type LeechRun, type LeechSpec } from './lib/leech.ts'
 import { freePort, waitFor } from './lib/net.ts'
 import { GiB, MB, MiB, workDir } from './lib/paths.ts'
 import { machineLine, parseBenchArgs, stamp, table, updateSection, type BenchOptions } from './lib/report.ts'
-import { cell, fmt, ratio, summarize, type Summary } from './lib/stats.ts'
+import { cell, fmt, ratio } from './lib/stats.ts'
 import { qbittorrentLeech, qbittorrentVersion } from './lib/qbittorrent.ts'
 import { startTracker } from './lib/tracker.ts'
 import { abMarkdown, abSides } from './lib/ab.ts'
 import { ensureWebtorrent, webtorrentLeech } from './lib/webtorrent.ts'
 
-export interface ContenderResult {
-  readonly name: string
-  /** Why it did not run, or null. */
-  readonly skipped: string | null
-  readonly runs: readonly LeechRun[]
-  readonly mbps: Summary
-  /** MB/s over the leecher's own add-to-done time (node leechers only). */
-  readonly transferMbps: Summary
-  readonly cpuPerGiB: Summary
-  readonly rssMiB: Summary
-  readonly failures: readonly string[]
-}
-
 export interface DownloadOutcome {
   readonly size: number
   readonly results: readonly ContenderResult[]
   readonly markdown: string
-}
-
-/** Summaries of one contender's runs (failed runs count only as failures). */
-export const summarizeRuns = (name: string, runs: readonly LeechRun[], bytes: number, skipped: string | null = null): ContenderResult => {
-  const good = runs.filter((r) => r.error === null)
-  return {
-    name,
-    skipped,
-    runs,
-    mbps: summarize(good.map((r) => bytes / MB / r.wallS)),
-    transferMbps: summarize(good.filter((r) => r.transferS !== null).map((r) => bytes / MB / r.transferS!)),
-    cpuPerGiB: summarize(good.map((r) => r.cpuS / (bytes / GiB))),
-    rssMiB: summarize(good.map((r) => r.peakRssBytes / MiB)),
-    failures: runs.filter((r) => r.error !== null).map((r) => r.error!)
-  }
 }
 
 const ENGINE = 'torrent-patron (this project)'
@@ -241,7 +214,15 @@ const downloadMarkdown = (
   return lines.join('\n')
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv.includes('--transports')) {
+  // The rows over each transport (bench/download-transports.ts), a section of their own.
+  const opts = parseBenchArgs(process.argv.slice(2))
+  const { runTransportBench } = await import('./download-transports.ts')
+  const outcome = await runTransportBench(opts)
+  console.log('\n' + outcome.markdown)
+  if (opts.docs) updateSection('download-transports', outcome.markdown)
+  process.exit(0)
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const opts = parseBenchArgs(process.argv.slice(2))
   const outcome = await runDownloadBench(opts)
   console.log('\n' + outcome.markdown)

@@ -6,12 +6,14 @@
  * failures) and how many bytes each peer contributed; exits 0 when every
  * piece is verified.
  *
- *   node --import tsx bench/leech-engine.ts --torrent t.torrent --out DIR --peer 127.0.0.1:6881 [--host ADDR] [--timeout-ms N]
+ *   node --import tsx bench/leech-engine.ts --torrent t.torrent --out DIR --peer 127.0.0.1:6881 [--host ADDR] [--timeout-ms N] [--transport tcp|utp]
+ *
+ * `--transport` keeps the engine to one transport (default: TCP and uTP).
  */
 import { readFileSync } from 'node:fs'
 import { closeTorrent, createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
 import { torrentClient, type TorrentHandle } from '../lib/engine/client/client.ts'
-import { argValues, CommandSource, report, startEngine } from './lib/engine.ts'
+import { argValues, CommandSource, report, startEngine, transportOptions } from './lib/engine.ts'
 
 const argv = process.argv.slice(2)
 const [torrentFile] = argValues(argv, 'torrent')
@@ -20,6 +22,7 @@ const peers = argValues(argv, 'peer')
 /** Address to listen on: loopback unless told (the WAN bench runs engines inside namespaces). */
 const host = argValues(argv, 'host')[0] ?? '127.0.0.1'
 const timeoutMs = Number(argValues(argv, 'timeout-ms')[0] ?? 600_000)
+const transport = transportOptions(argValues(argv, 'transport')[0])
 if (!torrentFile || !out) {
   console.error('usage: leech-engine.ts --torrent FILE --out DIR [--peer HOST:PORT]...')
   process.exit(2)
@@ -56,7 +59,7 @@ const onFeedback = (f: EngineFeedback): void => {
 }
 
 const engine = startEngine(
-  torrentClient({ dht: false, host, statusInterval: 250, onTorrent: (_id, h) => (handle = h) }),
+  torrentClient({ dht: false, host, statusInterval: 250, ...transport, onTorrent: (_id, h) => (handle = h) }),
   commands,
   onFeedback,
   (e) => fail(e.message)

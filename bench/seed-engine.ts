@@ -4,12 +4,14 @@
  * 127.0.0.1:`--port`, announcing to the torrent's tracker. Prints
  * `{"event":"seeding",...}` once ready and then stays up until SIGTERM.
  *
- *   node --import tsx bench/seed-engine.ts --torrent t.torrent --data DIR --port P [--host ADDR]
+ *   node --import tsx bench/seed-engine.ts --torrent t.torrent --data DIR --port P [--host ADDR] [--transport tcp|utp]
+ *
+ * `--transport` keeps the engine to one transport (default: TCP and uTP).
  */
 import { readFileSync } from 'node:fs'
 import { createNewTorrent, type EngineFeedback, type TorrentId } from '../lib/messages.ts'
 import { torrentClient } from '../lib/engine/client/client.ts'
-import { argValues, CommandSource, report, startEngine } from './lib/engine.ts'
+import { argValues, CommandSource, report, startEngine, transportOptions } from './lib/engine.ts'
 
 const argv = process.argv.slice(2)
 const [torrentFile] = argValues(argv, 'torrent')
@@ -17,6 +19,7 @@ const [data] = argValues(argv, 'data')
 const port = Number(argValues(argv, 'port')[0] ?? 0)
 /** Address to listen on: loopback unless told (the WAN bench runs engines inside namespaces). */
 const host = argValues(argv, 'host')[0] ?? '127.0.0.1'
+const transport = transportOptions(argValues(argv, 'transport')[0])
 if (!torrentFile || !data) {
   console.error('usage: seed-engine.ts --torrent FILE --data DIR --port P')
   process.exit(2)
@@ -47,7 +50,7 @@ const onFeedback = (f: EngineFeedback): void => {
   }
 }
 
-const engine = startEngine(torrentClient({ dht: false, host, port, statusInterval: 1000 }), commands, onFeedback, (e) =>
+const engine = startEngine(torrentClient({ dht: false, host, port, statusInterval: 1000, ...transport }), commands, onFeedback, (e) =>
   fail(e.message)
 )
 

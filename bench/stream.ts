@@ -105,7 +105,7 @@ async function launch(c: Contender, source: Source): Promise<{ child: ChildProce
   await mkdir(out, { recursive: true })
   const [cmd, args] = c.command(source, out)
   const t0 = performance.now()
-  const child = killOnExit(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: projectRoot, env: { ...process.env, TORRENT_PATRON_DHT: 'off' } }))
+  const child = killOnExit(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: projectRoot, env: { ...process.env, TORRENT_PATRON_DHT: 'off', TORRENT_PATRON_PORT_MAPPING: 'off' } }))
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {

@@ -6,13 +6,14 @@
  */
 import { createNewTorrent, type Feedback, type TorrentId, type TorrentStats } from '../lib/messages.ts'
 import { isComplete, isFailed } from '../operators/completion.ts'
-import { DHT_ENV, dhtOffByEnvironment, parse, parsePeers, parsePort, parseSeconds } from './args.ts'
+import { DHT_ENV, dhtOffByEnvironment, parse, parsePeers, parsePort, parseSeconds, portMappingWanted } from './args.ts'
 import { CliError, exitCodes, usageError } from './errors.ts'
 import { ensurePortFree, ensureWritableFolder, readTorrentInput, type TorrentInput } from './input.ts'
 import { onInterrupt } from './interrupt.ts'
 import { parseSelection, selectionPriorities, type SelectionPriorities } from './select.ts'
 import type { PatronHandlers, PatronRun } from './patron-run.ts'
 import { noPeerHint, type PeerSourcesSetup } from './peer-hint.ts'
+import { mappingNews } from './port-mapping.ts'
 import { noPeerHintMs } from './timing.ts'
 import { bytes, duration, percent, rate } from './ui/format.ts'
 import type { View } from './ui/view.ts'
@@ -30,6 +31,8 @@ Options:
       --seed             keep seeding after the download, until Ctrl-C
       --no-dht           do not use the DHT to find peers (it is on by default;
                          its routing table is kept in DIR/.torrent-patron/dht.json)
+      --no-port-mapping  do not map the port on the router (UPnP / NAT-PMP, on
+                         by default; TORRENT_PATRON_PORT_MAPPING=off also turns it off)
       --only LIST        download only these files: comma-separated indices (from 0,
                          in the order info lists them) or names (path or base name,
                          * and ? as in a shell); a magnet takes indices only
@@ -142,6 +145,10 @@ export const download = (
           return settle('failed', m.reason)
         case 'TorrentStatusUpdate':
           if (m.torrentid !== id) return
+          {
+            const news = mappingNews(last?.portMapping, m.statsdictionary.portMapping)
+            if (news !== null) view.note(news)
+          }
           last = m.statsdictionary
           // With --only or --skip the figures are those of the chosen files.
           if (m.statsdictionary.size !== undefined) size = m.statsdictionary.wanted ?? m.statsdictionary.size
@@ -218,6 +225,7 @@ export const get = async (argv: readonly string[]): Promise<number> => {
     port: { type: 'string' },
     seed: { type: 'boolean' },
     'no-dht': { type: 'boolean' },
+    'no-port-mapping': { type: 'boolean' },
     timeout: { type: 'string' },
     only: { type: 'string' },
     skip: { type: 'string' },
@@ -251,7 +259,7 @@ export const get = async (argv: readonly string[]): Promise<number> => {
     import('./patron-run.ts'),
     import('./ui/view.ts')
   ])
-  const engine = torrentClient({ port: port ?? 0, downloadFolder: savefolder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}) })
+  const engine = torrentClient({ port: port ?? 0, downloadFolder: savefolder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}), portMapping: portMappingWanted(values['no-port-mapping']) })
   const service = torrentService(engine)
   const view = chooseView(values)
   try {

@@ -8,7 +8,8 @@ import { createServer } from 'node:net'
 import path from 'node:path'
 import { createNewTorrent, type Feedback, type TorrentId } from '../lib/messages.ts'
 import { isComplete, isFailed } from '../operators/completion.ts'
-import { onePositional, parse, parsePeers, parsePort } from './args.ts'
+import { onePositional, parse, parsePeers, parsePort, portMappingWanted } from './args.ts'
+import { mappingNews } from './port-mapping.ts'
 import { CliError, reasonOf, usageError } from './errors.ts'
 import { ensurePortFree, readTorrentFile, type TorrentFileInput } from './input.ts'
 import { torrentForPath } from './seed-torrent.ts'
@@ -29,6 +30,8 @@ Options:
       --port N           TCP port for incoming peers (default: any free port)
       --no-dht           do not announce on the DHT (it is on by default for
                          non-private torrents)
+      --no-port-mapping  do not map the port on the router (UPnP / NAT-PMP, on
+                         by default; TORRENT_PATRON_PORT_MAPPING=off also turns it off)
       --force            replace a <path>.torrent that describes other data
       --json             print each status update as one JSON line
   -h, --help             show this help`
@@ -66,6 +69,7 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
     peer: { type: 'string', short: 'p', multiple: true },
     port: { type: 'string' },
     'no-dht': { type: 'boolean' },
+    'no-port-mapping': { type: 'boolean' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
@@ -106,7 +110,7 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
     import('./ui/view.ts')
   ])
   const view = chooseView(values)
-  const engine = torrentClient({ port, downloadFolder: folder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}) })
+  const engine = torrentClient({ port, downloadFolder: folder, statusInterval: 500, ...(values['no-dht'] === true ? { dht: false } : {}), portMapping: portMappingWanted(values['no-port-mapping']) })
   const service = torrentService(engine)
   if (made !== undefined) view.note(made)
   view.note(`seeding ${input.meta.name} (${input.meta.infoHash}, ${bytes(input.meta.length)}) from ${folder}`)
@@ -130,6 +134,7 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
         resolve(0)
       })
     )
+    let mapping: string | undefined
     const patron = runPatron(service, {
       feedback: (m: Feedback) => {
         view.feedback(m)
@@ -139,6 +144,9 @@ export const seed = async (argv: readonly string[]): Promise<number> => {
           id = m.torrentid
           view.add(id, input.meta.name)
         } else if (m.type === 'TorrentStatusUpdate' && m.torrentid === id) {
+          const news = mappingNews(mapping, m.statsdictionary.portMapping)
+          mapping = m.statsdictionary.portMapping
+          if (news !== null) view.note(news)
           if (isFailed(m)) settle(() => reject(new CliError(`${input.meta.name}: ${m.statsdictionary.activity}`)))
           else if (!warned && m.statsdictionary.activity !== 'checking' && m.statsdictionary.activity !== 'starting' && !isComplete(m)) {
             warned = true

@@ -7,7 +7,7 @@
  */
 import { createNewTorrent, type Feedback, type TorrentId } from '../lib/messages.ts'
 import { isFailed } from '../operators/completion.ts'
-import { onePositional, parse, parsePeers, parsePort } from './args.ts'
+import { onePositional, parse, parsePeers, parsePort, portMappingWanted } from './args.ts'
 import { CliError, usageError } from './errors.ts'
 import { ensureWritableFolder, readTorrentInput } from './input.ts'
 import { onInterrupt } from './interrupt.ts'
@@ -26,6 +26,8 @@ Options:
   -o, --out DIR          save folder (default: the current folder)
   -p, --peer HOST:PORT   also connect to this peer (repeatable)
       --no-dht           do not use the DHT to find peers
+      --no-port-mapping  do not map the port on the router (UPnP / NAT-PMP, on
+                         by default; TORRENT_PATRON_PORT_MAPPING=off also turns it off)
   -h, --help             show this help`
 
 /** Run `stream`; resolves to the exit code once interrupted. */
@@ -37,6 +39,7 @@ export const stream = async (argv: readonly string[]): Promise<number> => {
     out: { type: 'string', short: 'o' },
     peer: { type: 'string', short: 'p', multiple: true },
     'no-dht': { type: 'boolean' },
+    'no-port-mapping': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   })
   if (values.help) {
@@ -56,7 +59,7 @@ export const stream = async (argv: readonly string[]): Promise<number> => {
   ])
   type Streams = NonNullable<ReturnType<import('../lib/index.ts').TorrentHandle['streams']>>
   const handles = new Map<TorrentId, import('../lib/index.ts').TorrentHandle>()
-  const engine = torrentClient({ downloadFolder: savefolder, statusInterval: 1000, onTorrent: (id, h) => handles.set(id, h), ...(values['no-dht'] === true ? { dht: false } : {}) })
+  const engine = torrentClient({ downloadFolder: savefolder, statusInterval: 1000, onTorrent: (id, h) => handles.set(id, h), ...(values['no-dht'] === true ? { dht: false } : {}), portMapping: portMappingWanted(values['no-port-mapping']) })
   const service = torrentService(engine)
   const name = input.kind === 'torrent' ? input.meta.name : (input.magnet.name ?? input.magnet.infoHash)
 

@@ -226,8 +226,9 @@ export interface TorrentAlreadyDownloading {
  */
 export interface TorrentStats {
   /**
-   * What the torrent is doing: `"fetching metadata"`, `"checking"`,
-   * `"downloading"`, `"seeding"`, `"stalled"`, `"shut down"` or `"error: ..."`.
+   * What the torrent is doing: `"fetching metadata"`, `"fetching piece layers (...)"`
+   * (a v2-only magnet, with what it waits for), `"checking"`, `"downloading"`,
+   * `"seeding"`, `"stalled"`, `"shut down"` or `"error: ..."`.
    */
   readonly activity: string
   /** Verified fraction of the torrent, 0..1. */
@@ -277,8 +278,19 @@ export interface TorrentStats {
   readonly peerSources?: Readonly<Record<'tracker' | 'dht' | 'pex' | 'manual' | 'incoming' | 'lsd', number>>
   /** Connected peers by transport (TCP or uTP). */
   readonly peerTransports?: Readonly<Record<'tcp' | 'utp', number>>
+  /**
+   * Connected peers by how their payload travels: RC4 (MSE), plaintext after
+   * an MSE handshake (`obfuscated`), or no MSE (`none`).
+   */
+  readonly peerEncryption?: Readonly<Record<'rc4' | 'obfuscated' | 'none', number>>
   /** How the engine reaches peers: `"tcp+utp"`, `"utp only"`, or `"tcp only (...)"` saying why uTP is not used. */
   readonly transport?: string
+  /**
+   * The engine's port mapping on the home router: `"upnp: tcp 198.51.100.65:6881, udp 198.51.100.65:6881"`
+   * (or `natpmp: ...`) when mapped, `"not mapped (...)"` with each method's reason,
+   * `"mapping"` while the first attempt runs, `"off"` when not asked for.
+   */
+  readonly portMapping?: string
   /**
    * BEP 19 web seeds: bytes of good pieces each delivered, bytes it sent that
    * failed the hash check, and whether it is in use, resting after a failure

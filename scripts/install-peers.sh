@@ -14,6 +14,12 @@ declare -A provider=(
   [chromium]=chromium
   [ffmpeg]=ffmpeg
   [nginx]=nginx
+  [transmission-daemon]=transmission-daemon
+  [rtorrent]=rtorrent
+  [ip]=iproute2
+  [miniupnpd]=miniupnpd
+  [nft]=nftables
+  [iptables]=iptables
 )
 
 missing=()

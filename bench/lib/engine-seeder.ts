@@ -20,17 +20,25 @@ export interface EngineSeeder {
 
 /**
  * Start bench/seed-engine.ts (compiled, as every engine child: compiled.ts)
- * on the data in `dir` and wait until it seeds.
+ * on the data in `dir` and wait until it seeds; `extraArgs` go to the child
+ * (e.g. `['--transport', 'utp']`).
  * @example
  * ```ts
  * const s = await startEngineSeeder(torrent, dir, await freePort(), 60_000)
  * await s.stop()
  * ```
  */
-export const startEngineSeeder = async (torrent: string, dir: string, port: number, timeoutMs: number, root?: string): Promise<EngineSeeder> => {
+export const startEngineSeeder = async (
+  torrent: string,
+  dir: string,
+  port: number,
+  timeoutMs: number,
+  root?: string,
+  extraArgs: readonly string[] = []
+): Promise<EngineSeeder> => {
   const t0 = performance.now()
   const child: ChildProcess = killOnExit(
-    spawn(process.execPath, [...engineChild('seed-engine', undefined, root), '--torrent', torrent, '--data', dir, '--port', String(port)], {
+    spawn(process.execPath, [...engineChild('seed-engine', undefined, root), '--torrent', torrent, '--data', dir, '--port', String(port), ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe']
     })
   )

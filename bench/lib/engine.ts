@@ -81,3 +81,20 @@ export const argValues = (argv: readonly string[], name: string): string[] => {
 export const report = (value: Record<string, unknown>): void => {
   process.stdout.write(JSON.stringify(value) + '\n')
 }
+
+/**
+ * A bench child's `--transport` value as client options: `tcp` (no uTP),
+ * `utp` (uTP only), absent (both); anything else exits with a usage error.
+ *
+ * @example
+ * ```ts
+ * torrentClient({ ...transportOptions(argValues(argv, 'transport')[0]) })
+ * ```
+ */
+export const transportOptions = (value: string | undefined): { tcp?: boolean; utp?: boolean } => {
+  if (value === undefined) return {}
+  if (value === 'tcp') return { utp: false }
+  if (value === 'utp') return { tcp: false }
+  console.error(`--transport ${value}: tcp or utp`)
+  process.exit(2)
+}

@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { lastJsonLine, runMeasured } from './measure.ts'
 import { verifyOutput } from './data.ts'
-import { workDir } from './paths.ts'
+import { GiB, MB, MiB, workDir } from './paths.ts'
+import { summarize, type Summary } from './stats.ts'
 
 export interface LeechRun {
   readonly wallS: number
@@ -48,5 +49,34 @@ export const leechOnce = async (spec: LeechSpec, original: string, timeoutMs: nu
     return { wallS: m.wallS, transferS: transferMs === null ? null : transferMs / 1000, cpuS: m.cpuS, peakRssBytes: m.peakRssBytes, error, report: json }
   } finally {
     rmSync(out, { recursive: true, force: true })
+  }
+}
+
+/** One leecher's runs of a benchmark, summarised. */
+export interface ContenderResult {
+  readonly name: string
+  /** Why it did not run, or null. */
+  readonly skipped: string | null
+  readonly runs: readonly LeechRun[]
+  readonly mbps: Summary
+  /** MB/s over the leecher's own add-to-done time (node leechers only). */
+  readonly transferMbps: Summary
+  readonly cpuPerGiB: Summary
+  readonly rssMiB: Summary
+  readonly failures: readonly string[]
+}
+
+/** Summaries of one contender's runs (failed runs count only as failures). */
+export const summarizeRuns = (name: string, runs: readonly LeechRun[], bytes: number, skipped: string | null = null): ContenderResult => {
+  const good = runs.filter((r) => r.error === null)
+  return {
+    name,
+    skipped,
+    runs,
+    mbps: summarize(good.map((r) => bytes / MB / r.wallS)),
+    transferMbps: summarize(good.filter((r) => r.transferS !== null).map((r) => bytes / MB / r.transferS!)),
+    cpuPerGiB: summarize(good.map((r) => r.cpuS / (bytes / GiB))),
+    rssMiB: summarize(good.map((r) => r.peakRssBytes / MiB)),
+    failures: runs.filter((r) => r.error !== null).map((r) => r.error!)
   }
 }

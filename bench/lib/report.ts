@@ -9,7 +9,7 @@ import { dirname } from 'node:path'
 import { docsFile, GiB } from './paths.ts'
 
 /** Section names, in the order they appear in the document. */
-export const SECTIONS = ['download', 'profile', 'seed', 'check', 'routing', 'swarm', 'torrents', 'large', 'cli'] as const
+export const SECTIONS = ['download', 'download-transports', 'profile', 'seed', 'check', 'routing', 'swarm', 'torrents', 'large', 'cli'] as const
 export type SectionName = (typeof SECTIONS)[number] | string
 
 const start = (name: string): string => `<!-- bench:${name}:start -->`

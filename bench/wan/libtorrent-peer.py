@@ -8,8 +8,10 @@ A seeder prints {"event": "seeding"} once it serves the data (seed mode: the
 data is trusted, as the other seeders' is) and runs until SIGTERM. A leecher
 prints one JSON line {"event": "done", "transferMs": ...} and exits 0 when
 every piece is verified, 1 on a timeout. DHT, LSD, UPnP and NAT-PMP are off:
-peers come from the torrent's tracker only.
+peers come from the torrent's tracker only. LT_TRANSPORT=tcp or utp in the
+environment keeps it to that transport (default: both).
 """
+import os
 import json
 import signal
 import sys
@@ -29,6 +31,11 @@ def session(port):
         # The benchmark addresses are all on one documentation subnet: no per-subnet caps.
         'allow_multiple_connections_per_ip': True,
     }
+    only = os.environ.get('LT_TRANSPORT')
+    if only in ('tcp', 'utp'):
+        for direction in ('outgoing', 'incoming'):
+            settings['enable_%s_tcp' % direction] = only == 'tcp'
+            settings['enable_%s_utp' % direction] = only == 'utp'
     return lt.session(settings)
 
 

@@ -1,7 +1,8 @@
 /**
  * The CLI starts light: the bin runs the compiled dist/ (no tsx), and a
- * command loads only what it needs. `--help` and `--version` load no more
- * than the dispatcher; `info` and `make` read torrents without the engine,
+ * command loads only what it needs. `--help` loads no more than the
+ * dispatcher, `--version` adds only the uTP probe (wire/utp.js, which says
+ * whether utp-native loads, and why not); `info` and `make` read torrents without the engine,
  * the peer wire or the trackers. Seen through a module-resolution hook that
  * records every URL the process loads. (Start times are measured by
  * bench/cli-start.ts, never asserted here.)
@@ -37,9 +38,9 @@ export async function resolve(specifier, context, next) {
   return { code: r.code, stdout: r.stdout, urls }
 }
 
-const heavy = /\/dist\/lib\/(engine\/(?!metainfo\/|disk\/make-folder\.js)|service\/|patron\.js|index\.js)|node_modules\/(bittorrent-protocol|bittorrent-tracker|bittorrent-dht|cli-progress|tsx|esbuild)\//
+const heavy = /\/dist\/lib\/(engine\/(?!metainfo\/|disk\/make-folder\.js|wire\/utp\.js)|service\/|patron\.js|index\.js)|node_modules\/(bittorrent-protocol|bittorrent-tracker|bittorrent-dht|cli-progress|tsx|esbuild)\//
 
-test('--help and --version load the dispatcher only; info and make load no engine', { timeout: 120_000 }, async (t) => {
+test('--help loads the dispatcher only, --version the uTP probe besides; info and make load no engine', { timeout: 120_000 }, async (t) => {
   const tmp = await makeTempDir('cli-start-')
   t.after(() => tmp.close())
 
@@ -66,6 +67,15 @@ test('--help and --version load the dispatcher only; info and make load no engin
   assert.deepEqual(info.urls.filter((u) => heavy.test(u)), [], 'info loads nothing of the engine')
 })
 
+test('--version says whether uTP is available, and why not with TORRENT_PATRON_UTP=off', async () => {
+  const on = await runCli(['--version'], { env: { TORRENT_PATRON_UTP: '' } })
+  assert.equal(on.code, 0)
+  assert.equal(on.stdout.split('\n')[1], 'uTP: available (utp-native)')
+  const off = await runCli(['--version'], { env: { TORRENT_PATRON_UTP: 'off' } })
+  assert.equal(off.code, 0)
+  assert.equal(off.stdout.split('\n')[1], 'uTP: unavailable (turned off by TORRENT_PATRON_UTP=off); peers are reached over TCP only')
+})
+
 test('--version is the package version; tsx is a development dependency only; most is optional', async () => {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
     version: string
@@ -75,7 +85,7 @@ test('--version is the package version; tsx is a development dependency only; mo
     peerDependenciesMeta?: Record<string, { optional?: boolean }>
   }
   const r = await runCli(['--version'])
-  assert.equal(r.stdout.trim(), `torrent-patron ${pkg.version}`)
+  assert.equal(r.stdout.split('\n')[0], `torrent-patron ${pkg.version}`)
   assert.equal(pkg.dependencies['tsx'], undefined)
   assert.ok(pkg.devDependencies['tsx'] !== undefined)
   assert.equal(pkg.dependencies['most'], undefined)

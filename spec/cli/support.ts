@@ -45,8 +45,9 @@ export const startCli = (args: readonly string[], opts: { cwd?: string; env?: No
 export const startNode = (args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess => {
   const child = spawn(process.execPath, [...args], {
     cwd: opts.cwd,
-    // The CLI's DHT is on by default: tests never reach the public routers, even when run outside `npm test`.
-    env: { TORRENT_PATRON_DHT: 'off', ...process.env, ...opts.env },
+    // The CLI's DHT and port mapping are on by default: tests never reach the public routers nor the host's
+    // real home router, even when run outside `npm test`.
+    env: { TORRENT_PATRON_DHT: 'off', TORRENT_PATRON_PORT_MAPPING: 'off', ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''

@@ -70,7 +70,7 @@ test('every ts snippet of docs/guide.md type-checks against the package, and run
     const r = await run(process.execPath, ['--conditions=source', '--import', tsx, files[i]!], {
       cwd: join(tmp.path, 'work'),
       timeout: 90_000,
-      env: { ...process.env, TORRENT_PATRON_DHT: 'off' }
+      env: { ...process.env, TORRENT_PATRON_DHT: 'off', TORRENT_PATRON_PORT_MAPPING: 'off' }
     }).then(
       (ok) => ({ code: 0, out: ok.stdout + ok.stderr }),
       (e: { code?: number; stdout?: string; stderr?: string; signal?: string }) => ({ code: e.code ?? e.signal, out: `${e.stdout ?? ''}${e.stderr ?? ''}` })

@@ -388,3 +388,18 @@ function base32Of (hex: string): string {
   for (let i = 0; i < bits.length; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5), 2)]
   return out
 }
+
+test('while fetching metadata, the stats carry each tracker\'s note: a refusal says why', { timeout: 30_000 }, async (t) => {
+  const { tmp, meta } = await dataSet(t, 1 << 20)
+  const { createServer: createHttp } = await import('node:http')
+  const refusing = createHttp((_req, res) => res.end('d14:failure reason12:unregisterede'))
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => { refusing.closeAllConnections(); refusing.close(() => resolve()) }))
+  const tr = `http://127.0.0.1:${(refusing.address() as { port: number }).port}/announce`
+  const engine = runEngine(t)
+  const id = await engine.create(`${magnetOf(meta, [])}&tr=${encodeURIComponent(tr)}`, join(tmp.path, 'out'))
+  const s = await engine.waitFor(id, 'the tracker note', (x) => x.trackers?.[0]?.state === 'failing', 20_000)
+  assert.equal(s.activity, 'fetching metadata')
+  assert.equal(s.trackers![0]!.url, tr)
+  assert.match(s.trackers![0]!.error!, /tracker refused: unregistered/)
+})

@@ -54,7 +54,7 @@ test('the radio peer plays the chunks of a feed in order as they are published',
   await publish(1)
 
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'examples/radio-peer.ts', feedUrl, join(tmp.path, 'radio'), '300'], {
-    env: { ...process.env, TORRENT_PATRON_DHT: 'off' },
+    env: { ...process.env, TORRENT_PATRON_DHT: 'off', TORRENT_PATRON_PORT_MAPPING: 'off' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   t.after(() => void child.kill('SIGKILL'))

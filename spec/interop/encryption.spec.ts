@@ -4,7 +4,9 @@
  * picks plaintext payload when the peer offers it, RC4 when the peer insists,
  * drops an obfuscated handshake for a torrent it does not run, and with
  * `encryption: false` accepts plaintext only. Real aria2c leechers (default
- * settings, and RC4 required) download from the engine alone.
+ * settings, and RC4 required) download from the engine alone, and the
+ * engine's stats count the first as an MSE handshake with plaintext payload
+ * and the second as RC4.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -23,11 +25,12 @@ import { writeRandomFile } from '../support/peers/data.ts'
 import { startTracker } from '../support/peers/tracker-server.ts'
 import { startAria2Leecher } from '../support/peers/aria2.ts'
 import { freePort } from '../support/peers/ports.ts'
+import { isTorrentStatusUpdate } from '../../lib/messages.ts'
 
 const SIZE = 4 << 20
 
 /** A seeding engine on 127.0.0.1 with a small single-file torrent. */
-const seedingEngine = async (t: { after(fn: () => unknown): void }, options: { encryption?: boolean; announce?: string } = {}) => {
+const seedingEngine = async (t: { after(fn: () => unknown): void }, options: { encryption?: boolean; announce?: string; statusInterval?: number } = {}) => {
   const tmp = await makeTempDir('mse-')
   t.after(() => tmp.close())
   const file = join(tmp.path, 'seed', 'payload.bin')
@@ -40,7 +43,8 @@ const seedingEngine = async (t: { after(fn: () => unknown): void }, options: { e
   const engine = runEngine(t, {
     port,
     host: '127.0.0.1',
-    ...(options.encryption === undefined ? {} : { encryption: options.encryption })
+    ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
+    ...(options.statusInterval === undefined ? {} : { statusInterval: options.statusInterval })
   })
   const id = await engine.create(bytes, dirname(file))
   await engine.waitSeeding(id, 20_000)
@@ -177,16 +181,18 @@ test('obfuscatedHash is SHA-1("req2" + infohash)', () => {
   assert.notEqual(obfuscatedHash('0'.repeat(40)), obfuscatedHash('f'.repeat(40)))
 })
 
-test('aria2c leechers get the whole torrent from the engine alone: default settings connect on the first (obfuscated) try, and RC4 required works', { timeout: 90_000 }, async (t) => {
+test('aria2c leechers get the whole torrent from the engine alone: default settings connect on the first (obfuscated) try with plaintext payload, and RC4 required gets RC4', { timeout: 90_000 }, async (t) => {
   const tracker = await startTracker({ intervalMs: 2000 })
   t.after(() => tracker.close())
-  const s = await seedingEngine(t, { announce: tracker.httpAnnounce })
+  // Stats every 20 ms: on loopback the download can otherwise finish between two updates.
+  const s = await seedingEngine(t, { announce: tracker.httpAnnounce, statusInterval: 20 })
   const torrentPath = join(s.tmp.path, 'payload.torrent')
   await writeFile(torrentPath, s.bytes)
-  for (const [name, extraArgs] of [
-    ['default', []],
-    ['rc4-required', ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4']]
+  for (const [name, extraArgs, method] of [
+    ['default', [], 'obfuscated'],
+    ['rc4-required', ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4'], 'rc4']
   ] as const) {
+    const from = s.engine.out.events.length
     const out = await makeTempDir(`mse-${name}-`)
     t.after(() => out.close())
     const leecher = await startAria2Leecher({ torrentPath, dir: out.path, extraArgs })
@@ -196,5 +202,8 @@ test('aria2c leechers get the whole torrent from the engine alone: default setti
     assert.ok(got.equals(s.data), `${name}: byte-identical`)
     const log = await readFile(leecher.detailLogPath, 'utf8')
     assert.doesNotMatch(log, /Retry using legacy BitTorrent handshake/, `${name}: the first obfuscated handshake was answered`)
+    const counts = s.engine.out.events.slice(from).filter(isTorrentStatusUpdate).map((m) => m.statsdictionary.peerEncryption)
+    assert.ok(counts.some((c) => (c?.[method] ?? 0) >= 1), `${name}: the engine counted the leecher as ${method}: ${JSON.stringify(counts.slice(-3))}`)
+    assert.ok(counts.every((c) => c !== undefined && c.none === 0), `${name}: never without MSE`)
   }
 })

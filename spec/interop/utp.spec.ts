@@ -4,13 +4,15 @@
  * transport; the same over a link of 50 ms delay and 1% loss each way (the
  * user-space relay of spec/support/udp-relay.ts); a default engine (both
  * transports) against a uTP-only one connects over uTP; a default pair keeps
- * one connection per peer.
+ * one connection per peer; a magnet fetched by a uTP-only leecher from a
+ * uTP-only seeder (metadata phase and data over uTP).
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { makeTorrent } from '../../lib/maker/index.ts'
+import { parseMetainfo } from '../../lib/engine/metainfo/index.ts'
 import { runEngine } from '../support/engine.ts'
 import { makeTempDir } from '../support/peers/tmp.ts'
 import { writeRandomFile } from '../support/peers/data.ts'
@@ -92,4 +94,21 @@ test('two default engines keep a single connection to each other whichever trans
   assert.ok(l.info.length <= 1, `the leecher holds one connection: ${JSON.stringify(l.info)}`)
   // Never two at once, during the download either.
   assert.ok(history(l.engine, l.id).every((st) => st.numPeers <= 1 && (st.peerTransports?.tcp ?? 0) + (st.peerTransports?.utp ?? 0) <= 1))
+})
+
+test('a magnet over uTP only: a uTP-only leecher fetches the metadata (ut_metadata) and the data from a uTP-only seeder', async (t) => {
+  const s = await seeder(t, 3 << 20, { tcp: false })
+  const meta = await parseMetainfo(s.bytes)
+  assert.ok(meta.ok)
+  const out = await makeTempDir('h15-utp-magnet-')
+  t.after(() => out.close())
+  const engine = runEngine(t, { port: 0, host: '127.0.0.1', tcp: false })
+  const id = await engine.create(`magnet:?xt=urn:btih:${meta.value.infoHash}&x.pe=127.0.0.1:${s.port}`, out.path)
+  const stats = await engine.waitSeeding(id, 120_000)
+  assert.equal(history(engine, id)[0]?.activity, 'fetching metadata', 'the torrent started from the magnet alone')
+  assert.equal(stats.transport, 'utp only')
+  assert.ok((await readFile(join(out.path, 'payload.bin'))).equals(s.data), 'byte-identical')
+  const seen = history(s.engine, s.id)
+  assert.ok(seen.some((st) => (st.peerTransports?.utp ?? 0) === 1), 'the seeder counted the leecher over uTP')
+  assert.ok(seen.every((st) => (st.peerTransports?.tcp ?? 0) === 0), 'never over TCP')
 })

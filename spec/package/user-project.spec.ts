@@ -20,7 +20,7 @@ import { mktorrent } from '../support/peers/mktorrent.ts'
 import { makeTempDir, type TempDir } from '../support/peers/tmp.ts'
 import { startTracker } from '../support/peers/tracker-server.ts'
 import { root } from '../support/build.ts'
-import { packTarball } from '../support/packed.ts'
+import { packTarball, treeBytes } from '../support/packed.ts'
 import { startCli, startNode } from '../cli/support.ts'
 
 const run = promisify(execFile)
@@ -64,6 +64,11 @@ test('the README project: ESM, installed from the tarball, no most; main.js down
   assert.deepEqual(Object.keys(pkg.dependencies).sort(), ['@most/core', '@most/scheduler', 'torrent-patron'])
   await assert.rejects(access(join(app, 'node_modules', 'most')), 'most 1.x is not installed (an optional peer)')
   await assert.rejects(access(join(app, 'node_modules', 'tsx')), 'tsx is not installed with the library')
+  await assert.rejects(access(join(app, 'node_modules', 'bittorrent-tracker')), 'the engine speaks to trackers with its own client')
+  // The install's weight (docs/benchmarks.md records it): under 15 MB of node_modules.
+  const installed = await treeBytes(join(app, 'node_modules'))
+  t.diagnostic(`node_modules: ${(installed / 1e6).toFixed(2)} MB`)
+  assert.ok(installed < 15e6, `node_modules is ${(installed / 1e6).toFixed(2)} MB`)
 
   const data = await makeRandomTree(join(tmp.path, 'seed-main', 'photos'), { totalBytes: (2 << 20) + 777, fileCount: 3 })
   // A tracker nobody answers on: the peer on the command line is the only way in.

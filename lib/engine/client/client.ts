@@ -157,7 +157,7 @@ class EngineInstance {
     if (typeof bad === 'string') return torrentStartFail(`bad priorities: ${bad}`)
     // A v2-only torrent verifies pieces against its piece layers: without one the file cannot be checked.
     const noLayer = meta.version === 'v2' ? missingPieceLayer(meta) : null
-    if (noLayer !== null) return torrentStartFail(`bad metainfo: the .torrent has no piece layer for "${noLayer.path.join('/')}" (BEP 52 hash requests to fetch it are not supported)`)
+    if (noLayer !== null) return torrentStartFail(`bad metainfo: the .torrent has no piece layer for "${noLayer.path.join('/')}" (piece layers come from peers only for a magnet)`)
     const place = await this.placeFor(meta.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
@@ -174,7 +174,7 @@ class EngineInstance {
    * dictionary arrives it is admitted like a .torrent file's, on the creation chain.
    */
   private async createMagnet(cmd: CreateNewTorrent, uri: string): Promise<CreationReply> {
-    const parsed = parseMagnet(uri)
+    const parsed = parseMagnet(uri, { acceptV2Only: true })
     if (!parsed.ok) return torrentStartFail(`bad magnet link: ${parsed.reason}`)
     const magnet = parsed.value
     if (cmd.priorities !== undefined && (!Array.isArray(cmd.priorities) || !cmd.priorities.every(isFilePriority))) {
@@ -190,6 +190,7 @@ class EngineInstance {
     this.asked(id, cmd)
     const session: MagnetSession = new MagnetSession({
       ...this.services.sessionBase(port, () => this.status(id)),
+      transports: () => this.services.dialTransports(),
       magnet,
       peers: [...this.options.peers, ...(cmd.peers ?? []), ...magnet.peers],
       maxConns: this.options.maxConnsPerTorrent,

@@ -13,6 +13,7 @@ import { resolveDhtOption, type DhtOption, type DhtSettings } from '../swarm/cli
 import type { LsdSettings } from '../swarm/client-lsd.ts'
 import type { EncryptionLevel } from '../wire/mse-policy.ts'
 import { admissionLimits, type AdmissionLimits, type AdmissionSettings } from '../policy/admission.ts'
+import type { PortMappingSettings } from '../nat/port-mapper.ts'
 
 /**
  * Options of {@link torrentClient}. All optional.
@@ -126,6 +127,21 @@ export interface ClientOptions {
    * first-message deadlines. See {@link AdmissionSettings} and docs/security.md.
    */
   readonly admission?: AdmissionSettings
+  /**
+   * Map the listen port (TCP, and UDP for uTP and the DHT) on the home
+   * router by NAT-PMP or UPnP IGD, so peers outside can connect in; renewed
+   * before its lease ends and removed when the engine stops. Off by default
+   * in the library (a library must not open ports on its user's router behind
+   * their back); the CLI turns it on. `true` finds the router by itself (the
+   * default route's gateway, an SSDP search); settings name it. The stats'
+   * `portMapping` says what was mapped, or why not; tracker announces and the
+   * DHT carry the external port.
+   *
+   * @example
+   * torrentClient({ portMapping: true })
+   * torrentClient({ portMapping: { gateway: '192.0.2.1', upnp: false } }) // NAT-PMP to that router only
+   */
+  readonly portMapping?: boolean | PortMappingSettings
   /** BEP 11 peer exchange on every connection of non-private torrents; default true. */
   readonly pex?: boolean
   /** Tuning/tests: milliseconds between PEX messages to each peer; default 60000 (BEP 11's minimum spacing). */
@@ -247,6 +263,8 @@ export interface ResolvedOptions {
   readonly utp: boolean
   readonly tcp: boolean
   readonly admission: AdmissionLimits
+  /** Port mapping's settings, or null: no mapping. */
+  readonly portMapping: PortMappingSettings | null
   readonly pex: boolean
   readonly pexInterval: number | undefined
   readonly webSeeds: boolean
@@ -302,6 +320,7 @@ export const resolveOptions = (options: ClientOptions, env: NodeJS.ProcessEnv = 
     utp: options.utp ?? DEFAULTS.utp,
     tcp: options.tcp ?? DEFAULTS.tcp,
     admission: admissionLimits(options.admission),
+    portMapping: options.portMapping === true ? {} : typeof options.portMapping === 'object' && options.portMapping !== null ? options.portMapping : null,
     pex: options.pex ?? DEFAULTS.pex,
     pexInterval: options.pexInterval,
     webSeeds: options.webSeeds ?? true,

@@ -21,9 +21,10 @@ import { listen, receiveHandshake, type IncomingRoute, type Listener } from './l
 import { openUtp, type UtpEndpoint } from '../wire/utp.ts'
 import { MsePolicy } from '../wire/mse-policy.ts'
 import { dialPeer } from '../wire/dial.ts'
-import type { PeerSocket } from '../wire/transport.ts'
+import type { DialTransports, PeerSocket } from '../wire/transport.ts'
 import { PendingHandshakes } from '../policy/admission.ts'
 import type { ResolvedOptions } from './options.ts'
+import { PortMapper, type WantedPort } from '../nat/port-mapper.ts'
 
 /** Our peer id's prefix (Azureus style: client TP, version 0100). */
 export const PEER_ID_PREFIX = '-TP0100-'
@@ -37,7 +38,7 @@ const FALLBACK_PORT = 6881
 /** What a torrent and a magnet's metadata phase are both given. */
 export type SessionBase = Pick<
   TorrentContext & MagnetSessionOptions,
-  'peerId' | 'port' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval' | 'admission'
+  'peerId' | 'port' | 'externalPort' | 'externalIp' | 'portMappingNote' | 'canConnect' | 'connectionsChanged' | 'changed' | 'joinDht' | 'isSelf' | 'pex' | 'pexInterval' | 'admission'
 >
 
 /**
@@ -68,6 +69,10 @@ export class ClientServices {
   transportNote = 'tcp (uTP starting)'
   /** What outgoing handshake worked with each peer (client-wide: one peer, many torrents). */
   readonly mse: MsePolicy
+  /** The router's port mappings (null: not asked for). */
+  readonly mapper: PortMapper | null
+  /** The TCP listen port once up, for {@link externalPort}. */
+  private listenPortNow: number | null = null
 
   constructor(
     private readonly opts: ResolvedOptions,
@@ -110,8 +115,40 @@ export class ClientServices {
       (l) => l.port,
       () => null
     )
-    this.dht = opts.dht === null ? null : new ClientDht({ ...opts.dht, listenPort })
+    this.mapper = opts.portMapping === null ? null : new PortMapper(opts.portMapping, [])
+    // The DHT announces the router's external port once the first mapping attempt is over (mapped or not).
+    const announcePort = this.mapper === null ? listenPort : listenPort.then(async (p) => (p === null ? null : (await this.mapper!.settled(), this.externalPort() ?? p)))
+    this.dht = opts.dht === null ? null : new ClientDht({ ...opts.dht, listenPort: announcePort })
     this.lsd = opts.lsd === null ? null : new ClientLsd(opts.lsd, listenPort)
+    if (this.mapper !== null) this.startMapping(this.mapper)
+  }
+
+  /** Map the TCP port (when TCP is on), the uTP port and, once it listens, the DHT's UDP port. */
+  private startMapping(mapper: PortMapper): void {
+    void Promise.all([this.listener.catch(() => null), this.utp]).then(([l, u]) => {
+      this.listenPortNow = l?.port ?? null
+      const wanted: WantedPort[] = []
+      if (l !== null && this.opts.tcp) wanted.push({ protocol: 'tcp', port: l.port })
+      if (u !== null) wanted.push({ protocol: 'udp', port: u.port })
+      for (const w of wanted) mapper.add(w)
+      if (wanted.length === 0) return void mapper.close()
+      mapper.start()
+      void this.dht?.dht.then(async (d) => {
+        await d?.ready
+        const p = this.dht?.port
+        if (p !== null && p !== undefined) mapper.add({ protocol: 'udp', port: p })
+      }).catch(() => {})
+    })
+  }
+
+  /** The router's external TCP port for our listen port, once mapped. */
+  externalPort(): number | null {
+    return this.mapper === null || this.listenPortNow === null ? null : this.mapper.externalPort('tcp', this.listenPortNow)
+  }
+
+  /** Where the port mapping stands, for the stats. */
+  portMappingNote(): string {
+    return this.mapper?.note() ?? 'off'
   }
 
   /** Our listen port, once listening (a stand-in when the listener failed). */
@@ -125,6 +162,9 @@ export class ClientServices {
     return {
       peerId: this.peerId,
       port,
+      externalPort: () => this.externalPort(),
+      externalIp: () => this.mapper?.externalAddress() ?? null,
+      portMappingNote: () => this.portMappingNote(),
       canConnect: () => this.connections < this.opts.maxConns,
       connectionsChanged: (d) => {
         this.connections += d
@@ -136,6 +176,11 @@ export class ClientServices {
       pexInterval: this.opts.pexInterval,
       admission: this.opts.admission
     }
+  }
+
+  /** What a dial may use now: TCP unless turned off, and the uTP endpoint once it is open. */
+  dialTransports(): DialTransports {
+    return { tcp: this.opts.tcp, utp: this.utpNow }
   }
 
   /** Everything a torrent is given. */
@@ -163,15 +208,15 @@ export class ClientServices {
       ...(o.webSeedCa !== undefined ? { webSeedOptions: { ca: o.webSeedCa } } : {}),
       ...(this.dht !== null ? { dhtPort: () => this.dht?.port ?? null, dhtNode: (host: string, p: number) => this.dht?.addNode(host, p) } : {}),
       joinLsd: (infoHash, isPrivate, onPeer) => this.lsd?.track(infoHash, isPrivate, onPeer) ?? null,
-      dial: (host, p, peerOpts) => dialPeer(host, p, peerOpts, { transports: { tcp: o.tcp, utp: this.utpNow }, mse: this.mse }),
+      dial: (host, p, peerOpts) => dialPeer(host, p, peerOpts, { transports: this.dialTransports(), mse: this.mse }),
       transportNote: () => this.transportNote
     }
   }
 
-  /** Release the listener, the hasher's workers, the DHT (its state saved) and LSD. */
+  /** Remove the port mappings (bounded wait), release the listener, the hasher's workers, the DHT (its state saved) and LSD. */
   async close(): Promise<void> {
     const l = await this.listener.catch(() => null)
     const u = await this.utp
-    await Promise.allSettled([l?.close(), u?.close(), this.hasher.close(), this.dht?.close(), this.lsd?.close()])
+    await Promise.allSettled([this.mapper?.close(), l?.close(), u?.close(), this.hasher.close(), this.dht?.close(), this.lsd?.close()])
   }
 }

@@ -20,6 +20,7 @@ import { checkExisting, type CheckedTorrent } from './checker.ts'
 import { isFilePriority, type FilePriority } from '../download/priorities.ts'
 import { removeStaleTemps, writeFileAtomic } from './atomic-file.ts'
 import { makeFolder } from './make-folder.ts'
+import { loadByRoots, parseRootEntries, rootEntries, type RootEntry, type RootsTorrent } from './resume-roots.ts'
 
 /** Size and mtime of a file (as from Storage.stat()), null when absent or a pad file. */
 export type FileStat = {
@@ -30,7 +31,7 @@ export type FileStat = {
 } | null
 
 /** The metainfo fields resume records use. */
-export type ResumeTorrent = Pick<Metainfo, 'infoHash' | 'pieceLength' | 'pieceCount' | 'files'>
+export type ResumeTorrent = Pick<Metainfo, 'infoHash' | 'pieceLength' | 'pieceCount' | 'files'> & Partial<Pick<Metainfo, 'v2'>>
 
 /** On-disk shape of a resume record (version 1). */
 export interface ResumeRecord {
@@ -48,6 +49,8 @@ export interface ResumeRecord {
   readonly files: ReadonlyArray<FileStat>
   /** File priorities aligned with the metainfo's files, when a selection was made (absent: every file normal). */
   readonly priorities?: ReadonlyArray<FilePriority>
+  /** A torrent with a v2 half: each file's pieces by `pieces root` (disk/resume-roots.ts); absent in older records. */
+  readonly roots?: ReadonlyArray<RootEntry>
 }
 
 /**
@@ -105,6 +108,7 @@ export async function saveResume(
     bitfield: Buffer.from(have.toBytes()).toString('base64'),
     files: stats.map((s, i) => (s === null || metainfo.files[i]!.pad ? null : { size: s.size, mtimeMs: s.mtimeMs })),
     ...(priorities !== undefined ? { priorities: [...priorities] } : {}),
+    ...(metainfo.v2 !== undefined ? { roots: rootEntries(metainfo as RootsTorrent, have, stats) } : {}),
   }
   await makeFolder(path.dirname(file))
   try {
@@ -200,7 +204,12 @@ export async function restoreHave(
 ): Promise<Restored> {
   const stats = await storage.stat()
   if (!stats.some((s) => s !== null && s.size > 0)) return { have: new Bitfield(metainfo.pieceCount), source: 'empty', checked: 0 }
-  const resumed = await loadResume(folder, metainfo, stats)
+  // No record of its own: a v2 torrent may find its files' pieces in other records by their roots.
+  const byRoots = async () => {
+    const r = await loadByRoots(path.dirname(resumePath(folder, metainfo.infoHash)), metainfo, stats)
+    return r === null ? null : new ResumeBitfield(r.trusted, r.toCheck)
+  }
+  const resumed = (await loadResume(folder, metainfo, stats)) ?? (metainfo.v2 === undefined ? null : await byRoots())
   if (resumed === null) {
     const have = await checkExisting(storage, metainfo, hasher, onProgress, signal)
     return { have, source: 'check', checked: metainfo.pieceCount }
@@ -250,6 +259,7 @@ function parseRecord(text: string, m: ResumeTorrent): ResumeRecord | null {
     if (typeof size !== 'number' || typeof mtimeMs !== 'number' || !Number.isFinite(size) || !Number.isFinite(mtimeMs)) return null
   }
   if (r.priorities !== undefined && (!Array.isArray(r.priorities) || r.priorities.length !== m.files.length || !r.priorities.every(isFilePriority))) return null
+  if (r.roots !== undefined && parseRootEntries(r.roots) === null) return null
   return r as unknown as ResumeRecord
 }
 

@@ -4,6 +4,9 @@
  * block's hash is recorded with its sender, and once the piece passes
  * (re-downloaded), every sender whose recorded block differs from the good
  * one lied (libtorrent's "smart ban"). Enough strikes ban the sender.
+ * A v2 piece does not wait for that: the true leaf hashes of the piece,
+ * from a peer and proved against the piece hash (download/v2-blame.ts),
+ * name the senders of the bad blocks at once.
  *
  * Pure bookkeeping: the caller hands in piece bytes and hears bans through
  * `onBan`.
@@ -14,6 +17,7 @@
 import { createHash } from 'node:crypto'
 import type { PieceAttempt } from './assembly.ts'
 import { soleRefetcher } from './refetch.ts'
+import { lyingBlocks, pieceLeaves } from './v2-blame.ts'
 
 /** Suspect records kept per piece; past it the oldest go (a piece failing over and over). */
 export const MAX_SUSPECTS_PER_PIECE = 256
@@ -42,6 +46,8 @@ export interface SmartBanOptions {
   readonly blockSize: number
   /** A sender reached `banStrikes`: ban its peer id (`key`) and `address`. */
   readonly onBan: (key: string, address: string) => void
+  /** A v2 torrent's block-level blame: the true leaves of a piece (null: nobody could say) and the bytes of it that are hashed. */
+  readonly v2?: { leaves(piece: number): Promise<readonly Uint8Array[] | null>; bytes(piece: number): number } | undefined
 }
 
 /**
@@ -99,7 +105,10 @@ export class SmartBan {
     }
     attempt.data((data) => {
       if (this.opts.closed()) return
-      if (data) this.sharedFailure(piece, attempt.from, data)
+      if (data) {
+        const records = this.sharedFailure(piece, attempt.from, data)
+        if (this.opts.v2 !== undefined) this.blame(piece, attempt.from, pieceLeaves(data, this.opts.v2.bytes(piece)), records)
+      }
       this.opts.picker.failed(piece)
       const only = soleRefetcher(attempt.senders, (address) => this.opts.canRefetch(address, piece))
       if (only !== undefined) this.opts.picker.restrict(piece, only)
@@ -108,13 +117,39 @@ export class SmartBan {
   }
 
   /** A piece with several senders failed: remember each block's sender (`from[block]`) and hash in `data`. */
-  sharedFailure(piece: number, from: readonly (string | undefined)[], data: Uint8Array): void {
+  sharedFailure(piece: number, from: readonly (string | undefined)[], data: Uint8Array): readonly SuspectBlock[] {
     const list = this.suspects.get(piece) ?? []
+    const added: SuspectBlock[] = []
     from.forEach((address, block) => {
       if (address === undefined) return
-      list.push({ block, address, key: this.keyOf(address), hash: this.blockHash(data, block) })
+      added.push({ block, address, key: this.keyOf(address), hash: this.blockHash(data, block) })
     })
+    list.push(...added)
     this.suspects.set(piece, list.slice(-MAX_SUSPECTS_PER_PIECE))
+    return added
+  }
+
+  /**
+   * v2: once the true leaves of the failed `piece` are known, strike the
+   * sender of every block whose leaf (`failed`) differs; the attempt's
+   * records are then settled and dropped, so a later pass strikes nobody twice.
+   */
+  private blame(piece: number, from: readonly (string | undefined)[], failed: readonly Uint8Array[], records: readonly SuspectBlock[]): void {
+    void this.opts.v2?.leaves(piece).then((truth) => {
+      if (truth === null || this.opts.closed()) return
+      const liars = new Map<string, string>()
+      for (const block of lyingBlocks(failed, truth)) {
+        const address = from[block]
+        if (address !== undefined) liars.set(this.keyOf(address), address)
+      }
+      const list = this.suspects.get(piece)
+      if (list !== undefined) {
+        const left = list.filter((r) => !records.includes(r))
+        if (left.length > 0) this.suspects.set(piece, left)
+        else this.suspects.delete(piece)
+      }
+      for (const [key, address] of liars) this.strike(key, address)
+    }, () => {})
   }
 
   /**

@@ -12,7 +12,8 @@
  * `order` (grouped by availability, as RarityBuckets yields it) with, at the
  * start of each availability group, the `suggested` pieces of that
  * availability that are `fresh`, each once, newest suggestion first; the
- * group's other pieces follow in their own order.
+ * group's other pieces follow in their own order. Without suggestions,
+ * `order` itself (no extra work per piece).
  *
  * @param order fresh pieces, rarest first
  * @param suggested the peer's suggestions, oldest first
@@ -25,14 +26,14 @@
  * [...suggestedFirst([5, 0, 1, 2, 3], [2], (p) => (p === 5 ? 1 : 2), () => true)] // [5, 2, 0, 1, 3]
  * ```
  */
-export function* suggestedFirst(
+export const suggestedFirst = (
   order: Iterable<number>,
   suggested: readonly number[],
   availability: (piece: number) => number,
   fresh: (piece: number) => boolean
-): Generator<number> {
-  if (suggested.length === 0) return yield* order
-  const pending = [...new Set(suggested)].reverse().filter(fresh)
+): Iterable<number> => (suggested.length === 0 ? order : reorder(order, [...new Set(suggested)].reverse().filter(fresh), availability))
+
+function* reorder(order: Iterable<number>, pending: readonly number[], availability: (piece: number) => number): Generator<number> {
   const given = new Set<number>()
   let level: number | null = null
   for (const p of order) {

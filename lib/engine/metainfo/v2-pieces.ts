@@ -10,7 +10,7 @@
  */
 import { Buffer } from 'node:buffer'
 import type { Metainfo, V2File } from '../contracts.ts'
-import { HASH_SIZE, LEAF_SIZE, merkleRoot, leafHashes, nextPow2 } from './merkle.ts'
+import { HASH_SIZE, LEAF_SIZE, merkleRoot, leafHashes, nextPow2, rootOfPieceLayer, sameBytes } from './merkle.ts'
 
 /** How one v2 piece verifies. */
 export interface V2PieceTarget {
@@ -84,4 +84,29 @@ export function missingPieceLayer (meta: Pick<Metainfo, 'pieceLength' | 'v2'>): 
     if (f.root !== null && f.length > meta.pieceLength && !meta.v2?.pieceLayers.has(Buffer.from(f.root).toString('hex'))) return f
   }
   return null
+}
+
+/**
+ * `meta` with the piece layers of `layers` (hex pieces root -> packed piece
+ * hashes) added, each checked as a .torrent's would be; or why one is refused.
+ *
+ * @example
+ * const full = withPieceLayers(meta, await fetcher.layers)
+ * if (typeof full === 'string') fail(full)
+ */
+export function withPieceLayers (meta: Metainfo, layers: ReadonlyMap<string, Uint8Array>): Metainfo | string {
+  const v2 = meta.v2
+  if (v2 === undefined) return 'metainfo: the torrent has no v2 half'
+  const all = new Map(v2.pieceLayers)
+  for (const f of v2.files) {
+    if (f.root === null || f.length <= meta.pieceLength) continue
+    const key = Buffer.from(f.root).toString('hex')
+    const layer = layers.get(key)
+    if (layer === undefined) continue
+    if (layer.length !== f.pieceCount * HASH_SIZE || !sameBytes(rootOfPieceLayer(layer, meta.pieceLength), f.root)) {
+      return `metainfo: the piece layer of "${f.path.join('/')}" does not hash to its pieces root`
+    }
+    all.set(key, layer)
+  }
+  return { ...meta, v2: { ...v2, pieceLayers: all } }
 }

@@ -17,6 +17,8 @@ import type net from 'node:net'
 import { connectPeer } from '../wire/dial.ts'
 import { Peer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
+import { HashExchange } from '../wire/hash-exchange.ts'
+import { hashServer, type HashAnswerFn } from './hash-server.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import type { PeerBook } from '../swarm/peer-book.ts'
 import { bareHost, formatAddress } from '../swarm/address.ts'
@@ -35,7 +37,7 @@ export type Dial = (host: string, port: number, opts: PeerOptions) => Peer
 /** What the connections need from their torrent and client. */
 export interface ConnectionsOptions {
   /** The info dictionary is served with ut_metadata; `private` turns the DHT off. */
-  readonly meta: Pick<Metainfo, 'infoHash' | 'pieceCount' | 'infoBytes' | 'private'>
+  readonly meta: Pick<Metainfo, 'infoHash' | 'pieceCount' | 'infoBytes' | 'private'> & Partial<Pick<Metainfo, 'pieceLength' | 'version' | 'v2'>>
   /** Identity, caps, the DHT port and the transport. */
   readonly ctx: Pick<
     TorrentContext,
@@ -45,6 +47,8 @@ export interface ConnectionsOptions {
   readonly book: PeerBook
   /** PEX named a peer. */
   learnt(addr: string): void
+  /** The bytes of a piece we have, to answer hash requests for its leaves (null: we do not have it). */
+  readPiece?(piece: number): Promise<Uint8Array> | null
   /** True while the torrent takes peers. */
   accepting(): boolean
 }
@@ -66,6 +70,10 @@ export class Connections {
   /** Peer exchange with our peers; null when private or turned off. */
   private readonly pex: TorrentPex | null
   private readonly limits: AdmissionLimits
+  /** The BEP 52 hash messages of each wire. */
+  private readonly exchanges = new WeakMap<CappedWire, HashExchange>()
+  /** Answers hash requests (BEP 52), made on the first connection. */
+  private serveHashes: HashAnswerFn | null = null
 
   constructor(private readonly o: ConnectionsOptions) {
     this.dht = !o.meta.private && o.ctx.dhtPort !== undefined
@@ -230,6 +238,16 @@ export class Connections {
     for (const p of [...this.peers.values()]) if (remoteId === undefined || p.remoteId === remoteId) p.close(reason)
   }
 
+  /** The hash exchanges (BEP 52) of the handshaken peers. */
+  hashExchanges(): HashExchange[] {
+    const out: HashExchange[] = []
+    for (const p of this.peers.values()) {
+      const x = p.ready && !p.closed ? this.exchanges.get(p.wire) : undefined
+      if (x !== undefined) out.push(x)
+    }
+    return out
+  }
+
   /** What the admission policy sees of each handshaken peer. */
   private views(): AdmissionPeerView[] {
     const out: AdmissionPeerView[] = []
@@ -261,6 +279,8 @@ export class Connections {
       address,
       handler: this.o.handler,
       dht: this.dht,
+      // BEP 52: a v2-only torrent talks v2; a hybrid runs on its v1 half.
+      v2: this.o.meta.version === 'v2',
       extend: (w) => this.setupWire(w, remoteHost, dialled)
     }
   }
@@ -269,6 +289,10 @@ export class Connections {
   private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null): void {
     useWireExtensions(wire, { info: () => this.o.meta.infoBytes, port: this.o.ctx.port })
     this.pex?.attach(wire as unknown as PexWire, remoteHost, dialled)
+    // BEP 52 hash requests are answered from our piece layers (hash reject for what we do not hold).
+    const { pieceLength, v2 } = this.o.meta
+    this.serveHashes ??= (pieceLength === undefined ? null : hashServer({ pieceLength, v2 }, this.o.readPiece)) ?? (() => null)
+    this.exchanges.set(wire, new HashExchange(wire, { serve: this.serveHashes, v2Swarm: this.o.meta.version === 'v2' }))
     // BEP 5: a peer's PORT message names its DHT node (on the host we are connected to).
     const host = remoteHost ?? (dialled === null ? undefined : bareHost(dialled.slice(0, dialled.lastIndexOf(':'))))
     if (this.dht && host !== undefined) wire.on('port', (p: number) => this.o.ctx.dhtNode?.(host, p))

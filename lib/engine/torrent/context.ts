@@ -79,13 +79,15 @@ export interface TorrentContext {
   readonly dial?: Dial
   /** How the client reaches peers ("tcp+utp", "tcp only (uTP unavailable: ...)"), for the stats. */
   transportNote?(): string
+  /** Where the port mapping stands ("upnp: tcp 198.51.100.65:6881, ...", "not mapped (...)", "off"), for the stats. */
+  portMappingNote?(): string
   /** The clock (ms since the epoch); default Date.now. */
   readonly now?: () => number
   /** Starts the torrent's tracker session; default the engine's own HTTP/UDP client (swarm/tracker.ts). */
   readonly startTrackers?: StartTrackers
-  /** The port trackers should give out, when a port mapping knows it (null or absent: `port`). */
+  /** The port trackers should give out: the router's external port mapped to `port` (UPnP / NAT-PMP), once mapped (null or absent: `port`). */
   externalPort?(): number | null
-  /** Our external address for trackers' `ip` field, when known. */
+  /** Our external address for trackers' `ip` field, when known (the router's, once a port mapping is in place). */
   externalIp?(): string | null
   /** Scrape the trackers (BEP 48 / BEP 15) for the stats; default true. */
   readonly scrape?: boolean

@@ -20,6 +20,8 @@ import { emptyStats, type TorrentStats } from '../../messages.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
 import { metainfoFromInfoBytes } from '../metainfo/index.ts'
 import { MetadataPhase, type MetadataPhaseOptions } from './metadata-phase.ts'
+import { needsPieceLayers } from './layer-fetcher.ts'
+import { withPieceLayers } from '../metainfo/v2-pieces.ts'
 import type { CappedWire, PeerSource } from '../wire/peer.ts'
 import type { Torrent } from './torrent.ts'
 import type { TorrentContext } from './context.ts'
@@ -30,13 +32,15 @@ import type { PeerSocket } from '../wire/transport.ts'
 export type Admit = (meta: Metainfo) => Promise<Torrent | string>
 
 /** Options of a {@link MagnetSession}. */
-export interface MagnetSessionOptions extends Omit<MetadataPhaseOptions, 'infoHash' | 'trackers'> {
+export interface MagnetSessionOptions extends Omit<MetadataPhaseOptions, 'infoHash' | 'infoHashV2' | 'trackers'> {
   readonly magnet: Magnet
   /** Manual peers (client's, command's) and the magnet's `x.pe` hints. */
   readonly peers: readonly string[]
   readonly admit: Admit
   /** The client's DHT, to find metadata peers (the Torrent proper joins it again, unless private). */
   readonly joinDht?: TorrentContext['joinDht']
+  /** Where the client's port mapping stands, for the stats of the metadata phase. */
+  portMappingNote?(): string
 }
 
 /**
@@ -54,12 +58,21 @@ export class MagnetSession {
   private readonly phase: MetadataPhase
   private torrent: Torrent | null = null
   private error: string | null = null
+  /** True while the piece layers of a v2-only magnet are fetched (after its metadata). */
+  private fetchingLayers = false
   private closed = false
   /** DHT lookups for metadata peers, while fetching. */
   private dht: DhtTorrentSession | null = null
 
   constructor(private readonly opts: MagnetSessionOptions) {
-    this.phase = new MetadataPhase({ ...opts, infoHash: opts.magnet.infoHash, trackers: opts.magnet.announce })
+    // A magnet with only a v2 hash joins the v2 swarm: the metadata must hash to it, and the handshakes say v2.
+    const v2Only = opts.magnet.infoHashV2 !== undefined && opts.magnet.infoHash === opts.magnet.infoHashV2.slice(0, 40)
+    this.phase = new MetadataPhase({
+      ...opts,
+      infoHash: opts.magnet.infoHash,
+      ...(v2Only ? { infoHashV2: opts.magnet.infoHashV2 } : {}),
+      trackers: opts.magnet.announce
+    })
     for (const p of opts.peers) this.phase.addPeer(p, 'manual')
   }
 
@@ -89,16 +102,37 @@ export class MagnetSession {
       return // closed before the metadata came
     }
     if (this.closed) return
-    const parsed = await metainfoFromInfoBytes(info, { announce: this.opts.magnet.announce, urlList: this.opts.magnet.webSeeds ?? [] })
+    const parsed = await metainfoFromInfoBytes(info, { announce: this.opts.magnet.announce, urlList: this.opts.magnet.webSeeds ?? [] }, { acceptV2Only: true })
     if (this.closed) return
     if (!parsed.ok) return this.fail(parsed.reason)
-    if (parsed.value.infoHash !== this.infoHash) return this.fail('metadata does not match the magnet\'s info hash')
+    if (parsed.value.infoHash !== this.infoHash) {
+      // A hybrid runs under its v1 hash: a magnet that names only its v2 hash cannot be its key.
+      const hybrid = parsed.value.version === 'hybrid' && parsed.value.v2?.infoHash === this.opts.magnet.infoHashV2
+      return this.fail(hybrid ? 'the magnet names only the v2 hash of a hybrid torrent: add it with its btih' : 'metadata does not match the magnet\'s info hash')
+    }
+    let meta = parsed.value
+    if (needsPieceLayers(meta)) {
+      // A v2-only torrent verifies its pieces against piece layers, which the info dictionary does not carry.
+      this.fetchingLayers = true
+      this.opts.changed()
+      let layers: Map<string, Uint8Array>
+      try {
+        layers = await this.phase.pieceLayers(meta)
+      } catch {
+        return // closed before the layers came
+      }
+      this.fetchingLayers = false
+      if (this.closed) return
+      const full = withPieceLayers(meta, layers)
+      if (typeof full === 'string') return this.fail(full)
+      meta = full
+    }
     this.stopDht()
     const learnt = this.phase.learnt()
     // Close our metadata connections first, so a peer does not see the new one as a duplicate of the old.
     await this.phase.close()
     if (this.closed) return
-    const admitted = await this.opts.admit(parsed.value).catch((e: unknown) => (e instanceof Error ? e.message : String(e)))
+    const admitted = await this.opts.admit(meta).catch((e: unknown) => (e instanceof Error ? e.message : String(e)))
     if (typeof admitted === 'string') return this.fail(admitted)
     if (this.closed) {
       await admitted.close()
@@ -153,13 +187,20 @@ export class MagnetSession {
   /** Status now: the torrent's, or the metadata phase's (sizes 0). */
   stats(): TorrentStats {
     if (this.torrent !== null) return this.torrent.stats()
-    const activity = this.closed ? 'shut down' : this.error !== null ? `error: ${this.error}` : 'fetching metadata'
+    const activity = this.closed
+      ? 'shut down'
+      : this.error !== null
+        ? `error: ${this.error}`
+        : this.fetchingLayers ? `fetching piece layers (${this.phase.layerNote() ?? 'starting'})` : 'fetching metadata'
     const fetching = this.error === null && !this.closed
+    const trackers = fetching ? this.phase.trackerNotes() : []
     return {
       ...emptyStats,
       activity,
       numPeers: fetching ? this.phase.connectedPeers() : 0,
-      peerSources: fetching ? this.phase.sources() : noPeerSources()
+      peerSources: fetching ? this.phase.sources() : noPeerSources(),
+      ...(trackers.length > 0 && { trackers }),
+      ...(this.opts.portMappingNote && { portMapping: this.opts.portMappingNote() })
     }
   }
 }

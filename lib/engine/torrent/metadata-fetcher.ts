@@ -17,6 +17,8 @@ import { metadataPieceCount, utMetadataOf, type UtMetadata } from '../wire/ut-me
 export interface MetadataFetcherOptions {
   /** The infohash (20 bytes, or 40 hex chars) the info dictionary must hash to. */
   readonly infoHash: Uint8Array | string
+  /** A v2-only torrent's SHA-256 info hash (64 hex chars): the info dictionary must hash to it instead (its first 20 bytes are `infoHash`). */
+  readonly infoHashV2?: string
   /** Give up on a piece request after this long and ask elsewhere (default 10 s). */
   readonly requestTimeoutMs?: number
   /** Requests in flight per peer (default 8; info dicts are mostly 1 to 50 pieces). */
@@ -66,7 +68,8 @@ interface InFlight { readonly source: Source; readonly timer: NodeJS.Timeout }
  * const meta = metainfoFromInfoBytes(info, { announce, urlList: [] })
  */
 export function createMetadataFetcher (opts: MetadataFetcherOptions): MetadataFetcher {
-  const expected = typeof opts.infoHash === 'string' ? opts.infoHash.toLowerCase() : Buffer.from(opts.infoHash).toString('hex')
+  const expected = opts.infoHashV2?.toLowerCase() ?? (typeof opts.infoHash === 'string' ? opts.infoHash.toLowerCase() : Buffer.from(opts.infoHash).toString('hex'))
+  const algorithm = opts.infoHashV2 === undefined ? 'sha1' : 'sha256'
   const timeoutMs = opts.requestTimeoutMs ?? 10_000
   const perPeer = opts.maxInFlightPerPeer ?? 8
 
@@ -184,7 +187,7 @@ export function createMetadataFetcher (opts: MetadataFetcherOptions): MetadataFe
   function verify (): void {
     const got = pieces as Array<{ bytes: Uint8Array; from: Source }>
     const whole = Buffer.concat(got.map(p => p.bytes))
-    const hash = createHash('sha1').update(whole).digest('hex')
+    const hash = createHash(algorithm).update(whole).digest('hex')
     if (hash === expected) {
       done = true
       // Contributors to an earlier failed attempt whose bytes differ from the truth lied.

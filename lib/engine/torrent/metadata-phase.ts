@@ -9,30 +9,44 @@
  * torrent proper dials the same peers again: simpler than moving a live wire,
  * whose earlier messages (bitfield, haves) a new owner would have missed.
  *
+ * Dials race TCP and uTP like the torrent's (the first to connect is kept)
+ * and open with the plaintext handshake; peers that dial us arrive over
+ * either transport, their MSE answered by the listener.
+ *
  * @internal
  * @module
  */
 import { formatAddress } from '../swarm/address.ts'
-import net from 'node:net'
 import { createMetadataFetcher, type MetadataFetcher } from './metadata-fetcher.ts'
 import { newCappedWire, type CappedWire, type PeerSource } from '../wire/peer.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
 import { startTracker } from '../swarm/tracker.ts'
-import type { StartTrackers, TrackerSession } from '../contracts.ts'
+import type { StartTrackers, TrackerNote, TrackerSession } from '../contracts.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import { PeerBook } from '../swarm/peer-book.ts'
-import type { PeerSocket } from '../wire/transport.ts'
+import { RaceSocket, type DialTransports, type PeerSocket } from '../wire/transport.ts'
 import { defaultAdmissionLimits, firstMessageVerdict, type AdmissionLimits } from '../policy/admission.ts'
+import { HashExchange } from '../wire/hash-exchange.ts'
+import { LayerFetcher } from './layer-fetcher.ts'
+import type { Metainfo } from '../contracts.ts'
 
 /** What a metadata phase needs from its client. */
 export interface MetadataPhaseOptions {
-  /** Hex v1 info hash (the SHA-1 the info dictionary must have). */
+  /** Hex info hash of the handshake: the v1 SHA-1, or the first 20 bytes of a v2-only torrent's SHA-256. */
   readonly infoHash: string
+  /** A v2-only torrent's whole SHA-256 info hash (hex): the info dictionary must hash to it, and our handshakes set the v2 bit. */
+  readonly infoHashV2?: string
+  /** Milliseconds before an unanswered hash request goes to another peer; default the exchange's. */
+  readonly hashRequestTimeout?: number
   /** Our peer id, hex. */
   readonly peerId: string
   /** Our listen port (extended handshake `p`, tracker announces). */
   readonly port: number
+  /** The router's external port mapped to `port`, once mapped (tracker announces carry it). */
+  externalPort?(): number | null
+  /** The router's external address, once a port mapping is in place (tracker announces' `ip`). */
+  externalIp?(): string | null
   /** Tracker URLs of the magnet (`tr`). */
   readonly trackers: readonly string[]
   /** Starts the tracker session; default the engine's own client (swarm/tracker.ts). */
@@ -54,7 +68,15 @@ export interface MetadataPhaseOptions {
   readonly pexInterval?: number
   /** Who may hold connection slots (policy/admission.ts): the first-message deadline; default its defaults. */
   readonly admission?: AdmissionLimits
+  /**
+   * What a dial may use at this moment (the client's: TCP unless turned off,
+   * its uTP endpoint once open); each dial races them as the torrent's do.
+   * Default: TCP only.
+   */
+  transports?(): DialTransports
 }
+
+const TCP_ONLY: DialTransports = { tcp: true, utp: null }
 
 /** A peer address and where we learnt it. */
 export interface LearntPeer {
@@ -75,6 +97,8 @@ interface Conn {
   readyAt: number
   closed: boolean
   timer: NodeJS.Timeout | null
+  /** BEP 52 hash requests (piece layers of a v2-only magnet). */
+  readonly hashes: HashExchange
 }
 
 export { MAX_KNOWN_PEERS } from '../swarm/peer-book.ts'
@@ -105,6 +129,8 @@ export class MetadataPhase {
   private closed = false
   /** A magnet has no private flag: PEX runs unless turned off (the torrent proper re-decides). */
   private readonly pex: TorrentPex | null
+  /** The piece-layer fetch of a v2-only magnet, once the metadata is in. */
+  private layerFetch: LayerFetcher | null = null
 
   constructor(private readonly opts: MetadataPhaseOptions) {
     this.book = new PeerBook({ isSelf: opts.isSelf })
@@ -115,16 +141,38 @@ export class MetadataPhase {
     })
     this.fetcher = createMetadataFetcher({
       infoHash: opts.infoHash,
-      onBadPeer: (wire, reason) => {
-        for (const c of this.conns) {
-          if (c.wire !== wire) continue
-          this.book.ban(c.address)
-          if (c.listenAddress !== null) this.book.ban(c.listenAddress)
-          this.closeConn(c, reason)
-        }
-      }
+      ...(opts.infoHashV2 === undefined ? {} : { infoHashV2: opts.infoHashV2 }),
+      onBadPeer: (wire, reason) => this.banWire(wire, reason)
     })
     this.metadata = this.fetcher.metadata
+  }
+
+  /**
+   * The piece layers `meta` (a v2-only torrent from this phase's metadata)
+   * lacks, fetched with hash requests from the connected v2 peers (and those
+   * that connect later); rejects only when the phase closes first.
+   */
+  pieceLayers(meta: Pick<Metainfo, 'pieceLength' | 'v2'>): Promise<Map<string, Uint8Array>> {
+    if (this.closed) return Promise.reject(new Error('metadata phase closed'))
+    this.layerFetch?.destroy('replaced')
+    const fetch = new LayerFetcher({ meta, changed: () => this.opts.changed(), onBadPeer: (x, reason) => this.banWire(x.wire, reason) })
+    this.layerFetch = fetch
+    for (const c of this.conns) if (c.ready) fetch.add(c.hashes)
+    return fetch.layers
+  }
+
+  /** What the piece-layer fetch waits for (null when none runs). */
+  layerNote(): string | null {
+    return this.layerFetch?.note() ?? null
+  }
+
+  private banWire(wire: object, reason: string): void {
+    for (const c of this.conns) {
+      if (c.wire !== wire) continue
+      this.book.ban(c.address)
+      if (c.listenAddress !== null) this.book.ban(c.listenAddress)
+      this.closeConn(c, reason)
+    }
   }
 
   /** Start dialling and announcing. */
@@ -137,6 +185,8 @@ export class MetadataPhase {
         peerId: this.opts.peerId,
         announce: this.opts.trackers,
         port: this.opts.port,
+        ...(this.opts.externalPort && { externalPort: () => this.opts.externalPort?.() ?? null }),
+        ...(this.opts.externalIp && { externalIp: () => this.opts.externalIp?.() ?? null }),
         // The size is unknown until the metadata arrives: say "everything left".
         stats: () => ({ uploaded: 0, downloaded: 0, left: Number.MAX_SAFE_INTEGER }),
         onPeer: (host, port) => this.addPeer(formatAddress(host, port), 'tracker')
@@ -160,7 +210,13 @@ export class MetadataPhase {
     for (const c of [...this.conns]) {
       if (c.ready && firstMessageVerdict(c.readyAt, c.wire.firstMessageAt || undefined, now, limits) === 'close') this.closeConn(c, 'silent after its handshake')
     }
+    this.layerFetch?.tick()
     this.connectMore()
+  }
+
+  /** Each tracker's latest announce note (empty without trackers). */
+  trackerNotes(): TrackerNote[] {
+    return this.tracker?.notes() ?? []
   }
 
   /** Connected peers that completed the handshake. */
@@ -200,7 +256,7 @@ export class MetadataPhase {
     const c = this.track(socket, wire, formatAddress(ip, socket.remotePort ?? 0), 'incoming', null)
     useWireExtensions(wire, { info: () => null, port: this.opts.port })
     this.pex?.attach(wire as unknown as PexWire, socket.remoteAddress, null)
-    wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })
+    wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false, v2: this.opts.infoHashV2 !== undefined })
     this.ready(c)
     return true
   }
@@ -210,6 +266,7 @@ export class MetadataPhase {
     if (this.closed) return
     this.closed = true
     this.fetcher.destroy('torrent closed')
+    this.layerFetch?.destroy('torrent closed')
     this.pex?.destroy()
     const gone = [...this.conns].map((c) => new Promise<void>((resolve) => {
       if (c.socket.destroyed && c.socket.closed) return resolve()
@@ -224,14 +281,17 @@ export class MetadataPhase {
     if (!this.started || this.closed) return
     for (const k of this.book.due(() => this.conns.size < this.opts.maxConns && this.opts.canConnect())) {
       const key = k.key
-      const socket = net.connect({ host: k.host, port: k.port })
       const wire = newCappedWire('tcpOutgoing')
-      socket.pipe(wire).pipe(socket)
-      const c = this.track(socket, wire, key, k.source, key)
+      // Plaintext handshake over whichever transport connects first; the few bytes of this phase are copied to the wire.
+      const socket = new RaceSocket(k.host, k.port, this.opts.transports?.() ?? TCP_ONLY, (view) => {
+        if (!c.closed) wire.write(Buffer.from(view))
+      })
+      wire.pipe(socket)
+      const c: Conn = this.track(socket, wire, key, k.source, key)
       useWireExtensions(wire, { info: () => null, port: this.opts.port })
       this.pex?.attach(wire as unknown as PexWire, undefined, key)
       socket.once('connect', () => {
-        if (!c.closed) wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false })
+        if (!c.closed) wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false, v2: this.opts.infoHashV2 !== undefined })
       })
       wire.once('handshake', (infoHash: string, peerId: string) => {
         if (infoHash !== this.opts.infoHash) this.closeConn(c, 'wrong infohash')
@@ -245,7 +305,11 @@ export class MetadataPhase {
 
   /** Common set-up of a connection (its socket already piped to the wire): timers, clean-up, `p`. */
   private track(socket: PeerSocket, wire: CappedWire, address: string, source: PeerSource, listenAddress: string | null): Conn {
-    const c: Conn = { socket, wire, address, source, listenAddress, ready: false, readyAt: 0, closed: false, timer: null }
+    const hashes = new HashExchange(wire, {
+      v2Swarm: this.opts.infoHashV2 !== undefined,
+      ...(this.opts.hashRequestTimeout === undefined ? {} : { timeoutMs: this.opts.hashRequestTimeout })
+    })
+    const c: Conn = { socket, wire, address, source, listenAddress, ready: false, readyAt: 0, closed: false, timer: null, hashes }
     this.conns.add(c)
     this.opts.connectionsChanged(1)
     const close = (why: string) => () => this.closeConn(c, why)
@@ -256,6 +320,7 @@ export class MetadataPhase {
     wire.on('end', close('wire ended'))
     wire.on('oversize', close('oversized message'))
     wire.on('malformed', close('malformed message'))
+    wire.on('protocol-error', (reason: string) => this.closeConn(c, reason))
     wire.on('extended', (ext: string | number) => {
       if (ext !== 'handshake' || source !== 'incoming') return
       const p = wire.peerExtendedHandshake['p']
@@ -280,6 +345,7 @@ export class MetadataPhase {
     // The fetch may wait a long time for a peer with the metadata: keep idle connections open.
     c.wire.setKeepAlive(true)
     this.fetcher.add(c.wire)
+    this.layerFetch?.add(c.hashes)
     this.pex?.ready(c.wire)
     this.opts.changed()
   }
@@ -301,6 +367,8 @@ export class MetadataPhase {
     this.opts.connectionsChanged(-1)
     this.pex?.closed(c.wire)
     this.fetcher.remove(c.wire)
+    this.layerFetch?.remove(c.hashes)
+    c.hashes.close()
     c.wire.setKeepAlive(false)
     try {
       c.wire.destroy()

@@ -11,6 +11,7 @@ import { RateMeter } from '../policy/rate-meter.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
 import type { PeerSource } from '../wire/peer.ts'
 import type { Transport } from '../wire/transport.ts'
+import type { PeerEncryption } from '../wire/mse-policy.ts'
 
 /** Without a block for this long (and no download rate), a downloading torrent is "stalled" (ms). */
 export const STALL_AFTER = 15000
@@ -38,6 +39,8 @@ export interface PeerInfo {
   readonly amChoking: boolean
   /** What the connection runs over. */
   readonly transport: Transport
+  /** How the payload travels: RC4, plaintext after an MSE handshake ('obfuscated'), or no MSE ('none'). */
+  readonly encryption: PeerEncryption
   /** Both ends use the BEP 6 fast extension. */
   readonly fast: boolean
   /** Requests of ours it rejected (BEP 6). */
@@ -45,9 +48,9 @@ export interface PeerInfo {
 }
 
 /** What the status needs of a peer. */
-export interface StatusPeer extends Omit<PeerInfo, 'amChoking' | 'fast'> {
+export interface StatusPeer extends Omit<PeerInfo, 'amChoking' | 'fast' | 'encryption'> {
   readonly ready: boolean
-  readonly wire: { readonly amChoking: boolean; readonly hasFast: boolean }
+  readonly wire: { readonly amChoking: boolean; readonly hasFast: boolean; readonly encryption: PeerEncryption }
   isSeed(): boolean
 }
 
@@ -181,6 +184,7 @@ export class TorrentStatus {
       uploaded: p.uploaded,
       amChoking: p.wire.amChoking,
       transport: p.transport,
+      encryption: p.wire.encryption,
       fast: p.wire.hasFast,
       rejects: p.rejects
     }))
@@ -193,6 +197,9 @@ export class TorrentStatus {
   /** The client's transports, for the stats' `transport` (set by the torrent from its context). */
   transportNote: (() => string) | undefined
 
+  /** The client's port mapping, for the stats' `portMapping` (set by the torrent from its context). */
+  portMappingNote: (() => string) | undefined
+
   /** The status dictionary, computed now; `extra` entries (web seeds, scrapes) are added as they are. */
   stats(peers: Iterable<StatusPeer>, extra: Partial<TorrentStats> = {}): TorrentStats {
     const pieceCount = this.meta.pieceCount
@@ -203,12 +210,14 @@ export class TorrentStatus {
     let numSeeds = 0
     const sources = noPeerSources()
     const transports = { tcp: 0, utp: 0 }
+    const encryption = { rc4: 0, obfuscated: 0, none: 0 }
     for (const p of peers) {
       if (!p.ready) continue
       numPeers++
       if (p.isSeed()) numSeeds++
       sources[p.source]++
       transports[p.transport]++
+      encryption[p.wire.encryption]++
     }
     // Distributed copies: the least-replicated piece's count, plus the
     // fraction of pieces that have more than that.
@@ -248,7 +257,9 @@ export class TorrentStatus {
       ...(this.meta.v2 === undefined ? {} : { infoHashV2: this.meta.v2.infoHash }),
       peerSources: sources,
       peerTransports: transports,
+      peerEncryption: encryption,
       ...(this.transportNote ? { transport: this.transportNote() } : {}),
+      ...(this.portMappingNote ? { portMapping: this.portMappingNote() } : {}),
       ...extra
     }
     return stats

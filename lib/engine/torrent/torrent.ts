@@ -19,6 +19,7 @@ import { torrentThrottle } from '../policy/throttle.ts'
 import { PeerBook } from '../swarm/peer-book.ts'
 import { PieceAssembly, type PieceAttempt } from '../download/assembly.ts'
 import { SmartBan } from '../download/smart-ban.ts'
+import { v2Blame } from './leaf-source.ts'
 import { RequestPipeline } from '../download/requests.ts'
 import { greetFast } from '../wire/allowed-fast.ts'
 import { UploadQueue } from '../upload/upload-queue.ts'
@@ -75,12 +76,14 @@ export class Torrent implements PeerHandler {
     const picker = (this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length }))
     this.status = new TorrentStatus(meta, picker, now)
     this.status.transportNote = ctx.transportNote
+    this.status.portMappingNote = ctx.portMappingNote
     this.slots = UploadSlots.of(ctx, now)
     const up = torrentThrottle(ctx.clientUp, ctx.uploadRateLimit)
     this.uploads = new UploadQueue({ pieces: picker, storage, throttle: up, io: this.io, now, sent: (n) => this.status.sent(n), closed })
     this.book = new PeerBook({ isSelf: ctx.isSelf, now })
     const learnt = (addr: string): void => this.addPeerAddress(addr, 'pex')
-    this.conns = new Connections({ meta, ctx, handler: this, book: this.book, learnt, accepting: () => this.accepting })
+    const readPiece = (p: number) => picker.have(p) ? storage.read(p * meta.pieceLength, picker.pieceSize(p)) : null
+    this.conns = new Connections({ meta, ctx, handler: this, book: this.book, learnt, accepting: () => this.accepting, readPiece })
     this.assembly = new PieceAssembly({
       meta, pieces: picker, storage, hasher: ctx.hasher, hashInline: ctx.hashInline === true, io: this.io, closed,
       settled: (piece, ok, attempt) => this.settled(piece, ok, attempt),
@@ -98,7 +101,8 @@ export class Torrent implements PeerHandler {
     this.smartBan = new SmartBan({
       picker, closed, banStrikes: ctx.banStrikes, blockSize: picker.blockSize,
       canRefetch: (address, piece) => this.conns.get(address)?.servesPiece(piece) === true,
-      onBan: (key, address) => this.conns.ban(key, address)
+      onBan: (key, address) => this.conns.ban(key, address),
+      v2: v2Blame(meta, () => this.conns.hashExchanges())
     })
     this.discovery = new Discovery({
       meta, ctx,

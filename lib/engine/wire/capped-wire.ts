@@ -11,7 +11,8 @@
 import type { PeerSocket } from './transport.ts'
 import Wire from 'bittorrent-protocol'
 import { feedWire } from './parser.ts'
-import { hookWire, queuedInput, useMseKeys } from './protocol-internals.ts'
+import { hookHandshake, hookWire, queuedInput, useMseKeys, wireEncryption, withReservedBits } from './protocol-internals.ts'
+import type { PeerEncryption } from './mse-policy.ts'
 import { MseKeyPair } from './mse-keys.ts'
 
 /**
@@ -45,11 +46,37 @@ export class CappedWire extends Wire {
     useMseKeys(this, () => new MseKeyPair())
   }
 
+  /** The 8 reserved bytes of the peer's handshake, once it arrived. */
+  peerReserved: Uint8Array | null = null
+
   /** Bytes of the pending message received so far. */
   bodyReceived(): number {
     return queuedInput(this)
   }
+
+  /** True when the peer's handshake says it speaks BitTorrent v2 (BEP 52: bit 0x10 of reserved byte 7). */
+  get peerV2(): boolean {
+    return ((this.peerReserved?.[7] ?? 0) & V2_BIT) !== 0
+  }
+
+  /** Send our handshake; `extensions.v2` sets the BEP 52 v2 bit (for a torrent with a v2 half that talks v2). */
+  override handshake(infoHash: string | Uint8Array, peerId: string | Uint8Array, extensions?: Record<string, boolean>): void {
+    if (extensions?.['v2'] === true) withReservedBits(this, 7, V2_BIT, () => super.handshake(infoHash, peerId, extensions))
+    else super.handshake(infoHash, peerId, extensions)
+  }
+
+  /** What the connection's opening negotiated (RC4, an MSE handshake with plaintext payload, or no MSE). */
+  get encryption(): PeerEncryption {
+    return wireEncryption(this)
+  }
 }
+
+/** BEP 52: reserved byte 7, bit 0x10: the peer speaks BitTorrent v2. */
+const V2_BIT = 0x10
+
+hookHandshake(CappedWire, (wire, reserved) => {
+  wire.peerReserved = reserved
+})
 
 hookWire(CappedWire, {
   // The library would otherwise wait for (and buffer) whatever length the peer announces.
@@ -99,7 +126,10 @@ const MESSAGE_LENGTH: Readonly<Record<number, number>> = {
   0x0f: 1, // have none
   0x10: 13, // reject
   0x11: 5, // allowed fast
-  20: -2 // extended
+  20: -2, // extended
+  21: 49, // hash request (BEP 52): id, pieces root, base layer, index, length, proof layers
+  22: -49, // hashes: the same fields, then the hashes (wire/hash-messages.ts checks their count)
+  23: 49 // hash reject
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 import net from 'node:net'
 import { feedWire, sharedRead } from './parser.ts'
-import { needsLibraryParser } from './protocol-internals.ts'
+import { needsLibraryParser, sentPayloadOffer } from './protocol-internals.ts'
 import { CappedWire } from './capped-wire.ts'
 import { Peer, type PeerOptions } from './peer.ts'
 import { RaceSocket, type DialTransports, type PeerSocket } from './transport.ts'
@@ -61,7 +61,8 @@ export const dialPeer = (host: string, port: number, opts: PeerOptions, via: Dia
   let connected = false
   // Closed after connecting and before the handshake, by either side: a refused obfuscated handshake is
   // retried in plaintext at once (as libtorrent does), not after the redial back-off.
-  peer.onRefused(() => connected && via.mse !== null && via.mse.failed(opts.address, handshake, 'handshake') !== null)
+  peer.onRefused(() => connected && via.mse !== null &&
+    via.mse.failed(opts.address, handshake, sentPayloadOffer(wire) ? 'payload-offer' : 'handshake') !== null)
   wire.pipe(socket)
   socket.once('connect', () => {
     connected = true

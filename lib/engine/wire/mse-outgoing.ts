@@ -16,7 +16,7 @@
  */
 import type Wire from 'bittorrent-protocol'
 import type { Handshake } from './mse-policy.ts'
-import { dropPlaintextEncryptor, mseEnabled, payloadEncrypted } from './protocol-internals.ts'
+import { dropPlaintextEncryptor, mseEnabled, offerPlaintextPayloadOnly, payloadEncrypted } from './protocol-internals.ts'
 
 /** How the payload travels once the handshakes are done. */
 export type PayloadMethod = 'rc4' | 'plaintext'
@@ -61,7 +61,7 @@ export interface OpeningOptions {
 }
 
 /**
- * Open an outgoing connection on `wire` with `handshake`. For 'obfuscated' the
+ * Open an outgoing connection on `wire` with `handshake`. For an MSE opening the
  * wire must have been made with MSE on (bittorrent-protocol's `peEnabled` 1,
  * see peEnabledFor); for 'plaintext' with it off. Resolves with the payload
  * method on the peer's handshake; rejects with {@link HandshakeRefused} when
@@ -77,7 +77,7 @@ export interface OpeningOptions {
  */
 export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: OpeningOptions): Promise<Opened> =>
   new Promise((resolve, reject) => {
-    const encrypted = handshake === 'obfuscated'
+    const encrypted = handshake !== 'plaintext'
     const mode = mseEnabled(wire)
     if (encrypted !== Boolean(mode)) {
       reject(new Error(`a wire made with peEnabled=${mode} cannot open a ${handshake} handshake`))
@@ -119,6 +119,8 @@ export const openOutgoing = (wire: OpeningWire, handshake: Handshake, opts: Open
     wire.once('handshake', onHandshake)
     if (encrypted) {
       wire.once('crypto-handshake', onCrypto)
+      // Plaintext payload preferred: RC4 is offered only on the retry after a refusal (mse-policy.ts).
+      if (handshake === 'obfuscated') offerPlaintextPayloadOnly(wire)
       wire.startEncryption(opts.infoHash)
     } else {
       sendHandshake()

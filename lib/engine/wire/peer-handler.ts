@@ -42,6 +42,8 @@ export interface PeerOptions {
   readonly bodyStallTimeout?: number
   /** Set the BEP 5 DHT bit in our handshake (we run a DHT node). */
   readonly dht?: boolean
+  /** Set the BEP 52 v2 bit in our handshake (a v2-only torrent). */
+  readonly v2?: boolean
   /** Offer the BEP 6 fast extension in our handshake (default true); on when the peer offers it too. */
   readonly fast?: boolean
   /** Registers BEP 10 extensions on the wire; called before our handshake goes out. */

@@ -96,6 +96,7 @@ export class Peer {
     this.wire.on('end', () => this.close('wire ended'))
     this.wire.on('oversize', (n: number) => this.close(`message of ${n} bytes exceeds the cap`))
     this.wire.on('malformed', (id: number, n: number) => this.close(`message id ${id} of wrong length ${n}`))
+    this.wire.on('protocol-error', (reason: string) => this.close(reason))
     this.handshakeTimer = setTimeout(() => this.close('handshake timeout'), opts.handshakeTimeout ?? 20000)
     this.handshakeTimer.unref?.()
     const stall = opts.bodyStallTimeout ?? BODY_STALL_TIMEOUT
@@ -219,7 +220,7 @@ export class Peer {
 
   /** Send our handshake. */
   sendHandshake(): void {
-    this.wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: this.opts.dht === true, fast: this.opts.fast !== false })
+    this.wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: this.opts.dht === true, fast: this.opts.fast !== false, v2: this.opts.v2 === true })
   }
 
   /** Complete an incoming connection whose handshake the listener already read. */

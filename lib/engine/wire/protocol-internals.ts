@@ -14,6 +14,7 @@
  * @module
  */
 import Wire from 'bittorrent-protocol'
+import type { PeerEncryption } from './mse-policy.ts'
 
 /** A parser step of the Wire: called with exactly the bytes it asked for. */
 type ParserStep = (buffer: Uint8Array) => void
@@ -36,7 +37,15 @@ interface WirePrivate {
   /** MSE mode the wire was made with: 0 none, 1 MSE with plaintext allowed, 2 RC4 only. */
   _peEnabled: number
   /** MSE state; null on a plaintext wire. `_dh` is its Diffie-Hellman object, made on first use. */
-  _encryptor: { _isEncrypted?: boolean, _dh?: unknown } | null
+  _encryptor: {
+    _isEncrypted?: boolean
+    _dh?: unknown
+    encryptionMethod?: number | null
+    /** MSE progress: idle | sentPe1 | gotPe2 | sentPe3 | gotPe3 | done (and the responder's steps). */
+    state?: string
+    /** Builds the initiator's step 3 with the payload methods offered (crypto_provide). */
+    generateStepA3?: (provide: number) => Uint8Array
+  } | null
   /** Set while an MSE handshake resynchronises on a pattern. */
   _cryptoSyncPattern: Uint8Array | null
   /** Set while an MSE responder waits for its infohash. */
@@ -57,6 +66,7 @@ const proto = Wire.prototype as unknown as {
   _onMessageLength: ParserStep
   _onMessage: ParserStep
   _write: StreamWrite
+  _onHandshakeBuffer: ParserStep
 }
 
 /**
@@ -69,14 +79,15 @@ export const WIRE_MEMBERS = {
   _onMessageLength: { kind: 'method', arity: 1, use: 'hookWire: the message size cap' },
   _onMessage: { kind: 'method', arity: 1, use: 'hookWire: the message length checks; awaitsMessageBody' },
   _write: { kind: 'method', arity: 2, use: 'hookWire: the copy-free input path' },
-  _push: { kind: 'method', arity: 1, use: 'pushRaw: batched requests' },
+  _onHandshakeBuffer: { kind: 'method', arity: 1, use: 'hookHandshake: the reserved bytes of the peer\'s handshake (BEP 52 v2 bit)' },
+  _push: { kind: 'method', arity: 1, use: 'pushRaw: batched requests; withReservedBits: our handshake\'s reserved bytes' },
   _pull: { kind: 'method', arity: 4, use: 'takePeerRequest: blocks sent around the wire' },
   _buffer: { kind: 'field', type: 'object', use: 'the copy-free input path (unparsed chunks)' },
   _bufferSize: { kind: 'field', type: 'number', use: 'the copy-free input path; the body stall check' },
   _parserSize: { kind: 'field', type: 'number', use: 'the copy-free input path (bytes the step waits for)' },
   _parser: { kind: 'field', type: 'function', use: 'the copy-free input path (the current step)' },
   _peEnabled: { kind: 'field', type: 'number', use: 'mseEnabled' },
-  _encryptor: { kind: 'field', type: 'object', use: 'needsLibraryParser, mayBypass, payloadEncrypted, dropPlaintextEncryptor' },
+  _encryptor: { kind: 'field', type: 'object', use: 'needsLibraryParser, mayBypass, payloadEncrypted, dropPlaintextEncryptor, wireEncryption' },
   _cryptoSyncPattern: { kind: 'field', type: 'object', use: 'needsLibraryParser (MSE resynchronisation)' },
   _pePending: { kind: 'field', type: 'boolean', use: 'needsLibraryParser (MSE responder without infohash)' },
   _finished: { kind: 'field', type: 'boolean', use: 'mayBypass (a closed wire)' },
@@ -124,6 +135,53 @@ export const hookWire = <W extends Wire>(cls: abstract new (...args: never[]) =>
 }
 
 const priv = (wire: object): WirePrivate => wire as WirePrivate
+
+/** Bytes before the reserved bytes in a handshake: the length byte and "BitTorrent protocol". */
+const PROTOCOL_PREFIX = 20
+
+/**
+ * Give `onReserved` the 8 reserved bytes of every peer handshake a wire of
+ * class `cls` parses (the library passes on only its DHT, fast and extended bits).
+ *
+ * @example
+ * ```ts
+ * hookHandshake(Checked, (wire, reserved) => { wire.peerReserved = reserved })
+ * ```
+ */
+export const hookHandshake = <W extends Wire>(cls: abstract new (...args: never[]) => W, onReserved: (wire: W, reserved: Uint8Array) => void): void => {
+  const target = cls.prototype as unknown as typeof proto
+  const library = proto._onHandshakeBuffer
+  target._onHandshakeBuffer = function (this: W, buffer: Uint8Array) {
+    // The step gets the handshake after its length byte: 19 bytes of protocol name, then the reserved bytes.
+    onReserved(this, new Uint8Array(buffer.subarray(PROTOCOL_PREFIX - 1, PROTOCOL_PREFIX + 7)))
+    library.call(this, buffer)
+  }
+}
+
+/**
+ * Run `send` (which sends our handshake through the library) with the bits of
+ * `mask` set in reserved byte `byte` of that handshake: the library sets only
+ * its own bits (DHT, fast, extended).
+ *
+ * @example
+ * ```ts
+ * withReservedBits(wire, 7, 0x10, () => wire.handshake(infoHash, peerId)) // BEP 52: we speak v2
+ * ```
+ */
+export const withReservedBits = (wire: object, byte: number, mask: number, send: () => void): void => {
+  const w = priv(wire)
+  const library = w._push
+  w._push = function (this: WirePrivate, data: Uint8Array) {
+    delete (w as Partial<WirePrivate>)._push
+    if (data.length === PROTOCOL_PREFIX + 48 && data[0] === 19) data[PROTOCOL_PREFIX + byte] = (data[PROTOCOL_PREFIX + byte] ?? 0) | mask
+    return library.call(this, data)
+  }
+  try {
+    send()
+  } finally {
+    delete (w as Partial<WirePrivate>)._push
+  }
+}
 
 const ignore: ParserStep = () => {}
 
@@ -220,6 +278,30 @@ export const useMseKeys = (wire: object, keys: () => { generateKeys(): Uint8Arra
   if (e) e._dh = keys()
 }
 
+/** MSE's crypto_provide / crypto_select bit for plaintext payload (RC4 is 0x02). */
+const MSE_PLAINTEXT = 0x01
+
+/**
+ * An outgoing MSE opening on `wire` offers plaintext payload only (the
+ * library offers RC4 and plaintext, and leaves the pick to the peer). No-op
+ * on a wire without MSE.
+ */
+export const offerPlaintextPayloadOnly = (wire: object): void => {
+  const e = priv(wire)._encryptor
+  const build = e?.generateStepA3
+  if (!e || typeof build !== 'function') return
+  e.generateStepA3 = () => build.call(e, MSE_PLAINTEXT)
+}
+
+/**
+ * True once an outgoing MSE opening has the peer's key and sent its payload
+ * offer (step 3): a close from here on refuses the offer, not MSE itself.
+ */
+export const sentPayloadOffer = (wire: object): boolean => {
+  const state = priv(wire)._encryptor?.state
+  return state === 'sentPe3' || state === 'done'
+}
+
 /**
  * After the handshakes (incoming or outgoing): drop the MSE layer when the
  * peer chose plaintext payload (it only passes bytes through from here), so
@@ -227,7 +309,23 @@ export const useMseKeys = (wire: object, keys: () => { generateKeys(): Uint8Arra
  */
 export const dropPlaintextEncryptor = (wire: object): void => {
   const w = priv(wire)
-  if (w._encryptor && !w._encryptor._isEncrypted) w._encryptor = null
+  if (!w._encryptor || w._encryptor._isEncrypted) return
+  if (w._encryptor.encryptionMethod === 1) obfuscatedOpenings.add(wire)
+  w._encryptor = null
+}
+
+/** Wires whose MSE opening chose plaintext payload and whose MSE layer is gone (dropPlaintextEncryptor). */
+const obfuscatedOpenings = new WeakSet<object>()
+
+/**
+ * What the wire's opening negotiated: RC4 payload, an MSE handshake with
+ * plaintext payload ('obfuscated'), or no MSE at all ('none', also while an
+ * MSE handshake is still under way).
+ */
+export const wireEncryption = (wire: object): PeerEncryption => {
+  const e = priv(wire)._encryptor
+  if (e?._isEncrypted === true) return 'rc4'
+  return obfuscatedOpenings.has(wire) || e?.encryptionMethod === 1 ? 'obfuscated' : 'none'
 }
 
 /**

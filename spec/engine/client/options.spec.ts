@@ -91,3 +91,10 @@ test('LSD: true is default settings, an object is kept, false or absent is off',
   assert.equal(resolveOptions({ lsd: false }, {}, '/').lsd, null)
   assert.equal(resolveOptions({}, {}, '/').lsd, null)
 })
+
+test('port mapping: off unless asked for (a library opens no router ports by itself); true is default settings, an object is kept', () => {
+  assert.equal(resolveOptions({}, {}, '/').portMapping, null)
+  assert.equal(resolveOptions({ portMapping: false }, {}, '/').portMapping, null)
+  assert.deepEqual(resolveOptions({ portMapping: true }, {}, '/').portMapping, {})
+  assert.deepEqual(resolveOptions({ portMapping: { gateway: '192.0.2.1', upnp: false } }, {}, '/').portMapping, { gateway: '192.0.2.1', upnp: false })
+})

@@ -1,9 +1,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ClientServices, PEER_ID_PREFIX } from '../../../lib/engine/client/services.ts'
 import { resolveOptions } from '../../../lib/engine/client/options.ts'
 import type { IncomingRoute } from '../../../lib/engine/client/listener.ts'
+import { FAKE_EXTERNAL, fakeNatPmp } from '../../support/fake-router.ts'
 
 const route: IncomingRoute = { adopt: () => false, resolve: () => undefined }
 const local = (extra: Parameters<typeof resolveOptions>[0] = {}) =>
@@ -74,4 +78,62 @@ test('close releases the listener; a listener that cannot bind leaves a stand-in
   await b.close()
   await a.close()
   assert.equal(await refused(port), true)
+})
+
+test('port mapping: without it the note is "off" and no external port; with it the listen port (TCP) and the uTP port (UDP) are mapped and close removes them', async (t) => {
+  const off = new ClientServices(local(), route)
+  try {
+    const ctx = off.torrentContext(await off.port(), () => {})
+    assert.equal(ctx.portMappingNote?.(), 'off')
+    assert.equal(ctx.externalPort?.(), null)
+  } finally {
+    await off.close()
+  }
+  const gw = await fakeNatPmp('ok')
+  t.after(() => gw.close())
+  const services = new ClientServices(local({ portMapping: { gateway: '127.0.0.1', natPmpPort: gw.port, upnp: false } }), route)
+  try {
+    const port = await services.port()
+    await services.utp
+    const ctx = services.torrentContext(port, () => {})
+    while (!/^natpmp:/.test(ctx.portMappingNote?.() ?? '')) await new Promise((r) => setTimeout(r, 20))
+    const udp = (await services.utp) === null ? '' : `, udp ${FAKE_EXTERNAL}:${port}`
+    assert.equal(ctx.portMappingNote?.(), `natpmp: tcp ${FAKE_EXTERNAL}:${port}${udp}`)
+    assert.equal(ctx.externalPort?.(), port)
+    // a magnet's metadata phase shows the same in its stats
+    assert.equal(services.sessionBase(port, () => {}).portMappingNote?.(), ctx.portMappingNote?.())
+    assert.equal(services.sessionBase(port, () => {}).externalPort?.(), port)
+    // what the tracker announces carry (port, and `ip`)
+    assert.equal(ctx.externalIp?.(), FAKE_EXTERNAL)
+    assert.ok(gw.mappings.has(`tcp:${port}`))
+  } finally {
+    await services.close()
+  }
+  assert.equal(gw.mappings.size, 0, 'removed on close')
+})
+
+test('port mapping: the DHT\'s UDP port is mapped once the DHT listens', async (t) => {
+  const gw = await fakeNatPmp('ok')
+  t.after(() => gw.close())
+  const dir = mkdtempSync(join(tmpdir(), 't15n-dht-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const services = new ClientServices(
+    local({ dht: { bootstrap: [], host: '127.0.0.1', stateFile: join(dir, 'dht.json') }, portMapping: { gateway: '127.0.0.1', natPmpPort: gw.port, upnp: false } }),
+    route
+  )
+  try {
+    const port = await services.port()
+    const ctx = services.torrentContext(port, () => {})
+    let dhtPort: number | null | undefined = null
+    while (dhtPort === null || dhtPort === undefined || !gw.mappings.has(`udp:${dhtPort}`)) {
+      await new Promise((r) => setTimeout(r, 20))
+      dhtPort = ctx.dhtPort?.()
+    }
+    assert.notEqual(dhtPort, port)
+    assert.ok(gw.mappings.has(`tcp:${port}`))
+    assert.match(ctx.portMappingNote?.() ?? '', new RegExp(`udp ${FAKE_EXTERNAL.replace(/\./g, '\\.')}:${dhtPort}`))
+  } finally {
+    await services.close()
+  }
+  assert.equal(gw.mappings.size, 0)
 })

@@ -11,13 +11,9 @@ import { startTracker as startSession } from '../../../lib/engine/swarm/tracker.
 import { scrape } from '../../../lib/engine/swarm/scrape.ts'
 import { formatAddress } from '../../../lib/engine/swarm/address.ts'
 import { startOpentracker } from '../../support/peers/opentracker.ts'
+import { keepAlive } from '../../support/keep-alive.ts'
 import { pollUntil } from '../../support/peers/wait.ts'
 
-// The tracker client's timers are unref'd: hold the event loop open while a test waits on them.
-const keepAlive = (t: { after(fn: () => unknown): void }): void => {
-  const timer = setInterval(() => {}, 1000)
-  t.after(() => clearInterval(timer))
-}
 
 for (const proto of ['udp', 'http'] as const) {
   test(`opentracker over ${proto.toUpperCase()}: peers meet, completed and stopped are counted, scrapes agree`, { timeout: 60_000 }, async (t) => {

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { startTracker as startSession } from '../../../lib/engine/swarm/tracker.ts'
 import { startTracker as startServer } from '../../support/peers/tracker-server.ts'
 import { freePort } from '../../support/peers/ports.ts'
+import { keepAlive } from '../../support/keep-alive.ts'
 import { pollUntil } from '../../support/peers/wait.ts'
 import { formatAddress } from '../../../lib/engine/swarm/address.ts'
 import { Server } from 'bittorrent-tracker'
@@ -19,13 +20,6 @@ import { createSocket } from 'node:dgram'
 import { ManualTimers } from '../../support/manual-timers.ts'
 
 const hex = (n: number): string => randomBytes(n).toString('hex')
-
-// The tracker client's timers are unref'd (they must not keep an app alive):
-// hold the event loop open while a test waits on them.
-const keepAlive = (t: { after(fn: () => unknown): void }): void => {
-  const timer = setInterval(() => {}, 1000)
-  t.after(() => clearInterval(timer))
-}
 
 test('announces started, completed and stopped over HTTP and UDP, and passes peers on', { timeout: 30000 }, async (t) => {
   keepAlive(t)

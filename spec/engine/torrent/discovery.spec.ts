@@ -80,3 +80,47 @@ test('discovery: scrapes of its trackers (opentracker, HTTP and UDP) reach the s
   assert.equal(off.scrapeStats(), undefined)
   await off.stop()
 })
+
+test('discovery: a tracker answering junk shows in the tracker notes with the reason; the startTrackers seam replaces the client', { timeout: 30_000 }, async (t) => {
+  const { createServer } = await import('node:http')
+  const junk = createServer((_req, res) => res.end('<html>oops</html>'))
+  await new Promise<void>((resolve) => junk.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => { junk.closeAllConnections(); junk.close(() => resolve()) }))
+  const url = `http://127.0.0.1:${(junk.address() as { port: number }).port}/announce`
+  const hash = randomBytes(20)
+  let changes = 0
+  const d = new Discovery({
+    meta: { infoHash: hash.toString('hex'), infoHashBytes: hash, announce: [url], private: false },
+    ctx: { peerId: randomBytes(20).toString('hex'), port: 6881, scrape: false, changed: () => { changes++ } },
+    stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
+    onPeer: () => {},
+    onCounts: () => {},
+    wanted: () => true
+  })
+  d.start()
+  t.after(() => d.stop())
+  const notes = await pollUntil(() => (d.trackerStats()?.[0]?.state === 'failing' ? d.trackerStats() : undefined), { timeoutMs: 20_000, what: 'the failing note' })
+  assert.equal(notes![0]!.url, url)
+  assert.match(notes![0]!.error!, /not bencode/)
+  assert.ok(changes >= 1, 'a note change asks for a status update')
+
+  const started: string[][] = []
+  const seam = new Discovery({
+    meta: { infoHash: hash.toString('hex'), infoHashBytes: hash, announce: [url], private: false },
+    ctx: {
+      peerId: randomBytes(20).toString('hex'), port: 6881, scrape: false, externalPort: () => 40000,
+      startTrackers: (o) => {
+        started.push([...o.announce, String(o.externalPort?.())])
+        return { completed() {}, update() {}, notes: () => [{ url, state: 'working', peers: 7 }], stop: async () => {} }
+      }
+    },
+    stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
+    onPeer: () => {},
+    onCounts: () => {},
+    wanted: () => true
+  })
+  seam.start()
+  assert.deepEqual(started, [[url, '40000']])
+  assert.deepEqual(seam.trackerStats(), [{ url, state: 'working', peers: 7 }])
+  await seam.stop()
+})

@@ -8,7 +8,7 @@ import { ManualClock } from '../../support/engine-fakes.ts'
 const meta = { pieceCount: 4, pieceLength: 100, lastPieceLength: 50, length: 350, name: 'x' }
 
 const peer = (address: string, seed: boolean, source: StatusPeer['source'] = 'tracker', transport: StatusPeer['transport'] = 'tcp'): StatusPeer => ({
-  address, source, transport, remoteId: null, downloaded: 1, uploaded: 2, ready: true, rejects: 0, wire: { amChoking: true, hasFast: false }, isSeed: () => seed
+  address, source, transport, remoteId: null, downloaded: 1, uploaded: 2, ready: true, rejects: 0, wire: { amChoking: true, hasFast: false, encryption: transport === 'utp' ? 'rc4' : 'none' }, isSeed: () => seed
 })
 
 test('status: done fraction counts the short last piece; peers by source; distributed copies', () => {
@@ -30,8 +30,10 @@ test('status: done fraction counts the short last piece; peers by source; distri
   assert.equal(s.numSeeds, 1)
   assert.equal(s.peerSources?.pex, 1)
   assert.deepEqual(s.peerTransports, { tcp: 1, utp: 1 })
+  assert.deepEqual(s.peerEncryption, { rc4: 1, obfuscated: 0, none: 1 })
   assert.equal(s.transport, 'tcp+utp')
   assert.deepEqual(status.peerInfo([peer('b:1', false, 'pex', 'utp')]).map((p) => p.transport), ['utp'])
+  assert.deepEqual(status.peerInfo([peer('b:1', false, 'pex', 'utp')]).map((p) => p.encryption), ['rc4'])
   // copies per piece: 1, 1, 0, 1 -> min 0, three above
   assert.equal(s.numCopies, 0.75)
   assert.equal(s.piecesDone, 1)

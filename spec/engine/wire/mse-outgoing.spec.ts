@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import Wire from 'bittorrent-protocol'
 import { listen, obfuscatedHash, type Listener } from '../../../lib/engine/client/listener.ts'
 import { needsLibraryParser } from '../../../lib/engine/wire/parser.ts'
+import { sentPayloadOffer, wireEncryption } from '../../../lib/engine/wire/protocol-internals.ts'
 import { openOutgoing, HandshakeRefused, type Opened } from '../../../lib/engine/wire/mse-outgoing.ts'
 import { MsePolicy, peEnabledFor, type Handshake } from '../../../lib/engine/wire/mse-policy.ts'
 import { startAria2Seeder } from '../../support/peers/aria2.ts'
@@ -35,7 +36,7 @@ interface Dialled {
   readonly bits: Promise<Uint8Array>
 }
 
-/** Dial 127.0.0.1:port and open with `h`; resolves the wire and the outcome. */
+/** Dial 127.0.0.1:port and open with `h`; resolves the wire and the outcome, or rejects with the refusal (its `wire` attached). */
 const dial = (port: number, h: Handshake, infoHash: string, timeoutMs?: number): Promise<Dialled> =>
   new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port })
@@ -46,9 +47,9 @@ const dial = (port: number, h: Handshake, infoHash: string, timeoutMs?: number):
     socket.once('connect', () => {
       openOutgoing(wire, h, { infoHash, peerId: hex(20), timeoutMs, transport: socket })
         .then((opened) => resolve({ wire, socket, opened, bits }))
-        .catch((e) => {
+        .catch((e: Error) => {
           socket.destroy()
-          reject(e)
+          reject(Object.assign(e, { wire }))
         })
     })
   })
@@ -79,6 +80,7 @@ test("an obfuscated opening to the engine's listener completes with plaintext pa
     assert.equal(got.opened.payload, 'plaintext')
     assert.equal(got.opened.infoHash, infoHash)
     assert.equal(needsLibraryParser(got.wire), false, 'the encryptor is gone: payload takes the copy-free parser')
+    assert.equal(wireEncryption(got.wire), 'obfuscated', 'the opening is still known as an MSE one')
     assert.equal((await got.bits)[0], 0xff)
     got.socket.destroy()
   } finally {
@@ -100,6 +102,7 @@ test('a listener without MSE refuses the obfuscated opening; the policy retries 
     assert.equal(retry, 'plaintext')
     const got = await dial(l.port, retry!, infoHash)
     assert.equal(got.opened.payload, 'plaintext')
+    assert.equal(wireEncryption(got.wire), 'none')
     assert.equal((await got.bits)[0], 0xff)
     policy.succeeded(peer, retry!)
     assert.equal(policy.first(peer), 'plaintext')
@@ -143,7 +146,7 @@ test('a wire made without MSE cannot open an obfuscated handshake', async () => 
   w.destroy()
 })
 
-test('aria2c requiring RC4: the obfuscated opening selects RC4 and its bitfield reads through the cipher; plaintext is refused', async () => {
+test('aria2c requiring RC4: the plaintext-payload offer is refused after the key exchange, the RC4 retry selects RC4 and its bitfield reads through the cipher; plaintext is refused', async () => {
   const tmp = await makeTempDir('h15-mse-')
   try {
     const dir = join(tmp.path, 'data')
@@ -159,17 +162,25 @@ test('aria2c requiring RC4: the obfuscated opening selects RC4 and its bitfield 
       extraArgs: ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4']
     })
     try {
-      const got = await dial(seeder.port, 'obfuscated', meta.value.infoHash)
+      // The first opening offers plaintext payload only: aria2c answers the key exchange, then refuses.
+      const policy = new MsePolicy('enabled')
+      assert.equal(policy.first(seeder.peer), 'obfuscated')
+      const refused = await dial(seeder.port, 'obfuscated', meta.value.infoHash, 10_000).then(() => null, (e: unknown) => e)
+      assert.ok(refused instanceof HandshakeRefused, String(refused))
+      assert.equal(sentPayloadOffer((refused as HandshakeRefused & { wire: Wire }).wire), true, 'refused after the key exchange: the offer, not MSE')
+      const retry = policy.failed(seeder.peer, 'obfuscated', 'payload-offer')
+      assert.equal(retry, 'obfuscated-rc4')
+      const got = await dial(seeder.port, retry, meta.value.infoHash)
+      policy.succeeded(seeder.peer, retry)
       assert.equal(got.opened.payload, 'rc4')
       assert.equal(needsLibraryParser(got.wire), true, 'RC4 payload stays with the library parser')
+      assert.equal(wireEncryption(got.wire), 'rc4')
       // 4 pieces, all present: 0b11110000.
       assert.equal((await got.bits)[0], 0xf0)
       got.socket.destroy()
-      const policy = new MsePolicy('enabled')
       const err = await dial(seeder.port, 'plaintext', meta.value.infoHash, 5000).then(() => null, (e: unknown) => e)
       assert.ok(err instanceof HandshakeRefused, String(err))
-      assert.equal(policy.failed(seeder.peer, 'plaintext', 'handshake'), null)
-      assert.equal(policy.first(seeder.peer), 'obfuscated')
+      assert.equal(policy.first(seeder.peer), 'obfuscated-rc4', 'RC4 is offered first from now on')
     } finally {
       await seeder.close()
     }

@@ -70,43 +70,71 @@ test('levels parse from text; the wire flag follows the handshake', () => {
   assert.equal(parseEncryptionLevel('forced'), 'forced')
   assert.equal(parseEncryptionLevel('on'), undefined)
   assert.equal(peEnabledFor('obfuscated'), 1)
+  assert.equal(peEnabledFor('obfuscated-rc4'), 1)
   assert.equal(peEnabledFor('plaintext'), 0)
 })
 
-test('property: against peers that each accept a fixed set of handshakes, the policy never tries a forbidden one and reaches each peer it can within two attempts', () => {
+test('enabled: a peer that answers the key exchange and refuses plaintext payload is retried at once offering RC4, and that is remembered', () => {
+  const m = new MsePolicy('enabled')
+  assert.equal(m.failed(P, 'obfuscated', 'payload-offer'), 'obfuscated-rc4')
+  assert.equal(m.first(P), 'obfuscated-rc4')
+  m.succeeded(P, 'obfuscated-rc4')
+  assert.equal(m.first(P), 'obfuscated-rc4')
+  // Refusing RC4 as well leaves the plain handshake.
+  assert.equal(m.failed(P, 'obfuscated-rc4', 'payload-offer'), 'plaintext')
+})
+
+test('forced: the RC4 retry is allowed (the handshake stays obfuscated), a plaintext one never', () => {
+  const m = new MsePolicy('forced')
+  assert.equal(m.failed(P, 'obfuscated', 'payload-offer'), 'obfuscated-rc4')
+  m.succeeded(P, 'obfuscated-rc4')
+  assert.equal(m.first(P), 'obfuscated-rc4')
+  assert.equal(m.failed(P, 'obfuscated-rc4', 'payload-offer'), null)
+  assert.equal(m.failed(P, 'obfuscated', 'handshake'), null)
+})
+
+/** A modelled peer: whether it speaks MSE (and which payload it allows) and whether it takes a plain handshake. */
+interface ModelPeer { readonly mse: 'none' | 'plaintext-ok' | 'rc4-only'; readonly plain: boolean }
+
+/** What the modelled peer does with an opening: accepts it, or refuses it at a stage. */
+const answer = (peer: ModelPeer, h: Handshake): 'accepted' | 'handshake' | 'payload-offer' => {
+  if (h === 'plaintext') return peer.plain ? 'accepted' : 'handshake'
+  if (peer.mse === 'none') return 'handshake'
+  if (h === 'obfuscated' && peer.mse === 'rc4-only') return 'payload-offer'
+  return 'accepted'
+}
+
+test('property: against modelled peers the policy never tries what its level forbids, reaches every peer it may within three attempts, and never has RC4 chosen when the peer allows plaintext payload', () => {
   const level = fc.constantFrom<EncryptionLevel>('disabled', 'enabled', 'forced')
-  // Each peer accepts: only plaintext, only obfuscated, or both.
-  const accepts = fc.array(fc.constantFrom<Handshake[]>(['plaintext'], ['obfuscated'], ['plaintext', 'obfuscated']), { minLength: 1, maxLength: 5 })
+  const peer = fc.record({ mse: fc.constantFrom<ModelPeer['mse']>('none', 'plaintext-ok', 'rc4-only'), plain: fc.boolean() })
+  const peers = fc.array(peer, { minLength: 1, maxLength: 5 })
   const dials = fc.array(fc.nat(4), { maxLength: 40 })
   fc.assert(
-    fc.property(level, accepts, dials, (lvl, acc, order) => {
+    fc.property(level, peers, dials, (lvl, ps, order) => {
       const m = new MsePolicy(lvl)
       for (const raw of order) {
-        const i = raw % acc.length
-        const peer = `p${i}:1`
-        let h: Handshake | null = m.first(peer)
+        const i = raw % ps.length
+        const p = ps[i]!
+        const address = `p${i}:1`
+        let h: Handshake | null = m.first(address)
         let attempts = 0
         let reached = false
-        while (h !== null && attempts < 3) {
+        while (h !== null && attempts < 4) {
           attempts++
           if (lvl === 'disabled') assert.equal(h, 'plaintext')
-          if (lvl === 'forced') assert.equal(h, 'obfuscated')
-          if (acc[i]!.includes(h)) {
-            m.succeeded(peer, h)
+          if (lvl === 'forced') assert.notEqual(h, 'plaintext')
+          const a = answer(p, h)
+          if (a === 'accepted') {
+            if (p.mse === 'plaintext-ok') assert.notEqual(h, 'obfuscated-rc4', 'RC4 offered to a peer that takes plaintext payload')
+            m.succeeded(address, h)
             reached = true
             break
           }
-          h = m.failed(peer, h, 'handshake')
+          h = m.failed(address, h, a)
         }
-        assert.ok(attempts <= 2, 'never more than one immediate retry')
-        const reachable = lvl === 'enabled' || acc[i]!.includes(lvl === 'disabled' ? 'plaintext' : 'obfuscated')
-        // With 'enabled' a peer is reached on this dial unless its memory says
-        // plaintext and it wants obfuscated (then the next dial reaches it).
-        if (lvl !== 'enabled') assert.equal(reached, reachable)
-        if (lvl === 'enabled' && !reached) {
-          assert.deepEqual(acc[i], ['obfuscated'])
-          assert.equal(m.first(peer), 'obfuscated')
-        }
+        assert.ok(attempts <= 3, 'at most two immediate retries')
+        const reachable = lvl === 'disabled' ? p.plain : lvl === 'forced' ? p.mse !== 'none' : p.plain || p.mse !== 'none'
+        assert.equal(reached, reachable)
       }
     })
   )

@@ -58,9 +58,14 @@ test('every private Wire member the engine relies on exists with the shape it ex
   if (wire._cryptoSyncPattern !== null) problems.push('bittorrent-protocol Wire _cryptoSyncPattern: not null on a plaintext wire')
   const readable = wire._readableState as { buffered?: unknown } | undefined
   if (typeof readable?.buffered !== 'number') problems.push('streamx _readableState.buffered (queuedOutput, mayBypass): not a number of queued bytes')
-  const mse = new Wire('tcpIncoming', 1) as unknown as { _encryptor: { _isEncrypted?: unknown, _dh?: unknown, dh?: unknown } | null; destroy(): void }
+  const mse = new Wire('tcpIncoming', 1) as unknown as { _encryptor: { _isEncrypted?: unknown, _dh?: unknown, dh?: unknown, encryptionMethod?: unknown } | null; destroy(): void }
   if (typeof mse._encryptor?._isEncrypted !== 'boolean') problems.push('bittorrent-protocol MessageStreamEncryptor _isEncrypted (dropPlaintextEncryptor): not a boolean on an MSE wire')
+  if (mse._encryptor?.encryptionMethod !== null) problems.push('bittorrent-protocol MessageStreamEncryptor encryptionMethod (wireEncryption): not null before the MSE handshake')
   if (mse._encryptor === null || !Object.prototype.hasOwnProperty.call(mse._encryptor, '_dh')) problems.push('bittorrent-protocol MessageStreamEncryptor _dh (useMseKeys): no longer an own field of an MSE wire\'s encryptor')
+  const enc = mse._encryptor as unknown as { state?: unknown, generateStepA3?: unknown } | null
+  if (typeof enc?.state !== 'string') problems.push('bittorrent-protocol MessageStreamEncryptor state (sentPayloadOffer): not a string on an MSE wire')
+  if (typeof enc?.generateStepA3 !== 'function' || (enc.generateStepA3 as (...a: unknown[]) => unknown).length !== 0)
+    problems.push('bittorrent-protocol MessageStreamEncryptor generateStepA3(cryptoProvide = 3) (offerPlaintextPayloadOnly): no longer a method with one defaulted argument')
   const keys = { generateKeys: () => new Uint8Array(96), computeSecret: () => new Uint8Array(96) }
   useMseKeys(mse, () => keys)
   if (mse._encryptor?.dh !== keys) problems.push('bittorrent-protocol MessageStreamEncryptor dh (useMseKeys): does not return the object set as _dh')

@@ -49,6 +49,8 @@ export interface TrackerOptions {
   readonly intervalMs?: number
   /** Only these infohashes (hex) are served; others get a failure reason. Default: all. */
   readonly allow?: (infoHash: string) => boolean
+  /** IPv4 address to listen on (default 127.0.0.1; a test's own network namespace may give another). */
+  readonly host?: string
 }
 
 function listening (emitter: { once (event: string, fn: (...args: any[]) => void): unknown }): Promise<void> {
@@ -67,6 +69,7 @@ function listening (emitter: { once (event: string, fn: (...args: any[]) => void
  * // mktorrent(..., { announce: [tracker.httpAnnounce] }) or tracker.udpAnnounce
  */
 export async function startTracker (options: TrackerOptions = {}): Promise<EmbeddedTracker> {
+  const host = options.host ?? '127.0.0.1'
   let lastError: unknown
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort('both')
@@ -98,7 +101,7 @@ export async function startTracker (options: TrackerOptions = {}): Promise<Embed
     const http = server.http!
     const udp4 = server.udp4 as UdpSocket
     const ready = Promise.all([listening(http), listening(udp4)])
-    server.listen({ http: port, udp: port }, { http: '127.0.0.1', udp: '127.0.0.1' })
+    server.listen({ http: port, udp: port }, { http: host, udp: host })
     try {
       await ready
     } catch (err) {
@@ -106,13 +109,13 @@ export async function startTracker (options: TrackerOptions = {}): Promise<Embed
       await new Promise<void>((resolve) => server.close(() => resolve()))
       continue
     }
-    const base = `http://127.0.0.1:${port}`
+    const base = `http://${host}:${port}`
     let closing: Promise<void> | undefined
     const tracker: EmbeddedTracker = {
       port,
       httpAnnounce: `${base}/announce`,
-      udpAnnounce: `udp://127.0.0.1:${port}`,
-      announce: [`${base}/announce`, `udp://127.0.0.1:${port}`],
+      udpAnnounce: `udp://${host}:${port}`,
+      announce: [`${base}/announce`, `udp://${host}:${port}`],
       server,
       announces,
       peers: (infoHash) => server.torrents[infoHash.toLowerCase()]?.peers.keys ?? [],
