@@ -66,7 +66,8 @@ startEngine(
     tell()
     if (!finished && isTorrentStatusUpdate(m) && m.torrentid === id && m.statsdictionary.activity === 'seeding') {
       finished = true
-      process.stdout.write(JSON.stringify({ event: 'done', ms: Math.round(performance.now() - started) }) + '\n')
+      const cpu = process.cpuUsage()
+      process.stdout.write(JSON.stringify({ event: 'done', ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000) }) + '\n')
     }
   },
   (e) => {

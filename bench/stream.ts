@@ -12,17 +12,18 @@
  * Then the whole download with one reader streaming from the start, against
  * the same download with no reader (the deadline window must cost < 10%).
  *
- * `--whole-only` runs only the whole download; `--reader engine` reads inside
- * the engine's process (no HTTP) instead of over HTTP; `--ab DIR` runs the
- * whole download with the engine of the checkout at DIR too ("before"),
- * alternating with this tree's run by run, so the machine's load falls on both.
+ * `--whole-only` runs only the whole download; `--readers http,curl,engine` runs
+ * it with each kind of reader (node:http in this process; curl; inside the
+ * engine's process, no HTTP)
+ * beside the run with none, in turn within each run, so the machine's load
+ * falls on all alike; each line also gives the engine process's CPU time.
  *
- *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only] [--reader http|engine] [--ab DIR]
+ *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only] [--readers http,curl,engine]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { get } from 'node:http'
 import { createInterface } from 'node:readline'
@@ -35,7 +36,6 @@ import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { ensureDataset } from './lib/data.ts'
 import { freePort, waitForPort } from './lib/net.ts'
 import { projectRoot } from './lib/paths.ts'
-import { checkoutLabel } from './lib/ab.ts'
 import { ensureWebtorrent, webtorrentDir } from './lib/webtorrent.ts'
 
 const { values } = parseArgs({
@@ -44,14 +44,17 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '2000000' },
     seconds: { type: 'string', default: '40' },
     'whole-only': { type: 'boolean', default: false },
-    reader: { type: 'string', default: 'http' },
-    ab: { type: 'string' },
+    readers: { type: 'string', default: 'http,curl,engine' },
   },
 })
 const RUNS = Number(values.runs)
 const RATE = Number(values.rate)
 const WHOLE = 128 << 20 // bytes of the whole-download comparison
-const inEngine = values.reader === 'engine'
+type Reader = 'none' | 'http' | 'curl' | 'engine'
+const readers: Reader[] = ['none', ...(values.readers ?? 'http,curl,engine').split(',').map((r) => {
+  if (r !== 'http' && r !== 'curl' && r !== 'engine') throw new Error(`--readers takes http, curl and/or engine, not ${r}`)
+  return r as Reader
+})]
 
 const work = join(tmpdir(), 'tp-bench-stream')
 await mkdir(join(work, 'seed'), { recursive: true })
@@ -127,7 +130,7 @@ async function stop(run: { child: ChildProcess; out: string }): Promise<void> {
   await rm(run.out, { recursive: true, force: true })
 }
 
-const whole: Array<{ side: string; withReader: boolean; ms: number }> = []
+const whole: Array<{ side: string; reader: Reader; ms: number; cpuMs: number }> = []
 const results: Array<{ contender: string; source: Source; ttfbMs: number; playableMs: number; seekMs: number }> = []
 const { browser, close } = await launchChromium()
 try {
@@ -168,26 +171,29 @@ try {
       '--enable-dht=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--console-log-level=error', '--summary-interval=0', ds.torrentFile], { stdio: 'ignore' }),
   )
   await waitForPort(bigPort)
-  const sides = [...(values.ab === undefined ? [] : [{ side: `before (${checkoutLabel(resolve(values.ab))})`, root: resolve(values.ab) }]), { side: values.ab === undefined ? '' : `after (${checkoutLabel(projectRoot)})`, root: projectRoot }]
-  const big = (root: string, withReader: boolean): Contender => ({
+  const sides = [{ side: '', root: projectRoot }]
+  const big = (root: string, reader: Reader): Contender => ({
     name: 'torrent-patron',
-    command: (_source, out) => [process.execPath, [...engineChild('stream-engine', undefined, root), '--torrent', ds.torrentFile, '--out', out, '--peer', `127.0.0.1:${bigPort}`, ...(withReader && inEngine ? ['--drain'] : [])]],
+    command: (_source, out) => [process.execPath, [...engineChild('stream-engine', undefined, root), '--torrent', ds.torrentFile, '--out', out, '--peer', `127.0.0.1:${bigPort}`, ...(reader === 'engine' ? ['--drain'] : [])]],
   })
   for (let r = 0; r < RUNS; r++) {
-    for (const { side, root } of sides) for (const withReader of [false, true]) {
-      const a = await launch(big(root, withReader), 'torrent')
-      const done = new Promise<number>((resolve) => {
+    for (const { side, root } of sides) for (const reader of readers) {
+      const a = await launch(big(root, reader), 'torrent')
+      const done = new Promise<{ ms: number; cpuMs: number }>((resolve) => {
         createInterface({ input: a.child.stdout! }).on('line', (line) => {
-          const m = JSON.parse(line) as { event?: string; ms?: number }
-          if (m.event === 'done') resolve(m.ms!)
+          const m = JSON.parse(line) as { event?: string; ms?: number; cpuMs?: number }
+          if (m.event === 'done') resolve({ ms: m.ms!, cpuMs: m.cpuMs ?? NaN })
         })
       })
       // the reader drains the file as fast as it comes, keeping nothing (node:http, not fetch: less CPU in this process)
-      if (withReader && !inEngine) get(a.url, (res) => res.resume()).on('error', () => {})
-      const ms = await done
+      if (reader === 'http') get(a.url, (res) => res.resume()).on('error', () => {})
+      // curl: the same HTTP reader as a small C client in its own process
+      const curl = reader === 'curl' ? killOnExit(spawn('curl', ['-s', '-o', '/dev/null', a.url], { stdio: 'ignore' })) : undefined
+      const { ms, cpuMs } = await done
+      curl?.kill('SIGKILL')
       await stop(a)
-      whole.push({ side, withReader, ms })
-      console.log(JSON.stringify({ whole: true, side, withReader, ms }))
+      whole.push({ side, reader, ms, cpuMs })
+      console.log(JSON.stringify({ whole: true, side, reader, ms, cpuMs }))
     }
   }
   bigSeeder.kill('SIGTERM')
@@ -209,13 +215,14 @@ for (const c of results.length > 0 ? contenders : []) {
   }
 }
 for (const side of new Set(whole.map((w) => w.side))) {
-  const ms = (withReader: boolean) => whole.filter((w) => w.side === side && w.withReader === withReader).map((w) => w.ms)
-  const plain = median(ms(false))
-  const read = median(ms(true))
-  console.log(
-    `\n${side === '' ? '' : `${side}: `}whole download of ${WHOLE >> 20} MiB (torrent-patron, unlimited aria2c seeder): ${plain} ms with no reader (${ms(false).join(', ')}), ` +
-      `${read} ms with one ${inEngine ? 'in-process' : 'HTTP'} reader from the start (${ms(true).join(', ')}): ${((read / plain - 1) * 100).toFixed(1)}%`,
-  )
+  const ms = (reader: Reader) => whole.filter((w) => w.side === side && w.reader === reader).map((w) => w.ms)
+  const cpu = (reader: Reader) => median(whole.filter((w) => w.side === side && w.reader === reader).map((w) => w.cpuMs))
+  const plain = median(ms('none'))
+  console.log(`\n${side === '' ? '' : `${side}: `}whole download of ${WHOLE >> 20} MiB (torrent-patron, unlimited aria2c seeder), medians of ${RUNS}: ${plain} ms with no reader (${ms('none').join(', ')}; engine CPU ${cpu('none')} ms)`)
+  for (const r of readers.filter((x) => x !== 'none')) {
+    const read = median(ms(r))
+    console.log(`  one ${r === 'engine' ? 'in-process' : r === 'curl' ? 'curl (HTTP)' : 'node:http'} reader from the start: ${read} ms (${ms(r).join(', ')}), ${((read / plain - 1) * 100).toFixed(1)}%; engine CPU ${cpu(r)} ms`)
+  }
 }
 console.log(engineRuntimeNote())
 process.exit(0)
