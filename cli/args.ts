@@ -61,12 +61,12 @@ export const DHT_ENV = 'TORRENT_PATRON_DHT'
 
 /**
  * The environment variable that turns the CLI's port mapping off (`off`,
- * `false`, `0` or `no`): tests and CI set it, so no SSDP search or NAT-PMP
+ * `false`, `0` or `no`): tests and CI set it, so no SSDP search nor PCP / NAT-PMP
  * request leaves for the host's real router.
  */
 export const PORT_MAPPING_ENV = 'TORRENT_PATRON_PORT_MAPPING'
 
-/** The CLI maps its port on the router (UPnP / NAT-PMP) unless `--no-port-mapping` or {@link PORT_MAPPING_ENV} says off. */
+/** The CLI maps its port on the router (PCP / NAT-PMP / UPnP) unless `--no-port-mapping` or {@link PORT_MAPPING_ENV} says off. */
 export const portMappingWanted = (noFlag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean =>
   noFlag !== true && !['off', 'false', '0', 'no'].includes(env[PORT_MAPPING_ENV]?.trim().toLowerCase() ?? '')
 

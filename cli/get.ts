@@ -31,7 +31,7 @@ Options:
       --seed             keep seeding after the download, until Ctrl-C
       --no-dht           do not use the DHT to find peers (it is on by default;
                          its routing table is kept in DIR/.torrent-patron/dht.json)
-      --no-port-mapping  do not map the port on the router (UPnP / NAT-PMP, on
+      --no-port-mapping  do not map the port on the router (PCP / NAT-PMP / UPnP, on
                          by default; TORRENT_PATRON_PORT_MAPPING=off also turns it off)
       --only LIST        download only these files: comma-separated indices (from 0,
                          in the order info lists them) or names (path or base name,

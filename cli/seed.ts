@@ -30,7 +30,7 @@ Options:
       --port N           TCP port for incoming peers (default: any free port)
       --no-dht           do not announce on the DHT (it is on by default for
                          non-private torrents)
-      --no-port-mapping  do not map the port on the router (UPnP / NAT-PMP, on
+      --no-port-mapping  do not map the port on the router (PCP / NAT-PMP / UPnP, on
                          by default; TORRENT_PATRON_PORT_MAPPING=off also turns it off)
       --force            replace a <path>.torrent that describes other data
       --json             print each status update as one JSON line

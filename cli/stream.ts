@@ -26,7 +26,7 @@ Options:
   -o, --out DIR          save folder (default: the current folder)
   -p, --peer HOST:PORT   also connect to this peer (repeatable)
       --no-dht           do not use the DHT to find peers
-      --no-port-mapping  do not map the port on the router (UPnP / NAT-PMP, on
+      --no-port-mapping  do not map the port on the router (PCP / NAT-PMP / UPnP, on
                          by default; TORRENT_PATRON_PORT_MAPPING=off also turns it off)
   -h, --help             show this help`
 

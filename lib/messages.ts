@@ -287,7 +287,7 @@ export interface TorrentStats {
   readonly transport?: string
   /**
    * The engine's port mapping on the home router: `"upnp: tcp 198.51.100.65:6881, udp 198.51.100.65:6881"`
-   * (or `natpmp: ...`) when mapped, `"not mapped (...)"` with each method's reason,
+   * (or `pcp: ...`, `natpmp: ...`) when mapped, `"not mapped (...)"` with each method's reason,
    * `"mapping"` while the first attempt runs, `"off"` when not asked for.
    */
   readonly portMapping?: string

@@ -3,11 +3,13 @@
  * namespace that masquerades the INNER namespace where the CLI seeds (port
  * mapping on by default there), and a second engine in the OUTER namespace
  * that can only reach the seeder through the router's external address. Once
- * with NAT-PMP on (the engine's first choice), once with UPnP IGD only:
- * the mapping appears in miniupnpd's rules and lease file, the seeder's
- * status says `natpmp:` / `upnp:` with the external address, the outer peer
- * connects in through the mapped port and downloads the data byte for byte,
- * and the mapping is gone after the seeder closes.
+ * with PCP and NAT-PMP on (PCP is the engine's first choice), once with UPnP
+ * IGD only: the mapping appears in miniupnpd's rules and lease file, the
+ * seeder's status says `pcp:` / `upnp:` with the external address, the outer
+ * peer connects in through the mapped port and downloads the data byte for
+ * byte, and the mapping is gone after the seeder closes. NAT-PMP itself
+ * (miniupnpd answers both on one switch) is checked with a mapper told to
+ * skip PCP: its rules and lease appear and go.
  *
  * Runs as root (CI does); miniupnpd, nft and ip missing make it FAIL
  * (scripts/install-peers.sh installs them).
@@ -101,23 +103,62 @@ after(async () => {
   await tmp?.close()
 })
 
-for (const method of ['natpmp', 'upnp'] as const) {
+/** miniupnpd in the router namespace (PCP and NAT-PMP on or off, UPnP IGD on), once it listens. */
+const startRouter = async (name: string, natpmp: boolean): Promise<{ router: ChildHandle; leaseFile: string }> => {
+  const leaseFile = join(tmp.path, `${name}.leases`)
+  const conf = join(tmp.path, `${name}.conf`)
+  writeFileSync(conf, miniupnpdConfig({ natpmp, leaseFile, stunPort: STUN_PORT }))
+  const router = start(LAB.router.ns, 'miniupnpd', ['-d', '-f', conf, '-P', join(tmp.path, `${name}.pid`)], `${name}-miniupnpd.log`)
+  await pollUntil(async () => /HTTP listening on port \d+/.test(await router.readLog()) || (router.exitInfo() !== undefined ? Promise.reject(new Error(`miniupnpd exited:\n${router.logTail()}`)) : false), {
+    timeoutMs: 30_000,
+    what: 'miniupnpd listening',
+    explain: () => router.logTail()
+  })
+  assert.doesNotMatch(await router.readLog(), /Port forwarding is impossible/)
+  return { router, leaseFile }
+}
+
+/** A port mapper alone in the inner namespace, NAT-PMP only: prints its note, removes its mapping on SIGTERM. */
+const NATPMP_ONLY = (port: number): string => `
+import(${JSON.stringify(join(root, 'lib', 'engine', 'nat', 'port-mapper.ts'))}).then(async ({ PortMapper }) => {
+  const m = new PortMapper({ pcp: false, upnp: false }, [{ protocol: 'tcp', port: ${port} }, { protocol: 'udp', port: ${port} }])
+  m.start()
+  await m.settled()
+  console.log('NOTE ' + m.note())
+  const keep = setInterval(() => {}, 1000)
+  process.once('SIGTERM', async () => { await m.close(); console.log('CLOSED'); clearInterval(keep) })
+})
+`
+
+test('natpmp: a NAT-PMP-only mapper maps through miniupnpd (its rules and lease file) and removes the mapping on close', { timeout: 120_000 }, async (t) => {
+  const mark = children.length
+  t.after(async () => {
+    for (const c of children.splice(mark).reverse()) await c.close(3000)
+  })
+  const { router, leaseFile } = await startRouter('natpmp', true)
+  const port = PORT + 10
+  const mapper = start(LAB.inner.ns, process.execPath, ['--import', 'tsx', '-e', NATPMP_ONLY(port)], 'natpmp-mapper.log')
+  const note = await pollUntil(async () => /^NOTE (.*)$/m.exec(await mapper.readLog())?.[1], { timeoutMs: 30_000, what: 'the mapper\'s note', explain: () => `${mapper.logTail()}\n${router.logTail()}` })
+  const wan = LAB.router.wanAddress.replace(/\./g, '\\.')
+  assert.match(note, new RegExp(`^natpmp: tcp ${wan}:${port}, udp ${wan}:${port}$`), `${note}\n${router.logTail()}`)
+  const inner = LAB.inner.address.replace(/\./g, '\\.')
+  assert.match(lab.routerRules(), new RegExp(`(tcp|@nh,72,8 0x6 th) dport ${port} dnat (ip )?to ${inner}:${port}`))
+  assert.match(leases(leaseFile), new RegExp(`^UDP:${port}:${inner}:${port}:`, 'm'))
+  mapper.signal('SIGTERM')
+  await pollUntil(async () => (await mapper.readLog()).includes('CLOSED'), { timeoutMs: 20_000, what: 'the mapper closed', explain: () => mapper.logTail() })
+  assert.doesNotMatch(lab.routerRules(), new RegExp(`dport ${port} `))
+  assert.doesNotMatch(leases(leaseFile), new RegExp(`:${port}:`))
+  await router.close(3000)
+})
+
+for (const method of ['pcp', 'upnp'] as const) {
   test(`${method}: miniupnpd maps the seeder's port, the outer peer downloads through it, the mapping is gone after close`, { timeout: 240_000 }, async (t) => {
     // this round's processes go with it, also when it fails (the next round reuses the port)
     const mark = children.length
     t.after(async () => {
       for (const c of children.splice(mark).reverse()) await c.close(3000)
     })
-    const leaseFile = join(tmp.path, `${method}.leases`)
-    const conf = join(tmp.path, `${method}.conf`)
-    writeFileSync(conf, miniupnpdConfig({ natpmp: method === 'natpmp', leaseFile, stunPort: STUN_PORT }))
-    const router = start(LAB.router.ns, 'miniupnpd', ['-d', '-f', conf, '-P', join(tmp.path, `${method}.pid`)], `${method}-miniupnpd.log`)
-    await pollUntil(async () => /HTTP listening on port \d+/.test(await router.readLog()) || (router.exitInfo() !== undefined ? Promise.reject(new Error(`miniupnpd exited:\n${router.logTail()}`)) : false), {
-      timeoutMs: 30_000,
-      what: 'miniupnpd listening',
-      explain: () => router.logTail()
-    })
-    assert.doesNotMatch(await router.readLog(), /Port forwarding is impossible/)
+    const { router, leaseFile } = await startRouter(method, method === 'pcp')
 
     // The CLI maps by default: the environment must not turn it off for the seeder.
     const env: NodeJS.ProcessEnv = { ...process.env, TORRENT_PATRON_DHT: 'off' }

@@ -1,7 +1,7 @@
 /**
  * Small fake home routers on loopback for the port-mapping specs' bad-input
  * cases (junk XML, silence, NAT-PMP garbage) and their protocol details: a
- * NAT-PMP responder and a UPnP IGD (SSDP answerer + HTTP description and SOAP
+ * NAT-PMP (and PCP) responder and a UPnP IGD (SSDP answerer + HTTP description and SOAP
  * control). The real path is covered by miniupnpd in network namespaces
  * (spec/interop/port-mapping.spec.ts); these only play the router's side of
  * the exchanges as a spec tells them to.
@@ -23,6 +23,8 @@ export interface FakeNatPmp {
   /** Requests received (opcode, internal port, lifetime). */
   readonly requests: Array<{ op: number; internal: number; lifetime: number }>
   mode: NatPmpMode
+  /** Answer PCP (RFC 6887) MAP requests too; otherwise a PCP request gets NAT-PMP's "unsupported version". */
+  pcp: boolean
   /** Lifetime granted (default what was asked). */
   grant?: number
   close(): Promise<void>
@@ -37,6 +39,7 @@ export const fakeNatPmp = async (mode: NatPmpMode): Promise<FakeNatPmp> => {
     mappings,
     requests,
     mode,
+    pcp: false,
     close: () => new Promise((resolve) => socket.close(() => resolve()))
   }
   socket.on('message', (msg, rinfo) => {
@@ -46,6 +49,7 @@ export const fakeNatPmp = async (mode: NatPmpMode): Promise<FakeNatPmp> => {
     requests.push({ op, internal, lifetime })
     const reply = (b: Buffer): void => socket.send(b, rinfo.port, rinfo.address)
     if (fake.mode === 'silent') return
+    if (msg[0] === 2 && fake.mode === 'ok') return reply(fake.pcp ? pcpAnswer(msg) : Buffer.from([0, 128 + op, 0, 1, 0, 0, 4, 210]))
     if (fake.mode === 'garbage') {
       // too short, wrong version, wrong opcode, and a success too short to read
       for (const junk of [Buffer.from([0]), Buffer.from([7, 128 + op, 0, 0]), Buffer.from([0, 99, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]), Buffer.from([0, 128 + op, 0, 0, 0, 0])]) reply(junk)
@@ -69,6 +73,35 @@ export const fakeNatPmp = async (mode: NatPmpMode): Promise<FakeNatPmp> => {
     head.writeUInt32BE(granted, 12)
     reply(head)
   })
+  /** PCP nonce of each live mapping: a deletion with another one is refused, as RFC 6887 says. */
+  const nonces = new Map<string, string>()
+  const pcpAnswer = (msg: Buffer): Buffer => {
+    const out = Buffer.alloc(60)
+    msg.copy(out, 24, 24, 60)
+    out[0] = 2
+    out[1] = 0x81
+    const lifetime = msg.readUInt32BE(4)
+    const key = `${msg[36] === 6 ? 'tcp' : 'udp'}:${msg.readUInt16BE(40)}`
+    const nonce = msg.subarray(24, 36).toString('hex')
+    if (lifetime === 0) {
+      if (nonces.get(key) !== nonce) {
+        out[3] = 2
+        return out
+      }
+      mappings.delete(key)
+      nonces.delete(key)
+    } else {
+      mappings.set(key, fake.grant ?? lifetime)
+      nonces.set(key, nonce)
+    }
+    out.writeUInt32BE(lifetime === 0 ? 0 : (fake.grant ?? lifetime), 4)
+    out.writeUInt32BE(1234, 8)
+    out.writeUInt16BE(lifetime === 0 ? 0 : msg.readUInt16BE(40), 42)
+    out[54] = 0xff
+    out[55] = 0xff
+    FAKE_EXTERNAL.split('.').forEach((o, i) => (out[56 + i] = Number(o)))
+    return out
+  }
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
   return Object.assign(fake, { port: (socket.address() as AddressInfo).port })
 }

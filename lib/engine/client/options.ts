@@ -129,7 +129,7 @@ export interface ClientOptions {
   readonly admission?: AdmissionSettings
   /**
    * Map the listen port (TCP, and UDP for uTP and the DHT) on the home
-   * router by NAT-PMP or UPnP IGD, so peers outside can connect in; renewed
+   * router by PCP, NAT-PMP or UPnP IGD, so peers outside can connect in; renewed
    * before its lease ends and removed when the engine stops. Off by default
    * in the library (a library must not open ports on its user's router behind
    * their back); the CLI turns it on. `true` finds the router by itself (the

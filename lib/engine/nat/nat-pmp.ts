@@ -45,10 +45,18 @@ export interface NatPmpGrant {
 }
 
 /**
- * Send `request`, wait for a reply of `length` bytes with opcode `op + 128`,
- * return it; rejects with a reason (result code, no answer, garbage only).
+ * What a reply is to the request: the reply itself (done), an Error (the
+ * gateway refused: done), or null (not a reply to it: counted as garbage).
  */
-const exchange = (t: NatPmpTarget, request: Buffer, length: number): Promise<Buffer> =>
+export type Judge = (msg: Buffer) => Buffer | Error | null
+
+/**
+ * Send the request (made from our local address on the connected socket) to
+ * the gateway, resend it on the schedule of the module comment, and settle
+ * with the first datagram `judge` accepts or refuses; rejects with a reason
+ * (no answer, garbage only, port unreachable). Shared by NAT-PMP and PCP.
+ */
+export const gatewayExchange = (t: NatPmpTarget, request: (localAddress: string) => Buffer, judge: Judge): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const socket = dgram.createSocket('udp4')
     const tries = t.tries ?? 4
@@ -56,6 +64,7 @@ const exchange = (t: NatPmpTarget, request: Buffer, length: number): Promise<Buf
     let garbage = 0
     let timer: NodeJS.Timeout | null = null
     let done = false
+    let bytes: Buffer | null = null
     const finish = (err: Error | null, reply?: Buffer): void => {
       if (done) return
       done = true
@@ -73,7 +82,7 @@ const exchange = (t: NatPmpTarget, request: Buffer, length: number): Promise<Buf
       if (sent === tries) {
         return finish(new Error(garbage > 0 ? `malformed replies only (${garbage}) from ${t.gateway}` : `no answer from ${t.gateway}`))
       }
-      socket.send(request, (err) => {
+      socket.send(bytes!, (err) => {
         if (err) finish(new Error(`cannot send to ${t.gateway}: ${err.message}`))
       })
       timer = setTimeout(send, 250 * 2 ** sent)
@@ -81,24 +90,31 @@ const exchange = (t: NatPmpTarget, request: Buffer, length: number): Promise<Buf
       sent++
     }
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      finish(new Error(err.code === 'ECONNREFUSED' ? `${t.gateway} does not speak NAT-PMP (port unreachable)` : `socket error: ${err.message}`))
+      finish(new Error(err.code === 'ECONNREFUSED' ? `${t.gateway} does not listen on its NAT-PMP / PCP port (port unreachable)` : `socket error: ${err.message}`))
     })
     socket.on('message', (msg) => {
-      // version 0, opcode 128 + ours, then the result code
-      if (msg.length < 4 || msg[0] !== 0 || msg[1] !== (request[1]! | 0x80)) {
-        garbage++
-        return
-      }
-      const result = msg.readUInt16BE(2)
-      if (result !== 0) return finish(new Error(`gateway refused: ${RESULTS[result] ?? `result code ${result}`}`))
-      if (msg.length < length) {
-        garbage++
-        return
-      }
-      finish(null, msg)
+      const verdict = judge(msg)
+      if (verdict === null) garbage++
+      else if (verdict instanceof Error) finish(verdict)
+      else finish(null, verdict)
     })
-    socket.connect(t.port ?? NAT_PMP_PORT, t.gateway, () => send())
+    socket.connect(t.port ?? NAT_PMP_PORT, t.gateway, () => {
+      bytes = request(socket.address().address)
+      send()
+    })
   })
+
+/** A NAT-PMP reply to `request` of at least `length` bytes: version 0, opcode 128 + ours, result 0. */
+const natPmpJudge =
+  (request: Buffer, length: number): Judge =>
+  (msg) => {
+    if (msg.length < 4 || msg[0] !== 0 || msg[1] !== (request[1]! | 0x80)) return null
+    const result = msg.readUInt16BE(2)
+    if (result !== 0) return new Error(`gateway refused: ${RESULTS[result] ?? `result code ${result}`}`)
+    return msg.length < length ? null : msg
+  }
+
+const exchange = (t: NatPmpTarget, request: Buffer, length: number): Promise<Buffer> => gatewayExchange(t, () => request, natPmpJudge(request, length))
 
 /**
  * The gateway's external IPv4 address.

@@ -1,7 +1,7 @@
 /**
  * The engine's port mappings on the home router: its TCP listen port and its
- * UDP ports (uTP, DHT) mapped to the same external port numbers, through
- * NAT-PMP (tried first: one datagram each way) or UPnP IGD (SSDP search,
+ * UDP ports (uTP, DHT) mapped to the same external port numbers, through PCP
+ * or NAT-PMP (tried first: one datagram each way) or UPnP IGD (SSDP search,
  * then SOAP), renewed before the lease ends and removed on close within a
  * bounded wait. When (re)renewal is due and after failures is decided by
  * policy/port-mapping.ts; this file does the I/O and keeps the state that the
@@ -17,6 +17,7 @@
 import { afterAttempt, defaultMappingPolicy, nextAttempt, type LeaseState, type MappingPolicy } from '../policy/port-mapping.ts'
 import { defaultGateway } from './gateway.ts'
 import { natPmpExternalAddress, natPmpMap, type NatPmpTarget } from './nat-pmp.ts'
+import { pcpMap } from './pcp.ts'
 import { SSDP_GROUP, ssdpSearch } from './ssdp.ts'
 import { findIgdService, upnpAddMapping, upnpDeleteMapping, upnpExternalAddress, type IgdService } from './upnp-igd.ts'
 
@@ -30,13 +31,15 @@ import { findIgdService, upnpAddMapping, upnpDeleteMapping, upnpExternalAddress,
  * ```
  */
 export interface PortMappingSettings {
-  /** NAT-PMP gateway; default the default route's gateway. `false`: no NAT-PMP. */
+  /** PCP / NAT-PMP gateway; default the default route's gateway. `false`: neither. */
   readonly gateway?: string | false
+  /** `false`: no PCP (NAT-PMP and UPnP only); default on. */
+  readonly pcp?: boolean
   /** `false`: no UPnP IGD (SSDP search); default on. */
   readonly upnp?: boolean
   /** Tests: where SSDP searches go (`host:port`); default 239.255.255.250:1900. */
   readonly ssdpTarget?: string
-  /** Tests: the gateway's NAT-PMP port; default 5351. */
+  /** Tests: the gateway's PCP / NAT-PMP port; default 5351. */
   readonly natPmpPort?: number
   /** Lease asked for, seconds; default 3600. */
   readonly lease?: number
@@ -44,7 +47,10 @@ export interface PortMappingSettings {
   readonly description?: string
 }
 
-export type MappingMethod = 'natpmp' | 'upnp'
+export type MappingMethod = 'pcp' | 'natpmp' | 'upnp'
+
+/** The methods, in the order tried when none has worked yet. */
+const METHODS: readonly MappingMethod[] = ['pcp', 'natpmp', 'upnp']
 export type Protocol = 'tcp' | 'udp'
 
 /** A port to map (the same number is asked for outside). */
@@ -108,6 +114,8 @@ export class PortMapper {
   private first: Promise<void>
   private firstDone!: () => void
   private closed = false
+  /** PCP nonces by "protocol:port": renewals and deletions send the mapping's own. */
+  private readonly nonces = new Map<string, Buffer>()
   /** A port was added during an attempt: run another one right after it. */
   private again = false
 
@@ -191,12 +199,12 @@ export class PortMapper {
 
   /** One round: the method that worked last first, then the other. */
   private async attempt(): Promise<void> {
-    const order: MappingMethod[] = this.method === 'upnp' ? ['upnp', 'natpmp'] : ['natpmp', 'upnp']
+    const order = this.method === null ? METHODS : [this.method, ...METHODS.filter((m) => m !== this.method)]
     const reasons: string[] = []
     for (const m of order) {
       if (this.closed) return
       try {
-        const { grants, lifetime, failed } = await (m === 'natpmp' ? this.viaNatPmp() : this.viaUpnp())
+        const { grants, lifetime, failed } = await (m === 'pcp' ? this.viaPcp() : m === 'natpmp' ? this.viaNatPmp() : this.viaUpnp())
         if (grants.length === 0) {
           reasons.push(...failed.map((f) => `${m}: ${f}`))
           continue
@@ -220,10 +228,27 @@ export class PortMapper {
     return { gateway: this.gateway!, ...(this.settings.natPmpPort !== undefined ? { port: this.settings.natPmpPort } : {}), ...(tries !== undefined ? { tries } : {}) }
   }
 
-  private async viaNatPmp(): Promise<{ grants: Grant[]; lifetime: number; failed: string[] }> {
+  private async findGateway(): Promise<void> {
     if (this.settings.gateway === false) throw new Error('off')
     this.gateway ??= this.settings.gateway ?? (await defaultGateway())
     if (this.gateway === null) throw new Error('no default gateway')
+  }
+
+  private async viaPcp(): Promise<{ grants: Grant[]; lifetime: number; failed: string[] }> {
+    if (this.settings.pcp === false) throw new Error('off')
+    await this.findGateway()
+    // A gateway without PCP fails the first port: the others are not asked.
+    return this.mapEach(async (w) => {
+      const key = `${w.protocol}:${w.port}`
+      const g = await pcpMap(this.natPmpTarget(3), w.protocol, w.port, this.policy.lease, this.nonces.get(key))
+      this.nonces.set(key, g.nonce)
+      this.address = g.externalAddress
+      return { external: g.externalPort, lifetime: g.lifetime }
+    }, true)
+  }
+
+  private async viaNatPmp(): Promise<{ grants: Grant[]; lifetime: number; failed: string[] }> {
+    await this.findGateway()
     // A gateway that answers but will not tell its address (no external address yet, say) may still map.
     this.address = await natPmpExternalAddress(this.natPmpTarget()).catch((e: unknown) => {
       if (message(e).startsWith('gateway refused')) return null
@@ -250,7 +275,7 @@ export class PortMapper {
   }
 
   /** Map every wanted port with `map`; the grants, the shortest lease, and what failed. */
-  private async mapEach(map: (w: WantedPort) => Promise<{ external: number; lifetime: number }>): Promise<{ grants: Grant[]; lifetime: number; failed: string[] }> {
+  private async mapEach(map: (w: WantedPort) => Promise<{ external: number; lifetime: number }>, firstFailsAll = false): Promise<{ grants: Grant[]; lifetime: number; failed: string[] }> {
     const grants: Grant[] = []
     const failed: string[] = []
     let lifetime = Infinity
@@ -262,6 +287,7 @@ export class PortMapper {
         // 0 is permanent: it never shortens the renewal of the others
         if (g.lifetime > 0) lifetime = Math.min(lifetime, g.lifetime)
       } catch (e) {
+        if (firstFailsAll && grants.length === 0 && failed.length === 0) throw e
         failed.push(`${w.protocol} ${w.port}: ${message(e)}`)
       }
     }
@@ -290,7 +316,9 @@ export class PortMapper {
       const igd = this.igd
       await Promise.allSettled(
         grants.map((g) =>
-          this.method === 'natpmp'
+          this.method === 'pcp'
+            ? pcpMap(this.natPmpTarget(3), g.protocol, g.port, 0, this.nonces.get(`${g.protocol}:${g.port}`))
+            : this.method === 'natpmp'
             ? natPmpMap(this.natPmpTarget(3), g.protocol, g.port, 0)
             : igd !== null
               ? upnpDeleteMapping(igd, g.protocol, g.external)

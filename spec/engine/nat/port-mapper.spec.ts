@@ -86,7 +86,7 @@ test('NAT-PMP garbage and a UPnP router with junk XML: not mapped, both reasons 
   const m = new PortMapper({ gateway: '127.0.0.1', natPmpPort: gw.port, ssdpTarget: igd.ssdpTarget }, ports(40022), clock)
   m.start()
   await m.settled()
-  assert.match(m.note(), /^not mapped \(natpmp: malformed replies only \(\d+\) from 127\.0\.0\.1; upnp: description http:\/\/127\.0\.0\.1:\d+\/rootDesc\.xml names no WANIPConnection or WANPPPConnection service\)$/)
+  assert.match(m.note(), /^not mapped \(pcp: malformed replies only \(\d+\) from 127\.0\.0\.1; natpmp: malformed replies only \(\d+\) from 127\.0\.0\.1; upnp: description http:\/\/127\.0\.0\.1:\d+\/rootDesc\.xml names no WANIPConnection or WANPPPConnection service\)$/)
   assert.equal(m.externalPort('tcp', 40022), null)
   assert.equal(clock.pending(), 30_000)
   await m.close()
@@ -98,13 +98,13 @@ test('SSDP silence and NAT-PMP off: not mapped, saying no gateway answered; junk
   const m = new PortMapper({ gateway: false, ssdpTarget: igd.ssdpTarget }, ports(40023), new ManualTimers())
   m.start()
   await m.settled()
-  assert.equal(m.note(), 'not mapped (natpmp: off; upnp: no UPnP gateway answered the SSDP search)')
+  assert.equal(m.note(), 'not mapped (pcp: off; natpmp: off; upnp: no UPnP gateway answered the SSDP search)')
   await m.close()
   igd.behaviour.ssdp = 'ok'
   const m2 = new PortMapper({ gateway: false, ssdpTarget: igd.ssdpTarget }, ports(40024), new ManualTimers())
   m2.start()
   await m2.settled()
-  assert.match(m2.note(), /^not mapped \(natpmp: off; upnp: tcp 40024: AddPortMapping: malformed answer .*; upnp: udp 40024: AddPortMapping: malformed answer/)
+  assert.match(m2.note(), /^not mapped \(pcp: off; natpmp: off; upnp: tcp 40024: AddPortMapping: malformed answer .*; upnp: udp 40024: AddPortMapping: malformed answer/)
   await m2.close()
 })
 
@@ -120,4 +120,20 @@ test('a port added later is mapped at once; close is bounded when the router sto
   gw.mode = 'silent'
   await m.close(200)
   assert.equal(m.note(), 'closed')
+})
+
+test('PCP first when the gateway speaks it: both ports mapped with the external address, renewed and deleted with their nonces', async (t) => {
+  const gw = await fakeNatPmp('ok')
+  gw.pcp = true
+  t.after(() => gw.close())
+  const clock = new ManualTimers()
+  const m = new PortMapper({ gateway: '127.0.0.1', natPmpPort: gw.port, upnp: false }, ports(40027), clock)
+  m.start()
+  await m.settled()
+  assert.equal(m.note(), `pcp: tcp ${FAKE_EXTERNAL}:40027, udp ${FAKE_EXTERNAL}:40027`)
+  assert.deepEqual(gw.requests.map((r) => r.op), [1, 1], 'two MAP requests, no NAT-PMP')
+  clock.fire()
+  while (gw.requests.length < 4) await new Promise((r) => setTimeout(r, 10))
+  await m.close()
+  assert.equal(gw.mappings.size, 0, 'deleted: the renewal kept each mapping\'s nonce')
 })
