@@ -17,13 +17,15 @@
  * engine's process, no HTTP)
  * beside the run with none, in turn within each run, so the machine's load
  * falls on all alike; each line also gives the engine process's CPU time.
+ * `--ab DIR` also runs the engine of the checkout at DIR ("before"), its
+ * runs alternating with this tree's.
  *
- *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only] [--readers http,curl,engine]
+ *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only] [--readers http,curl,engine] [--ab DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 import { get } from 'node:http'
 import { createInterface } from 'node:readline'
@@ -36,6 +38,7 @@ import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { ensureDataset } from './lib/data.ts'
 import { freePort, waitForPort } from './lib/net.ts'
 import { projectRoot } from './lib/paths.ts'
+import { checkoutLabel } from './lib/ab.ts'
 import { ensureWebtorrent, webtorrentDir } from './lib/webtorrent.ts'
 
 const { values } = parseArgs({
@@ -45,6 +48,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '40' },
     'whole-only': { type: 'boolean', default: false },
     readers: { type: 'string', default: 'http,curl,engine' },
+    ab: { type: 'string' },
   },
 })
 const RUNS = Number(values.runs)
@@ -171,7 +175,11 @@ try {
       '--enable-dht=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--console-log-level=error', '--summary-interval=0', ds.torrentFile], { stdio: 'ignore' }),
   )
   await waitForPort(bigPort)
-  const sides = [{ side: '', root: projectRoot }]
+  // --ab DIR: the engine of the checkout at DIR ("before") too, alternating with this tree's within each run
+  const sides = [
+    ...(values.ab === undefined ? [] : [{ side: `before (${checkoutLabel(resolve(values.ab))})`, root: resolve(values.ab) }]),
+    { side: values.ab === undefined ? '' : `after (${checkoutLabel(projectRoot)})`, root: projectRoot },
+  ]
   const big = (root: string, reader: Reader): Contender => ({
     name: 'torrent-patron',
     command: (_source, out) => [process.execPath, [...engineChild('stream-engine', undefined, root), '--torrent', ds.torrentFile, '--out', out, '--peer', `127.0.0.1:${bigPort}`, ...(reader === 'engine' ? ['--drain'] : [])]],

@@ -191,6 +191,7 @@ class EngineInstance {
     const session: MagnetSession = new MagnetSession({
       ...this.services.sessionBase(port, () => this.status(id)),
       transports: () => this.services.dialTransports(),
+      mse: this.services.mse,
       magnet,
       peers: [...this.options.peers, ...(cmd.peers ?? []), ...magnet.peers],
       maxConns: this.options.maxConnsPerTorrent,

@@ -26,6 +26,9 @@ import { useWireExtensions } from '../wire/extensions.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import { PeerBook } from '../swarm/peer-book.ts'
 import { RaceSocket, type DialTransports, type PeerSocket } from '../wire/transport.ts'
+import { peEnabledFor, type Handshake, type MsePolicy } from '../wire/mse-policy.ts'
+import { openOutgoing } from '../wire/mse-outgoing.ts'
+import { sentPayloadOffer } from '../wire/protocol-internals.ts'
 import { defaultAdmissionLimits, firstMessageVerdict, type AdmissionLimits } from '../policy/admission.ts'
 import { HashExchange } from '../wire/hash-exchange.ts'
 import { LayerFetcher } from './layer-fetcher.ts'
@@ -74,6 +77,11 @@ export interface MetadataPhaseOptions {
    * Default: TCP only.
    */
   transports?(): DialTransports
+  /**
+   * Outgoing encryption: the client's policy and per-peer memory (shared with
+   * its torrents); default none: plaintext handshakes only.
+   */
+  readonly mse?: MsePolicy | null
 }
 
 const TCP_ONLY: DialTransports = { tcp: true, utp: null }
@@ -99,6 +107,8 @@ interface Conn {
   timer: NodeJS.Timeout | null
   /** BEP 52 hash requests (piece layers of a v2-only magnet). */
   readonly hashes: HashExchange
+  /** An outgoing connection's opening: its handshake, and whether the transport came up. */
+  opening?: { readonly handshake: Handshake, connected: boolean }
 }
 
 export { MAX_KNOWN_PEERS } from '../swarm/peer-book.ts'
@@ -281,17 +291,32 @@ export class MetadataPhase {
     if (!this.started || this.closed) return
     for (const k of this.book.due(() => this.conns.size < this.opts.maxConns && this.opts.canConnect())) {
       const key = k.key
-      const wire = newCappedWire('tcpOutgoing')
-      // Plaintext handshake over whichever transport connects first; the few bytes of this phase are copied to the wire.
+      const mse = this.opts.mse ?? null
+      const handshake: Handshake = mse?.first(key) ?? 'plaintext'
+      const wire = newCappedWire('tcpOutgoing', peEnabledFor(handshake))
+      // Over whichever transport connects first; the few bytes of this phase are copied to the wire.
       const socket = new RaceSocket(k.host, k.port, this.opts.transports?.() ?? TCP_ONLY, (view) => {
         if (!c.closed) wire.write(Buffer.from(view))
       })
       wire.pipe(socket)
       const c: Conn = this.track(socket, wire, key, k.source, key)
+      c.opening = { handshake, connected: false }
       useWireExtensions(wire, { info: () => null, port: this.opts.port })
       this.pex?.attach(wire as unknown as PexWire, undefined, key)
       socket.once('connect', () => {
-        if (!c.closed) wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false, v2: this.opts.infoHashV2 !== undefined })
+        if (c.closed) return
+        c.opening!.connected = true
+        // The same opening as the torrent's dials: obfuscated or plain by the policy, its outcome remembered.
+        openOutgoing(wire, handshake, {
+          infoHash: this.opts.infoHash,
+          peerId: this.opts.peerId,
+          sendHandshake: () => wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false, v2: this.opts.infoHashV2 !== undefined }),
+          transport: socket,
+          timeoutMs: this.opts.handshakeTimeout ?? 20000
+        }).then(
+          () => mse?.succeeded(key, handshake),
+          (e: Error) => this.closeConn(c, e.message)
+        )
       })
       wire.once('handshake', (infoHash: string, peerId: string) => {
         if (infoHash !== this.opts.infoHash) this.closeConn(c, 'wrong infohash')
@@ -376,7 +401,11 @@ export class MetadataPhase {
       // a wire in a bad state must not stop the close
     }
     c.socket.destroy()
-    this.book.closed(c.address)
+    // A refused opening is retried at once with what the policy says next (plaintext, or an RC4 offer).
+    const o = c.opening
+    const retry = o !== undefined && o.connected && !c.ready && this.opts.mse != null &&
+      this.opts.mse.failed(c.address, o.handshake, sentPayloadOffer(c.wire) ? 'payload-offer' : 'handshake') !== null
+    this.book.closed(c.address, retry)
     if (c.ready && !this.closed) this.opts.changed()
   }
 }

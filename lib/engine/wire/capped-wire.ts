@@ -143,6 +143,9 @@ export const incomingWire = (socket: PeerSocket, encryption = false): CappedWire
   return wire
 }
 
-/** A wire with our message checks, not yet piped (for connections that are not a torrent's peers). */
-export const newCappedWire = (type: 'tcpIncoming' | 'tcpOutgoing'): CappedWire => new CappedWire(type)
+/**
+ * A wire with our message checks, not yet piped (for connections that are not
+ * a torrent's peers); `mse` as bittorrent-protocol's `peEnabled` (see peEnabledFor).
+ */
+export const newCappedWire = (type: 'tcpIncoming' | 'tcpOutgoing', mse: 0 | 1 = 0): CappedWire => new CappedWire(type, mse)
 
