@@ -26,6 +26,7 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { onProcessExit } from './peers/process.ts'
+import { dropNetns } from './netns.ts'
 
 export const LAB = {
   inner: { ns: 't15n-in', dev: 't15n-il', address: '198.51.100.2' },
@@ -40,26 +41,6 @@ const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: '
 /** Run `file args` inside namespace `ns`, returning its stdout. */
 export const inNs = (ns: string, file: string, args: readonly string[], input?: string): string =>
   execFileSync('ip', ['netns', 'exec', ns, file, ...args], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] })
-
-const drop = (ns: string): void => {
-  if (!ip('netns', 'list').split('\n').some((l) => l.split(' ')[0] === ns)) return
-  try {
-    for (const pid of ip('netns', 'pids', ns).split('\n').filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL')
-      } catch {
-        // gone
-      }
-    }
-  } catch {
-    // nothing inside
-  }
-  try {
-    ip('netns', 'del', ns)
-  } catch {
-    // deleted meanwhile
-  }
-}
 
 /** The router's ruleset: forwarding LAN -> WAN, masquerade, and the empty chains miniupnpd fills. */
 const RULESET = `
@@ -110,13 +91,13 @@ export interface NatLab {
  * ```
  */
 export const openNatLab = (dir: string): NatLab => {
-  for (const ns of NAMESPACES) drop(ns)
+  for (const ns of NAMESPACES) dropNetns(ns)
   let closed = false
   const close = (): void => {
     if (closed) return
     closed = true
     unregister()
-    for (const ns of NAMESPACES) drop(ns)
+    for (const ns of NAMESPACES) dropNetns(ns)
   }
   const unregister = onProcessExit(close)
   const { inner, router, outer } = LAB
