@@ -137,7 +137,8 @@ test('a lying ut_metadata peer and an honest seeder: the liar is dropped, the do
   const { tmp, tree, made, meta } = await dataSet(t, 2 << 20)
   const bad = await liar(t, meta)
   const honestPort = await freePort()
-  const leecher = runEngine(t)
+  // The fake peers speak plain BitTorrent only: a plaintext opening, so each dial is one connection.
+  const leecher = runEngine(t, { outgoingEncryption: 'disabled' })
   const out = join(tmp.path, 'out')
   const id = await leecher.create(magnetOf(meta, [bad.peer, `127.0.0.1:${honestPort}`]), out)
   // The honest seeder starts only once the liar was asked, so the liar's copy is tried first.
@@ -208,7 +209,8 @@ test('CloseTorrent during the metadata fetch releases its sockets and timers', {
   t.after(() => { for (const s of sockets) s.destroy(); server.close(); mute.close() })
   const addr = (s: typeof server) => `127.0.0.1:${(s.address() as { port: number }).port}`
 
-  const engine = runEngine(t)
+  // The fake peers speak plain BitTorrent only: a plaintext opening, so each dial is one connection.
+  const engine = runEngine(t, { outgoingEncryption: 'disabled' })
   await new Promise((resolve) => setTimeout(resolve, 200)) // the listener is up
   const base = resources()
   const id = await engine.create(magnetOf(meta, [addr(server), addr(mute)]), join(tmp.path, 'out'))
@@ -292,7 +294,8 @@ test('hostile metadata peers (oversized length prefix, garbage ut_metadata) are 
       try { wire.extended('ut_metadata', Buffer.from(m)) } catch { /* peer mapping missing */ }
     }
   }))
-  const leecher = runEngine(t)
+  // The fake peers speak plain BitTorrent only: a plaintext opening, so each dial is one connection.
+  const leecher = runEngine(t, { outgoingEncryption: 'disabled' })
   const out = join(tmp.path, 'out')
   const honestPort = await freePort()
   const id = await leecher.create(magnetOf(meta, [huge, junk, `127.0.0.1:${honestPort}`]), out)
