@@ -68,10 +68,11 @@ export class PriorityWishes {
    * An owner joins (`owners`: every owner now, itself included), asking for
    * `priorities` (by file index) and `others` for the files past them (or
    * for everything); returns the priorities that change for the engine.
-   * Costs nothing while no owner of the torrent ever named a file.
+   * Costs nothing while no owner of the torrent named a file or changed its others.
    */
   join(t: TorrentId, owner: PatronId, owners: readonly PatronId[], priorities?: readonly FilePriority[], others: FilePriority = 'normal'): EffectivePriority[] {
-    if (!this.torrents.has(t) && others === 'normal' && (priorities === undefined || priorities.every((p) => p === 'normal'))) return []
+    // A file named `normal` is still named: it keeps `normal` if the owner's others change later.
+    if (!this.torrents.has(t) && others === 'normal' && (priorities === undefined || priorities.length === 0)) return []
     const before = this.effective(t)
     const wish = this.record(t, owners, owner)
     wish.others = others

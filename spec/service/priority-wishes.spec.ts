@@ -35,6 +35,14 @@ test('wishes: the highest wins, an owner that named nothing wants everything, le
   assert.equal(w.size(), 0)
 })
 
+test('wishes: a file named normal stays normal when its owner then skips the others', () => {
+  const w = new PriorityWishes()
+  assert.deepEqual(w.join('t', 2, [2], ['normal']), [])
+  w.set('t', 2, [2], 'others', 'skip')
+  assert.equal(w.priorityOf('t', 0), 'normal')
+  assert.equal(w.priorityOf('t', 1), 'skip')
+})
+
 test('property: the effective priority of a file is the highest any current owner wants (its others when unnamed)', () => {
   fc.assert(
     fc.property(
