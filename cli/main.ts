@@ -14,7 +14,7 @@ interface CommandModule {
 }
 
 // Each command's module (and the engine behind it) loads only when that command runs:
-// `--help` reads no more than this file and errors.ts; `--version` adds the uTP probe (lib/engine/wire/utp.ts).
+// `--help` reads no more than this file and errors.ts; `--version` adds the uTP probe (lib/engine/wire/utp.ts), which does not load utp-native.
 const commands: Record<string, () => Promise<CommandModule>> = {
   get: async () => {
     const m = await import('./get.ts')
@@ -68,11 +68,12 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     return 0
   }
   if (name === '--version' || name === '-v') {
-    // Whether peers can be reached over uTP: the probe loads utp-native (in a try) and nothing else of the engine.
-    const { utpStatus } = await import('../lib/engine/wire/utp.ts')
-    const utp = utpStatus()
+    // Whether peers can be reached over uTP: what is installed, read from the disk (utp-native is loaded
+    // only when an engine starts; its stats' `transport` then says what runs).
+    const { utpInstalled } = await import('../lib/engine/wire/utp.ts')
+    const utp = utpInstalled()
     console.log('torrent-patron 0.1.0')
-    console.log(utp.available ? 'uTP: available (utp-native)' : `uTP: unavailable (${utp.reason}); peers are reached over TCP only`)
+    console.log(utp.available ? `uTP: utp-native installed (${utp.build} build)` : `uTP: unavailable (${utp.reason}); peers are reached over TCP only`)
     return 0
   }
   const load = commands[name]

@@ -38,7 +38,7 @@ export async function resolve(specifier, context, next) {
   return { code: r.code, stdout: r.stdout, urls }
 }
 
-const heavy = /\/dist\/lib\/(engine\/(?!metainfo\/|disk\/make-folder\.js|wire\/utp\.js)|service\/|patron\.js|index\.js)|node_modules\/(bittorrent-protocol|bittorrent-tracker|bittorrent-dht|cli-progress|tsx|esbuild)\//
+const heavy = /\/dist\/lib\/(engine\/(?!metainfo\/|disk\/make-folder\.js|wire\/utp\.js)|service\/|patron\.js|index\.js)|node_modules\/(bittorrent-protocol|bittorrent-tracker|bittorrent-dht|cli-progress|tsx|esbuild|utp-native)\//
 
 test('--help loads the dispatcher only, --version the uTP probe besides; info and make load no engine', { timeout: 120_000 }, async (t) => {
   const tmp = await makeTempDir('cli-start-')
@@ -70,7 +70,7 @@ test('--help loads the dispatcher only, --version the uTP probe besides; info an
 test('--version says whether uTP is available, and why not with TORRENT_PATRON_UTP=off', async () => {
   const on = await runCli(['--version'], { env: { TORRENT_PATRON_UTP: '' } })
   assert.equal(on.code, 0)
-  assert.equal(on.stdout.split('\n')[1], 'uTP: available (utp-native)')
+  assert.equal(on.stdout.split('\n')[1], `uTP: utp-native installed (${process.platform}-${process.arch} build)`)
   const off = await runCli(['--version'], { env: { TORRENT_PATRON_UTP: 'off' } })
   assert.equal(off.code, 0)
   assert.equal(off.stdout.split('\n')[1], 'uTP: unavailable (turned off by TORRENT_PATRON_UTP=off); peers are reached over TCP only')

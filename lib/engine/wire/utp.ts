@@ -18,8 +18,10 @@
  * @internal
  * @module
  */
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { isIPv4 } from 'node:net'
+import { dirname, join } from 'node:path'
 import type { Duplex } from 'node:stream'
 
 /**
@@ -100,6 +102,32 @@ const load = (): { factory: NativeFactory | null; status: UtpStatus } => {
  * ```
  */
 export const utpStatus = (): UtpStatus => load().status
+
+/**
+ * What is installed, without loading it: whether `utp-native` is there with
+ * a build for this platform (loading the module costs about 25 ms, too much
+ * for `torrent-patron --version`). {@link utpStatus} is the final word: it
+ * loads the module, as the engine does when it starts.
+ *
+ * @example
+ * ```ts
+ * const i = utpInstalled()
+ * console.log(i.available ? `utp-native built for ${i.build}` : i.reason)
+ * ```
+ */
+export const utpInstalled = (): { readonly available: true; readonly build: string } | { readonly available: false; readonly reason: string } => {
+  if (process.env.TORRENT_PATRON_UTP === 'off') return { available: false, reason: 'turned off by TORRENT_PATRON_UTP=off' }
+  let dir: string
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve('utp-native'))
+  } catch {
+    return { available: false, reason: 'utp-native is not installed' }
+  }
+  const target = `${process.platform}-${process.arch}`
+  if (existsSync(join(dir, 'prebuilds', target))) return { available: true, build: target }
+  if (existsSync(join(dir, 'build', 'Release'))) return { available: true, build: 'a local build' }
+  return { available: false, reason: `utp-native has no build for ${target}` }
+}
 
 /** One UDP port speaking uTP: accepts and dials. */
 export interface UtpEndpoint {
