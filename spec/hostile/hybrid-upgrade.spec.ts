@@ -105,8 +105,10 @@ test('dialling for a hybrid: the engine offers the upgrade; the hash each peer a
   const { bytes, meta } = await made(join(tmp.path, 'src'), 'hybrid')
   const key = meta.v2!.infoHash.slice(0, 40)
   const seen: Array<{ infoHash: string, bit: boolean }> = []
+  const sockets = new Set<net.Socket>()
   const listen = async (answer: string): Promise<number> => {
     const server = net.createServer((socket) => {
+      sockets.add(socket)
       socket.on('error', () => {})
       const wire = newCappedWire('tcpIncoming')
       socket.pipe(wire).pipe(socket)
@@ -118,7 +120,10 @@ test('dialling for a hybrid: the engine offers the upgrade; the hash each peer a
     })
     server.listen(0, '127.0.0.1')
     await once(server, 'listening')
-    t.after(() => new Promise((resolve) => { server.close(resolve); server.closeAllConnections?.() }))
+    t.after(() => new Promise((resolve) => {
+      server.close(resolve)
+      for (const s of sockets) s.destroy()
+    }))
     return (server.address() as net.AddressInfo).port
   }
   const v2Port = await listen(key)
