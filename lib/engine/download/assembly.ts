@@ -51,6 +51,13 @@ export interface PieceAttempt {
    * read error.
    */
   data(use: (data: Uint8Array | null) => void): void
+  /**
+   * The verified piece's buffer, given away: the assembly never reuses it,
+   * and nothing writes to it again. Null when the piece failed, when its
+   * buffer went to a worker to be hashed, or once taken. Call it only
+   * during `settled`. (Optional: a piece from elsewhere may have no buffer to give.)
+   */
+  take?(): Uint8Array | null
 }
 
 /** What the assembly needs from its torrent. */
@@ -194,18 +201,23 @@ export class PieceAssembly {
     )
   }
 
-  private drop(piece: number, pb: PieceBuffer): void {
+  /** Forgets a piece; its buffer is kept for reuse unless `recycle` is false (settle recycles it after its owner heard). */
+  private drop(piece: number, pb: PieceBuffer, recycle = true): void {
     if (this.pieces.get(piece) !== pb) return
     this.pieces.delete(piece)
     if (pb.complete) this.buffered -= this.o.pieces.pieceSize(piece)
-    // Reusable unless it went to a worker (moved buffers come back detached, length 0).
-    if (this.o.pieces.isComplete()) this.spare.length = 0
-    else if (pb.pendingWrites === 0 && pb.buf.length === this.o.meta.pieceLength && (this.spare.length + 1) * this.o.meta.pieceLength <= SPARE_BYTES)
-      this.spare.push(pb.buf)
+    if (recycle) this.recycle(pb)
     if (this.throttled && this.buffered <= MAX_BUFFERED / 2) {
       this.throttled = false
       this.o.drained()
     }
+  }
+
+  private recycle(pb: PieceBuffer): void {
+    // Reusable unless it went to a worker (moved buffers come back detached, length 0).
+    if (this.o.pieces.isComplete()) this.spare.length = 0
+    else if (pb.pendingWrites === 0 && pb.buf.length === this.o.meta.pieceLength && (this.spare.length + 1) * this.o.meta.pieceLength <= SPARE_BYTES)
+      this.spare.push(pb.buf)
   }
 
   private verify(piece: number, pb: PieceBuffer): void {
@@ -241,13 +253,21 @@ export class PieceAssembly {
   }
 
   private settle(piece: number, pb: PieceBuffer, ok: boolean): void {
-    this.drop(piece, pb)
+    this.drop(piece, pb, false)
     if (this.o.closed()) return
+    let taken = false
     this.o.settled(piece, ok, {
       senders: pb.senders,
       from: pb.from,
-      data: (use) => this.pieceData(piece, pb, use)
+      data: (use) => this.pieceData(piece, pb, use),
+      take: () => {
+        if (!ok || taken || pb.buf.length !== this.o.pieces.pieceSize(piece)) return null
+        taken = true
+        return pb.buf
+      }
     })
+    // after the owner heard: a buffer it did not take is reused for a later piece
+    if (!taken) this.recycle(pb)
   }
 
   private pieceData(piece: number, pb: PieceBuffer, use: (data: Uint8Array | null) => void): void {

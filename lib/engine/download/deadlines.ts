@@ -131,6 +131,23 @@ export class DeadlineWindow {
   }
 
   /**
+   * True when piece `piece` is in some reader's window at `rate` bytes/s:
+   * from the piece under its position, `windowPieces(rate)` pieces on,
+   * within its range (had or not). Idle and finished readers cover nothing.
+   */
+  covers(piece: number, rate: number): boolean {
+    const t = this.now()
+    const size = this.windowPieces(rate)
+    for (const r of this.readers.values()) {
+      if (t - r.lastMove >= this.idleMs || r.position >= r.end) continue
+      const first = Math.floor(r.position / this.pieceLength)
+      const last = Math.min(this.pieceCount - 1, Math.floor((r.end - 1) / this.pieceLength), first + size - 1)
+      if (piece >= first && piece <= last) return true
+    }
+    return false
+  }
+
+  /**
    * The pieces readers need next that `have` lacks, earliest deadline first
    * (ties by piece index). A piece several readers need gets the earliest of
    * their deadlines.

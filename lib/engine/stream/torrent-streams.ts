@@ -15,6 +15,7 @@ import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
 import type { FileEntry } from '../contracts.ts'
 import { DeadlineWindow, type PieceDeadline } from '../download/deadlines.ts'
 import { createPieceReader, PieceWaiters } from '../disk/piece-reader.ts'
+import { FreshPieces } from './fresh-pieces.ts'
 
 /**
  * Bytes [start, end) of file `file` became readable (the piece under them verified).
@@ -112,9 +113,16 @@ export class TorrentStreams {
   private readonly openReaders = new Set<Readable>()
   private stopped: string | null = null
   private nextReader = 0
+  /** Pieces just verified that readers' windows cover, served from memory. */
+  private readonly fresh: FreshPieces
+  /** The download rate of the latest plan: sizes the windows that decide what `fresh` keeps. */
+  private rate = 0
+  private fromMemory = 0
+  private fromStorage = 0
 
   constructor(private readonly torrent: StreamsTorrent) {
     this.window = new DeadlineWindow({ pieceLength: torrent.pieceLength, pieceCount: torrent.pieceCount, now: () => torrent.now() })
+    this.fresh = new FreshPieces(torrent.pieceLength)
     this.list = []
     for (const f of torrent.files) {
       if (f.pad) continue
@@ -152,7 +160,8 @@ export class TorrentStreams {
    * fs.createReadStream), yielding each part once the piece under it is
    * verified; it ends with an error saying why if the torrent stops first.
    * Its window of deadlines goes with it: moved as it reads, dropped when it
-   * ends or is destroyed.
+   * ends or is destroyed. Its chunks may be views into a verified piece's
+   * buffer shared with other readers: do not write to them.
    */
   createReadStream(file: number | string, opts: ReadStreamOptions = {}): Readable {
     if (this.stopped !== null) throw new Error(this.stopped)
@@ -167,11 +176,20 @@ export class TorrentStreams {
         pieceLength: this.torrent.pieceLength,
         has: (p) => this.torrent.has(p),
         waitFor: (p, signal) => this.waiters.waitFor(p, signal),
-        read: (o, n) => this.torrent.read(o, n),
+        read: (o, n) => {
+          const held = this.fresh.read(o, n)
+          if (held !== null) {
+            this.fromMemory += n
+            return Promise.resolve(held)
+          }
+          this.fromStorage += n
+          return this.torrent.read(o, n)
+        },
         position: (rid, pos, s, e) => {
           if (pos === null) this.window.close(rid)
           else if (pos === s) this.window.open(rid, s, e)
           else this.window.move(rid, pos)
+          if (this.fresh.size() > 0) this.fresh.keep((p) => this.window.covers(p, this.rate))
           this.torrent.changed?.()
         },
       },
@@ -200,6 +218,16 @@ export class TorrentStreams {
     return this.openReaders.size
   }
 
+  /** Pieces held in memory for readers (diagnostics). */
+  held(): number {
+    return this.fresh.size()
+  }
+
+  /** Bytes readers got from memory and from storage (diagnostics, bench/stream-engine.ts). */
+  readBytes(): { memory: number; storage: number } {
+    return { memory: this.fromMemory, storage: this.fromStorage }
+  }
+
   /** Pieces readers wait on (diagnostics). */
   waiting(): number {
     return this.waiters.size()
@@ -207,6 +235,7 @@ export class TorrentStreams {
 
   /** The pieces readers need next, earliest deadline first, at `rate` bytes/s. */
   critical(rate: number): PieceDeadline[] {
+    this.rate = rate
     return this.window.critical(rate, (p) => this.torrent.has(p))
   }
 
@@ -215,8 +244,17 @@ export class TorrentStreams {
     return this.window.active()
   }
 
-  /** Piece `piece` is verified and written: readers waiting on it go on, "readable" events go out. */
-  verified(piece: number): void {
+  /**
+   * Piece `piece` is verified and written: readers waiting on it go on,
+   * "readable" events go out. `take` gives away the verified piece's
+   * buffer (see PieceAttempt.take): when a reader's window covers the
+   * piece, readers read it from there instead of from the disk.
+   */
+  verified(piece: number, take?: () => Uint8Array | null): void {
+    if (take !== undefined && this.fresh.room(this.torrent.pieceLength) && this.window.covers(piece, this.rate)) {
+      const bytes = take()
+      if (bytes !== null) this.fresh.add(piece, bytes)
+    }
     this.waiters.verified(piece)
     if (this.sinks.size === 0) return
     const from = piece * this.torrent.pieceLength
@@ -234,6 +272,7 @@ export class TorrentStreams {
   /** The torrent stopped: every reader ends with an error saying `reason`, and no new one opens. */
   stop(reason: string): void {
     this.stopped ??= reason
+    this.fresh.keep(() => false)
     this.waiters.stop(reason)
     for (const r of this.openReaders) if (!r.destroyed) r.destroy(new Error(reason))
     for (const s of [...this.sinks]) s(STOP)

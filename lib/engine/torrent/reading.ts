@@ -126,9 +126,9 @@ export class TorrentReading {
     return null
   }
 
-  /** Piece `piece` is verified and written. */
-  verified(piece: number): void {
-    this.streams.verified(piece)
+  /** Piece `piece` is verified and written; `take` gives its buffer away (readers may keep it, see TorrentStreams.verified). */
+  verified(piece: number, take?: () => Uint8Array | null): void {
+    this.streams.verified(piece, take)
     this.plan()
     const done = this.completion.verified(piece)
     if (this.o.fileComplete === undefined || !done.some((u) => this.selection.wanted(this.metaOf[u]!))) return

@@ -332,7 +332,7 @@ export class Torrent implements PeerHandler {
     }
     if (this.smartBan.suspected(piece)) attempt.data((data) => !this.closed && this.smartBan.passed(piece, data))
     this.picker.verified(piece)
-    this.reading.verified(piece)
+    this.reading.verified(piece, () => attempt.take?.() ?? null)
     this.resume?.changed()
     this.conns.have(piece)
     if (this.picker.haveCount() === 1) this.rechoke()

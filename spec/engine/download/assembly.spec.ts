@@ -57,6 +57,43 @@ for (const hashInline of [false, true]) {
   })
 }
 
+test('assembly: a verified piece\'s buffer can be taken while it settles: its bytes stay, later pieces get other buffers; not taken, it is reused; a bad piece gives none', async () => {
+  for (const hashInline of [false, true]) {
+    const data = randomBytes(6 * B)
+    const wrong = Buffer.from(data)
+    wrong[4 * B] = wrong[4 * B]! ^ 1
+    const taken: Array<Uint8Array | null> = []
+    const again: Array<Uint8Array | null> = []
+    const seen: Uint8Array[] = []
+    const r = rig(data, 2 * B, {
+      hashInline,
+      settled: (piece, _ok, attempt) => {
+        attempt.data((d) => (seen[piece] = d!))
+        if (piece === 0 && taken[0] === undefined) return void (taken[0] = null) // left to the assembly
+        taken[piece] = attempt.take!()
+        again[piece] = attempt.take!()
+      },
+    })
+    for (const piece of [0, 1]) {
+      r.block(piece, 0, 'a')
+      r.block(piece, 1, 'a')
+      await r.io.idle()
+    }
+    r.block(2, 0, 'a', wrong)
+    r.block(2, 1, 'a', wrong)
+    await r.io.idle()
+    assert.equal(taken[1], seen[0], 'piece 0 was not taken: its buffer held piece 1')
+    assert.ok(Buffer.from(taken[1]!).equals(data.subarray(2 * B, 4 * B)), 'the taken buffer holds the verified piece')
+    assert.equal(taken[2], null, 'a piece that failed its check gives nothing')
+    assert.deepEqual([again[1], again[2]], [null, null], 'taken once at most')
+    // a later piece never lands in the taken buffer
+    r.block(0, 0, 'a')
+    r.block(0, 1, 'a')
+    await r.io.idle()
+    assert.ok(Buffer.from(taken[1]!).equals(data.subarray(2 * B, 4 * B)), `still piece 1's bytes (${hashInline ? 'inline' : 'hasher'})`)
+  }
+})
+
 test('assembly: contiguous blocks are written in WRITE_CHUNK runs, not one write per block', async () => {
   const data = randomBytes(16 * B)
   const r = rig(data, 16 * B)

@@ -37,6 +37,7 @@ async function fixture(t: { after(fn: () => unknown): void }) {
   const storage = await openFileStorage(dir, FILES)
   t.after(() => storage.close())
   const have = new Set<number>()
+  const reads: number[] = []
   let clock = 0
   let changes = 0
   const streams = new TorrentStreams({
@@ -44,16 +45,20 @@ async function fixture(t: { after(fn: () => unknown): void }) {
     pieceLength: PIECE,
     pieceCount: PIECES,
     has: (p) => have.has(p),
-    read: (o, n) => storage.read(o, n),
+    read: (o, n) => {
+      reads.push(o)
+      return storage.read(o, n)
+    },
     now: () => clock,
     changed: () => changes++,
   })
-  const verify = async (p: number) => {
+  /** Piece `p` verified and written; `take` offers its buffer as the assembly does. */
+  const verify = async (p: number, take?: () => Uint8Array | null) => {
     await storage.write(p * PIECE, data.subarray(p * PIECE, Math.min(TOTAL, (p + 1) * PIECE)))
     have.add(p)
-    streams.verified(p)
+    streams.verified(p, take)
   }
-  return { streams, verify, data, have, tick: (ms: number) => (clock += ms), changes: () => changes }
+  return { streams, verify, data, have, reads, tick: (ms: number) => (clock += ms), changes: () => changes }
 }
 const drain = async (r: AsyncIterable<Uint8Array>) => {
   const parts: Uint8Array[] = []
@@ -148,4 +153,47 @@ test('file progress counts the verified bytes of each file; the HTTP adapter ser
   assert.equal(served.progress().fractionDone, (PIECE + PIECE) / total)
   const part = drain(served.createReadStream(1, { start: 5, end: 105 }))
   assert.deepEqual(await part, f.data.subarray(FILES[2]!.offset + 5, FILES[2]!.offset + 105))
+})
+
+test('a piece a reader waits on is read from the buffer it verified in, not from storage; pieces outside every window, and pieces read past, are not kept', async (t) => {
+  const f = await fixture(t)
+  const r = f.streams.createReadStream(0) // pieces 0..3
+  const chunks: Uint8Array[] = []
+  r.on('data', (c: Uint8Array) => chunks.push(c))
+  const ended = once(r, 'end')
+  await new Promise((res) => setImmediate(res))
+  f.streams.critical(0) // a plan: the window is two pieces at no rate (0 and 1)
+  // piece 0 verifies with its buffer offered: the reader takes it, storage is not read
+  const buf0 = Buffer.from(f.data.subarray(0, PIECE))
+  let offered = 0
+  await f.verify(0, () => (offered++, buf0))
+  assert.equal(offered, 1)
+  // a piece no window covers is not taken
+  let farOffered = 0
+  await f.verify(5, () => (farOffered++, Buffer.from(f.data.subarray(5 * PIECE, 6 * PIECE))))
+  assert.equal(farOffered, 0, 'piece 5 is in no window: its buffer is left to the assembly')
+  // pieces 1..3 verified without a buffer: read from storage
+  for (const p of [1, 2, 3]) await f.verify(p)
+  await ended
+  assert.equal(chunks[0]!.buffer, buf0.buffer, 'the first chunk is a view of the verified buffer (no copy)')
+  assert.deepEqual(new Uint8Array(Buffer.concat(chunks)), f.data.subarray(0, FILES[0]!.length))
+  assert.deepEqual(f.reads.map((o) => Math.floor(o / PIECE)).sort(), [1, 2, 3], 'piece 0 never read back from storage')
+  assert.equal(f.streams.held(), 0, 'nothing kept once the reader passed it')
+})
+
+test('a taken piece is let go when the torrent stops; a buffer refused (null) falls back to storage', async (t) => {
+  const f = await fixture(t)
+  const r = f.streams.createReadStream(1) // pieces 4..5
+  const out = drain(r)
+  await new Promise((res) => setImmediate(res))
+  await f.verify(5, () => Buffer.from(f.data.subarray(5 * PIECE, 6 * PIECE)))
+  assert.equal(f.streams.held(), 1, 'piece 5 is in the window: kept for the reader')
+  await f.verify(4, () => null)
+  assert.deepEqual(await out, f.data.subarray(FILES[2]!.offset, FILES[2]!.offset + FILES[2]!.length))
+  const r2 = f.streams.createReadStream(0) // not read from: it stays at piece 0
+  r2.on('error', () => {})
+  await f.verify(0, () => Buffer.from(f.data.subarray(0, PIECE)))
+  assert.equal(f.streams.held(), 1)
+  f.streams.stop('torrent closed')
+  assert.equal(f.streams.held(), 0)
 })
