@@ -8,8 +8,11 @@
  *
  * With --drain it also reads file 0 itself from the start (a read stream
  * drained as it comes, no HTTP): the reader's cost without the server's.
+ * With --trace it prints {"event":"read","start":...,"firstByteMs":...} for
+ * each read stream the server opens, once its first byte is out: how long
+ * the engine took to serve a request (a seek's, say).
  *
- *   node --import tsx bench/stream-engine.ts (--torrent t.torrent | --magnet URI) --out DIR [--peer 127.0.0.1:6881]... [--drain]
+ *   node --import tsx bench/stream-engine.ts (--torrent t.torrent | --magnet URI) --out DIR [--peer 127.0.0.1:6881]... [--drain] [--trace]
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     peer: { type: 'string', multiple: true, default: [] },
     drain: { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
   },
 })
 if ((values.torrent === undefined && values.magnet === undefined) || values.out === undefined) {
@@ -50,7 +54,18 @@ const tell = (): void => {
   const streams = handles.get(id)?.streams()
   if (streams === undefined) return
   told = true
-  served = servedTorrent(id, 'bench', streams)
+  const plain = servedTorrent(id, 'bench', streams)
+  served = !values.trace
+    ? plain
+    : {
+        ...plain,
+        createReadStream: (file, range) => {
+          const t = performance.now()
+          const r = plain.createReadStream(file, range)
+          r.once('data', () => process.stdout.write(JSON.stringify({ event: 'read', start: range.start, firstByteMs: Math.round(performance.now() - t) }) + '\n'))
+          return r
+        },
+      }
   if (values.drain) streams.createReadStream(0).on('error', () => {}).resume()
   process.stdout.write(JSON.stringify({ event: 'listening', url: srv.fileUrl(served, 0) }) + '\n')
 }
@@ -67,7 +82,9 @@ startEngine(
     if (!finished && isTorrentStatusUpdate(m) && m.torrentid === id && m.statsdictionary.activity === 'seeding') {
       finished = true
       const cpu = process.cpuUsage()
-      process.stdout.write(JSON.stringify({ event: 'done', ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000) }) + '\n')
+      // where readers' bytes came from (absent in a checkout without the diagnostic)
+      const reads = (handles.get(id!)?.streams() as { readBytes?: () => { memory: number; storage: number } } | undefined)?.readBytes?.()
+      process.stdout.write(JSON.stringify({ event: 'done', ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000), ...(reads ? { reads } : {}) }) + '\n')
     }
   },
   (e) => {

@@ -7,20 +7,25 @@
  * - time to first byte: spawn to the first byte of `GET <file url>`;
  * - time to a playable start: spawn to a headless Chromium <video> on the URL
  *   playing past 0.1 s;
- * - seek latency: from setting currentTime to 80% to playing 0.5 s past it.
+ * - seek latency: from setting currentTime to 80% to playing 0.5 s past it
+ *   (polled every 20 ms), and to the video's `seeked` event (the data at the
+ *   new position is there; timed in the page); for torrent-patron also how
+ *   long its server took from the seek's request to its first byte.
  *
  * Then the whole download with one reader streaming from the start, against
  * the same download with no reader (the deadline window must cost < 10%).
  *
- * `--whole-only` runs only the whole download; `--readers http,curl,engine` runs
+ * `--whole-only` runs only the whole download, `--video-only` only the video
+ * figures; `--readers http,curl,engine` runs
  * it with each kind of reader (node:http in this process; curl; inside the
  * engine's process, no HTTP)
  * beside the run with none, in turn within each run, so the machine's load
  * falls on all alike; each line also gives the engine process's CPU time.
  * `--ab DIR` also runs the engine of the checkout at DIR ("before"), its
- * runs alternating with this tree's.
+ * runs alternating with this tree's (in the video figures, as a third
+ * contender).
  *
- *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only] [--readers http,curl,engine] [--ab DIR]
+ *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only | --video-only] [--readers http,curl,engine] [--ab DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -32,7 +37,7 @@ import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { makeTorrent } from '../lib/maker/index.ts'
 import { parseMetainfo } from '../lib/engine/metainfo/index.ts'
-import { launchChromium, makeTestVideo, seekVideo, videoPage, waitPlayedPast } from '../spec/support/browser.ts'
+import { launchChromium, makeTestVideo, seekVideoTimed, videoPage, waitPlayedPast } from '../spec/support/browser.ts'
 import { killOnExit } from './lib/children.ts'
 import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { ensureDataset } from './lib/data.ts'
@@ -47,6 +52,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '2000000' },
     seconds: { type: 'string', default: '40' },
     'whole-only': { type: 'boolean', default: false },
+    'video-only': { type: 'boolean', default: false },
     readers: { type: 'string', default: 'http,curl,engine' },
     ab: { type: 'string' },
   },
@@ -95,33 +101,42 @@ interface Contender {
 const contenders: Contender[] = [
   {
     name: 'torrent-patron',
-    command: (source, out) => [process.execPath, [...engineChild('stream-engine'), ...(source === 'torrent' ? ['--torrent', torrentPath] : ['--magnet', magnet]), '--out', out, '--peer', peer]],
+    command: (source, out) => [process.execPath, [...engineChild('stream-engine'), ...(source === 'torrent' ? ['--torrent', torrentPath] : ['--magnet', magnet]), '--out', out, '--peer', peer, '--trace']],
   },
+  // --ab DIR: the engine of the checkout at DIR too, as a third contender (its stream-engine may not know --trace)
+  ...(values.ab === undefined
+    ? []
+    : [{
+        name: `torrent-patron before (${checkoutLabel(resolve(values.ab))})`,
+        command: (source: Source, out: string): [string, string[]] => [process.execPath, [...engineChild('stream-engine', undefined, resolve(values.ab!)), ...(source === 'torrent' ? ['--torrent', torrentPath] : ['--magnet', magnet]), '--out', out, '--peer', peer]],
+      }]),
   {
     name: `webtorrent ${wtVersion}`,
     command: (source, out) => [process.execPath, [join(webtorrentDir, 'stream.mjs'), ...(source === 'torrent' ? ['--torrent', torrentPath] : ['--magnet', magnet]), '--out', out, '--peer', peer]],
   },
 ]
 
-/** Starts a contender cold; resolves with its file URL and the spawn time. */
-async function launch(c: Contender, source: Source): Promise<{ child: ChildProcess; url: string; t0: number; out: string }> {
+/** Starts a contender cold; resolves with its file URL and the spawn time; `reads` collects its server's --trace lines. */
+async function launch(c: Contender, source: Source): Promise<{ child: ChildProcess; url: string; t0: number; out: string; reads: Array<{ start: number; firstByteMs: number }> }> {
   const out = join(work, `out-${Math.random().toString(36).slice(2)}`)
   await mkdir(out, { recursive: true })
   const [cmd, args] = c.command(source, out)
   const t0 = performance.now()
   const child = killOnExit(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: projectRoot, env: { ...process.env, TORRENT_PATRON_DHT: 'off', TORRENT_PATRON_PORT_MAPPING: 'off' } }))
+  const reads: Array<{ start: number; firstByteMs: number }> = []
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
-        const m = JSON.parse(line) as { event?: string; url?: string }
+        const m = JSON.parse(line) as { event?: string; url?: string; start?: number; firstByteMs?: number }
         if (m.event === 'listening' && m.url !== undefined) resolve(m.url)
+        if (m.event === 'read') reads.push({ start: m.start!, firstByteMs: m.firstByteMs! })
       } catch {
         /* not ours */
       }
     })
     child.once('exit', (code) => reject(new Error(`${c.name} exited (${code}) before serving`)))
   })
-  return { child, url, t0, out }
+  return { child, url, t0, out, reads }
 }
 
 async function stop(run: { child: ChildProcess; out: string }): Promise<void> {
@@ -135,7 +150,7 @@ async function stop(run: { child: ChildProcess; out: string }): Promise<void> {
 }
 
 const whole: Array<{ side: string; reader: Reader; ms: number; cpuMs: number }> = []
-const results: Array<{ contender: string; source: Source; ttfbMs: number; playableMs: number; seekMs: number }> = []
+const results: Array<{ contender: string; source: Source; ttfbMs: number; playableMs: number; seekMs: number; seekedMs: number; serveMs?: number }> = []
 const { browser, close } = await launchChromium()
 try {
   for (let r = 0; r < (values['whole-only'] ? 0 : RUNS); r++) {
@@ -152,22 +167,35 @@ try {
         const b = await launch(c, source)
         const page = await browser.newPage()
         await page.setContent(videoPage(b.url))
-        await waitPlayedPast(page, 0.1, 120_000)
+        await waitPlayedPast(page, 0.1, 120_000, 20)
         const playableMs = performance.now() - b.t0
-        const seekAt = performance.now()
         const duration = Number(await page.evaluate(`document.getElementById('v').duration`))
-        await seekVideo(page, duration * 0.8)
-        await waitPlayedPast(page, duration * 0.8 + 0.5, 120_000)
+        const readsBefore = b.reads.length
+        const seekAt = performance.now()
+        const seekedMs = await seekVideoTimed(page, duration * 0.8)
+        await waitPlayedPast(page, duration * 0.8 + 0.5, 120_000, 20)
         const seekMs = performance.now() - seekAt
+        // the server's first read at or past the seek's position: request to first byte
+        const served = b.reads.slice(readsBefore).find((r) => r.start >= size * 0.6)
         await page.close()
         await stop(b)
-        const row = { contender: c.name, source, ttfbMs: Math.round(ttfbMs), playableMs: Math.round(playableMs), seekMs: Math.round(seekMs) }
+        const row = {
+          contender: c.name, source, ttfbMs: Math.round(ttfbMs), playableMs: Math.round(playableMs), seekMs: Math.round(seekMs), seekedMs: Math.round(seekedMs),
+          ...(served !== undefined ? { serveMs: served.firstByteMs } : {}),
+        }
         results.push(row)
         console.log(JSON.stringify(row))
       }
     }
   }
   // the whole download of a larger torrent from its own seeder, with one reader streaming from the start and without
+  if (!values['video-only']) await wholeDownloads()
+} finally {
+  await close()
+  seeder.kill('SIGTERM')
+}
+
+async function wholeDownloads(): Promise<void> {
   const ds = ensureDataset(WHOLE)
   const bigPort = await freePort()
   const bigSeeder = killOnExit(
@@ -187,27 +215,27 @@ try {
   for (let r = 0; r < RUNS; r++) {
     for (const { side, root } of sides) for (const reader of readers) {
       const a = await launch(big(root, reader), 'torrent')
-      const done = new Promise<{ ms: number; cpuMs: number }>((resolve) => {
+      const done = new Promise<{ ms: number; cpuMs: number; reads?: { memory: number; storage: number } }>((resolve) => {
         createInterface({ input: a.child.stdout! }).on('line', (line) => {
-          const m = JSON.parse(line) as { event?: string; ms?: number; cpuMs?: number }
-          if (m.event === 'done') resolve({ ms: m.ms!, cpuMs: m.cpuMs ?? NaN })
+          const m = JSON.parse(line) as { event?: string; ms?: number; cpuMs?: number; reads?: { memory: number; storage: number } }
+          if (m.event === 'done') resolve({ ms: m.ms!, cpuMs: m.cpuMs ?? NaN, ...(m.reads ? { reads: m.reads } : {}) })
         })
       })
       // the reader drains the file as fast as it comes, keeping nothing (node:http, not fetch: less CPU in this process)
-      if (reader === 'http') get(a.url, (res) => res.resume()).on('error', () => {})
+      let httpBytes = 0
+      if (reader === 'http') get(a.url, (res) => res.on('data', (c: Buffer) => (httpBytes += c.length))).on('error', () => {})
       // curl: the same HTTP reader as a small C client in its own process
       const curl = reader === 'curl' ? killOnExit(spawn('curl', ['-s', '-o', '/dev/null', a.url], { stdio: 'ignore' })) : undefined
-      const { ms, cpuMs } = await done
+      const { ms, cpuMs, reads } = await done
+      const readerBytes = httpBytes // what the node:http reader had when the download completed
       curl?.kill('SIGKILL')
       await stop(a)
       whole.push({ side, reader, ms, cpuMs })
-      console.log(JSON.stringify({ whole: true, side, reader, ms, cpuMs }))
+      // reads: bytes the reader had by then from memory and from storage
+      console.log(JSON.stringify({ whole: true, side, reader, ms, cpuMs, ...(reads && reader !== 'none' ? { reads } : {}), ...(reader === 'http' ? { readerBytes } : {}) }))
     }
   }
   bigSeeder.kill('SIGTERM')
-} finally {
-  await close()
-  seeder.kill('SIGTERM')
 }
 
 const median = (xs: number[]): number => {
@@ -215,11 +243,12 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!
 }
 if (results.length > 0) console.log(`\nvideo ${(size / 1e6).toFixed(1)} MB, seeder limited to ${(RATE / 1e6).toFixed(1)} MB/s, ${RUNS} runs, medians (ms):`)
-if (results.length > 0) console.log('| contender | source | first byte | playable | seek to 80% |\n|---|---|---|---|---|')
+if (results.length > 0) console.log('| contender | source | first byte | playable | seek to 80% (+0.5 s played) | seek to `seeked` | server: seek request to first byte |\n|---|---|---|---|---|---|---|')
 for (const c of results.length > 0 ? contenders : []) {
   for (const source of ['torrent', 'magnet'] as const) {
     const rows = results.filter((x) => x.contender === c.name && x.source === source)
-    console.log(`| ${c.name} | ${source} | ${median(rows.map((x) => x.ttfbMs))} | ${median(rows.map((x) => x.playableMs))} | ${median(rows.map((x) => x.seekMs))} |`)
+    const serve = rows.filter((x) => x.serveMs !== undefined).map((x) => x.serveMs!)
+    console.log(`| ${c.name} | ${source} | ${median(rows.map((x) => x.ttfbMs))} | ${median(rows.map((x) => x.playableMs))} | ${median(rows.map((x) => x.seekMs))} | ${median(rows.map((x) => x.seekedMs))} | ${serve.length > 0 ? median(serve) : '-'} |`)
   }
 }
 for (const side of new Set(whole.map((w) => w.side))) {

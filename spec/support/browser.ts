@@ -108,14 +108,20 @@ export const videoState = (page: PageLike): Promise<VideoState> =>
     `(() => { const v = document.getElementById('v'); return { currentTime: v.currentTime, duration: v.duration, readyState: v.readyState, error: v.error && (v.error.code + ' ' + v.error.message) } })()`,
   ) as Promise<VideoState>
 
-/** Waits until the video plays past `seconds` (fails after `timeoutMs`, or at once if the video errors). */
-export async function waitPlayedPast(page: PageLike, seconds: number, timeoutMs: number): Promise<void> {
+/** Waits until the video plays past `seconds` (fails after `timeoutMs`, or at once if the video errors), looking every `pollMs`. */
+export async function waitPlayedPast(page: PageLike, seconds: number, timeoutMs: number, pollMs = 100): Promise<void> {
   await page.waitForFunction(
     `(() => { const v = document.getElementById('v'); if (v.error) throw new Error('video error ' + v.error.code + ' ' + v.error.message); return v.currentTime > ${seconds} })()`,
     null,
-    { timeout: timeoutMs, polling: 100 },
+    { timeout: timeoutMs, polling: pollMs },
   )
 }
+
+/** Seeks the video to `seconds`; resolves once it has (the `seeked` event) with the milliseconds that took, on the page's clock. */
+export const seekVideoTimed = (page: PageLike, seconds: number): Promise<number> =>
+  page.evaluate(
+    `new Promise((resolve) => { const v = document.getElementById('v'); const t0 = performance.now(); v.addEventListener('seeked', () => resolve(performance.now() - t0), { once: true }); v.currentTime = ${seconds} })`,
+  ) as Promise<number>
 
 /** Seeks the video to `seconds`. */
 export const seekVideo = (page: PageLike, seconds: number): Promise<unknown> =>
