@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { Fifo } from './fifo.ts'
 import { PRIORITY_WORDS, PriorityWishes, type EffectivePriority } from './priority-wishes.ts'
 import {
   closeTorrent,
@@ -91,34 +92,55 @@ export interface RouterSnapshot {
 }
 
 /**
- * A torrent owner as {@link Router.ownersOf} lists it: the patron's id and
- * the delivery target its service registered with {@link Router.add}.
+ * A patron as the router knows it. The router makes a plain one for a bare
+ * id; a caller that keeps its own per-patron fields (the service keeps the
+ * patron's sink) extends this class and registers the instance, so that the
+ * owners {@link Router.ownersOf} lists are the caller's own objects: a status
+ * update then reaches a sink through one object per owner, not two.
  *
  * @example
  * ```ts
- * for (const o of router.ownersOf('t1') ?? []) console.log(o.id, o.target)
+ * class Line extends PatronState {
+ *   constructor(id: PatronId, readonly sink: Sink<Feedback>) { super(id) }
+ * }
+ * const r = new Router<Line>()
+ * r.add(new Line(1, sink))
+ * for (const o of r.ownersOf('t1') ?? []) o.sink.event(0, update)
  * ```
  */
-export interface Owner<T> {
-  /** The patron. */
-  readonly id: PatronId
-  /** What the service gave {@link Router.add} for this patron (its sink, say). */
-  readonly target: T
+export class PatronState {
+  /** False once the patron has left or ended: its queue entries are dead. */
+  present = true
+  /** Unanswered CreateNewTorrent of this patron. */
+  pending = 0
+  /** The torrents it owns. */
+  readonly owned = new Set<TorrentId>()
+  /** Its command stream ended. */
+  commandsEnded = false
+  constructor(
+    /** The patron. */
+    readonly id: PatronId
+  ) {}
 }
 
-/** A patron as the router knows it. */
-interface PatronState<T> extends Owner<T> {
-  /** False once the patron has left or ended: its queue entries are dead. */
-  present: boolean
-  /** Unanswered CreateNewTorrent of this patron. */
-  pending: number
-  readonly owned: Set<TorrentId>
-  commandsEnded: boolean
+/**
+ * Where the router appends its {@link Effect}s: an array, or the caller's own
+ * queue (the service hands the router its effect queue, so decisions are not
+ * copied from one array to another).
+ *
+ * @example
+ * ```ts
+ * const out: EffectOut = []
+ * router.command(1, closeTorrent('t9'), out)
+ * ```
+ */
+export interface EffectOut {
+  push(effect: Effect): unknown
 }
 
 /** One CreateNewTorrent waiting for its reply, in engine order. */
-interface PendingEntry<T> {
-  readonly patron: PatronState<T>
+interface PendingEntry<P> {
+  readonly patron: P
   readonly seq: number
   /** The file priorities the creation asked for, and for the files past them. */
   readonly priorities: readonly FilePriority[] | undefined
@@ -149,17 +171,17 @@ interface ClosingEntry {
  * r.feedback(newTorrentCreated('t1', '/dl'), out) // out: [..., { kind: 'deliver', patron: 1, ... }]
  * ```
  */
-export class Router<T = undefined> {
-  private readonly patrons = new Map<PatronId, PatronState<T>>()
-  private queue: PendingEntry<T>[] = []
-  private head = 0
+export class Router<P extends PatronState = PatronState> {
+  private readonly patrons = new Map<PatronId, P>()
+  private readonly queue = new Fifo<PendingEntry<P>>()
   private nextSeq = 0
   // Owners as small arrays of patron states, in ownership order: a status
-  // update then touches one map entry and one array, and the service reaches
-  // each owner's sink through `target` without a second lookup. With 10,000
-  // patrons each update lands on cold memory, so every object skipped counts.
-  private readonly owners = new Map<TorrentId, PatronState<T>[]>()
-  private closing: ClosingEntry[] = []
+  // update then touches one map entry and one array, and the service's own
+  // patron objects (its PatronState subclass) hold each owner's sink. With
+  // 10,000 patrons each update lands on cold memory, so every object skipped
+  // counts.
+  private readonly owners = new Map<TorrentId, P[]>()
+  private readonly closing = new Fifo<ClosingEntry>()
   private readonly closingCount = new Map<TorrentId, number>()
   /** Co-owners' file priorities (see priority-wishes.ts: the highest wish wins). */
   private readonly wishes = new PriorityWishes()
@@ -180,26 +202,22 @@ export class Router<T = undefined> {
    * wrapped command.
    * @example `r.inbox(servicePassOn(1, closeTorrent('t1')), out)`
    */
-  inbox(msg: ServiceMessage, out: Effect[]): void {
+  inbox(msg: ServiceMessage, out: EffectOut): void {
     if (msg.type === 'ServiceAdd') this.add(msg.patron)
     else if (msg.type === 'ServiceRemove') this.leave(msg.patron, out)
     else this.command(msg.patron, msg.message, out)
   }
 
   /**
-   * Register a patron; `target` is kept with it for {@link Router.ownersOf}.
+   * Register a patron: a bare id gets a plain {@link PatronState}; a
+   * caller's instance is kept as it is (it is what {@link Router.ownersOf}
+   * lists). A second registration of the same id is ignored.
    * @example `r.add(1)`
    */
-  add(patron: PatronId, target?: T): void {
-    if (this.patrons.has(patron)) return
-    this.patrons.set(patron, {
-      id: patron,
-      target: target as T,
-      present: true,
-      pending: 0,
-      owned: new Set(),
-      commandsEnded: false
-    })
+  add(patron: PatronId | P): void {
+    const p = typeof patron === 'number' ? (new PatronState(patron) as P) : patron
+    if (this.patrons.has(p.id)) return
+    this.patrons.set(p.id, p)
   }
 
   /**
@@ -209,7 +227,7 @@ export class Router<T = undefined> {
    * the service's allocation-free path for status updates.
    * @example `r.ownersOf('t1')?.length`
    */
-  ownersOf(t: TorrentId): readonly Owner<T>[] | undefined {
+  ownersOf(t: TorrentId): readonly P[] | undefined {
     return this.owners.get(t)
   }
 
@@ -218,7 +236,7 @@ export class Router<T = undefined> {
    * patrons are ignored.
    * @example `r.command(1, closeTorrent('t1'), out)`
    */
-  command(patron: PatronId, cmd: Command, out: Effect[]): void {
+  command(patron: PatronId, cmd: Command, out: EffectOut): void {
     const p = this.patrons.get(patron)
     if (p === undefined) return
     if (cmd.type === 'CreateNewTorrent') {
@@ -261,7 +279,7 @@ export class Router<T = undefined> {
    * until it has nothing pending and owns nothing, then its output ends.
    * @example `r.commandsEnded(1, out)`
    */
-  commandsEnded(patron: PatronId, out: Effect[]): void {
+  commandsEnded(patron: PatronId, out: EffectOut): void {
     const p = this.patrons.get(patron)
     if (p === undefined) return
     p.commandsEnded = true
@@ -274,7 +292,7 @@ export class Router<T = undefined> {
    * No effect is addressed to it any more.
    * @example `r.leave(1, out)`
    */
-  leave(patron: PatronId, out: Effect[]): void {
+  leave(patron: PatronId, out: EffectOut): void {
     const p = this.patrons.get(patron)
     if (p === undefined) return
     this.remove(p, out)
@@ -284,7 +302,7 @@ export class Router<T = undefined> {
    * Route one message from the engine.
    * @example `r.feedback(torrentStatusUpdate('t1', emptyStats), out)`
    */
-  feedback(msg: EngineFeedback, out: Effect[]): void {
+  feedback(msg: EngineFeedback, out: EffectOut): void {
     if (isCreationReply(msg)) this.reply(msg, out)
     else if (msg.type === 'TorrentStatusUpdate') {
       // Map lookup: cost depends on the torrent's owners, not on the patron count.
@@ -301,9 +319,8 @@ export class Router<T = undefined> {
    * fails with `error`), and the state is cleared.
    * @example `r.engineStopped('engine stream ended', undefined, out)`
    */
-  engineStopped(reason: string, error: Error | undefined, out: Effect[]): void {
-    for (let i = this.head; i < this.queue.length; i++) {
-      const e = this.queue[i]!
+  engineStopped(reason: string, error: Error | undefined, out: EffectOut): void {
+    for (const e of this.queue) {
       if (e.patron.present) out.push({ kind: 'deliver', patron: e.patron.id, message: torrentStartFail(reason) })
     }
     for (const p of this.patrons.values()) {
@@ -317,10 +334,9 @@ export class Router<T = undefined> {
   reset(): void {
     for (const p of this.patrons.values()) p.present = false
     this.patrons.clear()
-    this.queue = []
-    this.head = 0
+    this.queue.clear()
     this.owners.clear()
-    this.closing = []
+    this.closing.clear()
     this.closingCount.clear()
     this.wishes.clear()
   }
@@ -328,12 +344,12 @@ export class Router<T = undefined> {
   /** Diagnostic snapshot. @example `r.snapshot().pending` */
   snapshot(): RouterSnapshot {
     let livePending = 0
-    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.patron.present) livePending++
+    for (const e of this.queue) if (e.patron.present) livePending++
     const owners: Record<TorrentId, PatronId[]> = {}
     for (const [t, os] of this.owners) owners[t] = os.map((o) => o.id)
     return {
       patrons: this.patrons.size,
-      pending: this.queue.length - this.head,
+      pending: this.queue.length,
       livePending,
       torrents: this.owners.size,
       closing: this.closing.length,
@@ -343,8 +359,8 @@ export class Router<T = undefined> {
 
   // -------------------------------------------------------------------------
 
-  private reply(msg: CreationReply, out: Effect[]): void {
-    const entry = this.shift()
+  private reply(msg: CreationReply, out: EffectOut): void {
+    const entry = this.queue.shift()
     if (entry === undefined) {
       // Nobody asked. A torrent nobody owns must not run.
       if (msg.type === 'NewTorrentCreated') this.sendClose(msg.torrentid, out)
@@ -380,7 +396,7 @@ export class Router<T = undefined> {
    * asked for that file are told, each with its own wish, and their wishes
    * for it are forgotten; the other owners hear nothing.
    */
-  private engineRefused(msg: TorrentCommandRefused, out: Effect[]): void {
+  private engineRefused(msg: TorrentCommandRefused, out: EffectOut): void {
     const cmd = msg.command
     if (cmd.type !== 'SetFilePriority' || typeof cmd.file !== 'number') return
     const owners = this.owners.get(cmd.torrentid)
@@ -391,40 +407,28 @@ export class Router<T = undefined> {
     }
   }
 
-  private shift(): PendingEntry<T> | undefined {
-    if (this.head >= this.queue.length) return undefined
-    const e = this.queue[this.head++]!
-    // Compact now and then so the array does not grow forever.
-    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.head)
-      this.head = 0
-    }
-    if (this.head === this.queue.length) {
-      this.queue = []
-      this.head = 0
-    }
-    return e
-  }
-
-  private own(p: PatronState<T>, t: TorrentId, asked: PendingEntry<T>, out: Effect[]): void {
+  private own(p: P, t: TorrentId, asked: PendingEntry<P>, out: EffectOut): void {
     if (p.owned.has(t)) return
     p.owned.add(t)
     const os = this.owners.get(t)
     if (os === undefined) this.owners.set(t, [p])
     else os.push(p)
-    this.applyPriorities(this.wishes.join(t, p.id, this.ownerIds(t), asked.priorities, asked.otherFiles), out)
+    // Most torrents have no wishes at all: then joining changes nothing, and the owner list is not built.
+    if (this.wishes.concerns(t, asked.priorities, asked.otherFiles)) {
+      this.applyPriorities(this.wishes.join(t, p.id, this.ownerIds(t), asked.priorities, asked.otherFiles), out)
+    }
   }
 
   private ownerIds(t: TorrentId): PatronId[] {
     return (this.owners.get(t) ?? []).map((o) => o.id)
   }
 
-  private applyPriorities(changes: readonly EffectivePriority[], out: Effect[]): void {
+  private applyPriorities(changes: readonly EffectivePriority[], out: EffectOut): void {
     for (const c of changes) out.push({ kind: 'engine', command: setFilePriority(c.torrentid, c.file, c.priority) })
   }
 
   /** Remove one owner; close the torrent when it was the last. */
-  private release(p: PatronState<T>, t: TorrentId, out: Effect[]): void {
+  private release(p: P, t: TorrentId, out: EffectOut): void {
     p.owned.delete(t)
     const os = this.owners.get(t)
     if (os === undefined) return
@@ -438,9 +442,8 @@ export class Router<T = undefined> {
     }
   }
 
-  private sendClose(t: TorrentId, out: Effect[]): void {
-    const unanswered = this.queue.length - this.head
-    if (unanswered > 0) {
+  private sendClose(t: TorrentId, out: EffectOut): void {
+    if (this.queue.length > 0) {
       // Older creation requests may still be answered with AlreadyDownloading(t).
       this.closing.push({ torrentid: t, upTo: this.nextSeq - 1 })
       this.closingCount.set(t, (this.closingCount.get(t) ?? 0) + 1)
@@ -451,18 +454,15 @@ export class Router<T = undefined> {
   private forgetClosesUpTo(seq: number): void {
     // Closes are recorded in increasing upTo order; one with upTo < seq was
     // processed by the engine before request seq, so it cannot affect its reply.
-    let i = 0
-    while (i < this.closing.length && this.closing[i]!.upTo < seq) {
-      const t = this.closing[i]!.torrentid
-      const n = (this.closingCount.get(t) ?? 1) - 1
-      if (n <= 0) this.closingCount.delete(t)
-      else this.closingCount.set(t, n)
-      i++
+    for (let c = this.closing.peek(); c !== undefined && c.upTo < seq; c = this.closing.peek()) {
+      this.closing.shift()
+      const n = (this.closingCount.get(c.torrentid) ?? 1) - 1
+      if (n <= 0) this.closingCount.delete(c.torrentid)
+      else this.closingCount.set(c.torrentid, n)
     }
-    if (i > 0) this.closing = this.closing.slice(i)
   }
 
-  private remove(p: PatronState<T>, out: Effect[]): void {
+  private remove(p: P, out: EffectOut): void {
     p.present = false
     this.patrons.delete(p.id)
     for (const t of p.owned) this.release(p, t, out)
@@ -470,7 +470,7 @@ export class Router<T = undefined> {
     p.pending = 0
   }
 
-  private maybeEnd(p: PatronState<T>, out: Effect[]): void {
+  private maybeEnd(p: P, out: EffectOut): void {
     if (p.present && p.commandsEnded && p.pending === 0 && p.owned.size === 0) {
       this.remove(p, out)
       out.push({ kind: 'end', patron: p.id })
