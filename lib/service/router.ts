@@ -175,12 +175,12 @@ export class Router<P extends PatronState = PatronState> {
   private readonly patrons = new Map<PatronId, P>()
   private readonly queue = new Fifo<PendingEntry<P>>()
   private nextSeq = 0
-  // Owners as small arrays of patron states, in ownership order: a status
-  // update then touches one map entry and one array, and the service's own
-  // patron objects (its PatronState subclass) hold each owner's sink. With
-  // 10,000 patrons each update lands on cold memory, so every object skipped
-  // counts.
-  private readonly owners = new Map<TorrentId, P[]>()
+  // Owners of each torrent: the lone owner itself (most torrents have one),
+  // or an array in ownership order once co-owned. A status update then
+  // touches one map entry and the owner, and the service's own patron objects
+  // (its PatronState subclass) hold each owner's sink. With 10,000 patrons
+  // each update lands on cold memory, so every object skipped counts.
+  private readonly owners = new Map<TorrentId, P | P[]>()
   private readonly closing = new Fifo<ClosingEntry>()
   private readonly closingCount = new Map<TorrentId, number>()
   /** Co-owners' file priorities (see priority-wishes.ts: the highest wish wins). */
@@ -222,12 +222,17 @@ export class Router<P extends PatronState = PatronState> {
 
   /**
    * The owners of torrent `t` in the order {@link Router.feedback} delivers
-   * its status updates to them, or undefined when nobody owns it. The array
+   * its status updates to them: the owner itself when it is alone, an array
+   * of two or more when co-owned, undefined when nobody owns it. The array
    * is live: copy it before anything that may change the owners. This is
    * the service's allocation-free path for status updates.
-   * @example `r.ownersOf('t1')?.length`
+   * @example
+   * ```ts
+   * const o = r.ownersOf('t1')
+   * const ids = o === undefined ? [] : Array.isArray(o) ? o.map((x) => x.id) : [o.id]
+   * ```
    */
-  ownersOf(t: TorrentId): readonly P[] | undefined {
+  ownersOf(t: TorrentId): P | readonly P[] | undefined {
     return this.owners.get(t)
   }
 
@@ -306,9 +311,7 @@ export class Router<P extends PatronState = PatronState> {
     if (isCreationReply(msg)) this.reply(msg, out)
     else if (msg.type === 'TorrentStatusUpdate') {
       // Map lookup: cost depends on the torrent's owners, not on the patron count.
-      const owners = this.owners.get(msg.torrentid)
-      if (owners === undefined) return // unknown or closed torrent: dropped
-      for (const o of owners) out.push({ kind: 'deliver', patron: o.id, message: msg })
+      for (const o of this.ownerList(msg.torrentid)) out.push({ kind: 'deliver', patron: o.id, message: msg })
     } else if (msg.type === 'TorrentCommandRefused') this.engineRefused(msg, out)
     // Anything else from an engine is not ours to route: dropped.
   }
@@ -346,7 +349,7 @@ export class Router<P extends PatronState = PatronState> {
     let livePending = 0
     for (const e of this.queue) if (e.patron.present) livePending++
     const owners: Record<TorrentId, PatronId[]> = {}
-    for (const [t, os] of this.owners) owners[t] = os.map((o) => o.id)
+    for (const t of this.owners.keys()) owners[t] = this.ownerList(t).map((o) => o.id)
     return {
       patrons: this.patrons.size,
       pending: this.queue.length,
@@ -399,8 +402,8 @@ export class Router<P extends PatronState = PatronState> {
   private engineRefused(msg: TorrentCommandRefused, out: EffectOut): void {
     const cmd = msg.command
     if (cmd.type !== 'SetFilePriority' || typeof cmd.file !== 'number') return
-    const owners = this.owners.get(cmd.torrentid)
-    if (owners === undefined) return
+    if (!this.owners.has(cmd.torrentid)) return
+    const owners = this.ownerList(cmd.torrentid)
     for (const a of this.wishes.drop(cmd.torrentid, cmd.file)) {
       if (!owners.some((o) => o.id === a.owner)) continue
       out.push({ kind: 'deliver', patron: a.owner, message: torrentCommandRefused(setFilePriority(cmd.torrentid, cmd.file, a.priority), msg.reason) })
@@ -411,16 +414,23 @@ export class Router<P extends PatronState = PatronState> {
     if (p.owned.has(t)) return
     p.owned.add(t)
     const os = this.owners.get(t)
-    if (os === undefined) this.owners.set(t, [p])
-    else os.push(p)
+    if (os === undefined) this.owners.set(t, p)
+    else if (Array.isArray(os)) os.push(p)
+    else this.owners.set(t, [os, p])
     // Most torrents have no wishes at all: then joining changes nothing, and the owner list is not built.
     if (this.wishes.concerns(t, asked.priorities, asked.otherFiles)) {
       this.applyPriorities(this.wishes.join(t, p.id, this.ownerIds(t), asked.priorities, asked.otherFiles), out)
     }
   }
 
+  /** The owners of `t`, in ownership order, as an array (empty when nobody owns it). */
+  private ownerList(t: TorrentId): readonly P[] {
+    const os = this.owners.get(t)
+    return os === undefined ? [] : Array.isArray(os) ? os : [os]
+  }
+
   private ownerIds(t: TorrentId): PatronId[] {
-    return (this.owners.get(t) ?? []).map((o) => o.id)
+    return this.ownerList(t).map((o) => o.id)
   }
 
   private applyPriorities(changes: readonly EffectivePriority[], out: EffectOut): void {
@@ -432,11 +442,17 @@ export class Router<P extends PatronState = PatronState> {
     p.owned.delete(t)
     const os = this.owners.get(t)
     if (os === undefined) return
-    const i = os.indexOf(p)
-    if (i < 0) return
-    os.splice(i, 1)
+    const alone = !Array.isArray(os)
+    if (alone) {
+      if (os !== p) return
+    } else {
+      const i = os.indexOf(p)
+      if (i < 0) return
+      os.splice(i, 1)
+      if (os.length === 1) this.owners.set(t, os[0]!)
+    }
     this.applyPriorities(this.wishes.leave(t, p.id), out)
-    if (os.length === 0) {
+    if (alone) {
       this.owners.delete(t)
       this.sendClose(t, out)
     }

@@ -305,7 +305,7 @@ class Service implements TorrentService {
     if (owners === undefined) return
     this.draining = true
     try {
-      if (owners.length === 1) this.deliver(owners[0]!, msg)
+      if (owners instanceof PatronLine) this.deliver(owners, msg)
       else for (const o of owners.slice()) this.deliver(o, msg) // a sink may change the owners
     } finally {
       this.draining = false
