@@ -94,33 +94,46 @@ export interface RouterSnapshot {
 /**
  * A patron as the router knows it. The router makes a plain one for a bare
  * id; a caller that keeps its own per-patron fields (the service keeps the
- * patron's sink) extends this class and registers the instance, so that the
- * owners {@link Router.ownersOf} lists are the caller's own objects: a status
- * update then reaches a sink through one object per owner, not two.
+ * patron's sink) registers its own object with these fields, so that the
+ * owners {@link Router.ownersOf} lists are the caller's objects: a status
+ * update then reaches a sink through one object per owner, not two, and the
+ * caller chooses the field order (the fields a delivery reads first, in the
+ * object's first cache line).
  *
  * @example
  * ```ts
- * class Line extends PatronState {
- *   constructor(id: PatronId, readonly sink: Sink<Feedback>) { super(id) }
+ * class Line implements PatronState {
+ *   readonly sink: Sink<Feedback>
+ *   present = true
+ *   pending = 0
+ *   readonly owned = new Set<TorrentId>()
+ *   commandsEnded = false
+ *   constructor(readonly id: PatronId, sink: Sink<Feedback>) { this.sink = sink }
  * }
  * const r = new Router<Line>()
  * r.add(new Line(1, sink))
- * for (const o of r.ownersOf('t1') ?? []) o.sink.event(0, update)
  * ```
  */
-export class PatronState {
+export interface PatronState {
+  /** The patron. */
+  readonly id: PatronId
   /** False once the patron has left or ended: its queue entries are dead. */
-  present = true
+  present: boolean
   /** Unanswered CreateNewTorrent of this patron. */
-  pending = 0
+  pending: number
   /** The torrents it owns. */
-  readonly owned = new Set<TorrentId>()
+  readonly owned: Set<TorrentId>
   /** Its command stream ended. */
+  commandsEnded: boolean
+}
+
+/** The router's own record of a patron registered by a bare id. */
+class PlainPatron implements PatronState {
+  present = true
+  pending = 0
+  readonly owned = new Set<TorrentId>()
   commandsEnded = false
-  constructor(
-    /** The patron. */
-    readonly id: PatronId
-  ) {}
+  constructor(readonly id: PatronId) {}
 }
 
 /**
@@ -210,12 +223,12 @@ export class Router<P extends PatronState = PatronState> {
 
   /**
    * Register a patron: a bare id gets a plain {@link PatronState}; a
-   * caller's instance is kept as it is (it is what {@link Router.ownersOf}
+   * caller's object is kept as it is (it is what {@link Router.ownersOf}
    * lists). A second registration of the same id is ignored.
    * @example `r.add(1)`
    */
   add(patron: PatronId | P): void {
-    const p = typeof patron === 'number' ? (new PatronState(patron) as P) : patron
+    const p = typeof patron === 'number' ? (new PlainPatron(patron) as PatronState as P) : patron
     if (this.patrons.has(p.id)) return
     this.patrons.set(p.id, p)
   }

@@ -8,9 +8,9 @@
  */
 import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
 import { servicePassOn, serviceRemove } from '../messages.ts'
-import type { Command, EngineCommand, EngineFeedback, Feedback, PatronId, TorrentStatusUpdate } from '../messages.ts'
+import type { Command, EngineCommand, EngineFeedback, Feedback, PatronId, TorrentId, TorrentStatusUpdate } from '../messages.ts'
 import { PushSource } from './push-source.ts'
-import { PatronState, Router, type Effect, type RouterSnapshot } from './router.ts'
+import { Router, type Effect, type PatronState, type RouterSnapshot } from './router.ts'
 
 import type { Engine } from '../engine-contract.ts'
 export type { Engine }
@@ -109,17 +109,23 @@ const STOP: Queued = Object.freeze({ kind: 'stop' })
 /**
  * A connected patron: the router's state of it and its sink, in one object,
  * so that a status update reaches the sink from the router's owner list
- * without a second object per owner.
+ * without a second object per owner. The fields a delivery reads come first
+ * (declared, not initialised by parameter, so their order is this one).
  */
-class PatronLine extends PatronState {
+class PatronLine implements PatronState {
+  readonly sink: Sink<Feedback>
+  readonly scheduler: Scheduler
   /** True while the sink is in `Service.sinks` (the fast path checks this instead of the map). */
   connected = true
-  constructor(
-    id: PatronId,
-    readonly sink: Sink<Feedback>,
-    readonly scheduler: Scheduler
-  ) {
-    super(id)
+  readonly id: PatronId
+  present = true
+  pending = 0
+  readonly owned = new Set<TorrentId>()
+  commandsEnded = false
+  constructor(id: PatronId, sink: Sink<Feedback>, scheduler: Scheduler) {
+    this.sink = sink
+    this.scheduler = scheduler
+    this.id = id
   }
 }
 
