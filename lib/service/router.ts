@@ -191,7 +191,7 @@ export class Router<P extends PatronState = PatronState> {
   // Owners of each torrent: the lone owner itself (most torrents have one),
   // or an array in ownership order once co-owned. A status update then
   // touches one map entry and the owner, and the service's own patron objects
-  // (its PatronState subclass) hold each owner's sink. With 10,000 patrons
+  // (PatronState objects of its own) hold each owner's sink. With 10,000 patrons
   // each update lands on cold memory, so every object skipped counts.
   private readonly owners = new Map<TorrentId, P | P[]>()
   private readonly closing = new Fifo<ClosingEntry>()
@@ -228,7 +228,7 @@ export class Router<P extends PatronState = PatronState> {
    * @example `r.add(1)`
    */
   add(patron: PatronId | P): void {
-    const p = typeof patron === 'number' ? (new PlainPatron(patron) as PatronState as P) : patron
+    const p = typeof patron === 'number' ? (new PlainPatron(patron) as P) : patron
     if (this.patrons.has(p.id)) return
     this.patrons.set(p.id, p)
   }
@@ -324,7 +324,10 @@ export class Router<P extends PatronState = PatronState> {
     if (isCreationReply(msg)) this.reply(msg, out)
     else if (msg.type === 'TorrentStatusUpdate') {
       // Map lookup: cost depends on the torrent's owners, not on the patron count.
-      for (const o of this.ownerList(msg.torrentid)) out.push({ kind: 'deliver', patron: o.id, message: msg })
+      const os = this.owners.get(msg.torrentid)
+      if (os === undefined) return // unknown or closed torrent: dropped
+      if (!Array.isArray(os)) out.push({ kind: 'deliver', patron: os.id, message: msg })
+      else for (const o of os) out.push({ kind: 'deliver', patron: o.id, message: msg })
     } else if (msg.type === 'TorrentCommandRefused') this.engineRefused(msg, out)
     // Anything else from an engine is not ours to route: dropped.
   }
