@@ -52,6 +52,7 @@ import type { Metainfo } from '../contracts.ts'
 import type { Engine } from '../../engine-contract.ts'
 import { parseMagnet, parseMetainfo } from '../metainfo/index.ts'
 import { missingPieceLayer } from '../metainfo/v2-pieces.ts'
+import { v2SwarmKey } from '../wire/v2-upgrade.ts'
 import { MagnetSession } from '../torrent/magnet-session.ts'
 import { openFileStorage } from '../disk/file-storage.ts'
 import { openSelectiveStorage } from '../disk/selective-storage.ts'
@@ -98,6 +99,8 @@ class EngineInstance {
   private readonly byInfoHash = new Map<string, TorrentId>()
   /** SHA-1("req2", infohash) of each running torrent, for peers' obfuscated (MSE) handshakes. */
   private readonly byObfuscatedHash = new Map<string, string>()
+  /** The info hashes each torrent is known by to the listener (a hybrid's v1 hash and v2 key). */
+  private readonly keys = new Map<TorrentId, readonly string[]>()
   private readonly claims = new FileClaims()
   private readonly services: ClientServices
   private chain: Promise<void> = Promise.resolve()
@@ -116,7 +119,7 @@ class EngineInstance {
       adopt: (infoHash, socket, wire, peerId) => {
         const id = this.byInfoHash.get(infoHash)
         const t = id === undefined ? undefined : this.torrents.get(id)
-        return t ? t.acceptIncoming(socket, wire, peerId) : false
+        return t ? t.acceptIncoming(socket, wire, peerId, infoHash) : false
       },
       resolve: (hash) => this.byObfuscatedHash.get(hash)
     })
@@ -165,7 +168,9 @@ class EngineInstance {
     this.asked(id, cmd)
     const torrent = await this.openTorrent(id, meta, place, [...this.options.peers, ...(cmd.peers ?? [])])
     if (typeof torrent === 'string') return torrentStartFail(torrent)
-    this.register(id, meta.infoHash, torrent, handleOf(meta.infoHash, () => torrent))
+    // A hybrid is in two swarms (BEP 52): incoming handshakes may name its v2 key as well.
+    const v2Key = v2SwarmKey(meta)
+    this.register(id, meta.infoHash, torrent, handleOf(meta.infoHash, () => torrent), v2Key === null ? [] : [v2Key])
     return newTorrentCreated(id, folder, { infohash: meta.infoHash, name: meta.name })
   }
 
@@ -210,15 +215,21 @@ class EngineInstance {
           return torrent
         })
     })
-    this.register(id, magnet.infoHash, session, handleOf(magnet.infoHash, () => session.inner))
+    // A hybrid's magnet (both xt): its v2 swarm may dial it by the v2 key, taken once the torrent runs.
+    const v2Key = magnet.infoHashV2?.slice(0, 40)
+    const aliases = v2Key === undefined || v2Key === magnet.infoHash ? [] : [v2Key]
+    this.register(id, magnet.infoHash, session, handleOf(magnet.infoHash, () => session.inner), aliases)
     return newTorrentCreated(id, folder, { infohash: magnet.infoHash, name: magnet.name ?? magnet.infoHash })
   }
 
-  /** Make `t` a running torrent, known by `infoHash` to the listener; it starts once its creation reply is out. */
-  private register(id: TorrentId, infoHash: string, t: Torrent | MagnetSession, handle: TorrentHandle): void {
+  /** Make `t` a running torrent, known by `infoHash` (and `aliases`) to the listener; it starts once its creation reply is out. */
+  private register(id: TorrentId, infoHash: string, t: Torrent | MagnetSession, handle: TorrentHandle, aliases: readonly string[] = []): void {
     this.torrents.set(id, t)
-    this.byInfoHash.set(infoHash, id)
-    this.byObfuscatedHash.set(obfuscatedHash(infoHash), infoHash)
+    this.keys.set(id, [infoHash, ...aliases])
+    for (const key of [infoHash, ...aliases]) {
+      this.byInfoHash.set(key, id)
+      this.byObfuscatedHash.set(obfuscatedHash(key), key)
+    }
     this.options.onTorrent?.(id, handle)
     // Start after the reply is out, so the reply precedes the first status.
     queueMicrotask(() => {
@@ -343,8 +354,11 @@ class EngineInstance {
     if (!t) return Promise.resolve()
     this.torrents.delete(id)
     this.wishes.delete(id)
-    this.byInfoHash.delete(t.infoHash)
-    this.byObfuscatedHash.delete(obfuscatedHash(t.infoHash))
+    for (const key of this.keys.get(id) ?? []) {
+      this.byInfoHash.delete(key)
+      this.byObfuscatedHash.delete(obfuscatedHash(key))
+    }
+    this.keys.delete(id)
     this.claims.release(id)
     const p = t.close().then(
       () => {

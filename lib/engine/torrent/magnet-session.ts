@@ -164,9 +164,10 @@ export class MagnetSession {
   }
 
   /** An incoming connection whose handshake named this torrent. */
-  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
-    if (this.torrent !== null) return this.torrent.acceptIncoming(socket, wire, remoteId)
-    if (this.error !== null || this.closed) return false
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string, named?: string): boolean {
+    if (this.torrent !== null) return this.torrent.acceptIncoming(socket, wire, remoteId, named)
+    // The metadata phase answers with the magnet's key only: a hybrid's v2 key waits for the torrent.
+    if (this.error !== null || this.closed || (named !== undefined && named !== this.opts.magnet.infoHash)) return false
     return this.phase.acceptIncoming(socket, wire, remoteId)
   }
 
