@@ -7,15 +7,15 @@
  *   node --import tsx bench/check-v2.ts [--size MiB] [--runs N]
  */
 import { execFile } from 'node:child_process'
-import { mkdir, stat, writeFile } from 'node:fs/promises'
-import { createWriteStream } from 'node:fs'
-import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { makeTorrent } from '../lib/maker/index.ts'
 import { argValues } from './lib/engine.ts'
+import { ensureRandomFile } from './lib/data.ts'
+import { summarize } from './lib/stats.ts'
 
 const run = promisify(execFile)
 const argv = process.argv.slice(2)
@@ -25,16 +25,6 @@ const work = fileURLToPath(new URL('./.work/check-v2/', import.meta.url))
 const data = join(work, 'data')
 const file = join(data, 'blob.bin')
 const here = fileURLToPath(new URL('.', import.meta.url))
-
-async function ensureData (): Promise<void> {
-  await mkdir(data, { recursive: true })
-  const want = sizeMiB * 1024 * 1024
-  if ((await stat(file).catch(() => null))?.size === want) return
-  const out = createWriteStream(file)
-  const chunk = randomBytes(4 << 20)
-  for (let n = 0; n < want; n += chunk.length) if (!out.write(chunk.subarray(0, Math.min(chunk.length, want - n)))) await new Promise<void>(r => out.once('drain', () => r()))
-  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => e ? reject(e) : resolve()))
-}
 
 async function engineCheck (torrent: string): Promise<{ seconds: number; valid: number; pieces: number }> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join(here, 'check-engine.ts'), '--torrent', torrent, '--data', data, '--workers', '2'], { maxBuffer: 1 << 24 })
@@ -48,9 +38,9 @@ async function ltCheck (torrent: string): Promise<{ seconds: number; progress: n
   return JSON.parse(stdout.trim().split('\n').pop() as string) as { seconds: number; progress: number }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const median = (xs: number[]): number => summarize(xs).median
 
-await ensureData()
+ensureRandomFile(file, sizeMiB * 1024 * 1024)
 const rows: string[] = []
 for (const version of ['v1', 'v2'] as const) {
   const torrent = join(work, `${version}.torrent`)

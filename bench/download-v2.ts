@@ -8,16 +8,17 @@
  *   node --import tsx bench/download-v2.ts [--size MiB] [--runs N]
  */
 import { execFile, spawn } from 'node:child_process'
-import { createWriteStream } from 'node:fs'
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { randomBytes, createHash } from 'node:crypto'
-import { createServer } from 'node:net'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { makeTorrent } from '../lib/maker/index.ts'
 import { argValues } from './lib/engine.ts'
+import { ensureRandomFile } from './lib/data.ts'
+import { summarize } from './lib/stats.ts'
+import { freePort } from './lib/net.ts'
 
 const run = promisify(execFile)
 const argv = process.argv.slice(2)
@@ -29,23 +30,6 @@ const file = join(seedDir, 'blob.bin')
 const here = fileURLToPath(new URL('.', import.meta.url))
 const script = fileURLToPath(new URL('../spec/support/peers/lt_peer.py', import.meta.url))
 
-const freePort = (): Promise<number> => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number }
-    s.close(() => resolve(port))
-  })
-})
-
-async function ensureData (): Promise<void> {
-  await mkdir(seedDir, { recursive: true })
-  const want = sizeMiB * 1024 * 1024
-  if ((await stat(file).catch(() => null))?.size === want) return
-  const out = createWriteStream(file)
-  const chunk = randomBytes(4 << 20)
-  for (let n = 0; n < want; n += chunk.length) if (!out.write(chunk.subarray(0, Math.min(chunk.length, want - n)))) await new Promise<void>(r => out.once('drain', () => r()))
-  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => e ? reject(e) : resolve()))
-}
-
 async function seed (torrent: string, port: number): Promise<() => void> {
   const child = spawn('/usr/bin/python3', [script, 'seed', torrent, seedDir, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
   await new Promise<void>((resolve, reject) => {
@@ -56,9 +40,9 @@ async function seed (torrent: string, port: number): Promise<() => void> {
 }
 
 const sha = async (p: string): Promise<string> => createHash('sha256').update(await readFile(p)).digest('hex')
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const median = (xs: number[]): number => summarize(xs).median
 
-await ensureData()
+ensureRandomFile(file, sizeMiB * 1024 * 1024)
 const want = await sha(file)
 const versions = ['v1', 'v2'] as const
 const stops: Array<() => void> = []

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process'
 import { createHash, randomFillSync } from 'node:crypto'
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { GiB, MiB, workDir } from './paths.ts'
 
 export interface Dataset {
@@ -28,6 +28,42 @@ const label = (size: number): string => (size % GiB === 0 ? `${size / GiB}GiB` :
 const PLACEHOLDER_ANNOUNCE = 'http://127.0.0.1:9/announce'
 
 /**
+ * Writes `size` random bytes to `file` (its folder is made first), 16 MiB at a
+ * time.
+ * @example
+ * ```ts
+ * writeRandomFile('/tmp/blob.bin', 64 * MiB)
+ * ```
+ */
+export const writeRandomFile = (file: string, size: number): void => {
+  mkdirSync(dirname(file), { recursive: true })
+  const fd = openSync(file, 'w')
+  const chunk = Buffer.allocUnsafe(16 * MiB)
+  try {
+    for (let written = 0; written < size; ) {
+      const n = Math.min(chunk.length, size - written)
+      randomFillSync(chunk, 0, n)
+      writeSync(fd, chunk, 0, n)
+      written += n
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * Makes `file` hold `size` random bytes unless it already has that size.
+ * @example
+ * ```ts
+ * ensureRandomFile('/tmp/blob.bin', 64 * MiB)
+ * ```
+ */
+export const ensureRandomFile = (file: string, size: number): void => {
+  if (existsSync(file) && statSync(file).size === size) return
+  writeRandomFile(file, size)
+}
+
+/**
  * The cached dataset of `size` bytes, made on first use (random data,
  * mktorrent -l 18). Takes a few seconds per GiB the first time.
  * @example
@@ -46,19 +82,7 @@ export const ensureDataset = (size: number, log: (s: string) => void = console.l
     log(`[bench] generating ${label(size)} of random data in ${dir} ...`)
     rmSync(dir, { recursive: true, force: true })
     rmSync(marker, { force: true })
-    mkdirSync(dir, { recursive: true })
-    const fd = openSync(file, 'w')
-    const chunk = Buffer.allocUnsafe(16 * MiB)
-    try {
-      for (let written = 0; written < size; ) {
-        const n = Math.min(chunk.length, size - written)
-        randomFillSync(chunk, 0, n)
-        writeSync(fd, chunk, 0, n)
-        written += n
-      }
-    } finally {
-      closeSync(fd)
-    }
+    writeRandomFile(file, size)
     rmSync(torrentFile, { force: true })
     // -d: no creation date, so the same data gives the same bytes.
     execFileSync('mktorrent', ['-a', PLACEHOLDER_ANNOUNCE, '-l', '18', '-d', '-o', torrentFile, file], { stdio: 'ignore' })
