@@ -16,7 +16,6 @@ import { freePort } from '../support/peers/ports.ts'
 import { makeTorrent } from '../../lib/maker/index.ts'
 import { parseMetainfo } from '../../lib/engine/metainfo/index.ts'
 import { closeTorrent } from '../../lib/messages.ts'
-import { withoutPieceLayers } from '../support/strip-layers.ts'
 import { pollUntil } from '../support/peers/wait.ts'
 
 const SIZE = 6 << 20
@@ -65,29 +64,6 @@ for (const version of ['v2', 'hybrid'] as const) {
     assert.ok((await readFile(torrentPath)).length > 0)
   })
 }
-
-test('a v2-only .torrent made by libtorrent, its piece layers removed: the engine fetches them from libtorrent and downloads, byte-identical', { timeout: 180_000 }, async (t) => {
-  const tmp = await makeTempDir('h20b-v2nl-')
-  t.after(() => tmp.close())
-  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { sizes: [3_000_000, 1_500_001, 65_536, 900] })
-  const torrentPath = join(tmp.path, 't.torrent')
-  const full = await ltMake(tree.root, torrentPath, 'v2', 64 * 1024)
-  const bare = withoutPieceLayers(full)
-  const parsed = await parseMetainfo(bare, { acceptV2Only: true })
-  assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason)
-  assert.equal(parsed.value.v2?.pieceLayers.size, 0, 'no layer left in the .torrent')
-  const seeder = await startLibtorrent({ torrent: torrentPath, save: join(tmp.path, 'seed') })
-  t.after(() => seeder.close())
-  await seeder.waitForStatus(s => s.seeding, 'libtorrent seeding', 60_000)
-  const engine = runEngine(t, { utp: false, outgoingEncryption: 'disabled' })
-  const id = await engine.create(bare, join(tmp.path, 'out'), [`127.0.0.1:${seeder.port}`])
-  const done = await engine.waitSeeding(id, 150_000)
-  assert.equal(done.version, 'v2')
-  assert.equal(done.infoHashV2, parsed.value.v2?.infoHash)
-  assert.equal(done.size, parsed.value.fileBytes)
-  assert.equal(done.discarded, 0)
-  assert.equal(await compareTrees(tree.root, join(tmp.path, 'out', 'payload')), undefined)
-})
 
 test('libtorrent\'s v2 .torrent without piece layers, no peer: the torrent waits for the layers with a note and closes cleanly', { timeout: 30_000 }, async (t) => {
   const tmp = await makeTempDir('h20b-v2nlw-')
