@@ -28,7 +28,8 @@ export interface V2Remote {
  * A remote of a v2-only torrent with the fast extension: the honest one serves
  * every block, but holds a block asked again (a re-download) until released;
  * the liar serves one block per piece (rejecting the others, so each piece it
- * touches is shared) and corrupts the first it sends. `hashes` answers hash requests (absent: rejects them).
+ * touches is shared) and corrupts the first piece-opening block it sends.
+ * `hashes`: it answers hash requests (else it rejects them).
  */
 export const v2Remote = (socket: Duplex, meta: Metainfo, data: Uint8Array, o: { liar: boolean; hashes: boolean }): V2Remote => {
   const wire = new Wire()
@@ -60,7 +61,8 @@ export const v2Remote = (socket: Duplex, meta: Metainfo, data: Uint8Array, o: { 
     if (o.liar) {
       if (pieces.has(index)) return respond(new Error('one block per piece'))
       pieces.add(index)
-      if (state.corrupted === null) {
+      // A piece's first block is always file data (files start on piece boundaries; a pad block is never hashed).
+      if (state.corrupted === null && offset === 0) {
         state.corrupted = index
         block[7] = block[7]! ^ 0xff
       }
