@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { ensureDataset, torrentWithAnnounce, verifyOutput } from './lib/data.ts'
-import { runMeasured } from './lib/measure.ts'
+import { lastJsonLine, runMeasured } from './lib/measure.ts'
 import { MiB, MB, workDir } from './lib/paths.ts'
 import { machineLine, stamp, table, updateSection } from './lib/report.ts'
 import { ensureWebtorrent } from './lib/webtorrent.ts'
@@ -135,6 +135,12 @@ async function runScenario (sc: Scenario, leechers: readonly LeecherKind[], runs
         const res = { leecher: l, seconds: m.wallS, cpuS: m.cpuS, rssMiB: m.peakRssBytes / MiB, error }
         console.log(`[wan] ${sc.name} round ${r + 1} ${l}: ${error ?? `${m.wallS.toFixed(1)} s, ${(ds.size / MB / m.wallS).toFixed(1)} MB/s`}`)
         results.push(res)
+        // WAN_LOG=DIR keeps each leecher's last JSON line (the engine's per-peer contributions) for a closer look.
+        const keep = process.env.WAN_LOG
+        if (keep !== undefined && keep !== '') {
+          mkdirSync(keep, { recursive: true })
+          writeFileSync(join(keep, `${sc.name}-${r + 1}-${l}.json`), JSON.stringify(lastJsonLine(m.stdout)) + '\n')
+        }
         rmSync(out, { recursive: true, force: true })
       }
     }

@@ -14,7 +14,7 @@ import { makeTorrent } from '../../lib/maker/index.ts'
 import { parseMetainfo } from '../../lib/engine/metainfo/index.ts'
 import type { Metainfo, V2File } from '../../lib/engine/contracts.ts'
 import { closeTorrent, createNewTorrent, isTorrentStartFail } from '../../lib/messages.ts'
-import { hashServer } from '../../lib/engine/torrent/hash-server.ts'
+import { hashServer, type HashAnswerFn } from '../../lib/engine/torrent/hash-server.ts'
 import { HashExchange } from '../../lib/engine/wire/hash-exchange.ts'
 import type { CappedWire } from '../../lib/engine/wire/capped-wire.ts'
 import { saveLayers } from '../../lib/engine/disk/layer-store.ts'
@@ -56,7 +56,7 @@ async function engineSeeder (t: { after(fn: () => unknown): void }, full: Uint8A
 }
 
 /** A fake seeder of `meta`'s data whose hash exchange answers with `serve` (absent: it rejects every hash request). */
-async function fakePeer (meta: Metainfo, dir: string, serve?: ConstructorParameters<typeof HashExchange>[1]['serve']) {
+async function fakePeer (meta: Metainfo, dir: string, serve?: HashAnswerFn) {
   const sockets: Socket[] = []
   const seeder: FakeSeeder = await startFakeSeeder({
     torrent: { infoHash: meta.infoHash, pieceLength: meta.pieceLength, length: meta.length, files: meta.files.filter((f) => !f.pad).map((f) => ({ path: f.path.join('/'), length: f.length, offset: f.offset })) },
@@ -93,7 +93,7 @@ test('v2 .torrent lacking some piece layers: they come from a seeding engine, th
   assert.equal(done.version, 'v2')
   assert.equal(done.size, meta.fileBytes)
   assert.equal(done.discarded, 0)
-  assert.ok(done.downTotal <= meta.fileBytes - b.length, `downloaded ${done.downTotal} bytes: the file on disk was downloaded again`)
+  assert.ok(done.downTotal <= meta.fileBytes! - b.length, `downloaded ${done.downTotal} bytes: the file on disk was downloaded again`)
   assert.equal(leecher.handles.get(id)!.restoredFrom().source, 'check')
   assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
   // Started again with no peer at all: the layers kept from the first start let it check its data and seed.

@@ -24,10 +24,12 @@ export const MIN_DEPTH = 16
 /** Depth of a new peer. */
 export const START_DEPTH = 64
 /**
- * Most requests outstanding with one peer (6 MiB of 16 KiB blocks): the
- * memory bound of pieces in progress from one peer.
+ * Most requests outstanding with one peer (8 MiB of 16 KiB blocks; libtorrent's
+ * max_out_request_queue): the memory bound of pieces in progress from one
+ * peer. A peer that answers in batches sets the rate to this queue per batch:
+ * 16 MB/s against Transmission's 500 ms pulse.
  */
-export const MAX_DEPTH = 384
+export const MAX_DEPTH = 500
 /** Seconds of the peer's rate kept in flight (libtorrent's request_queue_time). */
 export const QUEUE_SECONDS = 3
 /** Slow start ends when a second's rate is not at least this much above the best so far. */
@@ -74,7 +76,7 @@ export const pipelineBlock = (s: PipelineState): PipelineState =>
  * @example
  * ```ts
  * // 16 MB/s with 16 KiB blocks: 3 s of data is past the cap.
- * pipelineSecond({ depth: 100, slowStart: false, peakRate: 0 }, 16e6, 16384).depth // 384
+ * pipelineSecond({ depth: 100, slowStart: false, peakRate: 0 }, 16e6, 16384).depth // 500
  * ```
  */
 export const pipelineSecond = (s: PipelineState, rate: number, blockSize: number): PipelineState => {
@@ -85,6 +87,23 @@ export const pipelineSecond = (s: PipelineState, rate: number, blockSize: number
   }
   const decayed = s.depth - Math.ceil(s.depth / 16)
   return { ...s, depth: clamp(Math.max(want, decayed)) }
+}
+
+/**
+ * The most requests a peer takes at once, from its extended handshake's
+ * `reqq` (BEP 10): requests past it may be dropped, so the pipeline never
+ * goes deeper. A missing or malformed `reqq` sets no bound; a bound below
+ * {@link MIN_DEPTH} is still honoured (the peer said so).
+ *
+ * @example
+ * ```ts
+ * peerQueueBound({ reqq: 250 }) // 250
+ * peerQueueBound({ p: 6881 }) // Infinity
+ * ```
+ */
+export const peerQueueBound = (handshake: unknown): number => {
+  const reqq = (handshake as { reqq?: unknown } | null)?.reqq
+  return typeof reqq === 'number' && Number.isInteger(reqq) && reqq > 0 ? reqq : Infinity
 }
 
 /**

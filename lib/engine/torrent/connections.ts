@@ -17,6 +17,7 @@ import type net from 'node:net'
 import { connectPeer } from '../wire/dial.ts'
 import { Peer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
 import { useWireExtensions } from '../wire/extensions.ts'
+import { MAX_UPLOAD_QUEUE } from '../upload/upload-queue.ts'
 import { HashExchange } from '../wire/hash-exchange.ts'
 import { hashServer, type HashAnswerFn } from './hash-server.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
@@ -287,7 +288,7 @@ export class Connections {
 
   /** BEP 10 set-up of a new wire, before our handshake: ut_metadata and `p`, then ut_pex, and the DHT port. */
   private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null): void {
-    useWireExtensions(wire, { info: () => this.o.meta.infoBytes, port: this.o.ctx.port })
+    useWireExtensions(wire, { info: () => this.o.meta.infoBytes, port: this.o.ctx.port, requestQueue: MAX_UPLOAD_QUEUE })
     this.pex?.attach(wire as unknown as PexWire, remoteHost, dialled)
     // BEP 52 hash requests are answered from our piece layers (hash reject for what we do not hold).
     const { pieceLength, v2 } = this.o.meta

@@ -7,6 +7,8 @@
  *   its own metadata serves nothing (every request is rejected).
  * - `p`: our listen port, so the other side knows where to dial us back
  *   (and its PEX can hand our address out) even when we dialled it.
+ * - `reqq`: how many requests we queue for one peer before we close it
+ *   (the upload queue's bound), so a peer can fill its pipeline up to it.
  *
  * @internal
  * @module
@@ -22,6 +24,8 @@ export interface WireExtensionsOptions {
   readonly info: () => Uint8Array | null
   /** Our TCP listen port (left out of the handshake when not a valid port). */
   readonly port: number
+  /** Requests we queue for one peer (`reqq`); left out when not given. */
+  readonly requestQueue?: number
 }
 
 /**
@@ -36,4 +40,5 @@ export interface WireExtensionsOptions {
 export const useWireExtensions = (wire: Wire, opts: WireExtensionsOptions): void => {
   wire.use(utMetadata({ info: opts.info }) as unknown as Parameters<Wire['use']>[0])
   if (Number.isInteger(opts.port) && opts.port > 0 && opts.port <= 65535) wire.extendedHandshake['p'] = opts.port
+  if (opts.requestQueue !== undefined) wire.extendedHandshake['reqq'] = opts.requestQueue
 }

@@ -18,7 +18,7 @@ import { pushRaw, queuedOutput } from './protocol-internals.ts'
 import { CappedWire, BODY_STALL_TIMEOUT, MIN_BODY_RATE } from './capped-wire.ts'
 import type { PeerHandler, PeerOptions } from './peer-handler.ts'
 import { RaceSocket, type PeerSocket, type Transport } from './transport.ts'
-import { newPipeline, pipelineBlock, pipelineSecond, pipelineTimeout } from '../policy/pipeline.ts'
+import { newPipeline, peerQueueBound, pipelineBlock, pipelineSecond, pipelineTimeout } from '../policy/pipeline.ts'
 
 /**
  * Where we learnt of a peer (the keys of TorrentStats.peerSources).
@@ -55,6 +55,8 @@ export class Peer {
   private _closed = false
   private _inflight = 0
   private pipeline = newPipeline()
+  /** The peer's own bound on queued requests (its `reqq`; policy/pipeline.ts). */
+  private queueBound = Infinity
   private _redialAtOnce = false
   private refusalJudge: (() => boolean) | null = null
   private _lastBlockAt = Date.now()
@@ -129,9 +131,9 @@ export class Peer {
     return this._inflight
   }
 
-  /** Target number of outstanding requests; adapted to the peer's rate. */
+  /** Target number of outstanding requests: adapted to the peer's rate, never past the peer's `reqq`. */
   get depth(): number {
-    return this.pipeline.depth
+    return Math.min(this.pipeline.depth, this.queueBound)
   }
 
   /** Last time a requested block arrived, or we (re)started waiting. */
@@ -255,6 +257,7 @@ export class Peer {
       }
       this.handshakeDone(peerId)
     })
+    w.on('extended', (name: string, body: unknown) => { if (name === 'handshake') this.queueBound = peerQueueBound(body) })
     w.on('bitfield', (bits: { buffer: Uint8Array }) => {
       const parsed = Bitfield.fromBytes(bits.buffer, this.opts.pieceCount)
       if (!parsed) {

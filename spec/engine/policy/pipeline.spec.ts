@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import {
-  MAX_DEPTH, MIN_DEPTH, QUEUE_SECONDS, START_DEPTH, newPipeline, pipelineBlock, pipelineSecond, pipelineTimeout, type PipelineState
+  MAX_DEPTH, MIN_DEPTH, QUEUE_SECONDS, START_DEPTH, newPipeline, peerQueueBound, pipelineBlock, pipelineSecond, pipelineTimeout, type PipelineState
 } from '../../../lib/engine/policy/pipeline.ts'
 
 const BLOCK = 16384
@@ -75,4 +75,10 @@ test('the depth always stays within its bounds and covers QUEUE_SECONDS of the r
       assert.ok(s.depth >= MIN_DEPTH && s.depth <= MAX_DEPTH && Number.isInteger(s.depth))
     }
   }))
+})
+
+test('pipeline: a peer\'s reqq bounds the queue; a missing or malformed one bounds nothing', () => {
+  assert.equal(peerQueueBound({ reqq: 250 }), 250)
+  assert.equal(peerQueueBound({ reqq: 1 }), 1)
+  for (const bad of [{}, { reqq: 0 }, { reqq: -5 }, { reqq: 2.5 }, { reqq: '500' }, null, 7]) assert.equal(peerQueueBound(bad), Infinity, JSON.stringify(bad))
 })

@@ -9,6 +9,7 @@ import { Torrent } from '../../../lib/engine/torrent/torrent.ts'
 import type { TorrentContext } from '../../../lib/engine/torrent/context.ts'
 import { Peer, incomingWire, type PeerOptions } from '../../../lib/engine/wire/peer.ts'
 import { createHasher } from '../../../lib/engine/disk/hasher.ts'
+import { MAX_UPLOAD_QUEUE } from '../../../lib/engine/upload/upload-queue.ts'
 import type { Metainfo } from '../../../lib/engine/contracts.ts'
 import { MemoryStorage, metainfoOf, remotePeer, socketPair, v2MetainfoOf, type RemoteOptions } from '../../support/engine-fakes.ts'
 import { v2Remote, type V2Remote } from '../../support/v2-remote.ts'
@@ -260,5 +261,55 @@ test('coordinator, v2: with no peer giving leaf hashes, the liar is named once t
     assert.ok(r.storage.data.equals(data))
   } finally {
     await r.done()
+  }
+})
+
+/** A seed that holds every request until none has come for 30 ms, then answers them all; it records the most it held. */
+const batchingSeed = (data: Uint8Array, pieceLength: number, reqq: number | null, seen: { held: number; ourReqq: unknown }) =>
+  (_host: string, _port: number, o: PeerOptions): Peer => {
+    const [ours, theirs] = socketPair()
+    const wire = new Wire()
+    theirs.pipe(wire).pipe(theirs)
+    wire.on('error', () => {})
+    if (reqq !== null) wire.extendedHandshake['reqq'] = reqq
+    wire.on('extended', (name: string, body: unknown) => {
+      if (name === 'handshake') seen.ourReqq = (body as { reqq?: unknown }).reqq
+    })
+    wire.on('handshake', (infoHash: string) => {
+      wire.handshake(infoHash, randomBytes(20).toString('hex'))
+      const bits = new Uint8Array(Math.ceil(data.length / pieceLength / 8)).fill(0xff)
+      wire.bitfield(bits)
+    })
+    wire.on('interested', () => wire.unchoke())
+    let held: (() => void)[] = []
+    let quiet: ReturnType<typeof setTimeout> | undefined
+    wire.on('request', (piece: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) => {
+      held.push(() => respond(null, Buffer.from(data.subarray(piece * pieceLength + offset, piece * pieceLength + offset + length))))
+      seen.held = Math.max(seen.held, held.length)
+      clearTimeout(quiet)
+      quiet = setTimeout(() => { for (const answer of held.splice(0)) answer() }, 30)
+    })
+    const peer = new Peer(ours, o)
+    queueMicrotask(() => peer.sendHandshake())
+    return peer
+  }
+
+test('coordinator: never more requests outstanding with a peer than its reqq; our extended handshake says our own', async () => {
+  const data = randomBytes(64 * 2 * B)
+  const meta = metainfoOf(data, 2 * B)
+  for (const reqq of [8, null]) {
+    const seen = { held: 0, ourReqq: undefined as unknown }
+    const r = await rig(meta, () => ({}), ['10.0.0.2:6881'], { ctx: { dial: batchingSeed(data, 2 * B, reqq, seen) } })
+    try {
+      await r.torrent.start()
+      await r.changed(() => r.torrent.stats().activity === 'seeding')
+      assert.ok(r.storage.data.equals(data))
+      assert.equal(seen.ourReqq, MAX_UPLOAD_QUEUE)
+      // With no reqq the first batch is the new peer's whole starting queue.
+      if (reqq === null) assert.ok(seen.held > 8, `held ${seen.held} without a reqq`)
+      else assert.ok(seen.held <= reqq && seen.held > 0, `held ${seen.held} with reqq ${reqq}`)
+    } finally {
+      await r.done()
+    }
   }
 })
