@@ -86,6 +86,12 @@ export interface TorrentStats {
    * an MSE handshake (`obfuscated`), or no MSE (`none`).
    */
   readonly peerEncryption?: Readonly<Record<'rc4' | 'obfuscated' | 'none', number>>
+  /**
+   * Connected peers by the protocol their connection speaks (BEP 52): every
+   * peer of a v2-only torrent is `v2`; a hybrid's peers are `v2` when their
+   * connection was upgraded, `v1` when they talk v1 only.
+   */
+  readonly peerVersions?: Readonly<Record<'v1' | 'v2', number>>
   /** How the engine reaches peers: `"tcp+utp"`, `"utp only"`, or `"tcp only (...)"` saying why uTP is not used. */
   readonly transport?: string
   /**

@@ -63,7 +63,7 @@ async function fakePeer (meta: Metainfo, dir: string, serve?: HashAnswerFn) {
     dir,
     onWire: (wire, socket) => {
       sockets.push(socket)
-      void new HashExchange(wire as unknown as CappedWire, serve === undefined ? {} : { serve })
+      void new HashExchange(wire as unknown as CappedWire, { v2Swarm: true, ...(serve === undefined ? {} : { serve }) })
     }
   })
   return { seeder, sockets }

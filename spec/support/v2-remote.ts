@@ -36,7 +36,8 @@ export const v2Remote = (socket: Duplex, meta: Metainfo, data: Uint8Array, o: { 
   socket.pipe(wire).pipe(socket)
   wire.on('error', () => {})
   const piece = (p: number) => Promise.resolve(new Uint8Array(data.subarray(p * meta.pieceLength, (p + 1) * meta.pieceLength)))
-  void new HashExchange(wire as unknown as CappedWire, o.hashes ? { serve: hashServer(meta, piece)! } : {})
+  // A connection of a v2-only torrent speaks v2 whatever the bits say.
+  void new HashExchange(wire as unknown as CappedWire, { v2Swarm: true, ...(o.hashes ? { serve: hashServer(meta, piece)! } : {}) })
   wire.on('handshake', (infoHash: string) => {
     wire.handshake(infoHash, state.peerId, { fast: true })
     wire.haveAll()

@@ -53,10 +53,10 @@ import {
 import type { Magnet, Metainfo } from '../contracts.ts'
 import type { Engine } from '../../engine-contract.ts'
 import { parseMagnet, parseMetainfo } from '../metainfo/index.ts'
-import { MagnetSession } from '../torrent/magnet-session.ts'
+import { v2SwarmKey } from '../wire/v2-upgrade.ts'
+import { MagnetSession, magnetOf } from '../torrent/magnet-session.ts'
 import { needsPieceLayers } from '../torrent/layer-fetcher.ts'
-import { withPieceLayers } from '../metainfo/v2-pieces.ts'
-import { loadLayers, saveLayers } from '../disk/layer-store.ts'
+import { saveLayers, withKeptLayers } from '../disk/layer-store.ts'
 import { openFileStorage } from '../disk/file-storage.ts'
 import { openSelectiveStorage } from '../disk/selective-storage.ts'
 import { loadPriorities } from '../disk/resume.ts'
@@ -82,16 +82,6 @@ const handleOf = (infoHash: string, current: () => Torrent | null): TorrentHandl
   streams: () => current()?.streams()
 })
 
-/** What a magnet for `meta` would say: its swarm, trackers, web seeds and name (no peer hints). */
-const magnetOf = (meta: Metainfo): Magnet => ({
-  infoHash: meta.infoHash,
-  ...(meta.v2 === undefined ? {} : { infoHashV2: meta.v2.infoHash }),
-  name: meta.name,
-  announce: meta.announce,
-  peers: [],
-  webSeeds: meta.urlList
-})
-
 /**
  * The priorities asked for one torrent: the creation's list and its
  * `otherFiles`, then SetFilePriority changes by file (which win over the
@@ -112,6 +102,8 @@ class EngineInstance {
   private readonly byInfoHash = new Map<string, TorrentId>()
   /** SHA-1("req2", infohash) of each running torrent, for peers' obfuscated (MSE) handshakes. */
   private readonly byObfuscatedHash = new Map<string, string>()
+  /** The info hashes each torrent is known by to the listener (a hybrid's v1 hash and v2 key). */
+  private readonly keys = new Map<TorrentId, readonly string[]>()
   private readonly claims = new FileClaims()
   private readonly services: ClientServices
   private chain: Promise<void> = Promise.resolve()
@@ -130,7 +122,7 @@ class EngineInstance {
       adopt: (infoHash, socket, wire, peerId) => {
         const id = this.byInfoHash.get(infoHash)
         const t = id === undefined ? undefined : this.torrents.get(id)
-        return t ? t.acceptIncoming(socket, wire, peerId) : false
+        return t ? t.acceptIncoming(socket, wire, peerId, infoHash) : false
       },
       resolve: (hash) => this.byObfuscatedHash.get(hash)
     })
@@ -173,11 +165,8 @@ class EngineInstance {
     if ('type' in place) return place
     const { folder } = place
     // A v2-only torrent verifies pieces against its piece layers: those the .torrent lacks come from peers first,
-    // unless an earlier start kept them (each is checked against its root again; a bad set is ignored).
-    if (needsPieceLayers(meta)) {
-      const kept = withPieceLayers(meta, await loadLayers(folder, meta.infoHash))
-      if (typeof kept !== 'string') meta = kept
-    }
+    // unless an earlier start kept them.
+    if (needsPieceLayers(meta)) meta = await withKeptLayers(folder, meta)
     if (needsPieceLayers(meta)) {
       const conflict = this.claims.conflict(filePaths(meta, folder))
       if (conflict !== null) return torrentStartFail(conflict)
@@ -187,7 +176,9 @@ class EngineInstance {
     this.asked(id, cmd)
     const torrent = await this.openTorrent(id, meta, place, [...this.options.peers, ...(cmd.peers ?? [])])
     if (typeof torrent === 'string') return torrentStartFail(torrent)
-    this.register(id, meta.infoHash, torrent, handleOf(meta.infoHash, () => torrent))
+    // A hybrid is in two swarms (BEP 52): incoming handshakes may name its v2 key as well.
+    const v2Key = v2SwarmKey(meta)
+    this.register(id, meta.infoHash, torrent, handleOf(meta.infoHash, () => torrent), v2Key === null ? [] : [v2Key])
     return newTorrentCreated(id, folder, { infohash: meta.infoHash, name: meta.name })
   }
 
@@ -246,15 +237,21 @@ class EngineInstance {
           return torrent
         })
     })
-    this.register(id, magnet.infoHash, session, handleOf(magnet.infoHash, () => session.inner))
+    // A hybrid's magnet (both xt): its v2 swarm may dial it by the v2 key, taken once the torrent runs.
+    const v2Key = magnet.infoHashV2?.slice(0, 40)
+    const aliases = v2Key === undefined || v2Key === magnet.infoHash ? [] : [v2Key]
+    this.register(id, magnet.infoHash, session, handleOf(magnet.infoHash, () => session.inner), aliases)
     return newTorrentCreated(id, folder, { infohash: magnet.infoHash, name: magnet.name ?? magnet.infoHash })
   }
 
-  /** Make `t` a running torrent, known by `infoHash` to the listener; it starts once its creation reply is out. */
-  private register(id: TorrentId, infoHash: string, t: Torrent | MagnetSession, handle: TorrentHandle): void {
+  /** Make `t` a running torrent, known by `infoHash` (and `aliases`) to the listener; it starts once its creation reply is out. */
+  private register(id: TorrentId, infoHash: string, t: Torrent | MagnetSession, handle: TorrentHandle, aliases: readonly string[] = []): void {
     this.torrents.set(id, t)
-    this.byInfoHash.set(infoHash, id)
-    this.byObfuscatedHash.set(obfuscatedHash(infoHash), infoHash)
+    this.keys.set(id, [infoHash, ...aliases])
+    for (const key of [infoHash, ...aliases]) {
+      this.byInfoHash.set(key, id)
+      this.byObfuscatedHash.set(obfuscatedHash(key), key)
+    }
     this.options.onTorrent?.(id, handle)
     // Start after the reply is out, so the reply precedes the first status.
     queueMicrotask(() => {
@@ -379,8 +376,11 @@ class EngineInstance {
     if (!t) return Promise.resolve()
     this.torrents.delete(id)
     this.wishes.delete(id)
-    this.byInfoHash.delete(t.infoHash)
-    this.byObfuscatedHash.delete(obfuscatedHash(t.infoHash))
+    for (const key of this.keys.get(id) ?? []) {
+      this.byInfoHash.delete(key)
+      this.byObfuscatedHash.delete(obfuscatedHash(key))
+    }
+    this.keys.delete(id)
     this.claims.release(id)
     const p = t.close().then(
       () => {

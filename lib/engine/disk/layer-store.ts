@@ -18,6 +18,8 @@ import { bdecode, isBytes, isDict, keyBytes } from '../metainfo/bdecode-guard.ts
 import { bencode } from '../metainfo/bencode-encode.ts'
 import { MAX_METAINFO_BYTES } from '../metainfo/limits.ts'
 import { HASH_SIZE } from '../metainfo/merkle.ts'
+import type { Metainfo } from '../contracts.ts'
+import { withPieceLayers } from '../metainfo/v2-pieces.ts'
 import { writeFileAtomic } from './atomic-file.ts'
 import { makeFolder } from './make-folder.ts'
 import { resumePath } from './resume.ts'
@@ -67,4 +69,16 @@ export async function loadLayers (folder: string, infoHash: string): Promise<Map
     if (root.length === HASH_SIZE && isBytes(layer)) out.set(Buffer.from(root).toString('hex'), layer)
   }
   return out
+}
+
+/**
+ * `meta` with the layers kept for it under `folder` when every one proves
+ * against its file's root; else `meta` as it is (a bad set is ignored).
+ *
+ * @example
+ * const meta = await withKeptLayers(folder, parsed)
+ */
+export async function withKeptLayers (folder: string, meta: Metainfo): Promise<Metainfo> {
+  const kept = withPieceLayers(meta, await loadLayers(folder, meta.infoHash))
+  return typeof kept === 'string' ? meta : kept
 }

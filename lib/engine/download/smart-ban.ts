@@ -142,7 +142,8 @@ export class SmartBan {
         const address = from[block]
         if (address !== undefined) liars.set(this.keyOf(address), address)
       }
-      const list = this.suspects.get(piece)
+      // No leaf differs: the fault is in a hybrid's pad bytes (SHA-1 covers them, the tree does not); the v1 path judges it.
+      const list = liars.size > 0 ? this.suspects.get(piece) : undefined
       if (list !== undefined) {
         const left = list.filter((r) => !records.includes(r))
         if (left.length > 0) this.suspects.set(piece, left)

@@ -20,6 +20,7 @@ import { useWireExtensions } from '../wire/extensions.ts'
 import { MAX_UPLOAD_QUEUE } from '../upload/upload-queue.ts'
 import { HashExchange } from '../wire/hash-exchange.ts'
 import { hashServer, type HashAnswerFn } from './hash-server.ts'
+import { answerHandshake, dialHandshake, type OurHandshake } from '../wire/v2-upgrade.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import type { PeerBook } from '../swarm/peer-book.ts'
 import { bareHost, formatAddress } from '../swarm/address.ts'
@@ -138,24 +139,27 @@ export class Connections {
     // Seeds gain nothing from other seeds; still connect: most swarm peers are leechers.
     for (const k of this.o.book.due(() => this.hasRoom())) {
       this.o.ctx.connectionsChanged(1)
-      const peer = this.dial(k.host, k.port, this.options(k.source, k.key, undefined, k.key))
+      const peer = this.dial(k.host, k.port, this.options(k.source, k.key, undefined, k.key, dialHandshake(this.o.meta)))
       this.peers.set(k.key, peer)
     }
   }
 
   /**
-   * An incoming connection whose handshake named this torrent: admitted,
-   * admitted in place of the least useful peer (which is closed), or refused
-   * (see policy/admission.ts).
+   * An incoming connection whose handshake named this torrent (`named`: the
+   * v1 hash or a hybrid's v2 swarm key; BEP 52's rules in wire/v2-upgrade.ts
+   * decide what we answer and whether it speaks v2): admitted, admitted in
+   * place of the least useful peer (which is closed), or refused (see
+   * policy/admission.ts).
    */
-  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string, named: string = this.o.meta.infoHash): boolean {
     const host = bareHost(socket.remoteAddress ?? '')
     const address = formatAddress(host, socket.remotePort ?? 0)
-    if (!this.o.accepting() || this.o.book.isBanned(remoteId) || this.peers.has(address)) return false
+    const answer = answerHandshake(this.o.meta, named, wire.peerV2)
+    if (answer === null || !this.o.accepting() || this.o.book.isBanned(remoteId) || this.peers.has(address)) return false
     const verdict = admitPeer(this.views(), host, !this.hasRoom(), this.limits)
     if (verdict.kind === 'refuse') return false
     this.o.ctx.connectionsChanged(1)
-    const peer = new Peer(socket, this.options('incoming', address, socket.remoteAddress, null), wire)
+    const peer = new Peer(socket, this.options('incoming', address, socket.remoteAddress, null, answer), wire)
     this.peers.set(address, peer)
     // The newcomer holds the slot before the evicted peer lets go of it, so nothing else (a dial) takes it meanwhile.
     if (verdict.kind === 'evict') this.peers.get(verdict.id)?.close(`evicted: its slot went to a newcomer (${address}); neither side was interested`)
@@ -270,18 +274,19 @@ export class Connections {
     return this.peers.size < this.o.ctx.maxConnsPerTorrent && this.o.ctx.canConnect()
   }
 
-  /** The options of every Peer of this torrent (dialled: `dialled` is its address; incoming: `remoteHost`). */
-  private options(source: PeerSource, address: string, remoteHost: string | undefined, dialled: string | null): PeerOptions {
+  /** The options of every Peer of this torrent (dialled: `dialled` is its address; incoming: `remoteHost`), with our side of its handshake. */
+  private options(source: PeerSource, address: string, remoteHost: string | undefined, dialled: string | null, hs: OurHandshake): PeerOptions {
     return {
-      infoHash: this.o.meta.infoHash,
+      infoHash: hs.infoHash,
       peerId: this.o.ctx.peerId,
       pieceCount: this.o.meta.pieceCount,
       source,
       address,
       handler: this.o.handler,
       dht: this.dht,
-      // BEP 52: a v2-only torrent talks v2; a hybrid runs on its v1 half.
-      v2: this.o.meta.version === 'v2',
+      v2: hs.v2Bit,
+      speaksV2: hs.speaksV2,
+      ...(hs.upgradeKey !== undefined ? { infoHashV2: hs.upgradeKey } : {}),
       extend: (w) => this.setupWire(w, remoteHost, dialled)
     }
   }

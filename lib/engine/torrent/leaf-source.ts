@@ -46,15 +46,15 @@ export function leafSource (meta: Pick<Metainfo, 'pieceLength' | 'pieceCount' | 
 }
 
 /**
- * The block-level blame of a v2-only torrent for its smart ban (the true
- * leaves of a piece, and the bytes of it that are hashed); undefined for v1
- * and hybrid torrents (a hybrid talks v1, so its peers take no hash requests).
+ * The block-level blame of a torrent with a v2 half for its smart ban (the
+ * true leaves of a piece, and the bytes of it that are hashed); undefined for
+ * v1 torrents. A hybrid asks its upgraded (v2) connections only.
  *
  * @example
  * new SmartBan({ ...options, v2: v2Blame(meta, () => conns.hashExchanges()) })
  */
 export function v2Blame (meta: Pick<Metainfo, 'pieceLength' | 'pieceCount' | 'v2' | 'version'>, exchanges: () => Iterable<HashExchange>): { leaves(piece: number): Promise<Uint8Array[] | null>; bytes(piece: number): number } | undefined {
-  const targets = meta.version === 'v2' ? v2Targets(meta) : null
+  const targets = meta.version === 'v2' || meta.version === 'hybrid' ? v2Targets(meta) : null
   const leaves = leafSource(meta, exchanges)
   if (targets === null || leaves === null) return undefined
   return { leaves, bytes: (piece) => targets(piece).bytes }

@@ -36,6 +36,22 @@ import type { PeerSocket } from '../wire/transport.ts'
 /** What the client does with verified metainfo: start a Torrent (returned) or say why not. */
 export type Admit = (meta: Metainfo) => Promise<Torrent | string>
 
+/**
+ * What a magnet for `meta` would say: its swarm, trackers, web seeds and name
+ * (no peer hints); the `magnet` of a session given a known metainfo.
+ *
+ * @example
+ * new MagnetSession({ ...options, magnet: magnetOf(meta), known: meta })
+ */
+export const magnetOf = (meta: Metainfo): Magnet => ({
+  infoHash: meta.infoHash,
+  ...(meta.v2 === undefined ? {} : { infoHashV2: meta.v2.infoHash }),
+  name: meta.name,
+  announce: meta.announce,
+  peers: [],
+  webSeeds: meta.urlList
+})
+
 /** Options of a {@link MagnetSession}. */
 export interface MagnetSessionOptions extends Omit<MetadataPhaseOptions, 'infoHash' | 'infoHashV2' | 'trackers' | 'info'> {
   readonly magnet: Magnet
@@ -183,9 +199,10 @@ export class MagnetSession {
   }
 
   /** An incoming connection whose handshake named this torrent. */
-  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
-    if (this.torrent !== null) return this.torrent.acceptIncoming(socket, wire, remoteId)
-    if (this.error !== null || this.closed) return false
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string, named?: string): boolean {
+    if (this.torrent !== null) return this.torrent.acceptIncoming(socket, wire, remoteId, named)
+    // The metadata phase answers with the magnet's key only: a hybrid's v2 key waits for the torrent.
+    if (this.error !== null || this.closed || (named !== undefined && named !== this.opts.magnet.infoHash)) return false
     return this.phase.acceptIncoming(socket, wire, remoteId)
   }
 

@@ -45,12 +45,14 @@ export interface PeerInfo {
   readonly fast: boolean
   /** Requests of ours it rejected (BEP 6). */
   readonly rejects: number
+  /** The protocol the connection speaks (BEP 52): `v2` on a v2-only torrent and on a hybrid's upgraded connections, else `v1`. */
+  readonly version: 'v1' | 'v2'
 }
 
 /** What the status needs of a peer. */
-export interface StatusPeer extends Omit<PeerInfo, 'amChoking' | 'fast' | 'encryption'> {
+export interface StatusPeer extends Omit<PeerInfo, 'amChoking' | 'fast' | 'encryption' | 'version'> {
   readonly ready: boolean
-  readonly wire: { readonly amChoking: boolean; readonly hasFast: boolean; readonly encryption: PeerEncryption }
+  readonly wire: { readonly amChoking: boolean; readonly hasFast: boolean; readonly encryption: PeerEncryption; readonly speaksV2: boolean | null }
   isSeed(): boolean
 }
 
@@ -186,7 +188,8 @@ export class TorrentStatus {
       transport: p.transport,
       encryption: p.wire.encryption,
       fast: p.wire.hasFast,
-      rejects: p.rejects
+      rejects: p.rejects,
+      version: p.wire.speaksV2 === true ? 'v2' : 'v1'
     }))
   }
 
@@ -211,6 +214,7 @@ export class TorrentStatus {
     const sources = noPeerSources()
     const transports = { tcp: 0, utp: 0 }
     const encryption = { rc4: 0, obfuscated: 0, none: 0 }
+    const versions = { v1: 0, v2: 0 }
     for (const p of peers) {
       if (!p.ready) continue
       numPeers++
@@ -218,6 +222,7 @@ export class TorrentStatus {
       sources[p.source]++
       transports[p.transport]++
       encryption[p.wire.encryption]++
+      versions[p.wire.speaksV2 === true ? 'v2' : 'v1']++
     }
     // Distributed copies: the least-replicated piece's count, plus the
     // fraction of pieces that have more than that.
@@ -258,6 +263,7 @@ export class TorrentStatus {
       peerSources: sources,
       peerTransports: transports,
       peerEncryption: encryption,
+      peerVersions: versions,
       ...(this.transportNote ? { transport: this.transportNote() } : {}),
       ...(this.portMappingNote ? { portMapping: this.portMappingNote() } : {}),
       ...extra

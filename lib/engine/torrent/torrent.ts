@@ -237,8 +237,8 @@ export class Torrent implements PeerHandler {
   }
 
   /** An incoming connection whose handshake named this torrent. */
-  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string): boolean {
-    return this.conns.acceptIncoming(socket, wire, remoteId)
+  acceptIncoming(socket: PeerSocket, wire: CappedWire, remoteId: string, named?: string): boolean {
+    return this.conns.acceptIncoming(socket, wire, remoteId, named)
   }
 
   onReady(peer: Peer): void {

@@ -54,6 +54,13 @@ export class CappedWire extends Wire {
     return queuedInput(this)
   }
 
+  /**
+   * The connection speaks BitTorrent v2, as its torrent decided from the
+   * handshakes (BEP 52's upgrade rules, torrent/connections.ts); null until
+   * then, and on a wire no torrent owns, where the peer's v2 bit stands for it.
+   */
+  speaksV2: boolean | null = null
+
   /** True when the peer's handshake says it speaks BitTorrent v2 (BEP 52: bit 0x10 of reserved byte 7). */
   get peerV2(): boolean {
     return ((this.peerReserved?.[7] ?? 0) & V2_BIT) !== 0

@@ -6,7 +6,8 @@
  * A malformed hash message is a protocol error: the wire emits
  * `'protocol-error'` with the reason and its owner closes the connection.
  * Hashes that answer nothing we asked (a late answer after our timeout) are
- * ignored. What the hashes prove is for the caller to check
+ * ignored. Any hash message on a connection that talks v1 (a v1 peer of a
+ * hybrid) closes it, as libtorrent does. What the hashes prove is for the caller to check
  * (metainfo/merkle-proof.ts); it calls {@link HashExchange.fail} when they do not.
  *
  * @internal
@@ -67,9 +68,13 @@ export class HashExchange {
     wire.once('close', () => this.close())
   }
 
-  /** The peer speaks v2 (only such peers are asked): a v2 swarm's connection, or the v2 bit in its handshake. */
+  /**
+   * The connection speaks v2 (only such peers are asked, and only such peers
+   * may send hash messages): a v2 swarm's connection, one its torrent made v2
+   * ({@link CappedWire.speaksV2}), or on a bare wire the v2 bit of the peer.
+   */
   get peerV2 (): boolean {
-    return this.opts.v2Swarm === true || this.wire.peerV2
+    return this.opts.v2Swarm === true || (this.wire.speaksV2 ?? this.wire.peerV2)
   }
 
   /** Our requests waiting for an answer. */
@@ -117,6 +122,8 @@ export class HashExchange {
   private onMessage (body: Uint8Array): void {
     const id = body[0]
     if (this.closed || (id !== HASH_REQUEST && id !== HASHES && id !== HASH_REJECT)) return
+    // libtorrent closes a v1 connection that sends a hash message: no merkle tree is shared on it.
+    if (!this.peerV2) return this.fail('a BEP 52 hash message on a v1 connection')
     const m = decodeHashMessage(body)
     if (!m.ok) {
       this.fail(m.reason)

@@ -42,8 +42,12 @@ export interface PeerOptions {
   readonly bodyStallTimeout?: number
   /** Set the BEP 5 DHT bit in our handshake (we run a DHT node). */
   readonly dht?: boolean
-  /** Set the BEP 52 v2 bit in our handshake (a v2-only torrent). */
+  /** Set the BEP 52 v2 bit in our handshake (a torrent with a v2 half). */
   readonly v2?: boolean
+  /** The connection speaks v2 from the start: a v2-only torrent, or an incoming connection upgraded (BEP 52). */
+  readonly speaksV2?: boolean
+  /** A hybrid's v2 swarm key (first 20 bytes of its v2 hash, hex): a peer answering our handshake with it upgrades the connection to v2. */
+  readonly infoHashV2?: string
   /** Offer the BEP 6 fast extension in our handshake (default true); on when the peer offers it too. */
   readonly fast?: boolean
   /** Registers BEP 10 extensions on the wire; called before our handshake goes out. */

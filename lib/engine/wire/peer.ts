@@ -89,6 +89,7 @@ export class Peer {
     this.bits = new Bitfield(opts.pieceCount)
     this.wire = wire ?? new CappedWire(socket.remoteAddress ? 'tcpIncoming' : 'tcpOutgoing')
     if (!wire) socket.pipe(this.wire).pipe(socket)
+    this.wire.speaksV2 = opts.speaksV2 === true
     opts.extend?.(this.wire)
     socket.setNoDelay?.(true)
     socket.on('error', (e: Error) => this.close(`socket: ${e.message}`))
@@ -251,10 +252,10 @@ export class Peer {
     const h = this.handler
     w.on('handshake', (infoHash: string, peerId: string) => {
       if (this._ready) return
-      if (infoHash !== this.opts.infoHash) {
-        this.close('wrong infohash')
-        return
-      }
+      // BEP 52: the answer names the hybrid's v2 hash when the peer took our v2 bit as an offer to upgrade.
+      const upgraded = infoHash === this.opts.infoHashV2
+      if (infoHash !== this.opts.infoHash && !upgraded) return this.close('wrong infohash')
+      if (upgraded) this.wire.speaksV2 = true
       this.handshakeDone(peerId)
     })
     w.on('extended', (name: string, body: unknown) => { if (name === 'handshake') this.queueBound = peerQueueBound(body) })

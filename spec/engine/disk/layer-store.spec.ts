@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { Buffer } from 'node:buffer'
-import { layersPath, loadLayers, saveLayers } from '../../../lib/engine/disk/layer-store.ts'
+import { layersPath, loadLayers, saveLayers, withKeptLayers } from '../../../lib/engine/disk/layer-store.ts'
 import { withPieceLayers } from '../../../lib/engine/metainfo/v2-pieces.ts'
 import { v2MetainfoOf } from '../../support/engine-fakes.ts'
 
@@ -29,6 +29,7 @@ test('layers saved for a torrent are read back the same, and prove against its r
   const full = withPieceLayers(bare, back)
   assert.ok(typeof full !== 'string', String(full))
   assert.equal(full.v2!.pieceLayers.size, 1)
+  assert.equal((await withKeptLayers(folder, bare)).v2!.pieceLayers.size, 1)
 })
 
 test('no file, a damaged file or a layer that does not prove: nothing usable', async (t) => {
@@ -46,5 +47,7 @@ test('no file, a damaged file or a layer that does not prove: nothing usable', a
   await saveLayers(folder, meta.infoHash, new Map([[root, bad], ['ab'.repeat(8), layer]]))
   const back = await loadLayers(folder, meta.infoHash)
   assert.equal(back.size, 1, 'a key that is not a 32-byte root is dropped')
-  assert.match(String(withPieceLayers({ ...meta, v2: { ...meta.v2!, pieceLayers: new Map() } }, back)), /does not hash to its pieces root/)
+  const bare = { ...meta, v2: { ...meta.v2!, pieceLayers: new Map() } }
+  assert.match(String(withPieceLayers(bare, back)), /does not hash to its pieces root/)
+  assert.equal(await withKeptLayers(folder, bare), bare, 'a set that does not prove is not used')
 })

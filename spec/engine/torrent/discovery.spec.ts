@@ -5,6 +5,7 @@ import type { DhtTorrentHooks } from '../../../lib/engine/swarm/client-dht.ts'
 import { randomBytes } from 'node:crypto'
 import { startOpentracker } from '../../support/peers/opentracker.ts'
 import { pollUntil } from '../../support/peers/wait.ts'
+import { startTracker as startEmbeddedTracker } from '../../support/peers/tracker-server.ts'
 
 test('discovery: DHT and LSD peers reach the one callback with their source; stop leaves both', async () => {
   const learnt: string[] = []
@@ -123,4 +124,40 @@ test('discovery: a tracker answering junk shows in the tracker notes with the re
   assert.deepEqual(started, [[url, '40000']])
   assert.deepEqual(seam.trackerStats(), [{ url, state: 'working', peers: 7 }])
   await seam.stop()
+})
+
+test('discovery: a hybrid announces its v1 hash and its v2 key to a real tracker, the DHT and LSD; a v1 torrent only its hash', { timeout: 60_000 }, async (t) => {
+  const tracker = await startEmbeddedTracker({ intervalMs: 60_000 })
+  t.after(() => tracker.close())
+  const v1 = 'ab'.repeat(20)
+  const v2 = 'ef'.repeat(32)
+  const run = async (version: 'v1' | 'hybrid') => {
+    const joined: string[] = []
+    const d = new Discovery({
+      meta: { infoHash: v1, infoHashBytes: Buffer.from(v1, 'hex'), announce: [tracker.httpAnnounce], private: false, version, ...(version === 'hybrid' ? { v2: { infoHash: v2 } as never } : {}) },
+      ctx: {
+        peerId: randomBytes(20).toString('hex'),
+        port: 6881,
+        scrape: false,
+        joinDht: (ih) => ((joined.push(`dht ${ih}`)), { close: () => {} } as never),
+        joinLsd: (ih) => ((joined.push(`lsd ${ih}`)), { close: () => {} } as never)
+      },
+      stats: () => ({ uploaded: 0, downloaded: 0, left: 0 }),
+      onPeer: () => {},
+      onCounts: () => {},
+      wanted: () => true
+    })
+    d.start()
+    return { d, joined }
+  }
+  const hybrid = await run('hybrid')
+  await tracker.waitForSeeders(v1, 1)
+  await tracker.waitForSeeders(v2.slice(0, 40), 1)
+  assert.deepEqual(hybrid.joined.sort(), [`dht ${v1}`, `dht ${v2.slice(0, 40)}`, `lsd ${v1}`, `lsd ${v2.slice(0, 40)}`].sort())
+  await hybrid.d.stop()
+  const stopped = tracker.announces.filter((a) => a.event === 'stop').map((a) => a.infoHash).sort()
+  assert.deepEqual(stopped, [v1, v2.slice(0, 40)].sort(), 'both swarms hear we stopped')
+  const plain = await run('v1')
+  assert.deepEqual(plain.joined, [`dht ${v1}`, `lsd ${v1}`])
+  await plain.d.stop()
 })

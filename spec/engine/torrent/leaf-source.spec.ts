@@ -2,6 +2,7 @@
  * The true leaves of a v2 piece from peers, over real wires: an honest peer's
  * answer verifies and gives the leaves; a liar's fails its proof, closes it,
  * and the next peer is asked; with no v2 peer (or nobody answering) there are none.
+ * A hybrid asks its upgraded connections only, whatever bits its v1 peers set.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -48,7 +49,8 @@ test('nobody to ask, or nobody who holds the piece: no leaves', async () => {
   assert.equal(await leafSource(t.meta, () => [])!(0), null)
   const lacking = await peer({ serve: hashServer(t.meta, () => null)! })
   assert.equal(await leafSource(t.meta, () => [lacking])!(0), null)
-  assert.equal(v2Blame({ ...t.meta, version: 'hybrid' }, () => []), undefined)
+  assert.equal(v2Blame({ ...t.meta, version: 'v1' }, () => []), undefined)
+  assert.equal(v2Blame({ ...t.meta, version: 'hybrid' }, () => [])?.bytes(1), PIECE)
   assert.equal(v2Blame(t.meta, () => [])?.bytes(1), PIECE)
 })
 
@@ -73,4 +75,22 @@ test('smart ban over a real wire: a shared v2 failure names its liar from the le
   while (banned.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
   assert.deepEqual(banned, ['L'])
   assert.equal(ban.strikesOf('H'), 0)
+})
+
+test('a hybrid: its v1 connections are never asked, even when the peer set the v2 bit; an upgraded liar is closed', async () => {
+  const t = v2TorrentOf([new Uint8Array(randomBytes(PIECE * 2))], PIECE)
+  const meta = { ...t.meta, version: 'hybrid' as const }
+  const honest = hashServer(meta, (p) => Promise.resolve(t.piece(p)))!
+  let askedV1 = 0
+  // The peer set the v2 bit, but the connection stayed v1 (its torrent decided: speaksV2 false).
+  const v1 = await peer({ serve: (r) => { askedV1++; return honest(r) } })
+  v1.wire.speaksV2 = false
+  const liar = await peer({ serve: async (r) => { const a = await honest(r); return a === null ? null : [new Uint8Array(32).fill(9), ...a.slice(1)] } })
+  liar.wire.speaksV2 = true
+  const closed = once(liar.wire, 'protocol-error')
+  const good = await peer({ serve: honest })
+  good.wire.speaksV2 = true
+  assert.deepEqual(await leafSource(meta, () => [v1, liar, good])!(1), t.leaves[0]!.slice(4, 8))
+  assert.match(((await closed) as [string])[0], /do not verify/)
+  assert.equal(askedV1, 0)
 })

@@ -8,7 +8,7 @@ import { ManualClock } from '../../support/engine-fakes.ts'
 const meta = { pieceCount: 4, pieceLength: 100, lastPieceLength: 50, length: 350, name: 'x' }
 
 const peer = (address: string, seed: boolean, source: StatusPeer['source'] = 'tracker', transport: StatusPeer['transport'] = 'tcp'): StatusPeer => ({
-  address, source, transport, remoteId: null, downloaded: 1, uploaded: 2, ready: true, rejects: 0, wire: { amChoking: true, hasFast: false, encryption: transport === 'utp' ? 'rc4' : 'none' }, isSeed: () => seed
+  address, source, transport, remoteId: null, downloaded: 1, uploaded: 2, ready: true, rejects: 0, wire: { amChoking: true, hasFast: false, encryption: transport === 'utp' ? 'rc4' : 'none', speaksV2: transport === 'utp' ? true : null }, isSeed: () => seed
 })
 
 test('status: done fraction counts the short last piece; peers by source; distributed copies', () => {
@@ -34,6 +34,9 @@ test('status: done fraction counts the short last piece; peers by source; distri
   assert.equal(s.transport, 'tcp+utp')
   assert.deepEqual(status.peerInfo([peer('b:1', false, 'pex', 'utp')]).map((p) => p.transport), ['utp'])
   assert.deepEqual(status.peerInfo([peer('b:1', false, 'pex', 'utp')]).map((p) => p.encryption), ['rc4'])
+  // The protocol of each connection (BEP 52): a connection no torrent made v2 counts as v1.
+  assert.deepEqual(s.peerVersions, { v1: 1, v2: 1 })
+  assert.deepEqual(status.peerInfo([peer('a:1', true), peer('b:1', false, 'pex', 'utp')]).map((p) => p.version), ['v1', 'v2'])
   // copies per piece: 1, 1, 0, 1 -> min 0, three above
   assert.equal(s.numCopies, 0.75)
   assert.equal(s.piecesDone, 1)

@@ -96,3 +96,32 @@ test('a hash request of the wrong length is refused before it is parsed', async 
   assert.equal(id, 21)
   assert.equal(n, 30)
 })
+
+test('a hash message on a connection its torrent keeps v1 closes it (as libtorrent does), the v2 bit notwithstanding', async () => {
+  for (const msg of ['request', 'hashes'] as const) {
+    const { ours, theirs } = await wirePair({ ours: true, theirs: true })
+    // A hybrid's v1 connection: the peer set the v2 bit, but it did not upgrade.
+    ours.speaksV2 = false
+    let served = 0
+    const x = new HashExchange(ours, { serve: () => { served++; return [h(1), h(2), h(3)] } })
+    assert.equal(x.peerV2, false)
+    const error = once(ours, 'protocol-error')
+    const asker = new HashExchange(theirs)
+    if (msg === 'request') void asker.request(req)
+    else pushRaw(theirs, encodeHashes(req, [h(1), h(2), h(3)]))
+    const [reason] = await error as [string]
+    asker.close()
+    assert.equal(reason, 'a BEP 52 hash message on a v1 connection')
+    assert.equal(served, 0)
+  }
+})
+
+test('a connection its torrent made v2 speaks v2 whatever bits the peer set', async () => {
+  const { ours, theirs } = await wirePair({ ours: true, theirs: false })
+  assert.equal(new HashExchange(ours).peerV2, false)
+  ours.speaksV2 = true
+  void new HashExchange(theirs, { serve: () => [h(1), h(2), h(3)] })
+  theirs.speaksV2 = true
+  const a = await new HashExchange(ours).request(req)
+  assert.ok(a.ok)
+})
