@@ -71,6 +71,15 @@ export interface TorrentStats {
    * `timeEst` count; present only when some file is skipped.
    */
   readonly wanted?: number
+  /**
+   * The wanted files verified in full, by file index (the torrent's files in
+   * metainfo order, BEP 47 pad files not counted), ascending; absent while a
+   * magnet fetches its metadata. A status update goes out as soon as a
+   * wanted file completes (operators/completedFiles.ts, orderedFiles.ts).
+   */
+  readonly filesComplete?: readonly number[]
+  /** The skipped files, by file index, ascending; present only when some file is skipped. */
+  readonly filesSkipped?: readonly number[]
   /** BitTorrent version(s) of the torrent (BEP 52); absent while a magnet fetches its metadata. */
   readonly version?: 'v1' | 'v2' | 'hybrid'
   /** Hex v1 info hash; absent for a v2-only torrent and while a magnet fetches its metadata. */

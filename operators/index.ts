@@ -3,7 +3,9 @@
  * curried, each a function from stream to stream. Select and measure
  * ({@link forTorrent}, {@link progress}, {@link rates}, {@link completion},
  * {@link errors}), drive ({@link downloadAll}, {@link closeAfter},
- * {@link feedbackLoop}, {@link closeTorrent}), and
+ * {@link feedbackLoop}, {@link closeTorrent}), sequence complete torrents
+ * and files ({@link orderedChunks}, {@link completedFiles},
+ * {@link orderedFiles}), and
  * bridge to other worlds (async iterables, Node streams and events; `most` 1.x
  * through its own entry point, `torrent-patron/most-legacy`, so that only its
  * users load `most`).
@@ -33,6 +35,8 @@ export { fromAsyncIterable } from './fromAsyncIterable.ts'
 export { fromEvent } from './fromEvent.ts'
 export { fromReadable } from './fromReadable.ts'
 export { orderedChunks, type OrderedChunk } from './orderedChunks.ts'
+export { orderedFiles } from './orderedFiles.ts'
+export { completedFiles, type CompletedFile } from './completedFiles.ts'
 export { progress } from './progress.ts'
 export { rates, type Rates } from './rates.ts'
 export { statusUpdates } from './statusUpdates.ts'

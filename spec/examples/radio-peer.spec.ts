@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { readFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -17,6 +16,7 @@ import { writeRandomFile } from '../support/peers/data.ts'
 import { startTracker } from '../support/peers/tracker-server.ts'
 import { startAria2Seeder } from '../support/peers/aria2.ts'
 import { pollUntil } from '../support/peers/wait.ts'
+import { runExample } from './run-example.ts'
 
 test('the radio peer plays the chunks of a feed in order as they are published', { timeout: 240_000 }, async (t) => {
   const tmp = await makeTempDir('h14-radio-')
@@ -53,19 +53,11 @@ test('the radio peer plays the chunks of a feed in order as they are published',
   await publish(0)
   await publish(1)
 
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'examples/radio-peer.ts', feedUrl, join(tmp.path, 'radio'), '300'], {
-    env: { ...process.env, TORRENT_PATRON_DHT: 'off', TORRENT_PATRON_PORT_MAPPING: 'off' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  t.after(() => void child.kill('SIGKILL'))
-  const out: Buffer[] = []
-  let err = ''
-  child.stdout.on('data', (b: Buffer) => out.push(b))
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()))
-  await pollUntil(() => err.includes('played chunk 0') || undefined, { timeoutMs: 120_000, what: 'chunk 0 played', explain: () => err })
+  const run = runExample(t, 'radio-peer.ts', [feedUrl, join(tmp.path, 'radio'), '300'])
+  await pollUntil(() => run.err().includes('played chunk 0') || undefined, { timeoutMs: 120_000, what: 'chunk 0 played', explain: run.err })
   await publish(2) // published while the peer runs
-  await pollUntil(() => err.includes('played chunk 2') || undefined, { timeoutMs: 120_000, what: 'chunk 2 played', explain: () => err })
+  await pollUntil(() => run.err().includes('played chunk 2') || undefined, { timeoutMs: 120_000, what: 'chunk 2 played', explain: run.err })
   const expected = Buffer.concat(await Promise.all([0, 1, 2].map((i) => readFile(join(station, `chunk-${i}.bin`)))))
-  assert.deepEqual(Buffer.concat(out), expected)
-  assert.match(err, /played chunk 0 \(chunk-0\.bin\)\nplayed chunk 1 \(chunk-1\.bin\)\nplayed chunk 2 \(chunk-2\.bin\)\n/)
+  assert.deepEqual(Buffer.concat(run.out), expected)
+  assert.match(run.err(), /played chunk 0 \(chunk-0\.bin\)\nplayed chunk 1 \(chunk-1\.bin\)\nplayed chunk 2 \(chunk-2\.bin\)\n/)
 })

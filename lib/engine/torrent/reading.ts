@@ -16,6 +16,16 @@ import type { Metainfo, Storage } from '../contracts.ts'
 import type { FilePriority } from '../../messages.ts'
 import { Selection, isFilePriority, metaIndex } from '../download/priorities.ts'
 import { TorrentStreams } from '../stream/torrent-streams.ts'
+import { FileCompletion } from '../download/file-completion.ts'
+
+/** Least time between two status updates asked for because a wanted file completed (ms); the periodic update carries the rest. */
+export const FILE_NOTICE_GAP = 200
+
+/** What the status dictionary says of the files: see TorrentStats' `filesComplete` and `filesSkipped`. */
+export interface FileStats {
+  readonly filesComplete: readonly number[]
+  readonly filesSkipped?: readonly number[]
+}
 
 /** What the part needs of its torrent. */
 export interface ReadingOptions {
@@ -24,6 +34,7 @@ export interface ReadingOptions {
   readonly priorities: readonly FilePriority[]
   readonly picker: {
     have(piece: number): boolean
+    haveCount(): number
     readonly wanted: { setRank(piece: number, rank: number): void; setCritical(pieces: readonly number[]): void }
   }
   readonly storage: Storage
@@ -36,6 +47,8 @@ export interface ReadingOptions {
   readonly wantsMore: () => void
   /** The priorities changed: record them (resume). */
   readonly changed: () => void
+  /** A wanted file is now verified in full: a status update says so (at most one per FILE_NOTICE_GAP). */
+  readonly fileComplete?: () => void
 }
 
 /**
@@ -55,10 +68,21 @@ export class TorrentReading {
   /** The readers. */
   readonly streams: TorrentStreams
   private planned = ''
+  private readonly completion: FileCompletion
+  /** Metainfo index of each user index (pad files not counted). */
+  private readonly metaOf: number[] = []
+  /** Bumped on every priority change: the file stats' cache key, with the verified count. */
+  private priorityVersion = 0
+  private fileStatsCache: { key: string; value: FileStats } | null = null
+  private lastNotice = -Infinity
 
   constructor(private readonly o: ReadingOptions) {
     const { meta } = o
     this.selection = new Selection({ files: meta.files, pieceLength: meta.pieceLength, pieceCount: meta.pieceCount }, o.priorities)
+    this.completion = new FileCompletion({ files: meta.files, pieceLength: meta.pieceLength, pieceCount: meta.pieceCount }, o.picker)
+    meta.files.forEach((f, i) => {
+      if (!f.pad) this.metaOf.push(i)
+    })
     for (let p = 0; p < meta.pieceCount; p++) {
       const rank = this.selection.pieceRank(p)
       if (rank !== 2) o.picker.wanted.setRank(p, rank)
@@ -93,6 +117,7 @@ export class TorrentReading {
     // the storage first: a file wanted again gets its kept bytes before any new write lands
     if (priority !== 'skip') await this.o.storage.setWanted?.(i, true)
     const changes = this.selection.set(i, priority)
+    this.priorityVersion++
     if (priority === 'skip') await this.o.storage.setWanted?.(i, false)
     for (const c of changes) this.o.picker.wanted.setRank(c.piece, c.rank)
     this.o.changed()
@@ -105,6 +130,30 @@ export class TorrentReading {
   verified(piece: number): void {
     this.streams.verified(piece)
     this.plan()
+    const done = this.completion.verified(piece)
+    if (this.o.fileComplete === undefined || !done.some((u) => this.selection.wanted(this.metaOf[u]!))) return
+    const now = this.o.now()
+    if (now - this.lastNotice < FILE_NOTICE_GAP) return
+    this.lastNotice = now
+    this.o.fileComplete()
+  }
+
+  /**
+   * The wanted files verified in full and, when some file is skipped, the
+   * skipped files (user indices, ascending). The same arrays (frozen) come
+   * back until a piece is verified or a priority changes.
+   */
+  fileStats(): FileStats {
+    const key = `${this.o.picker.haveCount()}:${this.priorityVersion}`
+    if (this.fileStatsCache?.key === key) return this.fileStatsCache.value
+    const wanted = (u: number) => this.selection.wanted(this.metaOf[u]!)
+    const skipped = this.metaOf.map((_, u) => u).filter((u) => !wanted(u))
+    const value: FileStats = {
+      filesComplete: Object.freeze(this.completion.complete().filter(wanted)),
+      ...(skipped.length > 0 ? { filesSkipped: Object.freeze(skipped) } : {}),
+    }
+    this.fileStatsCache = { key, value }
+    return value
   }
 
   /** The torrent stopped: readers end with `reason`. */

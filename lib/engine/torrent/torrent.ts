@@ -124,7 +124,8 @@ export class Torrent implements PeerHandler {
         this.status.wanted = this.reading.selective() ? this.reading.selection : null
         this.resume?.changed()
         this.ctx.changed()
-      }
+      },
+      fileComplete: () => this.ctx.changed()
     })
     this.status.wanted = this.reading.selective() ? this.reading.selection : null
     for (const p of manualPeers) this.addPeerAddress(p, 'manual')
@@ -399,6 +400,6 @@ export class Torrent implements PeerHandler {
   /** The status dictionary, computed now. */
   stats(): TorrentStats {
     const [scrapes, trackers] = [this.discovery.scrapeStats(), this.discovery.trackerStats()]
-    return this.status.stats(this.conns.values(), { ...(this.webSeeds && { webSeeds: this.webSeeds.stats() }), ...(trackers && { trackers }), ...(scrapes && { scrapes }) })
+    return this.status.stats(this.conns.values(), { ...this.reading.fileStats(), ...(this.webSeeds && { webSeeds: this.webSeeds.stats() }), ...(trackers && { trackers }), ...(scrapes && { scrapes }) })
   }
 }
