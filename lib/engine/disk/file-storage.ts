@@ -183,22 +183,33 @@ class DiskStorage implements FileStorage {
   }
 
   /**
-   * The write on this thread, when every file it touches has a writable
-   * handle open already (else null: the caller takes the thread pool path,
-   * which opens them). Settled before it returns.
+   * The range's segments when every file they touch has a handle open (a
+   * writable one for `write`); null when one is not open yet; a rejected
+   * promise for a range outside the torrent.
    */
-  private writeNow(offset: number, data: Uint8Array): Promise<void> | null {
+  private openSegments(offset: number, length: number, write: boolean): Segment[] | Promise<never> | null {
     let segments: Segment[]
     try {
-      segments = this.segments(offset, data.length)
+      segments = this.segments(offset, length)
     } catch (err) {
       return Promise.reject(err)
     }
     for (const s of segments) {
       if (this.files[s.file]!.pad) continue
       const e = this.handles.get(s.file)
-      if (e === undefined || !e.writable || e.fd < 0) return null
+      if (e === undefined || e.fd < 0 || (write && !e.writable)) return null
     }
+    return segments
+  }
+
+  /**
+   * The write on this thread, when every file it touches has a writable
+   * handle open already (else null: the caller takes the thread pool path,
+   * which opens them). Settled before it returns.
+   */
+  private writeNow(offset: number, data: Uint8Array): Promise<void> | null {
+    const segments = this.openSegments(offset, data.length, true)
+    if (segments === null || segments instanceof Promise) return segments
     const started = this.now()
     for (const s of segments) {
       if (this.files[s.file]!.pad) continue
@@ -259,17 +270,8 @@ class DiskStorage implements FileStorage {
    * (policy/sync-io.ts) sends reads back to the thread pool after a slow one.
    */
   private readNow(offset: number, out: Uint8Array): Promise<Uint8Array> | null {
-    let segments: Segment[]
-    try {
-      segments = this.segments(offset, out.length)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    for (const s of segments) {
-      if (this.files[s.file]!.pad) continue
-      const e = this.handles.get(s.file)
-      if (e === undefined || e.fd < 0) return null
-    }
+    const segments = this.openSegments(offset, out.length, false)
+    if (segments === null || segments instanceof Promise) return segments
     if (segments.reduce((n, s) => n + s.length, 0) !== out.length) out.fill(0)
     const started = this.now()
     for (const s of segments) {
