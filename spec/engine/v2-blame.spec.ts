@@ -59,6 +59,8 @@ test('v2 smart ban with real peers: a liar sharing a piece with an honest engine
   assert.equal(await compareTrees(tree.root, join(tmp.path, 'out', 'payload')), undefined)
   assert.equal(liars.length, 1)
   assert.notEqual(liars[0]!.corrupted, null, 'the liar sent its bad block')
+  // The failed piece's leaves were asked for: of the liar first (dialled first), which rejects; then of the seeder.
+  assert.ok(liars[0]!.leafRequests > 0, 'leaf hashes were requested')
   const banned = leecher.handles.get(id)!.banned()
   assert.ok(banned.includes(liar), `the liar is banned (banned: ${banned.join(', ')})`)
   assert.ok(!banned.includes(honest), 'the honest seeder is never struck')

@@ -10,6 +10,7 @@ import Wire from 'bittorrent-protocol'
 import type { Metainfo } from '../../lib/engine/contracts.ts'
 import { hashServer } from '../../lib/engine/torrent/hash-server.ts'
 import { HashExchange } from '../../lib/engine/wire/hash-exchange.ts'
+import { decodeHashMessage } from '../../lib/engine/wire/hash-messages.ts'
 import type { CappedWire } from '../../lib/engine/wire/capped-wire.ts'
 
 export interface V2Remote {
@@ -21,6 +22,8 @@ export interface V2Remote {
   closed: boolean
   /** Its peer id (hex). */
   readonly peerId: string
+  /** Hash requests it got for leaves (base layer 0): the block-level blame asking. */
+  leafRequests: number
   release(): void
 }
 
@@ -51,12 +54,17 @@ export const v2Remote = (socket: Duplex, meta: Metainfo, data: Uint8Array, o: { 
     held: [],
     closed: false,
     peerId: randomBytes(20).toString('hex'),
+    leafRequests: 0,
     release: () => {
       released = true
       for (const answer of state.held.splice(0)) answer()
     }
   }
   socket.once('close', () => { state.closed = true })
+  wire.on('unknownmessage', (body: Uint8Array) => {
+    const m = decodeHashMessage(body)
+    if (m.ok && m.value.kind === 'request' && m.value.request.base === 0) state.leafRequests++
+  })
   wire.on('request', (index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) => {
     const block = Buffer.from(data.subarray(index * meta.pieceLength + offset, index * meta.pieceLength + offset + length))
     if (o.liar) {
