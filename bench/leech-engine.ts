@@ -39,6 +39,8 @@ let id: TorrentId | undefined
 let handle: TorrentHandle | undefined
 let created = 0
 let finished = false
+/** The most peers connected over each transport at once (sampled with the status). */
+const transports = { tcp: 0, utp: 0 }
 
 const onFeedback = (f: EngineFeedback): void => {
   if (f.type === 'TorrentStartFail') fail(`start failed: ${f.reason}`)
@@ -49,6 +51,8 @@ const onFeedback = (f: EngineFeedback): void => {
   } else if (f.type === 'TorrentStatusUpdate' && f.torrentid === id && !finished) {
     const s = f.statsdictionary
     if (s.activity.startsWith('error')) fail(s.activity)
+    transports.tcp = Math.max(transports.tcp, s.peerTransports?.tcp ?? 0)
+    transports.utp = Math.max(transports.utp, s.peerTransports?.utp ?? 0)
     if (s.activity !== 'checking' && s.fractionDone >= 1) {
       finished = true
       // The engine's diagnostic (lib/engine/torrent/torrent.ts), not part of TorrentStats' type.
@@ -82,6 +86,7 @@ const finish = async (downTotal: number, discarded: number, refusedOutsideEndgam
     discarded,
     refusedOutsideEndgame,
     contributed,
+    transports,
     resourceUsage: process.resourceUsage()
   })
   process.exit(0)

@@ -58,6 +58,39 @@ export const engineChild = (
   return [...extra, root === projectRoot ? join(workDir, 'dist', 'bench', `${name}.js`) : join(root, 'bench', '.work', 'dist', 'bench', `${name}.js`)]
 }
 
+/**
+ * Node arguments that run this checkout's library leecher (bench/leech-library.ts,
+ * compiled like the engine's children) with Node's default options, as an
+ * application embedding the library gets them (BENCH_NODE_ARGS still apply).
+ *
+ * @example
+ * ```ts
+ * spawn(process.execPath, [...libraryChild(), '--torrent', t, '--out', dir, '--peer', peer])
+ * ```
+ */
+export const libraryChild = (): string[] => {
+  build(projectRoot)
+  return [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), join(workDir, 'dist', 'bench', 'leech-library.js')]
+}
+
+/**
+ * The command line tool as installed (`bin/torrent-patron.js` over `dist/`),
+ * with `dist/` built first from this checkout (`npm run build`'s tsc), once
+ * per bench process, so the measured CLI is the code of the tree.
+ *
+ * @example
+ * ```ts
+ * spawn(process.execPath, [...cliChild(), 'get', t, '--out', dir])
+ * ```
+ */
+export const cliChild = (): string[] => {
+  if (!built.has('cli')) {
+    execFileSync(process.execPath, [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(projectRoot, 'tsconfig.build.json')], { cwd: projectRoot, stdio: 'inherit' })
+    built.add('cli')
+  }
+  return [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''), join(projectRoot, 'bin', 'torrent-patron.js')]
+}
+
 /** One sentence for the docs: how the engine's child ran. */
 export const engineRuntimeNote = (useTsx = process.argv.includes('--tsx')): string =>
   useTsx

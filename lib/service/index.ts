@@ -9,4 +9,4 @@ export type { Engine, PatronConnection, ServiceSnapshot, ServiceState, TorrentSe
 export { sharedService } from './shared.ts'
 export { PushSource } from './push-source.ts'
 export { Router } from './router.ts'
-export type { Effect, RouterSnapshot } from './router.ts'
+export type { Effect, EffectOut, PatronState, RouterSnapshot } from './router.ts'

@@ -71,13 +71,22 @@ export class PriorityWishes {
    * Costs nothing while no owner of the torrent named a file or changed its others.
    */
   join(t: TorrentId, owner: PatronId, owners: readonly PatronId[], priorities?: readonly FilePriority[], others: FilePriority = 'normal'): EffectivePriority[] {
-    // A file named `normal` is still named: it keeps `normal` if the owner's others change later.
-    if (!this.torrents.has(t) && others === 'normal' && (priorities === undefined || priorities.length === 0)) return []
+    if (!this.concerns(t, priorities, others)) return []
     const before = this.effective(t)
     const wish = this.record(t, owners, owner)
     wish.others = others
     priorities?.forEach((p, i) => this.name(t, wish, i, p))
     return this.diff(t, before)
+  }
+
+  /**
+   * False when an owner joining `t` with these wishes changes nothing (no
+   * owner of `t` wished anything and this one wants everything `normal`), so
+   * that the caller may skip {@link PriorityWishes.join} and what it takes.
+   */
+  concerns(t: TorrentId, priorities?: readonly FilePriority[], others: FilePriority = 'normal'): boolean {
+    // A file named `normal` is still named: it keeps `normal` if the owner's others change later.
+    return this.torrents.has(t) || others !== 'normal' || (priorities !== undefined && priorities.length > 0)
   }
 
   /** An owner (one of `owners`) asks for a priority; returns the priorities that change for the engine. */

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { Fifo } from './fifo.ts'
 import { PRIORITY_WORDS, PriorityWishes, type EffectivePriority } from './priority-wishes.ts'
 import {
   closeTorrent,
@@ -91,34 +92,68 @@ export interface RouterSnapshot {
 }
 
 /**
- * A torrent owner as {@link Router.ownersOf} lists it: the patron's id and
- * the delivery target its service registered with {@link Router.add}.
+ * A patron as the router knows it. The router makes a plain one for a bare
+ * id; a caller that keeps its own per-patron fields (the service keeps the
+ * patron's sink) registers its own object with these fields, so that the
+ * owners {@link Router.ownersOf} lists are the caller's objects: a status
+ * update then reaches a sink through one object per owner, not two, and the
+ * caller chooses the field order (the fields a delivery reads first, in the
+ * object's first cache line).
  *
  * @example
  * ```ts
- * for (const o of router.ownersOf('t1') ?? []) console.log(o.id, o.target)
+ * class Line implements PatronState {
+ *   readonly sink: Sink<Feedback>
+ *   present = true
+ *   pending = 0
+ *   readonly owned = new Set<TorrentId>()
+ *   commandsEnded = false
+ *   constructor(readonly id: PatronId, sink: Sink<Feedback>) { this.sink = sink }
+ * }
+ * const r = new Router<Line>()
+ * r.add(new Line(1, sink))
  * ```
  */
-export interface Owner<T> {
+export interface PatronState {
   /** The patron. */
   readonly id: PatronId
-  /** What the service gave {@link Router.add} for this patron (its sink, say). */
-  readonly target: T
-}
-
-/** A patron as the router knows it. */
-interface PatronState<T> extends Owner<T> {
   /** False once the patron has left or ended: its queue entries are dead. */
   present: boolean
   /** Unanswered CreateNewTorrent of this patron. */
   pending: number
+  /** The torrents it owns. */
   readonly owned: Set<TorrentId>
+  /** Its command stream ended. */
   commandsEnded: boolean
 }
 
+/** The router's own record of a patron registered by a bare id. */
+class PlainPatron implements PatronState {
+  present = true
+  pending = 0
+  readonly owned = new Set<TorrentId>()
+  commandsEnded = false
+  constructor(readonly id: PatronId) {}
+}
+
+/**
+ * Where the router appends its {@link Effect}s: an array, or the caller's own
+ * queue (the service hands the router its effect queue, so decisions are not
+ * copied from one array to another).
+ *
+ * @example
+ * ```ts
+ * const out: EffectOut = []
+ * router.command(1, closeTorrent('t9'), out)
+ * ```
+ */
+export interface EffectOut {
+  push(effect: Effect): unknown
+}
+
 /** One CreateNewTorrent waiting for its reply, in engine order. */
-interface PendingEntry<T> {
-  readonly patron: PatronState<T>
+interface PendingEntry<P> {
+  readonly patron: P
   readonly seq: number
   /** The file priorities the creation asked for, and for the files past them. */
   readonly priorities: readonly FilePriority[] | undefined
@@ -149,17 +184,17 @@ interface ClosingEntry {
  * r.feedback(newTorrentCreated('t1', '/dl'), out) // out: [..., { kind: 'deliver', patron: 1, ... }]
  * ```
  */
-export class Router<T = undefined> {
-  private readonly patrons = new Map<PatronId, PatronState<T>>()
-  private queue: PendingEntry<T>[] = []
-  private head = 0
+export class Router<P extends PatronState = PatronState> {
+  private readonly patrons = new Map<PatronId, P>()
+  private readonly queue = new Fifo<PendingEntry<P>>()
   private nextSeq = 0
-  // Owners as small arrays of patron states, in ownership order: a status
-  // update then touches one map entry and one array, and the service reaches
-  // each owner's sink through `target` without a second lookup. With 10,000
-  // patrons each update lands on cold memory, so every object skipped counts.
-  private readonly owners = new Map<TorrentId, PatronState<T>[]>()
-  private closing: ClosingEntry[] = []
+  // Owners of each torrent: the lone owner itself (most torrents have one),
+  // or an array in ownership order once co-owned. A status update then
+  // touches one map entry and the owner, and the service's own patron objects
+  // (PatronState objects of its own) hold each owner's sink. With 10,000 patrons
+  // each update lands on cold memory, so every object skipped counts.
+  private readonly owners = new Map<TorrentId, P | P[]>()
+  private readonly closing = new Fifo<ClosingEntry>()
   private readonly closingCount = new Map<TorrentId, number>()
   /** Co-owners' file priorities (see priority-wishes.ts: the highest wish wins). */
   private readonly wishes = new PriorityWishes()
@@ -180,36 +215,37 @@ export class Router<T = undefined> {
    * wrapped command.
    * @example `r.inbox(servicePassOn(1, closeTorrent('t1')), out)`
    */
-  inbox(msg: ServiceMessage, out: Effect[]): void {
+  inbox(msg: ServiceMessage, out: EffectOut): void {
     if (msg.type === 'ServiceAdd') this.add(msg.patron)
     else if (msg.type === 'ServiceRemove') this.leave(msg.patron, out)
     else this.command(msg.patron, msg.message, out)
   }
 
   /**
-   * Register a patron; `target` is kept with it for {@link Router.ownersOf}.
+   * Register a patron: a bare id gets a plain {@link PatronState}; a
+   * caller's object is kept as it is (it is what {@link Router.ownersOf}
+   * lists). A second registration of the same id is ignored.
    * @example `r.add(1)`
    */
-  add(patron: PatronId, target?: T): void {
-    if (this.patrons.has(patron)) return
-    this.patrons.set(patron, {
-      id: patron,
-      target: target as T,
-      present: true,
-      pending: 0,
-      owned: new Set(),
-      commandsEnded: false
-    })
+  add(patron: PatronId | P): void {
+    const p = typeof patron === 'number' ? (new PlainPatron(patron) as P) : patron
+    if (this.patrons.has(p.id)) return
+    this.patrons.set(p.id, p)
   }
 
   /**
    * The owners of torrent `t` in the order {@link Router.feedback} delivers
-   * its status updates to them, or undefined when nobody owns it. The array
+   * its status updates to them: the owner itself when it is alone, an array
+   * of two or more when co-owned, undefined when nobody owns it. The array
    * is live: copy it before anything that may change the owners. This is
    * the service's allocation-free path for status updates.
-   * @example `r.ownersOf('t1')?.length`
+   * @example
+   * ```ts
+   * const o = r.ownersOf('t1')
+   * const ids = o === undefined ? [] : Array.isArray(o) ? o.map((x) => x.id) : [o.id]
+   * ```
    */
-  ownersOf(t: TorrentId): readonly Owner<T>[] | undefined {
+  ownersOf(t: TorrentId): P | readonly P[] | undefined {
     return this.owners.get(t)
   }
 
@@ -218,7 +254,7 @@ export class Router<T = undefined> {
    * patrons are ignored.
    * @example `r.command(1, closeTorrent('t1'), out)`
    */
-  command(patron: PatronId, cmd: Command, out: Effect[]): void {
+  command(patron: PatronId, cmd: Command, out: EffectOut): void {
     const p = this.patrons.get(patron)
     if (p === undefined) return
     if (cmd.type === 'CreateNewTorrent') {
@@ -261,7 +297,7 @@ export class Router<T = undefined> {
    * until it has nothing pending and owns nothing, then its output ends.
    * @example `r.commandsEnded(1, out)`
    */
-  commandsEnded(patron: PatronId, out: Effect[]): void {
+  commandsEnded(patron: PatronId, out: EffectOut): void {
     const p = this.patrons.get(patron)
     if (p === undefined) return
     p.commandsEnded = true
@@ -274,7 +310,7 @@ export class Router<T = undefined> {
    * No effect is addressed to it any more.
    * @example `r.leave(1, out)`
    */
-  leave(patron: PatronId, out: Effect[]): void {
+  leave(patron: PatronId, out: EffectOut): void {
     const p = this.patrons.get(patron)
     if (p === undefined) return
     this.remove(p, out)
@@ -284,13 +320,14 @@ export class Router<T = undefined> {
    * Route one message from the engine.
    * @example `r.feedback(torrentStatusUpdate('t1', emptyStats), out)`
    */
-  feedback(msg: EngineFeedback, out: Effect[]): void {
+  feedback(msg: EngineFeedback, out: EffectOut): void {
     if (isCreationReply(msg)) this.reply(msg, out)
     else if (msg.type === 'TorrentStatusUpdate') {
       // Map lookup: cost depends on the torrent's owners, not on the patron count.
-      const owners = this.owners.get(msg.torrentid)
-      if (owners === undefined) return // unknown or closed torrent: dropped
-      for (const o of owners) out.push({ kind: 'deliver', patron: o.id, message: msg })
+      const os = this.owners.get(msg.torrentid)
+      if (os === undefined) return // unknown or closed torrent: dropped
+      if (!Array.isArray(os)) out.push({ kind: 'deliver', patron: os.id, message: msg })
+      else for (const o of os) out.push({ kind: 'deliver', patron: o.id, message: msg })
     } else if (msg.type === 'TorrentCommandRefused') this.engineRefused(msg, out)
     // Anything else from an engine is not ours to route: dropped.
   }
@@ -301,9 +338,8 @@ export class Router<T = undefined> {
    * fails with `error`), and the state is cleared.
    * @example `r.engineStopped('engine stream ended', undefined, out)`
    */
-  engineStopped(reason: string, error: Error | undefined, out: Effect[]): void {
-    for (let i = this.head; i < this.queue.length; i++) {
-      const e = this.queue[i]!
+  engineStopped(reason: string, error: Error | undefined, out: EffectOut): void {
+    for (const e of this.queue) {
       if (e.patron.present) out.push({ kind: 'deliver', patron: e.patron.id, message: torrentStartFail(reason) })
     }
     for (const p of this.patrons.values()) {
@@ -317,10 +353,9 @@ export class Router<T = undefined> {
   reset(): void {
     for (const p of this.patrons.values()) p.present = false
     this.patrons.clear()
-    this.queue = []
-    this.head = 0
+    this.queue.clear()
     this.owners.clear()
-    this.closing = []
+    this.closing.clear()
     this.closingCount.clear()
     this.wishes.clear()
   }
@@ -328,12 +363,12 @@ export class Router<T = undefined> {
   /** Diagnostic snapshot. @example `r.snapshot().pending` */
   snapshot(): RouterSnapshot {
     let livePending = 0
-    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.patron.present) livePending++
+    for (const e of this.queue) if (e.patron.present) livePending++
     const owners: Record<TorrentId, PatronId[]> = {}
-    for (const [t, os] of this.owners) owners[t] = os.map((o) => o.id)
+    for (const t of this.owners.keys()) owners[t] = this.ownerList(t).map((o) => o.id)
     return {
       patrons: this.patrons.size,
-      pending: this.queue.length - this.head,
+      pending: this.queue.length,
       livePending,
       torrents: this.owners.size,
       closing: this.closing.length,
@@ -343,8 +378,8 @@ export class Router<T = undefined> {
 
   // -------------------------------------------------------------------------
 
-  private reply(msg: CreationReply, out: Effect[]): void {
-    const entry = this.shift()
+  private reply(msg: CreationReply, out: EffectOut): void {
+    const entry = this.queue.shift()
     if (entry === undefined) {
       // Nobody asked. A torrent nobody owns must not run.
       if (msg.type === 'NewTorrentCreated') this.sendClose(msg.torrentid, out)
@@ -380,67 +415,67 @@ export class Router<T = undefined> {
    * asked for that file are told, each with its own wish, and their wishes
    * for it are forgotten; the other owners hear nothing.
    */
-  private engineRefused(msg: TorrentCommandRefused, out: Effect[]): void {
+  private engineRefused(msg: TorrentCommandRefused, out: EffectOut): void {
     const cmd = msg.command
     if (cmd.type !== 'SetFilePriority' || typeof cmd.file !== 'number') return
-    const owners = this.owners.get(cmd.torrentid)
-    if (owners === undefined) return
+    if (!this.owners.has(cmd.torrentid)) return
+    const owners = this.ownerList(cmd.torrentid)
     for (const a of this.wishes.drop(cmd.torrentid, cmd.file)) {
       if (!owners.some((o) => o.id === a.owner)) continue
       out.push({ kind: 'deliver', patron: a.owner, message: torrentCommandRefused(setFilePriority(cmd.torrentid, cmd.file, a.priority), msg.reason) })
     }
   }
 
-  private shift(): PendingEntry<T> | undefined {
-    if (this.head >= this.queue.length) return undefined
-    const e = this.queue[this.head++]!
-    // Compact now and then so the array does not grow forever.
-    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.head)
-      this.head = 0
-    }
-    if (this.head === this.queue.length) {
-      this.queue = []
-      this.head = 0
-    }
-    return e
-  }
-
-  private own(p: PatronState<T>, t: TorrentId, asked: PendingEntry<T>, out: Effect[]): void {
+  private own(p: P, t: TorrentId, asked: PendingEntry<P>, out: EffectOut): void {
     if (p.owned.has(t)) return
     p.owned.add(t)
     const os = this.owners.get(t)
-    if (os === undefined) this.owners.set(t, [p])
-    else os.push(p)
-    this.applyPriorities(this.wishes.join(t, p.id, this.ownerIds(t), asked.priorities, asked.otherFiles), out)
+    if (os === undefined) this.owners.set(t, p)
+    else if (Array.isArray(os)) os.push(p)
+    else this.owners.set(t, [os, p])
+    // Most torrents have no wishes at all: then joining changes nothing, and the owner list is not built.
+    if (this.wishes.concerns(t, asked.priorities, asked.otherFiles)) {
+      this.applyPriorities(this.wishes.join(t, p.id, this.ownerIds(t), asked.priorities, asked.otherFiles), out)
+    }
+  }
+
+  /** The owners of `t`, in ownership order, as an array (empty when nobody owns it). */
+  private ownerList(t: TorrentId): readonly P[] {
+    const os = this.owners.get(t)
+    return os === undefined ? [] : Array.isArray(os) ? os : [os]
   }
 
   private ownerIds(t: TorrentId): PatronId[] {
-    return (this.owners.get(t) ?? []).map((o) => o.id)
+    return this.ownerList(t).map((o) => o.id)
   }
 
-  private applyPriorities(changes: readonly EffectivePriority[], out: Effect[]): void {
+  private applyPriorities(changes: readonly EffectivePriority[], out: EffectOut): void {
     for (const c of changes) out.push({ kind: 'engine', command: setFilePriority(c.torrentid, c.file, c.priority) })
   }
 
   /** Remove one owner; close the torrent when it was the last. */
-  private release(p: PatronState<T>, t: TorrentId, out: Effect[]): void {
+  private release(p: P, t: TorrentId, out: EffectOut): void {
     p.owned.delete(t)
     const os = this.owners.get(t)
     if (os === undefined) return
-    const i = os.indexOf(p)
-    if (i < 0) return
-    os.splice(i, 1)
+    const alone = !Array.isArray(os)
+    if (alone) {
+      if (os !== p) return
+    } else {
+      const i = os.indexOf(p)
+      if (i < 0) return
+      os.splice(i, 1)
+      if (os.length === 1) this.owners.set(t, os[0]!)
+    }
     this.applyPriorities(this.wishes.leave(t, p.id), out)
-    if (os.length === 0) {
+    if (alone) {
       this.owners.delete(t)
       this.sendClose(t, out)
     }
   }
 
-  private sendClose(t: TorrentId, out: Effect[]): void {
-    const unanswered = this.queue.length - this.head
-    if (unanswered > 0) {
+  private sendClose(t: TorrentId, out: EffectOut): void {
+    if (this.queue.length > 0) {
       // Older creation requests may still be answered with AlreadyDownloading(t).
       this.closing.push({ torrentid: t, upTo: this.nextSeq - 1 })
       this.closingCount.set(t, (this.closingCount.get(t) ?? 0) + 1)
@@ -451,18 +486,15 @@ export class Router<T = undefined> {
   private forgetClosesUpTo(seq: number): void {
     // Closes are recorded in increasing upTo order; one with upTo < seq was
     // processed by the engine before request seq, so it cannot affect its reply.
-    let i = 0
-    while (i < this.closing.length && this.closing[i]!.upTo < seq) {
-      const t = this.closing[i]!.torrentid
-      const n = (this.closingCount.get(t) ?? 1) - 1
-      if (n <= 0) this.closingCount.delete(t)
-      else this.closingCount.set(t, n)
-      i++
+    for (let c = this.closing.peek(); c !== undefined && c.upTo < seq; c = this.closing.peek()) {
+      this.closing.shift()
+      const n = (this.closingCount.get(c.torrentid) ?? 1) - 1
+      if (n <= 0) this.closingCount.delete(c.torrentid)
+      else this.closingCount.set(c.torrentid, n)
     }
-    if (i > 0) this.closing = this.closing.slice(i)
   }
 
-  private remove(p: PatronState<T>, out: Effect[]): void {
+  private remove(p: P, out: EffectOut): void {
     p.present = false
     this.patrons.delete(p.id)
     for (const t of p.owned) this.release(p, t, out)
@@ -470,7 +502,7 @@ export class Router<T = undefined> {
     p.pending = 0
   }
 
-  private maybeEnd(p: PatronState<T>, out: Effect[]): void {
+  private maybeEnd(p: P, out: EffectOut): void {
     if (p.present && p.commandsEnded && p.pending === 0 && p.owned.size === 0) {
       this.remove(p, out)
       out.push({ kind: 'end', patron: p.id })

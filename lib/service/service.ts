@@ -8,9 +8,9 @@
  */
 import type { Disposable, Scheduler, Sink, Stream } from '@most/types'
 import { servicePassOn, serviceRemove } from '../messages.ts'
-import type { Command, EngineCommand, EngineFeedback, Feedback, PatronId, TorrentStatusUpdate } from '../messages.ts'
+import type { Command, EngineCommand, EngineFeedback, Feedback, PatronId, TorrentId, TorrentStatusUpdate } from '../messages.ts'
 import { PushSource } from './push-source.ts'
-import { Router, type Effect, type RouterSnapshot } from './router.ts'
+import { Router, type Effect, type PatronState, type RouterSnapshot } from './router.ts'
 
 import type { Engine } from '../engine-contract.ts'
 export type { Engine }
@@ -101,17 +101,69 @@ class Session {
   live = true
 }
 
-/** What the drain loop carries out: router effects, tagged with their engine session, or a stop. */
-type Queued =
-  | Exclude<Effect, { kind: 'engine' }>
-  | { readonly kind: 'engine'; readonly command: EngineCommand; readonly generation: number }
-  | { readonly kind: 'stop' }
+/** What the drain loop carries out: router effects, or a stop. */
+type Queued = Effect | { readonly kind: 'stop' }
 
-interface PatronSink {
+const STOP: Queued = Object.freeze({ kind: 'stop' })
+
+/**
+ * A connected patron: the router's state of it and its sink, in one object,
+ * so that a status update reaches the sink from the router's owner list
+ * without a second object per owner. The fields a delivery reads come first
+ * (declared, not initialised by parameter, so their order is this one).
+ */
+class PatronLine implements PatronState {
   readonly sink: Sink<Feedback>
   readonly scheduler: Scheduler
   /** True while the sink is in `Service.sinks` (the fast path checks this instead of the map). */
-  connected: boolean
+  connected = true
+  readonly id: PatronId
+  present = true
+  pending = 0
+  readonly owned = new Set<TorrentId>()
+  commandsEnded = false
+  constructor(id: PatronId, sink: Sink<Feedback>, scheduler: Scheduler) {
+    this.sink = sink
+    this.scheduler = scheduler
+    this.id = id
+  }
+}
+
+/**
+ * A patron's line to the service: one object per patron (not a closure per
+ * verb), so connecting allocates little between one patron's state and the
+ * next one's.
+ */
+class Connection implements PatronConnection {
+  private open = true
+  constructor(
+    private readonly service: Service,
+    private readonly line: PatronLine
+  ) {}
+
+  get id(): PatronId {
+    return this.line.id
+  }
+
+  send(command: Command): void {
+    if (this.open) this.service.send(this.line, command)
+  }
+
+  commandsEnded(): void {
+    if (this.open) this.service.commandsEnded(this.line)
+  }
+
+  commandsFailed(err: Error): void {
+    if (!this.open) return
+    this.open = false
+    this.service.commandsFailed(this.line, err)
+  }
+
+  leave(): void {
+    if (!this.open) return
+    this.open = false
+    this.service.leave(this.line)
+  }
 }
 
 /** Receives the engine's output for one session. */
@@ -137,9 +189,13 @@ class EngineSink implements Sink<EngineFeedback> {
 class Service implements TorrentService {
   // State lives here, outside any run(): the engine's stream is run once per
   // session and routed from this one place, not re-run per patron.
-  private readonly router = new Router<PatronSink>()
-  private readonly sinks = new Map<PatronId, PatronSink>()
+  private readonly router = new Router<PatronLine>()
+  private readonly sinks = new Map<PatronId, PatronLine>()
+  // The effect queue: the router appends its decisions straight to it, and
+  // `generations` holds, at the same index, the engine session each was
+  // decided in (only engine commands look at it).
   private queue: Queued[] = []
+  private generations: number[] = []
   private head = 0
   private draining = false
   private stopQueued = false
@@ -156,37 +212,42 @@ class Service implements TorrentService {
   constructor(private readonly engine: Engine) {}
 
   connect(sink: Sink<Feedback>, scheduler: Scheduler): PatronConnection {
-    const id = this.nextId++
-    const target: PatronSink = { sink, scheduler, connected: true }
-    this.sinks.set(id, target)
-    this.router.add(id, target)
+    const line = new PatronLine(this.nextId++, sink, scheduler)
+    const id = line.id
+    this.sinks.set(id, line)
+    this.router.add(line)
     this.lastScheduler = scheduler
     // While stopping, the new patron waits for the old engine to be gone;
     // stop() then starts a fresh one for it.
     if (this.state === 'idle') this.start(scheduler)
-    let connected = true
-    return {
-      id,
-      send: (command) => {
-        if (connected) this.apply((out) => this.router.inbox(servicePassOn(id, command), out))
-      },
-      commandsEnded: () => {
-        if (connected) this.apply((out) => this.router.commandsEnded(id, out))
-      },
-      commandsFailed: (err) => {
-        if (!connected) return
-        connected = false
-        const s = this.dropSink(id)
-        this.apply((out) => this.router.leave(id, out))
-        if (s !== undefined) safely(() => s.sink.error(s.scheduler.currentTime(), err))
-      },
-      leave: () => {
-        if (!connected) return
-        connected = false
-        this.dropSink(id)
-        this.apply((out) => this.router.inbox(serviceRemove(id), out))
-      }
-    }
+    return new Connection(this, line)
+  }
+
+  /** A patron's command (see {@link PatronConnection.send}). */
+  send(line: PatronLine, command: Command): void {
+    this.router.inbox(servicePassOn(line.id, command), this.queue)
+    this.settle()
+  }
+
+  /** A patron's commands ended (see {@link PatronConnection.commandsEnded}). */
+  commandsEnded(line: PatronLine): void {
+    this.router.commandsEnded(line.id, this.queue)
+    this.settle()
+  }
+
+  /** A patron's commands failed (see {@link PatronConnection.commandsFailed}). */
+  commandsFailed(line: PatronLine, err: Error): void {
+    const s = this.dropSink(line.id)
+    this.router.leave(line.id, this.queue)
+    this.settle()
+    if (s !== undefined) safely(() => s.sink.error(s.scheduler.currentTime(), err))
+  }
+
+  /** A patron leaves (see {@link PatronConnection.leave}). */
+  leave(line: PatronLine): void {
+    this.dropSink(line.id)
+    this.router.inbox(serviceRemove(line.id), this.queue)
+    this.settle()
   }
 
   inspect(): ServiceSnapshot {
@@ -202,7 +263,10 @@ class Service implements TorrentService {
   onFeedback(session: Session, msg: EngineFeedback): void {
     if (!session.live) return
     if (msg.type === 'TorrentStatusUpdate' && !this.draining && this.head === this.queue.length) this.fastUpdate(msg)
-    else this.apply((out) => this.router.feedback(msg, out))
+    else {
+      this.router.feedback(msg, this.queue)
+      this.settle()
+    }
   }
 
   onEngineStopped(session: Session, err: Error | undefined): void {
@@ -214,7 +278,8 @@ class Service implements TorrentService {
     session.disposable?.dispose()
     const reason =
       err === undefined ? 'engine stopped: its output ended' : `engine stopped: it failed: ${err.message}`
-    this.apply((out) => this.router.engineStopped(reason, err, out))
+    this.router.engineStopped(reason, err, this.queue)
+    this.settle()
   }
 
   // -------------------------------------------------------------------------
@@ -282,8 +347,8 @@ class Service implements TorrentService {
     if (owners === undefined) return
     this.draining = true
     try {
-      if (owners.length === 1) this.deliver(owners[0]!.id, owners[0]!.target, msg)
-      else for (const o of owners.slice()) this.deliver(o.id, o.target, msg) // a sink may change the owners
+      if (owners instanceof PatronLine) this.deliver(owners, msg)
+      else for (const o of owners.slice()) this.deliver(o, msg) // a sink may change the owners
     } finally {
       this.draining = false
     }
@@ -291,20 +356,21 @@ class Service implements TorrentService {
   }
 
   /** Give one message to a connected patron; a throwing sink is that patron's failure. */
-  private deliver(id: PatronId, s: PatronSink, message: Feedback): void {
+  private deliver(s: PatronLine, message: Feedback): void {
     if (!s.connected) return
     try {
       s.sink.event(s.scheduler.currentTime(), message)
     } catch (err) {
       // A throwing sink is that patron's failure: it leaves, the others go on.
-      this.dropSink(id)
-      this.apply((out) => this.router.leave(id, out))
+      this.dropSink(s.id)
+      this.router.leave(s.id, this.queue)
+      this.settle()
       safely(() => s.sink.error(s.scheduler.currentTime(), asError(err)))
     }
   }
 
   /** Forget a patron's sink (it gets nothing more from the queue or the fast path). */
-  private dropSink(id: PatronId): PatronSink | undefined {
+  private dropSink(id: PatronId): PatronLine | undefined {
     const s = this.sinks.get(id)
     if (s === undefined) return undefined
     s.connected = false
@@ -312,14 +378,17 @@ class Service implements TorrentService {
     return s
   }
 
-  /** Run one routing decision and carry out its effects. */
-  private apply(decide: (out: Effect[]) => void): void {
-    const out: Effect[] = []
-    decide(out)
-    for (const e of out) this.queue.push(e.kind === 'engine' ? { ...e, generation: this.generation } : e)
+  /**
+   * After a routing decision (which the router appended to the queue): tag
+   * what it queued with the current engine generation, queue the engine's
+   * stop when nobody is left, and carry everything out.
+   */
+  private settle(): void {
+    for (let i = this.generations.length; i < this.queue.length; i++) this.generations.push(this.generation)
     if (this.router.size === 0 && this.state === 'running' && !this.stopQueued) {
       this.stopQueued = true
-      this.queue.push({ kind: 'stop' })
+      this.queue.push(STOP)
+      this.generations.push(this.generation)
     }
     this.drain()
   }
@@ -335,21 +404,27 @@ class Service implements TorrentService {
     this.draining = true
     try {
       while (this.head < this.queue.length) {
-        const e = this.queue[this.head++]!
-        this.perform(e)
+        const i = this.head++
+        this.perform(this.queue[i]!, this.generations[i]!)
       }
     } finally {
-      this.queue = this.queue.slice(this.head)
+      if (this.head === this.queue.length) {
+        this.queue.length = 0
+        this.generations.length = 0
+      } else {
+        this.queue = this.queue.slice(this.head)
+        this.generations = this.generations.slice(this.head)
+      }
       this.head = 0
       this.draining = false
     }
   }
 
-  private perform(e: Queued): void {
+  private perform(e: Queued, generation: number): void {
     switch (e.kind) {
       case 'engine':
         const session = this.session
-        if (session !== undefined && session.live && session.generation === e.generation) {
+        if (session !== undefined && session.live && session.generation === generation) {
           try {
             session.commands.event(e.command)
           } catch (err) {
@@ -359,7 +434,7 @@ class Service implements TorrentService {
         return
       case 'deliver': {
         const s = this.sinks.get(e.patron)
-        if (s !== undefined) this.deliver(e.patron, s, e.message)
+        if (s !== undefined) this.deliver(s, e.message)
         return
       }
       case 'end':

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Readable } from 'node:stream'
 import { contentType } from './content-type.ts'
@@ -154,6 +154,8 @@ export async function startStreamServer(catalog: TorrentCatalog, opts: StreamSer
   const host = opts.host ?? '127.0.0.1'
   const allowed = new Set((opts.allowedHosts ?? [...LOOPBACK, host]).map((h) => h.toLowerCase()))
   const active = new Set<Readable>()
+  // node:http loads with the first server: an engine that never serves pays nothing for it.
+  const { createServer } = await import('node:http')
   const server = createServer((req, res) => {
     try {
       handle(catalog, allowed, active, req, res)

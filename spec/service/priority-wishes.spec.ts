@@ -35,6 +35,19 @@ test('wishes: the highest wins, an owner that named nothing wants everything, le
   assert.equal(w.size(), 0)
 })
 
+test('wishes: concerns() is false exactly when a join could change nothing (the router skips the join then)', () => {
+  const w = new PriorityWishes()
+  assert.equal(w.concerns('t'), false, 'nobody wished anything, the joiner wants everything')
+  assert.equal(w.concerns('t', []), false)
+  assert.equal(w.concerns('t', undefined, 'normal'), false)
+  assert.equal(w.concerns('t', ['normal']), true, 'a file named normal is still named')
+  assert.equal(w.concerns('t', undefined, 'skip'), true)
+  w.set('t', 1, [1], 0, 'skip')
+  assert.equal(w.concerns('t'), true, 'an owner wished something: a new owner wanting everything lifts the skip')
+  assert.deepEqual(w.join('t', 2, [1, 2]), [{ torrentid: 't', file: 0, priority: 'normal' }])
+  assert.equal(w.concerns('u'), false, 'other torrents are not concerned')
+})
+
 test('wishes: a file named normal stays normal when its owner then skips the others', () => {
   const w = new PriorityWishes()
   assert.deepEqual(w.join('t', 2, [2], ['normal']), [])

@@ -29,7 +29,7 @@ export interface EngineModelOptions {
   delay?: (label: string) => Promise<unknown>
   /** Called when a CloseTorrent reaches the engine, before it takes effect. */
   onClose?: (id: TorrentId, running: boolean) => void
-  /** Keep the logs `received` and `replyFor` (default true; benches turn it off). */
+  /** Keep the logs `received`, `replyFor` and `hashOf` (default true; benches turn it off). */
   record?: boolean
   /** Called while a run is being disposed (after its torrents stopped). */
   onDispose?: () => void
@@ -92,7 +92,7 @@ export class EngineModel {
   readonly received: EngineCommand[] = []
   /** The reply chosen for each tagged request (unless `record: false`). */
   readonly replyFor = new Map<string, CreationReply>()
-  /** Info hash of every torrent id ever created. */
+  /** Info hash of every torrent id ever created (unless `record: false`). */
   readonly hashOf = new Map<TorrentId, string>()
   private nextId = 1
 
@@ -169,14 +169,15 @@ export class EngineModel {
     let reply: CreationReply
     if (tag.startsWith('bad')) reply = torrentStartFail('undecodable metainfo')
     else {
-      const hash = tag.split('#')[0]!
+      const cut = tag.indexOf('#')
+      const hash = cut < 0 ? tag : tag.slice(0, cut)
       const existing = run.byHash.get(hash)
       if (existing !== undefined) reply = torrentAlreadyDownloading(existing)
       else {
         const id = `T${this.nextId++}`
         run.running.set(id, hash)
         run.byHash.set(hash, id)
-        this.hashOf.set(id, hash)
+        if (this.opts.record !== false) this.hashOf.set(id, hash)
         reply = newTorrentCreated(id, '/dl')
       }
     }

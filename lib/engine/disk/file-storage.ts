@@ -7,11 +7,12 @@
  * @module
  */
 import { open, stat as fsStat, type FileHandle } from 'node:fs/promises'
-import { constants } from 'node:fs'
+import { constants, readSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import type { FileEntry, Storage } from '../contracts.ts'
 import { fileOrder, firstEndingAfter } from './file-order.ts'
 import { makeFolder } from './make-folder.ts'
+import { SyncIoGate } from '../policy/sync-io.ts'
 
 /** Options of {@link openFileStorage}. */
 export interface FileStorageOptions {
@@ -23,6 +24,16 @@ export interface FileStorageOptions {
   readonly maxOpenFiles?: number
   /** Which files ensureFiles() (and so the first write) creates; default every non-pad file. Files written to are created regardless. */
   readonly create?: (file: number) => boolean
+  /**
+   * Write on the calling thread while the kernel takes writes quickly
+   * (policy/sync-io.ts); default true. False sends every write through the
+   * thread pool.
+   */
+  readonly syncWrites?: boolean
+  /** Read on the calling thread while reads come quickly (from the page cache); default true. */
+  readonly syncReads?: boolean
+  /** Clock (ms) that times synchronous writes and reads; default `performance.now`. */
+  readonly now?: () => number
 }
 
 /** {@link Storage} plus a few extras the engine may use. */
@@ -39,10 +50,19 @@ export interface FileStorage extends Storage {
   sync(): Promise<void>
 }
 
+/**
+ * Largest read done on the calling thread: an upload's span, a streamed
+ * block. The checker's multi-MiB reads stay on the thread pool, where they
+ * overlap with the hashing.
+ */
+export const SYNC_READ_MAX = 256 * 1024
+
 interface HandleEntry {
   readonly handle: Promise<FileHandle>
   readonly writable: boolean
   users: number
+  /** The open handle's descriptor once it resolved (-1 before, and once it is being closed). */
+  fd: number
 }
 
 interface Segment {
@@ -118,6 +138,13 @@ class DiskStorage implements FileStorage {
   private closed = false
   private closing: Promise<void> | null = null
   private created: Promise<void> | null = null
+  /** ensureFiles() succeeded: writes need wait for nothing but their handles. */
+  private ensured = false
+  /** When writes may run synchronously (null: never). */
+  private readonly gate: SyncIoGate | null
+  /** When reads may run synchronously (null: never); apart from writes: a slow disk read says nothing of the page cache's writes. */
+  private readonly readGate: SyncIoGate | null
+  private readonly now: () => number
 
   constructor(
     private readonly files: readonly FileEntry[],
@@ -127,9 +154,16 @@ class DiskStorage implements FileStorage {
   ) {
     this.maxOpen = Math.max(1, opts.maxOpenFiles ?? 64)
     this.order = fileOrder(files)
+    this.now = opts.now ?? (() => performance.now())
+    this.gate = opts.syncWrites === false || opts.readonly === true ? null : new SyncIoGate(this.now)
+    this.readGate = opts.syncReads === false ? null : new SyncIoGate(this.now)
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
+    if (this.gate !== null && this.ensured && !this.closed && this.gate.allowed()) {
+      const done = this.writeNow(offset, data)
+      if (done !== null) return done
+    }
     return this.track(async () => {
       if (this.opts.readonly) throw new Error('storage is read-only')
       await this.ensureFiles()
@@ -148,12 +182,63 @@ class DiskStorage implements FileStorage {
     })
   }
 
+  /**
+   * The range's segments when every file they touch has a handle open (a
+   * writable one for `write`); null when one is not open yet; a rejected
+   * promise for a range outside the torrent.
+   */
+  private openSegments(offset: number, length: number, write: boolean): Segment[] | Promise<never> | null {
+    let segments: Segment[]
+    try {
+      segments = this.segments(offset, length)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    for (const s of segments) {
+      if (this.files[s.file]!.pad) continue
+      const e = this.handles.get(s.file)
+      if (e === undefined || e.fd < 0 || (write && !e.writable)) return null
+    }
+    return segments
+  }
+
+  /**
+   * The write on this thread, when every file it touches has a writable
+   * handle open already (else null: the caller takes the thread pool path,
+   * which opens them). Settled before it returns.
+   */
+  private writeNow(offset: number, data: Uint8Array): Promise<void> | null {
+    const segments = this.openSegments(offset, data.length, true)
+    if (segments === null || segments instanceof Promise) return segments
+    const started = this.now()
+    for (const s of segments) {
+      if (this.files[s.file]!.pad) continue
+      const e = this.handles.get(s.file)!
+      // LRU: most recent last (as withHandle keeps it).
+      this.handles.delete(s.file)
+      this.handles.set(s.file, e)
+      const fd = e.fd
+      try {
+        let done = 0
+        while (done < s.length) done += writeSync(fd, data, s.at + done, s.length - done, s.position + done)
+      } catch (err) {
+        return Promise.reject(describe(err, 'writing', this.paths[s.file]!))
+      }
+    }
+    this.gate!.took(this.now() - started)
+    return Promise.resolve()
+  }
+
   read(offset: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(length) || length < 0) return Promise.reject(new RangeError(`bad length ${length}`))
     return this.readInto(offset, new Uint8Array(length))
   }
 
   readInto(offset: number, out: Uint8Array): Promise<Uint8Array> {
+    if (this.readGate !== null && out.length <= SYNC_READ_MAX && !this.closed && this.readGate.allowed()) {
+      const done = this.readNow(offset, out)
+      if (done !== null) return done
+    }
     return this.track(async () => {
       const segments = this.segments(offset, out.length)
       // files are contiguous in valid metainfo; if not, the gaps must not keep stale bytes
@@ -176,6 +261,39 @@ class DiskStorage implements FileStorage {
       )
       return out
     })
+  }
+
+  /**
+   * The read on this thread, when every file it touches has a handle open
+   * already (else null: the thread pool path opens them). Settled before it
+   * returns. Reads that miss the page cache wait for the disk: the gate
+   * (policy/sync-io.ts) sends reads back to the thread pool after a slow one.
+   */
+  private readNow(offset: number, out: Uint8Array): Promise<Uint8Array> | null {
+    const segments = this.openSegments(offset, out.length, false)
+    if (segments === null || segments instanceof Promise) return segments
+    if (segments.reduce((n, s) => n + s.length, 0) !== out.length) out.fill(0)
+    const started = this.now()
+    for (const s of segments) {
+      let done = 0
+      if (!this.files[s.file]!.pad) {
+        const e = this.handles.get(s.file)!
+        this.handles.delete(s.file)
+        this.handles.set(s.file, e)
+        try {
+          while (done < s.length) {
+            const n = readSync(e.fd, out, s.at + done, s.length - done, s.position + done)
+            if (n === 0) break // past the end of a short file
+            done += n
+          }
+        } catch (err) {
+          return Promise.reject(describe(err, 'reading', this.paths[s.file]!))
+        }
+      }
+      if (done < s.length) out.fill(0, s.at + done, s.at + s.length)
+    }
+    this.readGate!.took(this.now() - started)
+    return Promise.resolve(out)
   }
 
   stat(): Promise<ReadonlyArray<{ size: number; mtimeMs: number } | null>> {
@@ -204,6 +322,7 @@ class DiskStorage implements FileStorage {
         if (this.paths[i] === null || this.opts.create?.(i) === false) continue
         await this.withHandle(i, true, async () => {})
       }
+      this.ensured = true
     })().catch((err) => {
       this.created = null
       throw err
@@ -274,8 +393,12 @@ class DiskStorage implements FileStorage {
       entry = undefined
     }
     if (entry === undefined) {
-      entry = { handle: this.openFile(i, write), writable: write, users: 0 }
+      entry = { handle: this.openFile(i, write), writable: write, users: 0, fd: -1 }
       this.handles.set(i, entry)
+      const opened = entry
+      entry.handle.then((h) => {
+        if (this.handles.get(i) === opened) opened.fd = h.fd
+      }, () => {})
       // a failed open must not stay cached
       entry.handle.catch(() => {
         if (this.handles.get(i) === entry) this.handles.delete(i)

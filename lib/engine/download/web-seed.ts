@@ -10,8 +10,8 @@
  * @internal
  * @module
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http'
+import type { Agent as HttpsAgent } from 'node:https'
 import { fileSpans, fileUrl, WebSeedLayoutError, runBytes, type WebSeedLayout } from './web-seed-layout.ts'
 
 /** How a web seed fetch failed. */
@@ -55,6 +55,19 @@ export interface WebSeedOptions {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 
+/** node:http and node:https, loaded with the first web seed fetch (most torrents have no web seed). */
+let clients: Promise<[typeof import('node:http'), typeof import('node:https')]> | null = null
+const httpClients = (): Promise<[typeof import('node:http'), typeof import('node:https')]> =>
+  (clients ??= Promise.all([import('node:http'), import('node:https')]))
+
+/** A seed's two keep-alive agents and the request functions they go with. */
+interface Clients {
+  readonly http: HttpAgent
+  readonly https: HttpsAgent
+  readonly httpRequest: (typeof import('node:http'))['request']
+  readonly httpsRequest: (typeof import('node:https'))['request']
+}
+
 /**
  * One web seed of one torrent.
  *
@@ -66,8 +79,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308])
  * ```
  */
 export class WebSeed {
-  private readonly http: HttpAgent
-  private readonly https: HttpsAgent
+  /** Made on the first fetch; null until then and after close(). */
+  private clients: Clients | null = null
+  private closed = false
   private readonly opts: Required<Omit<WebSeedOptions, 'ca'>> & Pick<WebSeedOptions, 'ca'>
 
   /**
@@ -82,8 +96,21 @@ export class WebSeed {
       userAgent: options.userAgent ?? 'torrent-patron',
       ...(options.ca !== undefined ? { ca: options.ca } : {})
     }
-    this.http = new HttpAgent({ keepAlive: true, maxSockets: 4 })
-    this.https = new HttpsAgent({ keepAlive: true, maxSockets: 4, ...(options.ca !== undefined ? { ca: options.ca } : {}) })
+  }
+
+  /** The keep-alive agents, made once (after close(), fresh ones that are not kept: the fetch still runs). */
+  private async agents(): Promise<Clients> {
+    if (this.clients !== null) return this.clients
+    const [http, https] = await httpClients()
+    if (this.clients !== null) return this.clients
+    const made: Clients = {
+      http: new http.Agent({ keepAlive: !this.closed, maxSockets: 4 }),
+      https: new https.Agent({ keepAlive: !this.closed, maxSockets: 4, ...(this.opts.ca !== undefined ? { ca: this.opts.ca } : {}) }),
+      httpRequest: http.request,
+      httpsRequest: https.request
+    }
+    if (!this.closed) this.clients = made
+    return made
   }
 
   /**
@@ -100,6 +127,7 @@ export class WebSeed {
       throw new WebSeedError('refused', (err as Error).message)
     }
     const out = Buffer.alloc(range.end - range.start)
+    const clients = spans.some((span) => !span.pad) ? await this.agents() : null
     for (const span of spans) {
       if (span.pad) continue
       let url: string
@@ -110,18 +138,21 @@ export class WebSeed {
         throw err
       }
       const fileLength = this.layout.files[span.file]?.length ?? 0
-      await this.getRange(url, span.fileOffset, span.length, fileLength, out, span.runOffset, this.opts.maxRedirects, signal)
+      await this.getRange(clients!, url, span.fileOffset, span.length, fileLength, out, span.runOffset, this.opts.maxRedirects, signal)
     }
     return out
   }
 
   /** Close kept-alive connections. */
   close(): void {
-    this.http.destroy()
-    this.https.destroy()
+    this.closed = true
+    this.clients?.http.destroy()
+    this.clients?.https.destroy()
+    this.clients = null
   }
 
   private getRange(
+    clients: Clients,
     url: string,
     offset: number,
     length: number,
@@ -157,8 +188,8 @@ export class WebSeed {
         resolve()
       }
       const onAbort = (): void => fail(new WebSeedError('aborted', 'web seed: aborted'))
-      const req = (secure ? httpsRequest : httpRequest)(target, {
-        agent: secure ? this.https : this.http,
+      const req = (secure ? clients.httpsRequest : clients.httpRequest)(target, {
+        agent: secure ? clients.https : clients.http,
         headers: { Range: `bytes=${offset}-${offset + length - 1}`, 'Accept-Encoding': 'identity', 'User-Agent': this.opts.userAgent }
       })
       signal?.addEventListener('abort', onAbort)
@@ -179,7 +210,7 @@ export class WebSeed {
           }
           settled = true
           signal?.removeEventListener('abort', onAbort)
-          this.getRange(next, offset, length, fileLength, out, at, redirectsLeft - 1, signal).then(resolve, reject)
+          this.getRange(clients, next, offset, length, fileLength, out, at, redirectsLeft - 1, signal).then(resolve, reject)
           return
         }
         const problem = checkStatus(res, url, offset, length, fileLength)

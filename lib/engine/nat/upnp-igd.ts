@@ -13,7 +13,6 @@
  * @internal
  * @module
  */
-import http from 'node:http'
 
 /** Longest wait for one HTTP exchange with the gateway (ms). */
 const HTTP_TIMEOUT = 3000
@@ -75,8 +74,10 @@ interface HttpReply {
   readonly localAddress: string
 }
 
-const exchange = (url: string, init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string }): Promise<HttpReply> =>
-  new Promise((resolve, reject) => {
+const exchange = async (url: string, init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string }): Promise<HttpReply> => {
+  // node:http loads only when a gateway is asked over UPnP.
+  const http = await import('node:http')
+  return new Promise((resolve, reject) => {
     const req = http.request(url, { method: init.method, headers: { Connection: 'close', ...init.headers }, agent: false })
     let localAddress = ''
     const timer = setTimeout(() => req.destroy(new Error(`no answer from ${url} within ${HTTP_TIMEOUT} ms`)), HTTP_TIMEOUT)
@@ -102,6 +103,7 @@ const exchange = (url: string, init: { method: 'GET' | 'POST'; headers?: Record<
     })
     req.end(init.body)
   })
+}
 
 /**
  * Read the description at `location` and pick its port-mapping service.

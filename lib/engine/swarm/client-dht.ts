@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from 'node:path'
-import { createDht, loadDhtState, PUBLIC_BOOTSTRAP, type Dht } from './dht.ts'
+import type { Dht } from './dht.ts'
 
 /**
  * DHT settings of `ClientOptions.dht` when given as an object.
@@ -113,6 +113,8 @@ export class ClientDht {
   constructor (private readonly opts: ClientDhtOptions) {
     const stateFile = this.stateFile = opts.stateFile ?? join(opts.folder, '.torrent-patron', 'dht.json')
     this.node = (async () => {
+      // bittorrent-dht and its dependencies load only for a client that runs a DHT.
+      const { createDht, loadDhtState, PUBLIC_BOOTSTRAP } = await import('./dht.ts')
       const state = await loadDhtState(stateFile)
       if (this.closed) return null
       const dht = createDht({

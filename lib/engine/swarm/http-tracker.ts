@@ -10,6 +10,7 @@
  * @module
  */
 import { AnnounceError, httpReply, type AnnounceParams, type AnnounceReply } from './tracker-reply.ts'
+import { httpGet } from './http-get.ts'
 
 /** Largest announce answer read (libtorrent's default cap is the same 1 MiB). */
 export const MAX_HTTP_ANSWER = 1024 * 1024
@@ -87,22 +88,20 @@ export const announceHttp = async (url: string, p: AnnounceParams, opts: HttpAnn
   const signal = AbortSignal.any(signals)
   let target = announceQuery(url, p)
   try {
+    const cap = opts.maxBytes ?? MAX_HTTP_ANSWER
     for (let hop = 0; ; hop++) {
-      const res = await fetch(target, { signal, redirect: 'manual', headers: { 'user-agent': 'torrent-patron', 'accept-encoding': 'identity' } })
+      const res = await httpGet(target, { signal, maxBytes: cap, headers: { 'user-agent': 'torrent-patron', 'accept-encoding': 'identity' } })
       if (res.status >= 300 && res.status < 400) {
-        await res.body?.cancel()
-        const location = res.headers.get('location')
-        if (location === null) throw new AnnounceError(`HTTP ${res.status} without a Location`)
+        if (res.location === null) throw new AnnounceError(`HTTP ${res.status} without a Location`)
         if (hop >= MAX_REDIRECTS) throw new AnnounceError(`more than ${MAX_REDIRECTS} redirects`)
-        const next = new URL(location, target)
+        const next = new URL(res.location, target)
         if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new AnnounceError(`redirected to ${next.protocol} (not HTTP)`)
         target = next.href
         continue
       }
-      const cap = opts.maxBytes ?? MAX_HTTP_ANSWER
-      const body = await readCapped(res, cap)
+      const body = res.body
       if (body === null) throw new AnnounceError(`answer larger than ${cap} bytes`)
-      if (!res.ok) {
+      if (res.status < 200 || res.status > 299) {
         // A refusal with a reason is worth more than the status code.
         let reason = ''
         try {
@@ -118,34 +117,7 @@ export const announceHttp = async (url: string, p: AnnounceParams, opts: HttpAnn
     if (err instanceof AnnounceError) throw err
     if (opts.signal?.aborted) throw new AnnounceError('aborted')
     if (signals[0]!.aborted) throw new AnnounceError(`no answer within ${Math.round(timeout / 1000)} s`)
-    const e = err as Error & { cause?: { code?: string; message?: string } }
-    throw new AnnounceError(e.cause?.code ?? e.cause?.message ?? e.message ?? String(err))
+    const e = err as Error & { code?: string }
+    throw new AnnounceError(e.code ?? e.message ?? String(err))
   }
-}
-
-/**
- * A response body read up to `cap` bytes, or null when it is longer (the rest is not read).
- *
- * @example
- * ```ts
- * const body = await readCapped(await fetch(url), 1024 * 1024)
- * if (body === null) throw new Error('answer too large')
- * ```
- */
-export const readCapped = async (res: Response, cap: number): Promise<Uint8Array | null> => {
-  if (res.body === null) return new Uint8Array(0)
-  const chunks: Uint8Array[] = []
-  let size = 0
-  const reader = res.body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.length
-    if (size > cap) {
-      await reader.cancel().catch(() => {})
-      return null
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks)
 }

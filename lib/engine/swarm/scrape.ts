@@ -10,7 +10,8 @@
  */
 import { bdecode, isBytes, isDict, isInt, latin1, type BDict, type BValue } from '../metainfo/bdecode-guard.ts'
 import { UDP_ACTION, u32, udpTrackerRequest } from './udp-tracker.ts'
-import { percentBytes, readCapped } from './http-tracker.ts'
+import { MAX_REDIRECTS, percentBytes } from './http-tracker.ts'
+import { httpGet } from './http-get.ts'
 
 /** One tracker's counts for one torrent. */
 export interface ScrapeCounts {
@@ -85,13 +86,23 @@ export const scrape = async (announce: string, infoHash: Uint8Array, opts: Scrap
 
 const scrapeHttp = async (url: string, infoHash: Uint8Array, opts: ScrapeOptions): Promise<ScrapeCounts> => {
   const signals = [AbortSignal.timeout(opts.timeoutMs ?? 15000), ...(opts.signal ? [opts.signal] : [])]
-  const res = await fetch(`${url}${url.includes('?') ? '&' : '?'}info_hash=${percentBytes(infoHash)}`, { signal: AbortSignal.any(signals) })
-  if (!res.ok) {
-    await res.body?.cancel()
-    throw new ScrapeError(`scrape ${url}: HTTP ${res.status}`)
+  const signal = AbortSignal.any(signals)
+  let target = `${url}${url.includes('?') ? '&' : '?'}info_hash=${percentBytes(infoHash)}`
+  for (let hop = 0; ; hop++) {
+    const res = await httpGet(target, { signal, maxBytes: MAX_HTTP_BODY })
+    if (res.status >= 300 && res.status < 400 && res.location !== null && hop < MAX_REDIRECTS) {
+      const next = new URL(res.location, target)
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new ScrapeError(`scrape ${url}: redirected to ${next.protocol} (not HTTP)`)
+      target = next.href
+      continue
+    }
+    if (res.status < 200 || res.status > 299) throw new ScrapeError(`scrape ${url}: HTTP ${res.status}`)
+    if (res.body === null) throw new ScrapeError(`scrape ${url}: answer larger than ${MAX_HTTP_BODY} bytes`)
+    return countsOf(res.body, infoHash, url)
   }
-  const body = await readCapped(res, MAX_HTTP_BODY)
-  if (body === null) throw new ScrapeError(`scrape ${url}: answer larger than ${MAX_HTTP_BODY} bytes`)
+}
+
+const countsOf = (body: Uint8Array, infoHash: Uint8Array, url: string): ScrapeCounts => {
   const decoded = bdecode(body)
   if (!decoded.ok) throw new ScrapeError(`scrape ${url}: the answer is not bencode (${decoded.reason})`)
   return countsFromBencode(decoded.value, infoHash, url)

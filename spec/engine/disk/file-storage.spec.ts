@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
-import { openFileStorage } from '../../../lib/engine/disk/file-storage.ts'
+import { openFileStorage, SYNC_READ_MAX } from '../../../lib/engine/disk/file-storage.ts'
+import { SLOW_SYNC_MS } from '../../../lib/engine/policy/sync-io.ts'
 import type { FileEntry } from '../../../lib/engine/contracts.ts'
 
 async function tempDir(t: { after(fn: () => unknown): void }): Promise<string> {
@@ -221,4 +222,78 @@ test('a full disk rejects with "disk full writing <file>" (a symlink to /dev/ful
     assert.match(err.message, /^disk full writing .*d\.bin \(ENOSPC\)$/)
     return true
   })
+})
+
+test('once a file is open, writes land on disk before write() returns; a slow one sends the next to the thread pool', async (t) => {
+  const folder = await tempDir(t)
+  const files = layout([{ path: ['a.bin'], length: 64 }, { path: ['b.bin'], length: 64 }])
+  // Each reading of the clock moves it past SLOW_SYNC_MS: every synchronous write looks slow.
+  let clock = 0
+  const storage = await openFileStorage(folder, files, { now: () => (clock += SLOW_SYNC_MS + 1) })
+  t.after(() => storage.close())
+  const { readFileSync } = await import('node:fs')
+  const onDisk = (name: string): Buffer => readFileSync(path.join(folder, name))
+  await storage.write(0, new Uint8Array(8).fill(1)) // opens the files (thread pool)
+  // Open now, and the gate open: this write, across both files, is done when write() returns.
+  const sync = storage.write(60, new Uint8Array(8).fill(2))
+  assert.deepEqual([...onDisk('a.bin').subarray(60, 64)], [2, 2, 2, 2])
+  assert.deepEqual([...onDisk('b.bin').subarray(0, 4)], [2, 2, 2, 2])
+  await sync
+  // It was slow by the clock: the next goes through the thread pool (not yet on disk when write() returns).
+  const pooled = storage.write(8, new Uint8Array(8).fill(3))
+  assert.deepEqual([...onDisk('a.bin').subarray(8, 16)], [0, 0, 0, 0, 0, 0, 0, 0])
+  await pooled
+  assert.deepEqual([...onDisk('a.bin').subarray(8, 16)], [3, 3, 3, 3, 3, 3, 3, 3])
+})
+
+test('syncWrites: false sends every write through the thread pool', async (t) => {
+  const folder = await tempDir(t)
+  const storage = await openFileStorage(folder, layout([{ path: ['a.bin'], length: 32 }]), { syncWrites: false })
+  t.after(() => storage.close())
+  const { readFileSync } = await import('node:fs')
+  await storage.write(0, new Uint8Array(4).fill(1))
+  const w = storage.write(4, new Uint8Array(4).fill(2))
+  // Not written yet when write() returns: the file still ends after the first write.
+  assert.equal(readFileSync(path.join(folder, 'a.bin')).length, 4)
+  await w
+  assert.deepEqual([...readFileSync(path.join(folder, 'a.bin')).subarray(4, 8)], [2, 2, 2, 2])
+})
+
+test('a synchronous write that fails rejects with a sentence, and the storage goes on', async (t) => {
+  const folder = await tempDir(t)
+  const storage = await openFileStorage(folder, layout([{ path: ['a.bin'], length: 32 }]))
+  t.after(() => storage.close())
+  await storage.write(0, new Uint8Array(4).fill(1))
+  // A range outside the torrent is refused before any write, as on the thread pool path.
+  await assert.rejects(async () => storage.write(30, new Uint8Array(4)), /outside the torrent/)
+  await storage.write(4, new Uint8Array(4).fill(2))
+  assert.deepEqual([...(await storage.read(0, 8))], [1, 1, 1, 1, 2, 2, 2, 2])
+})
+
+test('reads of open files up to SYNC_READ_MAX are filled before readInto() returns; larger ones, and syncReads: false, use the thread pool', async (t) => {
+  const folder = await tempDir(t)
+  const size = SYNC_READ_MAX * 2
+  const files = layout([{ path: ['a.bin'], length: size }])
+  const storage = await openFileStorage(folder, files)
+  t.after(() => storage.close())
+  await storage.write(0, new Uint8Array(size).fill(7)) // opens the file
+  const small = new Uint8Array(SYNC_READ_MAX)
+  const p = storage.readInto(0, small)
+  assert.equal(small[0], 7)
+  assert.equal(small[SYNC_READ_MAX - 1], 7)
+  assert.equal(await p, small)
+  const large = new Uint8Array(SYNC_READ_MAX + 1)
+  const q = storage.readInto(0, large)
+  assert.equal(large[0], 0)
+  await q
+  assert.equal(large[SYNC_READ_MAX], 7)
+
+  const pooled = await openFileStorage(folder, files, { syncReads: false })
+  t.after(() => pooled.close())
+  await pooled.read(0, 1) // opens the file
+  const out = new Uint8Array(16)
+  const r = pooled.readInto(0, out)
+  assert.equal(out[0], 0)
+  await r
+  assert.equal(out[0], 7)
 })

@@ -94,3 +94,41 @@ test('a hybrid: its v1 connections are never asked, even when the peer set the v
   assert.match(((await closed) as [string])[0], /do not verify/)
   assert.equal(askedV1, 0)
 })
+
+test('smart ban of a hybrid: an upgraded peer\'s leaves name a liar in the file\'s bytes; a lie in the pad bytes is left to the v1 judgement', async () => {
+  // One file of a piece and a half: piece 1 holds two leaves of data, then pad bytes that only SHA-1 covers.
+  const t = v2TorrentOf([new Uint8Array(randomBytes(PIECE + PIECE / 2))], PIECE)
+  const meta = { ...t.meta, version: 'hybrid' as const }
+  const x = await peer({ serve: hashServer(meta, (p) => Promise.resolve(t.piece(p)))! })
+  x.wire.speaksV2 = true
+  const blame = v2Blame(meta, () => [x])!
+  assert.equal(blame.bytes(1), PIECE / 2)
+  const run = (corrupt: number) => {
+    const banned: string[] = []
+    let asked: Promise<unknown> = Promise.resolve()
+    const ban = new SmartBan({
+      banStrikes: 1,
+      blockSize: LEAF_SIZE,
+      picker: { failed: () => {}, restrict: () => {} },
+      canRefetch: () => true,
+      closed: () => false,
+      onBan: (key) => banned.push(key),
+      v2: { bytes: blame.bytes, leaves: (p) => (asked = blame.leaves(p)) as Promise<Uint8Array[] | null> }
+    })
+    ban.sender('honest:1', 'H')
+    ban.sender('liar:1', 'L')
+    const bad = t.piece(1)
+    bad[corrupt * LEAF_SIZE + 7]! ^= 0x01
+    ban.failed(1, { senders: new Map([['honest:1', 2 * LEAF_SIZE], ['liar:1', 2 * LEAF_SIZE]]), from: ['honest:1', 'liar:1', 'honest:1', 'liar:1'], data: (use) => use(bad) }, () => {})
+    return { ban, banned, asked: () => asked }
+  }
+  const inData = run(1)
+  await inData.asked()
+  assert.deepEqual(inData.banned, ['L'], 'block 1 (file bytes) names its sender from the leaves')
+  const inPad = run(3)
+  await inPad.asked()
+  assert.deepEqual(inPad.banned, [], 'no leaf differs: the leaves cannot name anyone')
+  inPad.ban.passed(1, t.piece(1))
+  assert.deepEqual(inPad.banned, ['L'], 'the v1 judgement names the sender of the bad pad block once the piece passes')
+  assert.equal(inPad.ban.strikesOf('H'), 0)
+})

@@ -1,6 +1,7 @@
 """A python3-libtorrent peer for tests, driven by one JSON argument.
 
-{"torrent": PATH, "save": DIR, "port": N, "settings": {...}, "connect": [[HOST, PORT], ...], "strictLocal": BOOL}
+{"torrent": PATH, "save": DIR, "port": N, "settings": {...}, "connect": [[HOST, PORT], ...], "strictLocal": BOOL,
+ "localUploadLimit": BYTES_PER_SECOND}
 
 Prints JSON lines to stdout: {"type": "listening", "port": N}, a "status" line
 every 200 ms (progress, state, peers, pieces), and a "peer_log" line for every
@@ -27,6 +28,11 @@ if cfg.get('strictLocal'):
     # Peers on 127.0.0.1 are in libtorrent's local class, which ignores unchoke slots.
     info = ses.get_peer_class(ses.local_peer_class_id)
     info['ignore_unchoke_slots'] = False
+    ses.set_peer_class(ses.local_peer_class_id, info)
+if cfg.get('localUploadLimit'):
+    # Rate limits of the settings are the global class's; peers on 127.0.0.1 are in the local class.
+    info = ses.get_peer_class(ses.local_peer_class_id)
+    info['upload_limit'] = int(cfg['localUploadLimit'])
     ses.set_peer_class(ses.local_peer_class_id, info)
 ti = lt.torrent_info(cfg['torrent'])
 atp = lt.add_torrent_params()

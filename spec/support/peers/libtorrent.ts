@@ -44,6 +44,8 @@ export interface LibtorrentOptions {
   readonly strictLocal?: boolean
   /** Peers to dial once the torrent is checked. */
   readonly connect?: ReadonlyArray<readonly [string, number]>
+  /** Upload limit (bytes/s) for peers on 127.0.0.1 (libtorrent's local peer class has none of its own). */
+  readonly localUploadLimit?: number
 }
 
 /**
@@ -55,7 +57,7 @@ export interface LibtorrentOptions {
  */
 export async function startLibtorrent (options: LibtorrentOptions): Promise<LibtorrentPeer> {
   const dir = await makeTempDir('libtorrent-')
-  const arg = JSON.stringify({ torrent: options.torrent, save: options.save, port: 0, settings: options.settings ?? {}, connect: options.connect ?? [], strictLocal: options.strictLocal === true })
+  const arg = JSON.stringify({ torrent: options.torrent, save: options.save, port: 0, settings: options.settings ?? {}, connect: options.connect ?? [], strictLocal: options.strictLocal === true, localUploadLimit: options.localUploadLimit ?? 0 })
   const proc = spawnLogged('/usr/bin/python3', [SCRIPT, arg], { logPath: join(dir.path, 'libtorrent.log'), graceMs: 1000 })
   const events = async (): Promise<LibtorrentEvent[]> => (await proc.readLog()).split('\n').flatMap((line) => {
     if (!line.startsWith('{')) return []

@@ -35,6 +35,8 @@ export interface NetnsClientOptions {
   readonly dataDir: string
   /** The client's own folder (config, session, log). */
   readonly workDir: string
+  /** Upload limit (KiB/s). */
+  readonly uploadKiBps?: number
 }
 
 /**
@@ -95,7 +97,8 @@ export const startTransmission = async (options: NetnsClientOptions): Promise<Ne
     'watch-dir': watch,
     'ratio-limit-enabled': false,
     'idle-seeding-limit-enabled': false,
-    'message-level': 2
+    'message-level': 2,
+    ...(options.uploadKiBps !== undefined ? { 'speed-limit-up-enabled': true, 'speed-limit-up': options.uploadKiBps } : {})
   }, null, 1))
   await copyFile(options.torrentPath, join(watch, 'test.torrent'))
   const [file, args] = options.ns.command('transmission-daemon', ['-f', '-g', options.workDir])
@@ -133,6 +136,7 @@ export const startRtorrent = async (options: NetnsClientOptions): Promise<NetnsC
     `log.open_file = detail, ${join(options.workDir, 'rtorrent-detail.log')}`,
     'log.add_output = info, detail',
     'system.daemon.set = true',
+    ...(options.uploadKiBps !== undefined ? [`throttle.global_up.max_rate.set_kb = ${options.uploadKiBps}`] : []),
     `load.start_verbose = ${options.torrentPath}`,
     ''
   ].join('\n'))
