@@ -218,12 +218,12 @@ export class TorrentStreams {
     return this.openReaders.size
   }
 
-  /** Pieces held in memory for readers (diagnostics). */
+  /** Pieces held in memory for readers (diagnostics). @internal */
   held(): number {
     return this.fresh.size()
   }
 
-  /** Bytes readers got from memory and from storage (diagnostics, bench/stream-engine.ts). */
+  /** Bytes readers got from memory and from storage (diagnostics, bench/stream-engine.ts). @internal */
   readBytes(): { memory: number; storage: number } {
     return { memory: this.fromMemory, storage: this.fromStorage }
   }
