@@ -129,6 +129,43 @@ class PatronLine implements PatronState {
   }
 }
 
+/**
+ * A patron's line to the service: one object per patron (not a closure per
+ * verb), so connecting allocates little between one patron's state and the
+ * next one's.
+ */
+class Connection implements PatronConnection {
+  private open = true
+  constructor(
+    private readonly service: Service,
+    private readonly line: PatronLine
+  ) {}
+
+  get id(): PatronId {
+    return this.line.id
+  }
+
+  send(command: Command): void {
+    if (this.open) this.service.send(this.line, command)
+  }
+
+  commandsEnded(): void {
+    if (this.open) this.service.commandsEnded(this.line)
+  }
+
+  commandsFailed(err: Error): void {
+    if (!this.open) return
+    this.open = false
+    this.service.commandsFailed(this.line, err)
+  }
+
+  leave(): void {
+    if (!this.open) return
+    this.open = false
+    this.service.leave(this.line)
+  }
+}
+
 /** Receives the engine's output for one session. */
 class EngineSink implements Sink<EngineFeedback> {
   constructor(
@@ -183,35 +220,34 @@ class Service implements TorrentService {
     // While stopping, the new patron waits for the old engine to be gone;
     // stop() then starts a fresh one for it.
     if (this.state === 'idle') this.start(scheduler)
-    let connected = true
-    return {
-      id,
-      send: (command) => {
-        if (!connected) return
-        this.router.inbox(servicePassOn(id, command), this.queue)
-        this.settle()
-      },
-      commandsEnded: () => {
-        if (!connected) return
-        this.router.commandsEnded(id, this.queue)
-        this.settle()
-      },
-      commandsFailed: (err) => {
-        if (!connected) return
-        connected = false
-        const s = this.dropSink(id)
-        this.router.leave(id, this.queue)
-        this.settle()
-        if (s !== undefined) safely(() => s.sink.error(s.scheduler.currentTime(), err))
-      },
-      leave: () => {
-        if (!connected) return
-        connected = false
-        this.dropSink(id)
-        this.router.inbox(serviceRemove(id), this.queue)
-        this.settle()
-      }
-    }
+    return new Connection(this, line)
+  }
+
+  /** A patron's command (see {@link PatronConnection.send}). */
+  send(line: PatronLine, command: Command): void {
+    this.router.inbox(servicePassOn(line.id, command), this.queue)
+    this.settle()
+  }
+
+  /** A patron's commands ended (see {@link PatronConnection.commandsEnded}). */
+  commandsEnded(line: PatronLine): void {
+    this.router.commandsEnded(line.id, this.queue)
+    this.settle()
+  }
+
+  /** A patron's commands failed (see {@link PatronConnection.commandsFailed}). */
+  commandsFailed(line: PatronLine, err: Error): void {
+    const s = this.dropSink(line.id)
+    this.router.leave(line.id, this.queue)
+    this.settle()
+    if (s !== undefined) safely(() => s.sink.error(s.scheduler.currentTime(), err))
+  }
+
+  /** A patron leaves (see {@link PatronConnection.leave}). */
+  leave(line: PatronLine): void {
+    this.dropSink(line.id)
+    this.router.inbox(serviceRemove(line.id), this.queue)
+    this.settle()
   }
 
   inspect(): ServiceSnapshot {

@@ -7,28 +7,19 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { makeTempDir } from '../support/peers/tmp.ts'
-import { makeRandomTree, compareTrees } from '../support/peers/data.ts'
-import { startQbittorrent } from '../support/peers/qbittorrent.ts'
+import { compareTrees } from '../support/peers/data.ts'
+import { qbSeedingV2 } from '../support/qb-v2.ts'
 import { runEngine } from '../support/engine.ts'
-import { makeTorrent } from '../../lib/maker/index.ts'
-import { parseMetainfo } from '../../lib/engine/metainfo/index.ts'
 
 test('v2-only magnet: metadata and piece layers from qBittorrent, then the data, byte-identical', { timeout: 180_000 }, async (t) => {
   const tmp = await makeTempDir('t20-qbmag-')
   t.after(() => tmp.close())
-  const tree = await makeRandomTree(join(tmp.path, 'seed', 'payload'), { sizes: [2_500_000, 700_001, 30_000] })
-  const bytes = await makeTorrent(tree.root, { announce: 'http://127.0.0.1:1/announce', pieceLength: 32 * 1024, version: 'v2' })
-  const parsed = await parseMetainfo(bytes, { acceptV2Only: true })
-  assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason)
-  const qb = await startQbittorrent({ bitTorrentSettings: ['Session\\BTProtocol=TCP'] })
-  t.after(() => qb.close())
-  await qb.addTorrent(bytes, parsed.value.infoHash, { savePath: join(tmp.path, 'seed'), skipChecking: true })
-  await qb.waitComplete(parsed.value.infoHash, 30_000)
+  const { tree, meta, peer } = await qbSeedingV2(t, tmp.path, { sizes: [2_500_000, 700_001, 30_000] })
   const engine = runEngine(t, { utp: false, outgoingEncryption: 'disabled' })
-  const id = await engine.create(`magnet:?xt=urn:btmh:1220${parsed.value.v2?.infoHash ?? ''}&x.pe=${qb.peer}`, join(tmp.path, 'out'))
+  const id = await engine.create(`magnet:?xt=urn:btmh:1220${meta.v2?.infoHash ?? ''}&x.pe=${peer}`, join(tmp.path, 'out'))
   const done = await engine.waitSeeding(id, 150_000)
   assert.equal(done.version, 'v2')
-  assert.equal(done.infoHashV2, parsed.value.v2?.infoHash)
+  assert.equal(done.infoHashV2, meta.v2?.infoHash)
   assert.equal(done.discarded, 0)
   assert.equal(await compareTrees(tree.root, join(tmp.path, 'out', 'payload')), undefined)
 })

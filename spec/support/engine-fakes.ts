@@ -1,6 +1,6 @@
 /**
  * Fakes for unit tests of the engine's parts: an in-memory connection pair
- * (no network), an in-memory storage, a metainfo built from bytes, a manual
+ * (no network), an in-memory storage, a metainfo (v1 or v2) built from bytes, a manual
  * clock, and a remote peer made of a real bittorrent-protocol Wire on the
  * other end of the pair.
  */
@@ -9,6 +9,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import type net from 'node:net'
 import Wire from 'bittorrent-protocol'
 import type { Metainfo, Storage } from '../../lib/engine/contracts.ts'
+import { bencode } from '../../lib/engine/metainfo/bencode-encode.ts'
+import { fileRoot, leafHashes, pieceLayer } from '../../lib/engine/metainfo/merkle.ts'
+import { parseMetainfo } from '../../lib/engine/metainfo/parse.ts'
 
 /** One end of an in-memory connection; what it writes, the other end reads. */
 export class PipeEnd extends Duplex {
@@ -96,6 +99,20 @@ export const metainfoOf = (data: Uint8Array, pieceLength: number, name = 'payloa
     private: false,
     infoBytes: Buffer.from('d4:name11:payload.bine')
   }
+}
+
+/**
+ * A single-file v2-only metainfo for `data` (BEP 52: file tree, pieces root,
+ * its piece layer when longer than a piece), parsed as the engine parses a .torrent.
+ */
+export const v2MetainfoOf = async (data: Uint8Array, pieceLength: number, name = 'payload.bin'): Promise<Metainfo> => {
+  const leaves = leafHashes(data)
+  const root = fileRoot(leaves)
+  const info = { 'file tree': { [name]: { '': { length: data.length, 'pieces root': root } } }, 'meta version': 2, name, 'piece length': pieceLength }
+  const layers = data.length > pieceLength ? new Map([[root, pieceLayer(leaves, pieceLength)]]) : undefined
+  const r = await parseMetainfo(bencode({ info, 'piece layers': layers }), { acceptV2Only: true })
+  if (!r.ok) throw new Error(r.reason)
+  return r.value
 }
 
 /** A clock the test moves by hand. */

@@ -24,7 +24,9 @@
  *   from services.ts.
  * - A magnet URI creates its torrent at once (activity "fetching metadata",
  *   see magnet-session.ts); the fetched metainfo is admitted later on the
- *   same creation chain (claims, storage). Torrents are keyed by v1 infohash
+ *   same creation chain (claims, storage). A v2-only .torrent that lacks
+ *   piece layers starts the same way, with its metainfo known: only the
+ *   layers come from peers. Torrents are keyed by v1 infohash
  *   whichever form started them (TorrentAlreadyDownloading across forms).
  *
  * @module
@@ -48,12 +50,13 @@ import {
   torrentStartFail,
   torrentStatusUpdate
 } from '../../messages.ts'
-import type { Metainfo } from '../contracts.ts'
+import type { Magnet, Metainfo } from '../contracts.ts'
 import type { Engine } from '../../engine-contract.ts'
 import { parseMagnet, parseMetainfo } from '../metainfo/index.ts'
-import { missingPieceLayer } from '../metainfo/v2-pieces.ts'
 import { v2SwarmKey } from '../wire/v2-upgrade.ts'
-import { MagnetSession } from '../torrent/magnet-session.ts'
+import { MagnetSession, magnetOf } from '../torrent/magnet-session.ts'
+import { needsPieceLayers } from '../torrent/layer-fetcher.ts'
+import { saveLayers, withKeptLayers } from '../disk/layer-store.ts'
 import { openFileStorage } from '../disk/file-storage.ts'
 import { openSelectiveStorage } from '../disk/selective-storage.ts'
 import { loadPriorities } from '../disk/resume.ts'
@@ -155,15 +158,20 @@ class EngineInstance {
     if (!(cmd.rawmetainfo instanceof Uint8Array)) return torrentStartFail('rawmetainfo must be the bytes of a .torrent file or a magnet URI')
     const parsed = await parseMetainfo(cmd.rawmetainfo, { acceptV2Only: true })
     if (!parsed.ok) return torrentStartFail(`bad metainfo: ${parsed.reason}`)
-    const meta = parsed.value
+    let meta = parsed.value
     const bad = cmd.priorities === undefined && cmd.otherFiles === undefined ? null : spreadPriorities(meta.files, cmd.priorities, cmd.otherFiles)
     if (typeof bad === 'string') return torrentStartFail(`bad priorities: ${bad}`)
-    // A v2-only torrent verifies pieces against its piece layers: without one the file cannot be checked.
-    const noLayer = meta.version === 'v2' ? missingPieceLayer(meta) : null
-    if (noLayer !== null) return torrentStartFail(`bad metainfo: the .torrent has no piece layer for "${noLayer.path.join('/')}" (piece layers come from peers only for a magnet)`)
     const place = await this.placeFor(meta.infoHash, cmd)
     if ('type' in place) return place
     const { folder } = place
+    // A v2-only torrent verifies pieces against its piece layers: those the .torrent lacks come from peers first,
+    // unless an earlier start kept them.
+    if (needsPieceLayers(meta)) meta = await withKeptLayers(folder, meta)
+    if (needsPieceLayers(meta)) {
+      const conflict = this.claims.conflict(filePaths(meta, folder))
+      if (conflict !== null) return torrentStartFail(conflict)
+      return this.startSession(cmd, place, magnetOf(meta), meta)
+    }
     const id = randomBytes(12).toString('hex')
     this.asked(id, cmd)
     const torrent = await this.openTorrent(id, meta, place, [...this.options.peers, ...(cmd.peers ?? [])])
@@ -188,6 +196,15 @@ class EngineInstance {
     if (cmd.otherFiles !== undefined && !isFilePriority(cmd.otherFiles)) return torrentStartFail('bad priorities: otherFiles must be skip, low, normal or high')
     const place = await this.placeFor(magnet.infoHash, cmd)
     if ('type' in place) return place
+    return this.startSession(cmd, place, magnet)
+  }
+
+  /**
+   * A torrent that starts with a {@link MagnetSession}: a magnet's (its
+   * metadata, then a v2-only one's piece layers, come from peers) or a v2-only
+   * .torrent's that lacks piece layers (`known`: only the layers are fetched).
+   */
+  private async startSession(cmd: CreateNewTorrent, place: SaveFolder, magnet: Magnet, known?: Metainfo): Promise<CreationReply> {
     const { folder } = place
     if (this.disposed) return torrentStartFail('engine stopped')
     const port = await this.services.port()
@@ -198,6 +215,7 @@ class EngineInstance {
       transports: () => this.services.dialTransports(),
       mse: this.services.mse,
       magnet,
+      ...(known === undefined ? {} : { known }),
       peers: [...this.options.peers, ...(cmd.peers ?? []), ...magnet.peers],
       maxConns: this.options.maxConnsPerTorrent,
       admit: (meta) =>
@@ -205,6 +223,10 @@ class EngineInstance {
           if (this.torrents.get(id) !== session || this.disposed) return 'torrent closed'
           // Its peers come from the session (every address learnt, without those that lied).
           const torrent = await this.openTorrent(id, meta, place, [])
+          // Layers a .torrent lacked are kept for the next start (a read-only folder keeps none).
+          if (known !== undefined && typeof torrent !== 'string' && meta.v2 !== undefined && place.readOnly === undefined) {
+            await saveLayers(folder, meta.infoHash, meta.v2.pieceLayers).catch(() => {})
+          }
           if (typeof torrent === 'string') return torrent
           // Closed while its storage opened: release what was just taken.
           if (this.torrents.get(id) !== session || this.disposed) {

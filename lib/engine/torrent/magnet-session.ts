@@ -4,6 +4,11 @@
  * and usable, an ordinary {@link Torrent} that this session wraps and
  * delegates to (checking, download, seeding, resume).
  *
+ * A v2-only torrent whose metadata lacks piece layers (every magnet's, and a
+ * .torrent file's without some of them, given as `known`) fetches them
+ * between the two (activity "fetching piece layers (...)"): its pieces cannot
+ * be verified before. A known metainfo skips the metadata fetch.
+ *
  * The client admits the metainfo (file claims, storage) through the `admit`
  * callback, on its creation chain, exactly as for a .torrent file. When the
  * metadata turns out unusable (unsafe paths, a file of another running
@@ -31,9 +36,27 @@ import type { PeerSocket } from '../wire/transport.ts'
 /** What the client does with verified metainfo: start a Torrent (returned) or say why not. */
 export type Admit = (meta: Metainfo) => Promise<Torrent | string>
 
+/**
+ * What a magnet for `meta` would say: its swarm, trackers, web seeds and name
+ * (no peer hints); the `magnet` of a session given a known metainfo.
+ *
+ * @example
+ * new MagnetSession({ ...options, magnet: magnetOf(meta), known: meta })
+ */
+export const magnetOf = (meta: Metainfo): Magnet => ({
+  infoHash: meta.infoHash,
+  ...(meta.v2 === undefined ? {} : { infoHashV2: meta.v2.infoHash }),
+  name: meta.name,
+  announce: meta.announce,
+  peers: [],
+  webSeeds: meta.urlList
+})
+
 /** Options of a {@link MagnetSession}. */
-export interface MagnetSessionOptions extends Omit<MetadataPhaseOptions, 'infoHash' | 'infoHashV2' | 'trackers'> {
+export interface MagnetSessionOptions extends Omit<MetadataPhaseOptions, 'infoHash' | 'infoHashV2' | 'trackers' | 'info'> {
   readonly magnet: Magnet
+  /** The metainfo when it is known (a v2-only .torrent without some piece layers): only the layers are fetched. */
+  readonly known?: Metainfo
   /** Manual peers (client's, command's) and the magnet's `x.pe` hints. */
   readonly peers: readonly string[]
   readonly admit: Admit
@@ -71,6 +94,7 @@ export class MagnetSession {
       ...opts,
       infoHash: opts.magnet.infoHash,
       ...(v2Only ? { infoHashV2: opts.magnet.infoHashV2 } : {}),
+      ...(opts.known === undefined ? {} : { info: opts.known.infoBytes, ...(opts.known.private ? { pex: false } : {}) }),
       trackers: opts.magnet.announce
     })
     for (const p of opts.peers) this.phase.addPeer(p, 'manual')
@@ -91,26 +115,13 @@ export class MagnetSession {
     this.phase.start()
     // A magnet says nothing of BEP 27 (the private flag is inside the info dictionary), so the
     // metadata phase may use the DHT; the Torrent proper decides again once the flag is known.
-    this.dht = this.opts.joinDht?.(this.infoHash, false, {
+    // A known metainfo's flag holds from the start.
+    this.dht = this.opts.joinDht?.(this.infoHash, this.opts.known?.private === true, {
       onPeer: (host, port) => this.phase.addPeer(formatAddress(host, port), 'dht'),
       wanted: () => true
     }) ?? null
-    let info: Uint8Array
-    try {
-      info = await this.phase.metadata
-    } catch {
-      return // closed before the metadata came
-    }
-    if (this.closed) return
-    const parsed = await metainfoFromInfoBytes(info, { announce: this.opts.magnet.announce, urlList: this.opts.magnet.webSeeds ?? [] }, { acceptV2Only: true })
-    if (this.closed) return
-    if (!parsed.ok) return this.fail(parsed.reason)
-    if (parsed.value.infoHash !== this.infoHash) {
-      // A hybrid runs under its v1 hash: a magnet that names only its v2 hash cannot be its key.
-      const hybrid = parsed.value.version === 'hybrid' && parsed.value.v2?.infoHash === this.opts.magnet.infoHashV2
-      return this.fail(hybrid ? 'the magnet names only the v2 hash of a hybrid torrent: add it with its btih' : 'metadata does not match the magnet\'s info hash')
-    }
-    let meta = parsed.value
+    let meta = this.opts.known ?? await this.fetchMetainfo()
+    if (meta === null || this.closed) return
     if (needsPieceLayers(meta)) {
       // A v2-only torrent verifies its pieces against piece layers, which the info dictionary does not carry.
       this.fetchingLayers = true
@@ -141,6 +152,30 @@ export class MagnetSession {
     this.torrent = admitted
     for (const p of learnt) admitted.addPeerAddress(p.address, p.source)
     await admitted.start()
+  }
+
+  /** The magnet's metainfo from peers, checked against its hash; null when closed first or refused (the session then fails). */
+  private async fetchMetainfo(): Promise<Metainfo | null> {
+    let info: Uint8Array
+    try {
+      info = await this.phase.metadata
+    } catch {
+      return null // closed before the metadata came
+    }
+    if (this.closed) return null
+    const parsed = await metainfoFromInfoBytes(info, { announce: this.opts.magnet.announce, urlList: this.opts.magnet.webSeeds ?? [] }, { acceptV2Only: true })
+    if (this.closed) return null
+    if (!parsed.ok) {
+      this.fail(parsed.reason)
+      return null
+    }
+    if (parsed.value.infoHash !== this.infoHash) {
+      // A hybrid runs under its v1 hash: a magnet that names only its v2 hash cannot be its key.
+      const hybrid = parsed.value.version === 'hybrid' && parsed.value.v2?.infoHash === this.opts.magnet.infoHashV2
+      this.fail(hybrid ? 'the magnet names only the v2 hash of a hybrid torrent: add it with its btih' : 'metadata does not match the magnet\'s info hash')
+      return null
+    }
+    return parsed.value
   }
 
   private fail(reason: string): void {

@@ -40,6 +40,12 @@ export interface MetadataPhaseOptions {
   readonly infoHash: string
   /** A v2-only torrent's whole SHA-256 info hash (hex): the info dictionary must hash to it, and our handshakes set the v2 bit. */
   readonly infoHashV2?: string
+  /**
+   * The info dictionary when it is known already (a .torrent file that lacks
+   * piece layers): nothing is fetched, `metadata` resolves to it, and peers
+   * that ask for it with ut_metadata get it.
+   */
+  readonly info?: Uint8Array
   /** Milliseconds before an unanswered hash request goes to another peer; default the exchange's. */
   readonly hashRequestTimeout?: number
   /** Our peer id, hex. */
@@ -154,7 +160,7 @@ export class MetadataPhase {
       ...(opts.infoHashV2 === undefined ? {} : { infoHashV2: opts.infoHashV2 }),
       onBadPeer: (wire, reason) => this.banWire(wire, reason)
     })
-    this.metadata = this.fetcher.metadata
+    this.metadata = opts.info === undefined ? this.fetcher.metadata : Promise.resolve(opts.info)
   }
 
   /**
@@ -264,7 +270,7 @@ export class MetadataPhase {
     }
     const ip = socket.remoteAddress ?? ''
     const c = this.track(socket, wire, formatAddress(ip, socket.remotePort ?? 0), 'incoming', null)
-    useWireExtensions(wire, { info: () => null, port: this.opts.port })
+    useWireExtensions(wire, { info: () => this.opts.info ?? null, port: this.opts.port })
     this.pex?.attach(wire as unknown as PexWire, socket.remoteAddress, null)
     wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false, v2: this.opts.infoHashV2 !== undefined })
     this.ready(c)
@@ -301,7 +307,7 @@ export class MetadataPhase {
       wire.pipe(socket)
       const c: Conn = this.track(socket, wire, key, k.source, key)
       c.opening = { handshake, connected: false }
-      useWireExtensions(wire, { info: () => null, port: this.opts.port })
+      useWireExtensions(wire, { info: () => this.opts.info ?? null, port: this.opts.port })
       this.pex?.attach(wire as unknown as PexWire, undefined, key)
       socket.once('connect', () => {
         if (c.closed) return
@@ -369,7 +375,7 @@ export class MetadataPhase {
     this.book.succeeded(c.address)
     // The fetch may wait a long time for a peer with the metadata: keep idle connections open.
     c.wire.setKeepAlive(true)
-    this.fetcher.add(c.wire)
+    if (this.opts.info === undefined) this.fetcher.add(c.wire)
     this.layerFetch?.add(c.hashes)
     this.pex?.ready(c.wire)
     this.opts.changed()

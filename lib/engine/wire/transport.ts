@@ -55,6 +55,8 @@ export interface DialTransports {
   readonly utpHeadStart?: number
 }
 
+const NO_CALLBACK = (): void => {}
+
 /**
  * A socket for a dial raced over TCP and uTP. Emits 'connect' once one
  * transport connects (its name in {@link RaceSocket.transport}); emits
@@ -180,6 +182,23 @@ export class RaceSocket extends Duplex implements PeerSocket {
   override _write (chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     if (this.winner) this.winner.write(chunk, cb)
     else this.waiting.push({ chunk, cb })
+  }
+
+  /**
+   * A batch (the wrapper was corked, e.g. a turn's upload answers) reaches
+   * the winner as one batch too: corked around the writes, so a TCP winner
+   * sends it in one writev instead of a write syscall per chunk.
+   */
+  override _writev (chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (e?: Error | null) => void): void {
+    const last = chunks.length - 1
+    const w = this.winner
+    if (w === null) {
+      chunks.forEach(({ chunk }, i) => this.waiting.push({ chunk, cb: i === last ? cb : NO_CALLBACK }))
+      return
+    }
+    w.cork()
+    chunks.forEach(({ chunk }, i) => (i === last ? w.write(chunk, cb) : w.write(chunk)))
+    w.uncork()
   }
 
   override _read (): void {

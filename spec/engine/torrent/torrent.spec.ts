@@ -11,7 +11,8 @@ import { Peer, incomingWire, type PeerOptions } from '../../../lib/engine/wire/p
 import { createHasher } from '../../../lib/engine/disk/hasher.ts'
 import { MAX_UPLOAD_QUEUE } from '../../../lib/engine/upload/upload-queue.ts'
 import type { Metainfo } from '../../../lib/engine/contracts.ts'
-import { MemoryStorage, metainfoOf, remotePeer, socketPair, type RemoteOptions } from '../../support/engine-fakes.ts'
+import { MemoryStorage, metainfoOf, remotePeer, socketPair, v2MetainfoOf, type RemoteOptions } from '../../support/engine-fakes.ts'
+import { v2Remote, type V2Remote } from '../../support/v2-remote.ts'
 
 // The coordinator driven end to end without a network: its dial seam opens
 // in-memory connections to remote peers made of real bittorrent-protocol wires.
@@ -196,6 +197,67 @@ test('coordinator: a seed\'s Suggest Piece (BEP 6) decides which of the equally 
     await r.torrent.start()
     await r.changed(() => r.torrent.stats().activity === 'seeding')
     assert.deepEqual(requests.slice(0, 2), [suggested, suggested], `first requests: ${requests.slice(0, 4)}`)
+    assert.ok(r.storage.data.equals(data))
+  } finally {
+    await r.done()
+  }
+})
+
+// ---------------------------------------------------------------------------
+// v2 block-level blame: a piece fails with an honest sender and a liar.
+
+const v2Rig = async (hashes: boolean) => {
+  const data = randomBytes(6 * 4 * B)
+  const meta = await v2MetainfoOf(data, 4 * B)
+  const remotes = new Map<string, V2Remote>()
+  const r = await rig(meta, () => ({}), ['10.0.0.2:6881', '10.0.0.66:6881'], {
+    ctx: {
+      dial: (host: string, port: number, o: PeerOptions) => {
+        const [ours, theirs] = socketPair()
+        const address = `${host}:${port}`
+        remotes.set(address, v2Remote(theirs, meta, data, { liar: host === '10.0.0.66', hashes }))
+        const peer = new Peer(ours, o)
+        queueMicrotask(() => peer.sendHandshake())
+        return peer
+      }
+    }
+  })
+  const honest = () => remotes.get('10.0.0.2:6881')!
+  const honestNotBanned = () => !r.torrent.bannedPeers().some((x) => x === '10.0.0.2:6881' || x === honest().peerId)
+  return { r, data, meta, honest, liar: () => remotes.get('10.0.0.66:6881')!, honestNotBanned }
+}
+
+test('coordinator, v2: a piece failing with two senders names the liar from the honest peer\'s leaf hashes, before the piece is fetched again', async () => {
+  const { r, data, honest, liar, honestNotBanned } = await v2Rig(true)
+  try {
+    await r.torrent.start()
+    await r.changed(() => r.torrent.bannedPeers().includes('10.0.0.66:6881'))
+    const bad = liar().corrupted
+    assert.notEqual(bad, null)
+    // The failed piece is not back: its re-download waits at the honest peer, so the ban came from the leaves.
+    assert.equal(r.torrent.picker.have(bad!), false)
+    assert.ok(honestNotBanned(), 'the honest sender is never struck')
+    honest().release()
+    await r.changed(() => r.torrent.stats().activity === 'seeding')
+    assert.ok(r.storage.data.equals(data), 'storage holds the torrent bytes')
+    assert.equal(r.torrent.picker.have(bad!), true)
+    assert.ok(honestNotBanned())
+  } finally {
+    await r.done()
+  }
+})
+
+test('coordinator, v2: with no peer giving leaf hashes, the liar is named once the failed piece passes (the v1 way)', async () => {
+  const { r, data, honest, honestNotBanned } = await v2Rig(false)
+  try {
+    await r.torrent.start()
+    // The failed piece's re-download reached the honest peer, which holds it: no verdict is possible yet.
+    await r.changed(() => honest().held.length > 0)
+    assert.deepEqual(r.torrent.bannedPeers(), [], 'nobody is struck before the piece passes')
+    honest().release()
+    await r.changed(() => r.torrent.stats().activity === 'seeding' && r.torrent.bannedPeers().length > 0)
+    assert.ok(r.torrent.bannedPeers().includes('10.0.0.66:6881'), 'the liar, once the piece passed')
+    assert.ok(honestNotBanned(), 'and only it')
     assert.ok(r.storage.data.equals(data))
   } finally {
     await r.done()
