@@ -351,7 +351,7 @@ export const runRoutingBench = async (opts: RoutingBenchOptions = {}): Promise<R
     `- At least 100,000 create round trips per second with ${fmt(concurrentPatrons)} patrons ` +
       `(${fmt(roundTripsPerSecond)}): ${verdict(metTrips)}.`,
     '',
-    `Reproduce: \`npm run bench:routing${opts.quick ? ' -- --quick' : ''}\``
+    `Reproduce: \`npm run bench:routing${opts.quick || opts.cpuTime === true ? ' --' : ''}${opts.quick ? ' --quick' : ''}${opts.cpuTime === true ? ' --cpu-time' : ''}\``
   ].join('\n')
   return {
     fixedTorrents: FIXED_TORRENTS,

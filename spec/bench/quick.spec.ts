@@ -16,7 +16,7 @@ const docs = join(root, 'docs', 'benchmarks.md')
 /** Every step of bench/run.ts; each prints `[bench] result NAME: ...` when it succeeded. */
 const BENCHMARKS = ['download', 'seed', 'check', 'routing', 'swarm', 'torrents', 'large']
 
-test('npm run bench -- --quick runs every benchmark and leaves the docs alone', { timeout: 290_000 }, async (t) => {
+test('npm run bench -- --quick runs every benchmark and leaves the docs alone', { timeout: 600_000 }, async (t) => {
   const docsBefore = readFileSync(docs, 'utf8')
   // Own process group, so the whole tree (npm, node, aria2c, seeders) can be ended on failure.
   const child = spawn('npm', ['run', 'bench', '--', '--quick'], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -35,7 +35,8 @@ test('npm run bench -- --quick runs every benchmark and leaves the docs alone', 
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s))
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s))
   const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bench --quick still running after 280 s\n${stdout.slice(-3000)}`)), 280_000)
+    // A bound, not a speed check: on a machine loaded by other work the quick run has taken 275 s.
+    const timer = setTimeout(() => reject(new Error(`bench --quick still running after 540 s\n${stdout.slice(-3000)}`)), 540_000)
     child.once('error', reject)
     child.once('exit', (c) => {
       exited = true
