@@ -28,8 +28,8 @@ export interface HttpAnswer {
   readonly body: Uint8Array | null
 }
 
-type Clients = [typeof import('node:http'), typeof import('node:https')]
-let clients: Promise<Clients> | null = null
+let http: Promise<typeof import('node:http')> | null = null
+let https: Promise<typeof import('node:https')> | null = null
 
 /**
  * GET `url` (http: or https:), without following redirects. Rejects with
@@ -45,7 +45,8 @@ let clients: Promise<Clients> | null = null
 export const httpGet = async (url: string, opts: HttpGetOptions): Promise<HttpAnswer> => {
   const target = new URL(url)
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`not an HTTP URL: ${url}`)
-  const [http, https] = await (clients ??= Promise.all([import('node:http'), import('node:https')]))
+  // node:https (and TLS under it) loads only for an https: tracker.
+  const request = target.protocol === 'https:' ? (await (https ??= import('node:https'))).request : (await (http ??= import('node:http'))).request
   const { signal } = opts
   signal?.throwIfAborted()
   return new Promise<HttpAnswer>((resolve, reject) => {
@@ -57,7 +58,6 @@ export const httpGet = async (url: string, opts: HttpGetOptions): Promise<HttpAn
       if (answer !== undefined) resolve(answer)
       else reject(err)
     }
-    const request = target.protocol === 'https:' ? https.request : http.request
     const req = request(target, { method: 'GET', agent: false, headers: { connection: 'close', ...opts.headers } })
     const onAbort = (): void => {
       finish(signal?.reason)

@@ -42,7 +42,7 @@ test('importing the library loads neither the DHT nor the HTTP stack', async () 
   assert.deepEqual(httpBuiltins(builtins), [])
 })
 
-test('a client with the DHT off, announcing a torrent to an HTTP tracker, loads no DHT and no fetch client', async () => {
+test('a client with the DHT off, announcing a torrent to an HTTP tracker, loads no DHT, no fetch client and no TLS', async () => {
   const { builtins, files, out } = await loadedBy(`
     import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
     import { tmpdir } from 'node:os'
@@ -68,4 +68,6 @@ test('a client with the DHT off, announcing a torrent to an HTTP tracker, loads 
   assert.match(out, /announce: \S/)
   assert.deepEqual(dhtFiles(files), [])
   assert.deepEqual(undici(builtins), [])
+  // node:http for an http: tracker; TLS only for https: ones.
+  assert.deepEqual(builtins.filter((b) => b === 'https' || b === '_tls_wrap'), [])
 })
