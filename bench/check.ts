@@ -1,5 +1,5 @@
 /**
- * Checking benchmark (issue 4, issue 7): verify 1 GiB of existing data
+ * Checking benchmark: verify 1 GiB of existing data
  * (warm page cache) with this project's checker (`checkExisting`, in the
  * child bench/check-engine.ts), with `aria2c --check-integrity=true
  * --hash-check-only=true` on the same data, and the raw SHA-1 throughput of
@@ -153,8 +153,8 @@ const checkMarkdown = (results: readonly CheckResult[], ctx: { size: number; run
   ]
   if (!engine.skipped) {
     lines.push(
-      `- Issue 4 target: faster than aria2c (${ratio(engine.mbps.median, a2.mbps.median)}): ${engine.mbps.median > a2.mbps.median ? 'met' : 'not met'}. ` +
-        `Issue 7 target 1.3x: ${engine.mbps.median >= 1.3 * a2.mbps.median ? 'met' : 'not met'}.`,
+      `- Target: faster than aria2c (${ratio(engine.mbps.median, a2.mbps.median)}): ${engine.mbps.median > a2.mbps.median ? 'met' : 'not met'}. ` +
+        `Target 1.3x: ${engine.mbps.median >= 1.3 * a2.mbps.median ? 'met' : 'not met'}.`,
       ''
     )
   }

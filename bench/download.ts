@@ -1,5 +1,5 @@
 /**
- * Download benchmark (issue 3, issue 7): one aria2c seeder on loopback, a
+ * Download benchmark: one aria2c seeder on loopback, a
  * 1 GiB single-file torrent (256 KiB pieces), and in the same run each
  * leecher N times, round-robin: this project's engine, WebTorrent 2.8.x and
  * aria2c. Reports MB/s, CPU s per GiB and peak RSS (median, min–max) and
@@ -238,7 +238,7 @@ const downloadMarkdown = (
   ]
   if (engine && !engine.skipped && wt && a2) {
     const checks = [
-      `- Issue 3 bar: MB/s at least WebTorrent's (${ratio(engine.mbps.median, wt.mbps.median)}) and peak RSS under 150 MiB ` +
+      `- Bar: MB/s at least WebTorrent's (${ratio(engine.mbps.median, wt.mbps.median)}) and peak RSS under 150 MiB ` +
         `(largest of the runs: ${fmt(engine.rssMiB.max, 0)} MiB): ${engine.mbps.median >= wt.mbps.median && engine.rssMiB.max < 150 ? 'met' : 'not met'}.`,
       `- Targets: at least 2.0x WebTorrent's MB/s (${ratio(engine.mbps.median, wt.mbps.median)}): ${engine.mbps.median >= 2 * wt.mbps.median ? 'met' : 'not met'}; ` +
         `at most aria2c's CPU s per GiB (${fmt(engine.cpuPerGiB.median)} against ${fmt(a2.cpuPerGiB.median)}): ${engine.cpuPerGiB.median <= a2.cpuPerGiB.median ? 'met' : 'not met'}` +

@@ -1,5 +1,5 @@
 /**
- * Memory flat (issue 7): the engine's peak RSS downloading a 4 GiB torrent
+ * Memory flat: the engine's peak RSS downloading a 4 GiB torrent
  * against a 1 GiB one, from one aria2c seeder over 127.0.0.1, in the same run;
  * aria2c as leecher for reference. A flat engine keeps a bounded window of
  * pieces in memory whatever the torrent's size.
@@ -153,7 +153,7 @@ export const runLargeBench = async (opts: BenchOptions & { keepData?: boolean },
     '',
     table(['leecher', `peak RSS MiB, ${label(small)}`, `peak RSS MiB, ${label(big)}`, 'growth', `MB/s, ${label(small)}`, `MB/s, ${label(big)}`, 'runs'], rows),
     '',
-    `- Issue 7 target: the same engine peak RSS for ${label(big)} as for ${label(small)} (growth ${flat.toFixed(2)}x; ` +
+    `- Target: the same engine peak RSS for ${label(big)} as for ${label(small)} (growth ${flat.toFixed(2)}x; ` +
       `taken as met within 1.10x): ${met ? 'met' : 'not met'}.`,
     '',
     `Reproduce: \`npm run bench:large${opts.quick ? ' -- --quick' : ''}\``

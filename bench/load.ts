@@ -1,5 +1,5 @@
 /**
- * Load of one service over the real engine (issue 8): N patrons on M small
+ * Load of one service over the real engine: N patrons on M small
  * torrents seeded by one engine instance on 127.0.0.1 (the scenario of
  * spec/engine/load.spec.ts, in spec/support/load-scenario.ts). Prints time, peak RSS
  * and peak heap; each run is a child process, so peak RSS is that run's own.

@@ -1,5 +1,5 @@
 /**
- * Every benchmark in one go (issue 7): download, seed, check, routing, swarm
+ * Every benchmark in one go: download, seed, check, routing, swarm
  * (many peers), torrents (many torrents) and large (memory with torrent
  * size). Installs the Debian peers if missing (scripts/install-peers.sh) and
  * WebTorrent in bench/webtorrent/, then rewrites each section of

@@ -1,5 +1,5 @@
 /**
- * Seeding benchmark (issue 4, issue 7): aria2c downloads the 1 GiB torrent
+ * Seeding benchmark: aria2c downloads the 1 GiB torrent
  * from this project's engine seeding existing data (bench/seed-engine.ts),
  * and, in the same run, from an aria2c seeder. Each seeder has its own
  * tracker so the leecher sees exactly one seeder. Reports the leecher's MB/s
@@ -230,8 +230,8 @@ const seedMarkdown = (results: readonly SeedResult[], ctx: { size: number; runs:
   if (engine && !engine.skipped && a2) {
     lines.push(
       `- Engine ready to seed after ${fmt(engine.readyS ?? NaN)} s (start, check of the existing data, listen).`,
-      `- Issue 4 target: at least the aria2c-to-aria2c throughput (${ratio(engine.leecherMbps.median, a2.leecherMbps.median)}): ` +
-        `${engine.leecherMbps.median >= a2.leecherMbps.median ? 'met' : 'not met'}. Issue 7 target 1.2x: ` +
+      `- Targets: at least the aria2c-to-aria2c throughput (${ratio(engine.leecherMbps.median, a2.leecherMbps.median)}): ` +
+        `${engine.leecherMbps.median >= a2.leecherMbps.median ? 'met' : 'not met'}. 1.2x it: ` +
         `${engine.leecherMbps.median >= 1.2 * a2.leecherMbps.median ? 'met' : 'not met'}.`,
       ''
     )

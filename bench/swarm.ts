@@ -1,5 +1,5 @@
 /**
- * Many peers (issue 7): this project's engine downloads one torrent from a
+ * Many peers: this project's engine downloads one torrent from a
  * single seeder (aria2c, then an engine instance) and from a swarm of 8
  * seeders, half engine instances and half aria2c, in the same run. Reports
  * MB/s, the leecher's CPU, how many seeders contributed, and the bytes wasted:
@@ -55,7 +55,7 @@ export interface SwarmOutcome {
   readonly results: readonly SwarmConfigResult[]
   readonly summary: string
   readonly markdown: string
-  /** The 8-seeder target of issue 7 (or the quick variant's). */
+  /** The seeder count of the many-seeders target (or the quick variant's). */
   readonly met: boolean
 }
 
@@ -214,7 +214,7 @@ const swarmReport = (results: readonly SwarmConfigResult[], target: number, ctx:
       rows
     ),
     '',
-    `- Issue 7 target: from ${ctx.swarmSize} seeders at least as fast as from one (${ratio(many.transferMbps.median, best)} of the ` +
+    `- Target: from ${ctx.swarmSize} seeders at least as fast as from one (${ratio(many.transferMbps.median, best)} of the ` +
       `faster single seeder) with no piece part downloaded twice outside endgame (${many.refusedOutsideEndgameMax ?? 'not reported'} ` +
       `bytes): ${met ? 'met' : 'not met'}.`,
     '',

@@ -1,5 +1,5 @@
 /**
- * Many torrents (issue 7): one engine holding 1,000 small torrents, seeding
+ * Many torrents: one engine holding 1,000 small torrents, seeding
  * with no peers. Measures the idle cost per torrent (V8 heap after a full GC,
  * against the same engine with no torrent; process RSS) and the CPU the
  * process spends while every torrent reports its status at 1 Hz
@@ -146,7 +146,7 @@ export const runTorrentsBench = async (opts: BenchOptions, log: (s: string) => v
     '',
     table(['process', 'heap per torrent KiB', 'RSS per torrent KiB', 'peak RSS MiB', 'idle CPU % of a core', 'status updates/s', 'all seeding after s', 'runs'], rows),
     '',
-    `- Issue 7 target: at most 30 KiB of heap per torrent (largest: ${fmt(heap.max)}) and status updates for all at 1 Hz ` +
+    `- Target: at most 30 KiB of heap per torrent (largest: ${fmt(heap.max)}) and status updates for all at 1 Hz ` +
       `under 5% of one core (largest: ${fmt(cpu.max)}%): ${met ? 'met' : 'not met'}.`,
     '',
     `Reproduce: \`npm run bench:torrents${opts.quick ? ' -- --quick' : ''}\``

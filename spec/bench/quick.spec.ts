@@ -1,5 +1,5 @@
 /**
- * CI runs the benchmark harness once, small (issue 7): `npm run bench --
+ * CI runs the benchmark harness once, small: `npm run bench --
  * --quick` must exit 0, print each benchmark's result line, and leave
  * docs/benchmarks.md alone (no --docs). No figure is asserted: speed lives in
  * bench/, this only proves every benchmark still runs end to end.

@@ -1,5 +1,5 @@
 /**
- * Issue #6: every exported symbol of the public entry points (typedoc.json's
+ * Every exported symbol of the public entry points (typedoc.json's
  * lib/index.ts and operators/index.ts) has TSDoc with a summary and an
  * `@example`, and the API reference builds without warnings, as `npm run docs`
  * requires. typedoc runs in-process on the repo's own typedoc.json; nothing is

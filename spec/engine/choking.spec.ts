@@ -1,5 +1,5 @@
 /**
- * Issue 4, choking: a seeding engine with more interested leechers than
+ * Choking: a seeding engine with more interested leechers than
  * upload slots unchokes at most slots + 1 at once and rotates the optimistic
  * unchoke among the others. Engine-to-engine on 127.0.0.1, with the choker's
  * periods shortened (500 ms re-choke, 1 s optimistic) so rotation is seen quickly.

@@ -1,5 +1,5 @@
 /**
- * Issue 8, faults: kill -9 at random moments, during download and during
+ * Faults: kill -9 at random moments, during download and during
  * seeding. The engine runs in a child process (spec/support/engine-process.ts)
  * and is SIGKILLed at K kill points drawn from a seeded RNG (K = 3 here;
  * KILL_POINTS=N for more, KILL_SEED=S to replay a failure; `npm run soak`

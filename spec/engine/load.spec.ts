@@ -1,5 +1,5 @@
 /**
- * Load (issue 8): one service over the real engine, 1,000 patrons and 200
+ * Load: one service over the real engine, 1,000 patrons and 200
  * small torrents (64-256 KiB, 16 KiB pieces) seeded by one engine instance on
  * 127.0.0.1. Every patron creates one torrent (five patrons per torrent: one
  * NewTorrentCreated and four TorrentAlreadyDownloading co-owners) and must see

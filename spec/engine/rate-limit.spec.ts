@@ -1,5 +1,5 @@
 /**
- * Issue 4, rate limits: engine to engine on 127.0.0.1, an 8 MiB torrent moved
+ * Rate limits: engine to engine on 127.0.0.1, an 8 MiB torrent moved
  * under a 2 MiB/s limit, client-wide or per torrent, download or upload side.
  * Rate-limit correctness, not speed: the average (bytes the engine counted
  * over the time it took) must lie within ±20 % of the limit. Unlimited, the

@@ -1,5 +1,5 @@
 /**
- * Issue 4, repair: a completed download is damaged on disk (one file
+ * Repair: a completed download is damaged on disk (one file
  * truncated, bytes flipped in another); restarted on that folder with the
  * seeder still up, the engine finds exactly the damaged pieces missing,
  * downloads only those again and ends bit-identical.

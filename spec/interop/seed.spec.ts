@@ -1,5 +1,5 @@
 /**
- * Issue 4, seeding to real clients: makeTorrent on a tree of random data,
+ * Seeding to real clients: makeTorrent on a tree of random data,
  * checked by transmission-show; the engine seeds it from where it lies
  * (checking -> seeding) and is the only source for aria2c and then for
  * qbittorrent-nox (libtorrent 2.0, TCP only: we do not speak uTP); both

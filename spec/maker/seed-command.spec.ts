@@ -1,5 +1,5 @@
 /**
- * Issue 4's "make a torrent and start seeding it in one step": seedPath feeds a
+ * "Make a torrent and start seeding it in one step": seedPath feeds a
  * patron, the engine checks the data where it lies and seeds it, and a second
  * engine downloads it from that seeder alone.
  */

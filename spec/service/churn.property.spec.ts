@@ -1,5 +1,5 @@
 /**
- * Churn (issue 8): the routing invariants of issue 2, with the REAL engine on
+ * Churn: the service's routing invariants, with the REAL engine on
  * loopback. One engine instance seeds four small torrents; a shared service
  * runs a leecher engine; fast-check generates sequences of patrons joining,
  * creating (the same torrent twice gives TorrentAlreadyDownloading: a

@@ -1,5 +1,5 @@
 /**
- * Patron isolation (issue 8), with the real engine on loopback: a patron can
+ * Patron isolation, with the real engine on loopback: a patron can
  * neither close nor observe another patron's torrents, whether it guesses ids
  * or learnt the real ones out of band. Every such close is refused with
  * TorrentCommandRefused, nothing reaches the engine, and the torrent keeps

@@ -1,5 +1,5 @@
 /**
- * Property tests of the service's routing (issue 2). Up to 20 patrons join,
+ * Property tests of the service's routing. Up to 20 patrons join,
  * create, close (their own torrents and others'), end their commands and
  * leave, in any order; fast-check's scheduler picks when each engine reply
  * arrives relative to every other step. The engine model replies in request

@@ -1,5 +1,5 @@
 /**
- * The load scenario of issue 8, shared by spec/engine/load.spec.ts and bench/load.ts:
+ * The load scenario, shared by spec/engine/load.spec.ts and bench/load.ts:
  * one service over the real engine, N patrons and M small torrents seeded by
  * one engine instance on 127.0.0.1. Patron i asks for torrent i mod M, so the
  * first asker of each torrent gets NewTorrentCreated and the others

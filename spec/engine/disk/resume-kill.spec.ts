@@ -1,5 +1,5 @@
 /**
- * Issue 4, resume with nothing lost: the engine runs in a child process,
+ * Resume with nothing lost: the engine runs in a child process,
  * downloads from a throttled aria2c seeder, is SIGKILLed past 30 %, and is
  * restarted on the same folder. It must finish byte-identical without
  * downloading again the pieces it had verified before the kill.

@@ -1,5 +1,5 @@
 /**
- * Issue 4, resume records in the engine: a start on data with a valid record
+ * Resume records in the engine: a start on data with a valid record
  * hashes nothing it can trust (files whose size and mtime match), and a file
  * touched since re-checks exactly the pieces overlapping it.
  */
