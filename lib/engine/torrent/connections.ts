@@ -43,7 +43,7 @@ export interface ConnectionsOptions {
   /** Identity, caps, the DHT port and the transport. */
   readonly ctx: Pick<
     TorrentContext,
-    'peerId' | 'port' | 'maxConnsPerTorrent' | 'canConnect' | 'connectionsChanged' | 'dhtPort' | 'dhtNode' | 'dial' | 'pex' | 'pexInterval' | 'admission'
+    'peerId' | 'port' | 'maxConnsPerTorrent' | 'canConnect' | 'connectionsChanged' | 'dhtPort' | 'dhtNode' | 'dial' | 'pex' | 'pexInterval' | 'admission' | 'now'
   >
   readonly handler: PeerHandler
   readonly book: PeerBook
@@ -287,6 +287,7 @@ export class Connections {
       v2: hs.v2Bit,
       speaksV2: hs.speaksV2,
       ...(hs.upgradeKey !== undefined ? { infoHashV2: hs.upgradeKey } : {}),
+      ...(this.o.ctx.now !== undefined ? { now: this.o.ctx.now } : {}),
       extend: (w) => this.setupWire(w, remoteHost, dialled)
     }
   }
