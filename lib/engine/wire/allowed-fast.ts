@@ -245,6 +245,19 @@ export const greetFast = (peer: FastGreeting, have: { count(): number; readonly 
   if (message === 'have-all') peer.wire.haveAll()
   else if (message === 'bitfield') peer.wire.bitfield(have.toBytes())
   else if (peer.fast) peer.wire.haveNone()
+  allowFast(peer, have, infoHash)
+}
+
+/**
+ * With the fast extension, tell a peer the pieces of its allowed-fast set
+ * that we have: it may request them while we choke it.
+ *
+ * @example
+ * ```ts
+ * allowFast(peer, picker.haveBitfield(), meta.infoHashBytes)
+ * ```
+ */
+export const allowFast = (peer: FastGreeting, have: { readonly length: number; get(i: number): boolean }, infoHash: Uint8Array): void => {
   if (!peer.fast) return
   const host = peer.address.startsWith('[') ? peer.address.slice(1, peer.address.lastIndexOf(']')) : peer.address.slice(0, peer.address.lastIndexOf(':'))
   for (const piece of piecesToAllow(allowedFastSet(host, infoHash, have.length), (i) => have.get(i), () => false)) peer.wire.allowedFast(piece)

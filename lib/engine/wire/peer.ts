@@ -227,9 +227,9 @@ export class Peer {
     this.wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: this.opts.dht === true, fast: this.opts.fast !== false, v2: this.opts.v2 === true })
   }
 
-  /** Complete an incoming connection whose handshake the listener already read. */
-  acceptHandshake(remoteId: string): void {
-    this.sendHandshake()
+  /** Complete a connection whose handshake was read elsewhere (the listener, or a magnet's metadata phase that also sent ours: `send` false). */
+  acceptHandshake(remoteId: string, send = true): void {
+    if (send) this.sendHandshake()
     this.handshakeDone(remoteId)
   }
 
