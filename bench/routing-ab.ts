@@ -10,7 +10,8 @@
  * model are loaded from its checkout. Sinks and updates are built in a row
  * before each measurement, as bench/routing.ts's fixtures are. Prints a
  * markdown table: medians per case, and the median of each round's
- * 10,000-patron / 1-patron ratio over the same 10,000 torrents.
+ * 10,000-patron / 1-patron ratio over the same 10,000 torrents, each with
+ * the rounds' spread (lowest-highest) in brackets.
  */
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -136,6 +137,7 @@ console.log(`| code | ${CASES.map(([name]) => name).join(' | ')} | same torrents
 console.log(`|---|${CASES.map(() => '---:|').join('')}---:|`)
 contenders.forEach((c, j) => {
   const f = figures[j]!
-  const ratio = median(f[1]!.map((x, r) => x / f[0]![r]!))
-  console.log(`| ${c.name} | ${f.map((xs) => millions(median(xs))).join(' | ')} | ${ratio.toFixed(2)}x |`)
+  const ratios = f[1]!.map((x, r) => x / f[0]![r]!)
+  const spread = (xs: readonly number[]): string => `${millions(median(xs))} (${(Math.min(...xs) / 1e6).toFixed(2)}-${(Math.max(...xs) / 1e6).toFixed(2)})`
+  console.log(`| ${c.name} | ${f.map(spread).join(' | ')} | ${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}) |`)
 })

@@ -21,11 +21,14 @@
  * engine's process, no HTTP)
  * beside the run with none, in turn within each run, so the machine's load
  * falls on all alike; each line also gives the engine process's CPU time.
+ * `--whole-rate BYTES_PER_SEC` limits the whole download's seeder (unlimited
+ * by default: then the download is CPU-bound on a small machine, and a reader
+ * that costs CPU slows it whatever the engine does).
  * `--ab DIR` also runs the engine of the checkout at DIR ("before"), its
  * runs alternating with this tree's (in the video figures, as a third
  * contender).
  *
- *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only | --video-only] [--readers http,curl,engine] [--ab DIR]
+ *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only | --video-only] [--readers http,curl,engine] [--whole-rate BYTES_PER_SEC] [--ab DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -42,6 +45,7 @@ import { killOnExit } from './lib/children.ts'
 import { engineChild, engineRuntimeNote } from './lib/compiled.ts'
 import { ensureDataset } from './lib/data.ts'
 import { freePort, waitForPort } from './lib/net.ts'
+import { procSnapshot } from './lib/measure.ts'
 import { projectRoot } from './lib/paths.ts'
 import { checkoutLabel } from './lib/ab.ts'
 import { ensureWebtorrent, webtorrentDir } from './lib/webtorrent.ts'
@@ -54,11 +58,13 @@ const { values } = parseArgs({
     'whole-only': { type: 'boolean', default: false },
     'video-only': { type: 'boolean', default: false },
     readers: { type: 'string', default: 'http,curl,engine' },
+    'whole-rate': { type: 'string', default: '0' },
     ab: { type: 'string' },
   },
 })
 const RUNS = Number(values.runs)
 const RATE = Number(values.rate)
+const WHOLE_RATE = Number(values['whole-rate']) // the whole download's seeder limit, bytes/s; 0: none
 const WHOLE = 128 << 20 // bytes of the whole-download comparison
 type Reader = 'none' | 'http' | 'curl' | 'engine'
 const readers: Reader[] = ['none', ...(values.readers ?? 'http,curl,engine').split(',').map((r) => {
@@ -149,7 +155,15 @@ async function stop(run: { child: ChildProcess; out: string }): Promise<void> {
   await rm(run.out, { recursive: true, force: true })
 }
 
-const whole: Array<{ side: string; reader: Reader; ms: number; cpuMs: number }> = []
+const whole: Array<{ side: string; reader: Reader; ms: number; cpuMs: number; readerCpuMs?: number }> = []
+/** CPU ms of a live process, or undefined once it is gone. */
+const procCpuMs = (pid: number): number | undefined => {
+  try {
+    return Math.round(procSnapshot(pid).cpuS * 1000)
+  } catch {
+    return undefined
+  }
+}
 const results: Array<{ contender: string; source: Source; ttfbMs: number; playableMs: number; seekMs: number; seekedMs: number; serveMs?: number }> = []
 const { browser, close } = await launchChromium()
 try {
@@ -200,6 +214,7 @@ async function wholeDownloads(): Promise<void> {
   const bigPort = await freePort()
   const bigSeeder = killOnExit(
     spawn('aria2c', ['-d', ds.dir, '--bt-seed-unverified=true', '--seed-ratio=0.0', `--listen-port=${bigPort}`, '--file-allocation=none', '--bt-max-peers=0',
+      ...(WHOLE_RATE > 0 ? [`--max-overall-upload-limit=${WHOLE_RATE}`] : []),
       '--enable-dht=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--console-log-level=error', '--summary-interval=0', ds.torrentFile], { stdio: 'ignore' }),
   )
   await waitForPort(bigPort)
@@ -223,16 +238,20 @@ async function wholeDownloads(): Promise<void> {
       })
       // the reader drains the file as fast as it comes, keeping nothing (node:http, not fetch: less CPU in this process)
       let httpBytes = 0
+      const cpuBefore = process.cpuUsage()
       if (reader === 'http') get(a.url, (res) => res.on('data', (c: Buffer) => (httpBytes += c.length))).on('error', () => {})
       // curl: the same HTTP reader as a small C client in its own process
       const curl = reader === 'curl' ? killOnExit(spawn('curl', ['-s', '-o', '/dev/null', a.url], { stdio: 'ignore' })) : undefined
       const { ms, cpuMs, reads } = await done
       const readerBytes = httpBytes // what the node:http reader had when the download completed
+      // the reader's own CPU: this process's for node:http (it does nothing else meanwhile), curl's from /proc
+      const used = process.cpuUsage(cpuBefore)
+      const readerCpuMs = reader === 'http' || reader === 'none' ? Math.round((used.user + used.system) / 1000) : reader === 'curl' && curl?.pid !== undefined ? procCpuMs(curl.pid) : undefined
       curl?.kill('SIGKILL')
       await stop(a)
-      whole.push({ side, reader, ms, cpuMs })
+      whole.push({ side, reader, ms, cpuMs, ...(readerCpuMs === undefined ? {} : { readerCpuMs }) })
       // reads: bytes the reader had by then from memory and from storage
-      console.log(JSON.stringify({ whole: true, side, reader, ms, cpuMs, ...(reads && reader !== 'none' ? { reads } : {}), ...(reader === 'http' ? { readerBytes } : {}) }))
+      console.log(JSON.stringify({ whole: true, side, reader, ms, cpuMs, ...(reads && reader !== 'none' ? { reads } : {}), ...(reader === 'http' ? { readerBytes } : {}), ...(readerCpuMs === undefined ? {} : { readerCpuMs }) }))
     }
   }
   bigSeeder.kill('SIGTERM')
@@ -255,10 +274,11 @@ for (const side of new Set(whole.map((w) => w.side))) {
   const ms = (reader: Reader) => whole.filter((w) => w.side === side && w.reader === reader).map((w) => w.ms)
   const cpu = (reader: Reader) => median(whole.filter((w) => w.side === side && w.reader === reader).map((w) => w.cpuMs))
   const plain = median(ms('none'))
-  console.log(`\n${side === '' ? '' : `${side}: `}whole download of ${WHOLE >> 20} MiB (torrent-patron, unlimited aria2c seeder), medians of ${RUNS}: ${plain} ms with no reader (${ms('none').join(', ')}; engine CPU ${cpu('none')} ms)`)
+  console.log(`\n${side === '' ? '' : `${side}: `}whole download of ${WHOLE >> 20} MiB (torrent-patron, ${WHOLE_RATE > 0 ? `aria2c seeder limited to ${(WHOLE_RATE / 1e6).toFixed(1)} MB/s` : 'unlimited aria2c seeder'}), medians of ${RUNS}: ${plain} ms with no reader (${ms('none').join(', ')}; engine CPU ${cpu('none')} ms)`)
   for (const r of readers.filter((x) => x !== 'none')) {
     const read = median(ms(r))
-    console.log(`  one ${r === 'engine' ? 'in-process' : r === 'curl' ? 'curl (HTTP)' : 'node:http'} reader from the start: ${read} ms (${ms(r).join(', ')}), ${((read / plain - 1) * 100).toFixed(1)}%; engine CPU ${cpu(r)} ms`)
+    const readerCpu = whole.filter((w) => w.side === side && w.reader === r && w.readerCpuMs !== undefined).map((w) => w.readerCpuMs!)
+    console.log(`  one ${r === 'engine' ? 'in-process' : r === 'curl' ? 'curl (HTTP)' : 'node:http'} reader from the start: ${read} ms (${ms(r).join(', ')}), ${((read / plain - 1) * 100).toFixed(1)}%; engine CPU ${cpu(r)} ms${readerCpu.length > 0 ? `; reader CPU ${median(readerCpu)} ms` : ''}`)
   }
 }
 console.log(engineRuntimeNote())

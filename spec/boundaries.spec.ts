@@ -27,10 +27,25 @@ const importsOf = (file: string): string[] => {
   return found
 }
 
+/** The message modules: lib/messages.ts, everything under lib/messages/, and the status dictionary. */
+const messageModules = (): string[] => ['lib/messages.ts', 'lib/status.ts', ...sources('lib/messages')]
+
+/** A message module may import only another message module (no package, no engine, no service). */
+const messageMayImport = (dep: string): boolean => dep === 'lib/messages.ts' || dep === 'lib/status.ts' || /^lib\/messages\/[\w-]+\.ts$/.test(dep)
+
 test('the messages and the status dictionary import nothing but each other', () => {
-  for (const file of ['lib/messages.ts', 'lib/status.ts']) {
-    for (const dep of importsOf(file)) assert.ok(['lib/messages.ts', 'lib/status.ts'].includes(dep), `${file} imports ${dep}`)
+  const files = messageModules()
+  assert.ok(files.length >= 6, `the message modules: ${files.join(', ')}`)
+  for (const file of files) {
+    for (const dep of importsOf(file)) assert.ok(messageMayImport(dep), `${file} imports ${dep}`)
   }
+})
+
+test('the message rule refuses the engine, the service, the patron and packages', () => {
+  for (const dep of ['lib/engine/index.ts', 'lib/engine-contract.ts', 'lib/service/index.ts', 'lib/patron.ts', 'lib/messages/../engine/index.ts', '@most/core', 'node:fs']) {
+    assert.ok(!messageMayImport(dep), dep)
+  }
+  for (const dep of ['lib/messages/commands.ts', 'lib/messages.ts', 'lib/status.ts']) assert.ok(messageMayImport(dep), dep)
 })
 
 test('the service reaches engines only through the engine contract', () => {
@@ -54,5 +69,7 @@ test('the engine knows nothing of patrons or of the service', () => {
 
 test('the import scan sees relative imports (the rules above can fail)', () => {
   assert.ok(importsOf('lib/messages.ts').includes('lib/status.ts'))
+  assert.ok(importsOf('lib/messages/feedback.ts').includes('lib/status.ts'))
+  assert.ok(importsOf('lib/messages/envelopes.ts').includes('lib/messages/commands.ts'))
   assert.ok(importsOf('lib/service/service.ts').includes('lib/engine-contract.ts'))
 })

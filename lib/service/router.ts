@@ -8,6 +8,7 @@
  * @module
  */
 import { Fifo } from './fifo.ts'
+import { Owners, coOwned } from './owners.ts'
 import { PRIORITY_WORDS, PriorityWishes, type EffectivePriority } from './priority-wishes.ts'
 import {
   closeTorrent,
@@ -188,12 +189,9 @@ export class Router<P extends PatronState = PatronState> {
   private readonly patrons = new Map<PatronId, P>()
   private readonly queue = new Fifo<PendingEntry<P>>()
   private nextSeq = 0
-  // Owners of each torrent: the lone owner itself (most torrents have one),
-  // or an array in ownership order once co-owned. A status update then
-  // touches one map entry and the owner, and the service's own patron objects
-  // (PatronState objects of its own) hold each owner's sink. With 10,000 patrons
-  // each update lands on cold memory, so every object skipped counts.
-  private readonly owners = new Map<TorrentId, P | P[]>()
+  // The service's own patron objects (PatronState objects of its own) hold
+  // each owner's sink, so a status update reaches it through one object.
+  private readonly owners = new Owners<P>()
   private readonly closing = new Fifo<ClosingEntry>()
   private readonly closingCount = new Map<TorrentId, number>()
   /** Co-owners' file priorities (see priority-wishes.ts: the highest wish wins). */
@@ -246,7 +244,7 @@ export class Router<P extends PatronState = PatronState> {
    * ```
    */
   ownersOf(t: TorrentId): P | readonly P[] | undefined {
-    return this.owners.get(t)
+    return this.owners.of(t)
   }
 
   /**
@@ -263,7 +261,7 @@ export class Router<P extends PatronState = PatronState> {
       p.pending++
       out.push({ kind: 'engine', command: cmd })
     } else if (cmd.type === 'CloseTorrent') {
-      if (!p.owned.has(cmd.torrentid)) {
+      if (!this.owners.isOwner(cmd.torrentid, p)) {
         out.push({
           kind: 'deliver',
           patron,
@@ -275,10 +273,10 @@ export class Router<P extends PatronState = PatronState> {
       this.maybeEnd(p, out)
     } else if (cmd.type === 'SetFilePriority') {
       const refuse = (why: string) => out.push({ kind: 'deliver', patron, message: torrentCommandRefused(cmd, `SetFilePriority refused: ${why}`) })
-      if (!p.owned.has(cmd.torrentid)) return void refuse(`this patron does not own torrent ${cmd.torrentid}`)
+      if (!this.owners.isOwner(cmd.torrentid, p)) return void refuse(`this patron does not own torrent ${cmd.torrentid}`)
       if (cmd.file !== 'others' && (!Number.isSafeInteger(cmd.file) || cmd.file < 0)) return void refuse(`bad file index ${String(cmd.file)}`)
       if (!PRIORITY_WORDS.includes(cmd.priority)) return void refuse(`bad priority ${JSON.stringify(cmd.priority)} (skip, low, normal or high)`)
-      const changes = this.wishes.set(cmd.torrentid, p.id, this.ownerIds(cmd.torrentid), cmd.file, cmd.priority)
+      const changes = this.wishes.set(cmd.torrentid, p.id, this.owners.ids(cmd.torrentid), cmd.file, cmd.priority)
       // The asked file goes to the engine even when nothing changes: only the engine knows whether the torrent has it.
       if (!changes.some((c) => c.file === cmd.file)) changes.push({ torrentid: cmd.torrentid, file: cmd.file, priority: this.wishes.priorityOf(cmd.torrentid, cmd.file) })
       this.applyPriorities(changes, out)
@@ -324,10 +322,10 @@ export class Router<P extends PatronState = PatronState> {
     if (isCreationReply(msg)) this.reply(msg, out)
     else if (msg.type === 'TorrentStatusUpdate') {
       // Map lookup: cost depends on the torrent's owners, not on the patron count.
-      const os = this.owners.get(msg.torrentid)
+      const os = this.owners.of(msg.torrentid)
       if (os === undefined) return // unknown or closed torrent: dropped
-      if (!Array.isArray(os)) out.push({ kind: 'deliver', patron: os.id, message: msg })
-      else for (const o of os) out.push({ kind: 'deliver', patron: o.id, message: msg })
+      if (coOwned(os)) for (const o of os) out.push({ kind: 'deliver', patron: o.id, message: msg })
+      else out.push({ kind: 'deliver', patron: os.id, message: msg })
     } else if (msg.type === 'TorrentCommandRefused') this.engineRefused(msg, out)
     // Anything else from an engine is not ours to route: dropped.
   }
@@ -365,7 +363,7 @@ export class Router<P extends PatronState = PatronState> {
     let livePending = 0
     for (const e of this.queue) if (e.patron.present) livePending++
     const owners: Record<TorrentId, PatronId[]> = {}
-    for (const t of this.owners.keys()) owners[t] = this.ownerList(t).map((o) => o.id)
+    for (const t of this.owners.torrents()) owners[t] = this.owners.ids(t)
     return {
       patrons: this.patrons.size,
       pending: this.queue.length,
@@ -419,7 +417,7 @@ export class Router<P extends PatronState = PatronState> {
     const cmd = msg.command
     if (cmd.type !== 'SetFilePriority' || typeof cmd.file !== 'number') return
     if (!this.owners.has(cmd.torrentid)) return
-    const owners = this.ownerList(cmd.torrentid)
+    const owners = this.owners.list(cmd.torrentid)
     for (const a of this.wishes.drop(cmd.torrentid, cmd.file)) {
       if (!owners.some((o) => o.id === a.owner)) continue
       out.push({ kind: 'deliver', patron: a.owner, message: torrentCommandRefused(setFilePriority(cmd.torrentid, cmd.file, a.priority), msg.reason) })
@@ -427,26 +425,11 @@ export class Router<P extends PatronState = PatronState> {
   }
 
   private own(p: P, t: TorrentId, asked: PendingEntry<P>, out: EffectOut): void {
-    if (p.owned.has(t)) return
-    p.owned.add(t)
-    const os = this.owners.get(t)
-    if (os === undefined) this.owners.set(t, p)
-    else if (Array.isArray(os)) os.push(p)
-    else this.owners.set(t, [os, p])
+    if (!this.owners.add(t, p)) return
     // Most torrents have no wishes at all: then joining changes nothing, and the owner list is not built.
     if (this.wishes.concerns(t, asked.priorities, asked.otherFiles)) {
-      this.applyPriorities(this.wishes.join(t, p.id, this.ownerIds(t), asked.priorities, asked.otherFiles), out)
+      this.applyPriorities(this.wishes.join(t, p.id, this.owners.ids(t), asked.priorities, asked.otherFiles), out)
     }
-  }
-
-  /** The owners of `t`, in ownership order, as an array (empty when nobody owns it). */
-  private ownerList(t: TorrentId): readonly P[] {
-    const os = this.owners.get(t)
-    return os === undefined ? [] : Array.isArray(os) ? os : [os]
-  }
-
-  private ownerIds(t: TorrentId): PatronId[] {
-    return this.ownerList(t).map((o) => o.id)
   }
 
   private applyPriorities(changes: readonly EffectivePriority[], out: EffectOut): void {
@@ -455,23 +438,10 @@ export class Router<P extends PatronState = PatronState> {
 
   /** Remove one owner; close the torrent when it was the last. */
   private release(p: P, t: TorrentId, out: EffectOut): void {
-    p.owned.delete(t)
-    const os = this.owners.get(t)
-    if (os === undefined) return
-    const alone = !Array.isArray(os)
-    if (alone) {
-      if (os !== p) return
-    } else {
-      const i = os.indexOf(p)
-      if (i < 0) return
-      os.splice(i, 1)
-      if (os.length === 1) this.owners.set(t, os[0]!)
-    }
+    const removal = this.owners.remove(t, p)
+    if (removal === 'none') return
     this.applyPriorities(this.wishes.leave(t, p.id), out)
-    if (alone) {
-      this.owners.delete(t)
-      this.sendClose(t, out)
-    }
+    if (removal === 'last') this.sendClose(t, out)
   }
 
   private sendClose(t: TorrentId, out: EffectOut): void {

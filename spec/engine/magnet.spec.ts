@@ -357,7 +357,7 @@ test('unusable metadata (unsafe path, file of another running torrent): error ac
   await pollUntil(() => engine.latest(id2)?.activity === 'shut down', { timeoutMs: 10_000, what: 'shut down' })
 })
 
-test('a seeder that dials us during the metadata phase serves the metadata; we dial it back at its p port', { timeout: 60_000 }, async (t) => {
+test('a seeder that dials us during the metadata phase serves the metadata, then the data over the same connection', { timeout: 60_000 }, async (t) => {
   const { tmp, tree, made, meta } = await dataSet(t, 2 << 20)
   const leecherPort = await freePort()
   const leecher = runEngine(t, { port: leecherPort, host: '127.0.0.1' })
@@ -372,9 +372,12 @@ test('a seeder that dials us during the metadata phase serves the metadata; we d
   assert.equal(await compareTrees(tree.root, join(out, 'payload')), undefined)
   const first = leecher.out.events.find((e) => isTorrentStatusUpdate(e) && e.torrentid === id && e.statsdictionary.numPeers > 0)
   assert.equal((first as { statsdictionary: TorrentStats }).statsdictionary.peerSources?.incoming, 1)
-  // The data came over a connection we dialled to the port the seeder's extended handshake gave.
+  // The incoming connection went over to the torrent: every byte came over it, none over a dial to the seeder's p port.
   const by = leecher.handles.get(id)!.contributed()
-  assert.ok((by[`127.0.0.1:${seederPort}`] ?? 0) > 0, JSON.stringify(by))
+  const senders = Object.keys(by)
+  assert.equal(senders.length, 1, JSON.stringify(by))
+  assert.notEqual(senders[0], `127.0.0.1:${seederPort}`, JSON.stringify(by))
+  assert.equal(by[senders[0]!], meta.length, JSON.stringify(by))
 })
 
 /** The info dictionary of `bytes` as a plain object (bencode round trip for the test above). */
@@ -412,4 +415,23 @@ test('while fetching metadata, the stats carry each tracker\'s note: a refusal s
   assert.equal(s.activity, 'fetching metadata')
   assert.equal(s.trackers![0]!.url, tr)
   assert.match(s.trackers![0]!.error!, /tracker refused: unregistered/)
+})
+
+test('two magnet leechers connected before either has the metadata: the one that gets it first serves it over the handed-over connection', { timeout: 90_000 }, async (t) => {
+  const { tmp, tree, made, meta } = await dataSet(t, 2 << 20)
+  const aPort = await freePort()
+  const a = runEngine(t, { port: aPort, host: '127.0.0.1' })
+  const aId = await a.create(magnetOf(meta, []), join(tmp.path, 'a'))
+  // B knows only A; A knows nobody yet: their connection carries no metadata at first.
+  const b = runEngine(t, { port: await freePort(), host: '127.0.0.1' })
+  const bId = await b.create(magnetOf(meta, [`127.0.0.1:${aPort}`]), join(tmp.path, 'b'))
+  await b.waitFor(bId, 'connected to A', (s) => s.numPeers === 1, 20_000)
+  // A seeder dials A: A gets the metadata, and its torrent adopts B's connection and tells B the metadata's size.
+  const seeder = runEngine(t, { port: await freePort(), host: '127.0.0.1' })
+  await seeder.create(made.bytes, dirname(tree.root), [`127.0.0.1:${aPort}`])
+  await a.waitSeeding(aId, 40_000)
+  await b.waitSeeding(bId, 40_000)
+  assert.equal(await compareTrees(tree.root, join(tmp.path, 'b', 'payload')), undefined)
+  const by = b.handles.get(bId)!.contributed()
+  assert.ok((by[`127.0.0.1:${aPort}`] ?? 0) > 0, `B got bytes from A over the connection it dialled: ${JSON.stringify(by)}`)
 })

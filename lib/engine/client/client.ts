@@ -214,6 +214,7 @@ class EngineInstance {
       ...this.services.sessionBase(port, () => this.status(id)),
       transports: () => this.services.dialTransports(),
       mse: this.services.mse,
+      dht: this.services.dhtOn,
       magnet,
       ...(known === undefined ? {} : { known }),
       peers: [...this.options.peers, ...(cmd.peers ?? []), ...magnet.peers],

@@ -178,6 +178,11 @@ export class ClientServices {
     }
   }
 
+  /** The client runs a DHT (handshakes set the DHT bit). */
+  get dhtOn(): boolean {
+    return this.dht !== null
+  }
+
   /** What a dial may use now: TCP unless turned off, and the uTP endpoint once it is open. */
   dialTransports(): DialTransports {
     return { tcp: this.opts.tcp, utp: this.utpNow }

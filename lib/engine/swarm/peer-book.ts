@@ -124,6 +124,12 @@ export class PeerBook {
     return false
   }
 
+  /** A connection to `key` is open that the book did not yield (handed over from a magnet's metadata phase): not due until it closes. */
+  claim(key: string): void {
+    const k = this.known.get(key)
+    if (k !== undefined) k.connected = true
+  }
+
   /** The connection to `key` completed its handshake: its failures are forgiven. */
   succeeded(key: string): void {
     const k = this.known.get(key)

@@ -3,7 +3,8 @@
  * incoming connections, the checks of a new handshake (banned, duplicate),
  * and the set-up every wire gets before our handshake (BEP 10 extensions,
  * PEX, the DHT port). Every connection, dialled or accepted, whatever its
- * transport, enters through {@link Connections.admit}.
+ * transport, enters through {@link Connections.admit}, and so does a
+ * magnet's metadata-phase connection handed over live ({@link Connections.adopt}).
  *
  * Slots are given by the admission policy (policy/admission.ts): a full
  * torrent takes a newcomer in place of its least useful peer rather than
@@ -16,7 +17,7 @@
 import type net from 'node:net'
 import { connectPeer } from '../wire/dial.ts'
 import { Peer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
-import { useWireExtensions } from '../wire/extensions.ts'
+import { announceMetadataSize, useWireExtensions } from '../wire/extensions.ts'
 import { MAX_UPLOAD_QUEUE } from '../upload/upload-queue.ts'
 import { HashExchange } from '../wire/hash-exchange.ts'
 import { hashServer, type HashAnswerFn } from './hash-server.ts'
@@ -29,6 +30,8 @@ import { admitPeer, defaultAdmissionLimits, firstMessageVerdict, leastUseful, ty
 import type { Metainfo } from '../contracts.ts'
 import type { TorrentContext } from './context.ts'
 import type { PeerSocket } from '../wire/transport.ts'
+import { greetFast } from '../wire/allowed-fast.ts'
+import { greetHandedOver, type AvailabilityLog, type HandedOver } from './handover.ts'
 
 /**
  * Opens an outgoing connection to `host:port` for `opts` and returns its
@@ -43,7 +46,7 @@ export interface ConnectionsOptions {
   /** Identity, caps, the DHT port and the transport. */
   readonly ctx: Pick<
     TorrentContext,
-    'peerId' | 'port' | 'maxConnsPerTorrent' | 'canConnect' | 'connectionsChanged' | 'dhtPort' | 'dhtNode' | 'dial' | 'pex' | 'pexInterval' | 'admission'
+    'peerId' | 'port' | 'maxConnsPerTorrent' | 'canConnect' | 'connectionsChanged' | 'dhtPort' | 'dhtNode' | 'dial' | 'pex' | 'pexInterval' | 'admission' | 'now'
   >
   readonly handler: PeerHandler
   readonly book: PeerBook
@@ -76,6 +79,8 @@ export class Connections {
   private readonly exchanges = new WeakMap<CappedWire, HashExchange>()
   /** Answers hash requests (BEP 52), made on the first connection. */
   private serveHashes: HashAnswerFn | null = null
+  /** Handed-over peers not yet greeted, with what they said before the metadata. */
+  private readonly handedOver = new WeakMap<Peer, AvailabilityLog>()
 
   constructor(private readonly o: ConnectionsOptions) {
     this.dht = !o.meta.private && o.ctx.dhtPort !== undefined
@@ -165,6 +170,52 @@ export class Connections {
     if (verdict.kind === 'evict') this.peers.get(verdict.id)?.close(`evicted: its slot went to a newcomer (${address}); neither side was interested`)
     peer.acceptHandshake(remoteId)
     return true
+  }
+
+  /**
+   * A connection of the magnet's metadata phase, handshaken already: admitted
+   * as an incoming one is (bans, the connection cap, the admission policy;
+   * then {@link Connections.admit}'s duplicate check), its Peer built over the
+   * same socket and wire without a second handshake. False: refused (the
+   * caller closes it). What the peer said of its pieces is replayed when it
+   * is greeted. Its version is the one its handshake made: a v2-only
+   * torrent's connections speak v2, a hybrid's stay v1 (the phase named the
+   * v1 hash without the v2 bit).
+   */
+  adopt(h: HandedOver): boolean {
+    const host = bareHost(h.address.slice(0, h.address.lastIndexOf(':')))
+    if (!this.o.accepting() || this.o.book.isBanned(h.remoteId) || this.o.book.isBanned(h.address) || this.peers.has(h.address)) return false
+    const verdict = admitPeer(this.views(), host, !this.hasRoom(), this.limits)
+    if (verdict.kind === 'refuse') return false
+    this.o.ctx.connectionsChanged(1)
+    const v2 = this.o.meta.version === 'v2'
+    const remoteHost = h.dialled === null ? h.socket.remoteAddress : undefined
+    const peer = new Peer(h.socket, this.options(h.source, h.address, remoteHost, h.dialled, { infoHash: h.infoHash, v2Bit: v2, speaksV2: v2 }, true), h.wire)
+    this.peers.set(h.address, peer)
+    if (h.dialled !== null) this.o.book.claim(h.dialled)
+    this.handedOver.set(peer, h.log)
+    if (verdict.kind === 'evict') this.peers.get(verdict.id)?.close(`evicted: its slot went to a handed-over peer (${h.address}); neither side was interested`)
+    peer.acceptHandshake(h.remoteId, false)
+    return true
+  }
+
+  /**
+   * Our first messages to an admitted peer: what we have and its allowed-fast
+   * pieces (wire/allowed-fast.ts). A handed-over peer first has what it said
+   * before the metadata replayed (which may close it: a bitfield of the wrong
+   * length, a seed when we are one), then gets a have per piece we hold,
+   * never a late bitfield, and unless it is a seed our extended handshake
+   * again with the info dictionary's size.
+   */
+  greet(peer: Peer, have: Parameters<typeof greetFast>[1], infoHash: Uint8Array): void {
+    const log = this.handedOver.get(peer)
+    if (log === undefined) return greetFast(peer, have, infoHash)
+    this.handedOver.delete(peer)
+    log.replay(peer.wire)
+    if (peer.closed) return
+    greetHandedOver(peer, have, infoHash)
+    // Our extended handshake went out before the metadata: a peer that may lack it hears its size now.
+    if (!peer.isSeed()) announceMetadataSize(peer.wire, this.o.meta.infoBytes.length)
   }
 
   /**
@@ -275,7 +326,7 @@ export class Connections {
   }
 
   /** The options of every Peer of this torrent (dialled: `dialled` is its address; incoming: `remoteHost`), with our side of its handshake. */
-  private options(source: PeerSource, address: string, remoteHost: string | undefined, dialled: string | null, hs: OurHandshake): PeerOptions {
+  private options(source: PeerSource, address: string, remoteHost: string | undefined, dialled: string | null, hs: OurHandshake, adopted = false): PeerOptions {
     return {
       infoHash: hs.infoHash,
       peerId: this.o.ctx.peerId,
@@ -287,13 +338,19 @@ export class Connections {
       v2: hs.v2Bit,
       speaksV2: hs.speaksV2,
       ...(hs.upgradeKey !== undefined ? { infoHashV2: hs.upgradeKey } : {}),
-      extend: (w) => this.setupWire(w, remoteHost, dialled)
+      ...(this.o.ctx.now !== undefined ? { now: this.o.ctx.now } : {}),
+      extend: (w) => this.setupWire(w, remoteHost, dialled, adopted)
     }
   }
 
-  /** BEP 10 set-up of a new wire, before our handshake: ut_metadata and `p`, then ut_pex, and the DHT port. */
-  private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null): void {
-    useWireExtensions(wire, { info: () => this.o.meta.infoBytes, port: this.o.ctx.port, requestQueue: MAX_UPLOAD_QUEUE })
+  /**
+   * BEP 10 set-up of a new wire, before our handshake: ut_metadata and `p`,
+   * then ut_pex, and the DHT port. An adopted wire carries our extensions
+   * already (its extended handshake went out); this torrent's PEX takes over
+   * its ut_pex by name, so the id we announced stays valid.
+   */
+  private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null, adopted: boolean): void {
+    if (!adopted) useWireExtensions(wire, { info: () => this.o.meta.infoBytes, port: this.o.ctx.port, requestQueue: MAX_UPLOAD_QUEUE })
     this.pex?.attach(wire as unknown as PexWire, remoteHost, dialled)
     // BEP 52 hash requests are answered from our piece layers (hash reject for what we do not hold).
     const { pieceLength, v2 } = this.o.meta

@@ -4,6 +4,9 @@
  * and usable, an ordinary {@link Torrent} that this session wraps and
  * delegates to (checking, download, seeding, resume).
  *
+ * The metadata phase's handshaken connections stay open until the torrent
+ * takes peers, and are then handed over to it, live (torrent/handover.ts).
+ *
  * A v2-only torrent whose metadata lacks piece layers (every magnet's, and a
  * .torrent file's without some of them, given as `known`) fetches them
  * between the two (activity "fetching piece layers (...)"): its pieces cannot
@@ -139,10 +142,6 @@ export class MagnetSession {
       meta = full
     }
     this.stopDht()
-    const learnt = this.phase.learnt()
-    // Close our metadata connections first, so a peer does not see the new one as a duplicate of the old.
-    await this.phase.close()
-    if (this.closed) return
     const admitted = await this.opts.admit(meta).catch((e: unknown) => (e instanceof Error ? e.message : String(e)))
     if (typeof admitted === 'string') return this.fail(admitted)
     if (this.closed) {
@@ -150,8 +149,13 @@ export class MagnetSession {
       return
     }
     this.torrent = admitted
-    for (const p of learnt) admitted.addPeerAddress(p.address, p.source)
-    await admitted.start()
+    for (const p of this.phase.learnt()) admitted.addPeerAddress(p.address, p.source)
+    // The phase's live connections go over to the torrent once it takes peers (after checking
+    // its data), before it dials: no peer is dialled twice (torrent/handover.ts).
+    await admitted.start(() => {
+      for (const h of this.phase.handOver()) if (!admitted.adopt(h)) h.close('not admitted by the torrent')
+    })
+    await this.phase.close()
   }
 
   /** The magnet's metainfo from peers, checked against its hash; null when closed first or refused (the session then fails). */

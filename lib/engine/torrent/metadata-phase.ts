@@ -1,17 +1,16 @@
 /**
- * The first phase of a torrent started from a magnet: connect to whatever
- * peers we know of (magnet `x.pe` hints, manual peers, the magnet's trackers,
- * peers that dial us), fetch the info dictionary with ut_metadata (BEP 9),
- * and hand it over with the addresses learnt on the way.
+ * The first phase of a torrent started from a magnet: connect to the peers we
+ * know of (magnet `x.pe` hints, manual peers, the magnet's trackers, peers
+ * that dial us), fetch the info dictionary with ut_metadata (BEP 9), and hand
+ * it over with the addresses learnt on the way.
  *
- * These connections only carry metadata: no bitfield is sent or read and no
- * piece is requested. When the metadata is verified they are closed and the
- * torrent proper dials the same peers again: simpler than moving a live wire,
- * whose earlier messages (bitfield, haves) a new owner would have missed.
- *
- * Dials race TCP and uTP like the torrent's (the first to connect is kept)
- * and open with the plaintext handshake; peers that dial us arrive over
- * either transport, their MSE answered by the listener.
+ * These connections request no piece; what a peer says of its pieces is kept
+ * (torrent/handover.ts: a bitfield cannot be checked before the piece count is
+ * known). Once the torrent proper runs, the handshaken connections go over to
+ * it ({@link MetadataPhase.handOver}), so no peer is dialled twice. The
+ * handshakes offer what the torrent's do (the fast extension, the DHT bit when
+ * the client runs a DHT); with the fast extension we send Have None. Dials
+ * race TCP and uTP and open as the torrent's do (the encryption policy).
  *
  * @internal
  * @module
@@ -29,6 +28,9 @@ import { RaceSocket, type DialTransports, type PeerSocket } from '../wire/transp
 import { peEnabledFor, type Handshake, type MsePolicy } from '../wire/mse-policy.ts'
 import { openOutgoing } from '../wire/mse-outgoing.ts'
 import { sentPayloadOffer } from '../wire/protocol-internals.ts'
+import { feedRead } from '../wire/dial.ts'
+import { AvailabilityLog, destroyConnection, type HandedOver } from './handover.ts'
+import { MAX_UPLOAD_QUEUE } from '../upload/upload-queue.ts'
 import { defaultAdmissionLimits, firstMessageVerdict, type AdmissionLimits } from '../policy/admission.ts'
 import { HashExchange } from '../wire/hash-exchange.ts'
 import { LayerFetcher } from './layer-fetcher.ts'
@@ -52,6 +54,8 @@ export interface MetadataPhaseOptions {
   readonly peerId: string
   /** Our listen port (extended handshake `p`, tracker announces). */
   readonly port: number
+  /** The client runs a DHT: our handshakes set the DHT bit, as the torrent's will (default false). */
+  readonly dht?: boolean
   /** The router's external port mapped to `port`, once mapped (tracker announces carry it). */
   externalPort?(): number | null
   /** The router's external address, once a port mapping is in place (tracker announces' `ip`). */
@@ -109,8 +113,14 @@ interface Conn {
   ready: boolean
   /** When the handshake completed (ms; 0 before). */
   readyAt: number
+  /** The remote's peer id (hex), from its handshake. */
+  remoteId: string | null
   closed: boolean
   timer: NodeJS.Timeout | null
+  /** Removes each of the phase's listeners from the socket and the wire (a hand-over leaves none behind). */
+  readonly unlisten: Array<() => void>
+  /** What the peer said of its pieces since its handshake (for the torrent). */
+  log: AvailabilityLog | null
   /** BEP 52 hash requests (piece layers of a v2-only magnet). */
   readonly hashes: HashExchange
   /** An outgoing connection's opening: its handshake, and whether the transport came up. */
@@ -147,6 +157,8 @@ export class MetadataPhase {
   private readonly pex: TorrentPex | null
   /** The piece-layer fetch of a v2-only magnet, once the metadata is in. */
   private layerFetch: LayerFetcher | null = null
+  /** The verified info dictionary, served with ut_metadata once known. */
+  private info: Uint8Array | null
 
   constructor(private readonly opts: MetadataPhaseOptions) {
     this.book = new PeerBook({ isSelf: opts.isSelf })
@@ -161,6 +173,50 @@ export class MetadataPhase {
       onBadPeer: (wire, reason) => this.banWire(wire, reason)
     })
     this.metadata = opts.info === undefined ? this.fetcher.metadata : Promise.resolve(opts.info)
+    this.info = opts.info ?? null
+    this.metadata.then((info) => { this.info = info }, () => {})
+  }
+
+  /**
+   * Give up every open, handshaken connection to the torrent proper, with
+   * what each peer said of its pieces (the others close with the phase).
+   * Each leaves the phase's count, timers, listeners, PEX and fetches; the
+   * caller must adopt or close each one at once.
+   */
+  handOver(): HandedOver[] {
+    const out: HandedOver[] = []
+    for (const c of [...this.conns]) {
+      if (c.remoteId === null || c.log === null) continue
+      this.release(c)
+      const { socket, wire } = c
+      out.push({
+        socket, wire, remoteId: c.remoteId, address: c.address, source: c.source,
+        dialled: c.source === 'incoming' ? null : c.address,
+        infoHash: this.opts.infoHash, log: c.log,
+        close: () => destroyConnection(wire, socket)
+      })
+    }
+    return out
+  }
+
+  /** `c` leaves the phase without closing. */
+  private release(c: Conn): void {
+    for (const off of c.unlisten.splice(0)) off()
+    // Nothing listens for a moment: an error then must not be unhandled.
+    c.socket.on('error', () => {})
+    this.leave(c)
+  }
+
+  /** `c` is no longer the phase's: its timer, count, PEX listing, fetches and hash exchange go. */
+  private leave(c: Conn): void {
+    if (c.timer !== null) clearTimeout(c.timer)
+    c.timer = null
+    this.conns.delete(c)
+    this.opts.connectionsChanged(-1)
+    this.pex?.closed(c.wire)
+    this.fetcher.remove(c.wire)
+    this.layerFetch?.remove(c.hashes)
+    c.hashes.close()
   }
 
   /**
@@ -249,11 +305,16 @@ export class MetadataPhase {
     return s
   }
 
-  /** Every address worth dialling for data, without those that lied about the metadata. */
+  /**
+   * Every address worth dialling for data, without those that lied about the
+   * metadata, nor the listen addresses of peers that dialled us and are
+   * handshaken (their connections are handed over, not dialled again).
+   */
   learnt(): LearntPeer[] {
     const out = new Map<string, PeerSource>()
     for (const k of this.book.entries()) out.set(k.key, k.source)
     for (const c of this.conns) {
+      if (c.ready && c.source === 'incoming') continue
       if (c.listenAddress !== null && !this.book.isBanned(c.listenAddress) && !out.has(c.listenAddress)) out.set(c.listenAddress, c.source)
     }
     return [...out].map(([address, source]) => ({ address, source }))
@@ -270,9 +331,10 @@ export class MetadataPhase {
     }
     const ip = socket.remoteAddress ?? ''
     const c = this.track(socket, wire, formatAddress(ip, socket.remotePort ?? 0), 'incoming', null)
-    useWireExtensions(wire, { info: () => this.opts.info ?? null, port: this.opts.port })
+    this.extend(wire)
     this.pex?.attach(wire as unknown as PexWire, socket.remoteAddress, null)
-    wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false, v2: this.opts.infoHashV2 !== undefined })
+    wire.handshake(this.opts.infoHash, this.opts.peerId, this.reserved())
+    c.remoteId = remoteId
     this.ready(c)
     return true
   }
@@ -300,14 +362,19 @@ export class MetadataPhase {
       const mse = this.opts.mse ?? null
       const handshake: Handshake = mse?.first(key) ?? 'plaintext'
       const wire = newCappedWire('tcpOutgoing', peEnabledFor(handshake))
-      // Over whichever transport connects first; the few bytes of this phase are copied to the wire.
+      // Over whichever transport connects first, read as the torrent's dials read (the torrent may adopt it).
       const socket = new RaceSocket(k.host, k.port, this.opts.transports?.() ?? TCP_ONLY, (view) => {
-        if (!c.closed) wire.write(Buffer.from(view))
+        if (c.closed) return
+        try {
+          feedRead(wire, view)
+        } catch (e) {
+          socket.destroy(e as Error)
+        }
       })
       wire.pipe(socket)
       const c: Conn = this.track(socket, wire, key, k.source, key)
       c.opening = { handshake, connected: false }
-      useWireExtensions(wire, { info: () => this.opts.info ?? null, port: this.opts.port })
+      this.extend(wire)
       this.pex?.attach(wire as unknown as PexWire, undefined, key)
       socket.once('connect', () => {
         if (c.closed) return
@@ -316,7 +383,7 @@ export class MetadataPhase {
         openOutgoing(wire, handshake, {
           infoHash: this.opts.infoHash,
           peerId: this.opts.peerId,
-          sendHandshake: () => wire.handshake(this.opts.infoHash, this.opts.peerId, { dht: false, fast: false, v2: this.opts.infoHashV2 !== undefined }),
+          sendHandshake: () => wire.handshake(this.opts.infoHash, this.opts.peerId, this.reserved()),
           transport: socket,
           timeoutMs: this.opts.handshakeTimeout ?? 20000
         }).then(
@@ -329,9 +396,22 @@ export class MetadataPhase {
         else if (peerId === this.opts.peerId) {
           this.book.forget(key)
           this.closeConn(c, 'connected to ourselves')
-        } else this.ready(c)
+        } else {
+          c.remoteId = peerId
+          this.ready(c)
+        }
       })
     }
+  }
+
+  /** BEP 10 set-up before our handshake: the torrent's extensions (`reqq` included: the torrent may adopt the wire). */
+  private extend(wire: CappedWire): void {
+    useWireExtensions(wire, { info: () => this.info, port: this.opts.port, requestQueue: MAX_UPLOAD_QUEUE })
+  }
+
+  /** Our reserved bits: the torrent's (fast, DHT), and the v2 bit for a v2-only magnet. */
+  private reserved(): Record<string, boolean> {
+    return { dht: this.opts.dht === true, fast: true, v2: this.opts.infoHashV2 !== undefined }
   }
 
   /** Common set-up of a connection (its socket already piped to the wire): timers, clean-up, `p`. */
@@ -340,19 +420,26 @@ export class MetadataPhase {
       v2Swarm: this.opts.infoHashV2 !== undefined,
       ...(this.opts.hashRequestTimeout === undefined ? {} : { timeoutMs: this.opts.hashRequestTimeout })
     })
-    const c: Conn = { socket, wire, address, source, listenAddress, ready: false, readyAt: 0, closed: false, timer: null, hashes }
+    const c: Conn = {
+      socket, wire, address, source, listenAddress, ready: false, readyAt: 0, remoteId: null, closed: false, timer: null, hashes,
+      unlisten: [], log: null
+    }
     this.conns.add(c)
     this.opts.connectionsChanged(1)
+    const on = (emitter: PeerSocket | CappedWire, event: string, fn: Parameters<CappedWire['on']>[1]): void => {
+      emitter.on(event, fn)
+      c.unlisten.push(() => emitter.off(event, fn))
+    }
     const close = (why: string) => () => this.closeConn(c, why)
-    socket.on('error', close('socket error'))
-    socket.on('close', close('socket closed'))
-    wire.on('error', close('wire error'))
-    wire.on('close', close('wire closed'))
-    wire.on('end', close('wire ended'))
-    wire.on('oversize', close('oversized message'))
-    wire.on('malformed', close('malformed message'))
-    wire.on('protocol-error', (reason: string) => this.closeConn(c, reason))
-    wire.on('extended', (ext: string | number) => {
+    on(socket, 'error', close('socket error'))
+    on(socket, 'close', close('socket closed'))
+    on(wire, 'error', close('wire error'))
+    on(wire, 'close', close('wire closed'))
+    on(wire, 'end', close('wire ended'))
+    on(wire, 'oversize', close('oversized message'))
+    on(wire, 'malformed', close('malformed message'))
+    on(wire, 'protocol-error', (reason: string) => this.closeConn(c, reason))
+    on(wire, 'extended', (ext: string | number) => {
       if (ext !== 'handshake' || source !== 'incoming') return
       const p = wire.peerExtendedHandshake['p']
       const ip = socket.remoteAddress
@@ -375,6 +462,9 @@ export class MetadataPhase {
     this.book.succeeded(c.address)
     // The fetch may wait a long time for a peer with the metadata: keep idle connections open.
     c.wire.setKeepAlive(true)
+    c.log = new AvailabilityLog(c.wire, (why) => this.closeConn(c, why))
+    // BEP 6: with the fast extension, say what we have (nothing yet) at once.
+    if (c.wire.hasFast) c.wire.haveNone()
     if (this.opts.info === undefined) this.fetcher.add(c.wire)
     this.layerFetch?.add(c.hashes)
     this.pex?.ready(c.wire)
@@ -392,21 +482,10 @@ export class MetadataPhase {
     void reason
     if (c.closed) return
     c.closed = true
-    if (c.timer !== null) clearTimeout(c.timer)
-    c.timer = null
-    this.conns.delete(c)
-    this.opts.connectionsChanged(-1)
-    this.pex?.closed(c.wire)
-    this.fetcher.remove(c.wire)
-    this.layerFetch?.remove(c.hashes)
-    c.hashes.close()
+    this.leave(c)
+    c.log?.detach()
     c.wire.setKeepAlive(false)
-    try {
-      c.wire.destroy()
-    } catch {
-      // a wire in a bad state must not stop the close
-    }
-    c.socket.destroy()
+    destroyConnection(c.wire, c.socket)
     // A refused opening is retried at once with what the policy says next (plaintext, or an RC4 offer).
     const o = c.opening
     const retry = o !== undefined && o.connected && !c.ready && this.opts.mse != null &&

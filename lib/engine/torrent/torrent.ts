@@ -21,7 +21,7 @@ import { PieceAssembly, type PieceAttempt } from '../download/assembly.ts'
 import { SmartBan } from '../download/smart-ban.ts'
 import { v2Blame } from './leaf-source.ts'
 import { RequestPipeline } from '../download/requests.ts'
-import { greetFast } from '../wire/allowed-fast.ts'
+import type { HandedOver } from './handover.ts'
 import { UploadQueue } from '../upload/upload-queue.ts'
 import { UploadSlots } from '../upload/slots.ts'
 import { Connections } from './connections.ts'
@@ -135,8 +135,12 @@ export class Torrent implements PeerHandler {
   // ------------------------------------------------------------------
   // lifecycle
 
-  /** Check existing data if there is any, then join the swarm. */
-  async start(): Promise<void> {
+  /**
+   * Check existing data if there is any, then join the swarm; `handOver`
+   * runs once peers may join, before any dial (a magnet's session hands its
+   * live connections over there, with {@link Torrent.adopt}).
+   */
+  async start(handOver?: () => void): Promise<void> {
     try {
       const stats = await this.storage.stat()
       const anyData = stats.some((s) => s !== null && s.size > 0)
@@ -176,6 +180,7 @@ export class Torrent implements PeerHandler {
     const restored = this.status.restored
     if (this.picker.haveCount() > 0 && (restored.source !== 'resume' || restored.checked > 0)) this.resume?.changed()
     this.ctx.changed()
+    handOver?.()
     this.discovery.start()
     this.conns.dialMore()
     this.webSeeds?.start()
@@ -242,9 +247,14 @@ export class Torrent implements PeerHandler {
     return this.conns.acceptIncoming(socket, wire, remoteId, named)
   }
 
+  /** A magnet's metadata-phase connection, handshaken already (torrent/handover.ts): false when refused. */
+  adopt(h: HandedOver): boolean {
+    return this.conns.adopt(h)
+  }
+
   onReady(peer: Peer): void {
     if (!this.conns.admit(peer)) return
-    greetFast(peer, this.picker.haveBitfield(), this.meta.infoHashBytes)
+    this.conns.greet(peer, this.picker.haveBitfield(), this.meta.infoHashBytes)
     this.conns.sendDhtPort(peer)
   }
 

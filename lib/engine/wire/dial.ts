@@ -81,12 +81,21 @@ export const dialPeer = (host: string, port: number, opts: PeerOptions, via: Dia
   return peer
 }
 
-/** One socket read (a view valid only during the call) for the peer's wire. */
+/**
+ * One socket read (a view valid only during the call) into `wire`: through
+ * the copy-free parser, or the library's while it needs it (MSE, handshake).
+ * Throws what a parser or handler throws.
+ */
+export const feedRead = (wire: CappedWire, view: Uint8Array): void => {
+  if (needsLibraryParser(wire)) wire.write(Buffer.from(view))
+  else feedWire(wire, view, true)
+}
+
+/** One socket read for the peer's wire. */
 const readInto = (peer: Peer, view: Uint8Array): void => {
   if (peer.closed) return
   try {
-    if (needsLibraryParser(peer.wire)) peer.wire.write(Buffer.from(view))
-    else feedWire(peer.wire, view, true)
+    feedRead(peer.wire, view)
   } catch (e) {
     // What the stream pipe did: a throwing parser or handler ends this peer, not the process.
     peer.close(`wire: ${(e as Error).message}`)

@@ -64,9 +64,11 @@ export class HashExchange {
   private closed = false
 
   constructor (readonly wire: CappedWire, private readonly opts: HashExchangeOptions = {}) {
-    wire.on('unknownmessage', (body: Uint8Array) => this.onMessage(body))
+    wire.on('unknownmessage', this.onUnknown)
     wire.once('close', () => this.close())
   }
+
+  private readonly onUnknown = (body: Uint8Array): void => this.onMessage(body)
 
   /**
    * The connection speaks v2 (only such peers are asked, and only such peers
@@ -108,6 +110,8 @@ export class HashExchange {
   close (): void {
     if (this.closed) return
     this.closed = true
+    // A wire handed to another owner (a magnet's torrent) gets that owner's exchange: this one lets go.
+    this.wire.off('unknownmessage', this.onUnknown)
     for (const p of [...this.pending]) this.settle(p, { ok: false, reason: 'closed' })
   }
 
