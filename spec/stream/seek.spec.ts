@@ -24,12 +24,12 @@ const HALF_SECOND = Math.floor((RATE / PIECE) * 0.5)
 
 test('a seek at a slow seeder: its piece is verified before the blocks the pipeline had queued ahead of it', { timeout: 240_000 }, async (t) => {
   const tmp = await makeTempDir('sk-seek-')
-  t.after(() => tmp.close())
   const file = join(tmp.path, 'seed', 'video.webm')
   await writeRandomFile(file, SIZE)
   const source = new Uint8Array(await readFile(file))
   const { bytes, seeder } = await seed(t, file, join(tmp.path, 'video.torrent'), RATE, PIECE)
   const run = await start(t, bytes, join(tmp.path, 'out'), [seeder.peer])
+  t.after(() => tmp.close()) // after the engine's and the seeder's own clean-up
   const ranges = collect(run.streams.readable())
   t.after(() => ranges.dispose())
   const verified = (from = 0): number[] => ranges.events.slice(from).flatMap((r) => {
@@ -62,6 +62,8 @@ test('a seek at a slow seeder: its piece is verified before the blocks the pipel
   assert.ok(at < HALF_SECOND, `the seek's piece came ${at + 1}th of the pieces verified after it (${after.slice(0, at + 1)}), not behind the queue`)
   assert.deepEqual(new Uint8Array(chunk.subarray(0, 16)), source.subarray(target * PIECE, target * PIECE + 16))
   reader.destroy()
-  // the reader's bytes are the source's, and nothing is left of its window
+  // nothing is left of the reader
   await pollUntil(() => (run.streams.readers() === 0 ? true : undefined), { timeoutMs: 10_000, what: 'reader gone' })
+  run.close()
+  await pollUntil(() => (run.streams.isStopped() ? true : undefined), { timeoutMs: 10_000, what: 'torrent closed' })
 })
