@@ -1,14 +1,15 @@
 /**
  * Fakes for unit tests of the engine's parts: an in-memory connection pair
- * (no network), an in-memory storage, a metainfo (v1 or v2) built from bytes, a manual
- * clock, and a remote peer made of a real bittorrent-protocol Wire on the
+ * (no network), an in-memory storage, a metainfo (v1 or v2) built from bytes, a
+ * torrent context, a manual clock, and a remote peer made of a real bittorrent-protocol Wire on the
  * other end of the pair.
  */
 import { Duplex } from 'node:stream'
 import { createHash, randomBytes } from 'node:crypto'
 import type net from 'node:net'
 import Wire from 'bittorrent-protocol'
-import type { Metainfo, Storage } from '../../lib/engine/contracts.ts'
+import type { Hasher, Metainfo, Storage } from '../../lib/engine/contracts.ts'
+import type { TorrentContext } from '../../lib/engine/torrent/context.ts'
 import { bencode } from '../../lib/engine/metainfo/bencode-encode.ts'
 import { fileRoot, leafHashes, pieceLayer } from '../../lib/engine/metainfo/merkle.ts'
 import { parseMetainfo } from '../../lib/engine/metainfo/parse.ts'
@@ -114,6 +115,26 @@ export const v2MetainfoOf = async (data: Uint8Array, pieceLength: number, name =
   if (!r.ok) throw new Error(r.reason)
   return r.value
 }
+
+/**
+ * A TorrentContext for coordinator tests: room for every connection, inline
+ * hashing, no PEX, a 30 s request timeout; `over` replaces any of it.
+ */
+export const testContext = (hasher: Hasher, over: Partial<TorrentContext> = {}): TorrentContext => ({
+  peerId: randomBytes(20).toString('hex'),
+  port: 6881,
+  hasher,
+  canConnect: () => true,
+  connectionsChanged() {},
+  changed() {},
+  maxConnsPerTorrent: 10,
+  uploadSlots: 4,
+  requestTimeout: 30000,
+  banStrikes: 1,
+  hashInline: true,
+  pex: false,
+  ...over
+})
 
 /** A clock the test moves by hand. */
 export class ManualClock {

@@ -124,6 +124,85 @@ export const onChoked = <R extends BlockRequest>(fast: boolean, inflight: readon
 export const rejected = <R extends BlockRequest>(inflight: readonly R[], reject: BlockRequest): R | null =>
   inflight.find((r) => r.piece === reject.piece && r.offset === reject.offset && r.length === reject.length) ?? null
 
+/** How long an allowed-fast piece a choking peer rejected waits before it is asked for again (ms). */
+export const FAST_REJECT_RETRY = 10_000
+
+/** Cancels awaiting their answer kept per peer at most (a peer that never answers one cannot grow it). */
+export const MAX_UNANSWERED_CANCELS = 1024
+
+const blockKey = (piece: number, offset: number, length: number): string => `${piece}:${offset}:${length}`
+
+/**
+ * What the Reject messages of one fast-extension peer mean (BEP 6). A peer
+ * answers each of our cancels with the block or a Reject, so the first
+ * answer for a block after we cancelled it belongs to the cancelled request,
+ * even when we asked for the same block again meanwhile: that Reject refuses
+ * nothing we still want. Any other Reject of an allowed-fast piece while the
+ * peer chokes us means "not now": the piece is not asked of this peer again
+ * for `retryMs`, or until it unchokes us, and other sources may take it at once.
+ *
+ * @example
+ * ```ts
+ * const answers = new FastRejects()
+ * answers.cancelled(7, 0, 16384)               // we sent Cancel, then Request again for the same block
+ * answers.answersCancel(7, 0, 16384)           // true: the Reject that follows answers the Cancel
+ * answers.refused(7, now)                      // a Reject of the new request, while choked
+ * answers.mayAsk(7, now + FAST_REJECT_RETRY)   // true: ask again later
+ * ```
+ */
+export class FastRejects {
+  private readonly unanswered = new Map<string, number>()
+  private unansweredCount = 0
+  private readonly retryAt = new Map<number, number>()
+
+  constructor(private readonly retryMs = FAST_REJECT_RETRY) {}
+
+  /** We cancelled a request: its answer (block or Reject) is still to come. */
+  cancelled(piece: number, offset: number, length: number): void {
+    if (this.unansweredCount >= MAX_UNANSWERED_CANCELS) {
+      this.unanswered.clear()
+      this.unansweredCount = 0
+    }
+    const key = blockKey(piece, offset, length)
+    this.unanswered.set(key, (this.unanswered.get(key) ?? 0) + 1)
+    this.unansweredCount++
+  }
+
+  /**
+   * A Reject or a block for this block arrived: true when it is the answer to
+   * one of our cancels (a Reject then refuses nothing we still want).
+   */
+  answersCancel(piece: number, offset: number, length: number): boolean {
+    if (this.unansweredCount === 0) return false
+    const key = blockKey(piece, offset, length)
+    const n = this.unanswered.get(key)
+    if (n === undefined) return false
+    if (n === 1) this.unanswered.delete(key)
+    else this.unanswered.set(key, n - 1)
+    this.unansweredCount--
+    return true
+  }
+
+  /** The peer rejected a request of ours for `piece` while choking us, at `now`. */
+  refused(piece: number, now: number): void {
+    this.retryAt.set(piece, now + this.retryMs)
+  }
+
+  /** `piece` may be asked of this peer while it chokes us, at `now`. */
+  mayAsk(piece: number, now: number): boolean {
+    const at = this.retryAt.get(piece)
+    if (at === undefined) return true
+    if (now < at) return false
+    this.retryAt.delete(piece)
+    return true
+  }
+
+  /** It unchoked us: every piece may be asked again. */
+  unchoked(): void {
+    this.retryAt.clear()
+  }
+}
+
 /**
  * The allowed-fast pieces worth announcing to a peer: those of its set that
  * we have (announcing one we lack would invite requests we must reject) and

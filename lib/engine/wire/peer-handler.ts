@@ -50,6 +50,8 @@ export interface PeerOptions {
   readonly infoHashV2?: string
   /** Offer the BEP 6 fast extension in our handshake (default true); on when the peer offers it too. */
   readonly fast?: boolean
+  /** Clock of the BEP 6 retry of allowed-fast pieces a choking peer rejected (ms; default Date.now). */
+  readonly now?: () => number
   /** Registers BEP 10 extensions on the wire; called before our handshake goes out. */
   readonly extend?: (wire: CappedWire) => void
 }

@@ -19,6 +19,7 @@ import { CappedWire, BODY_STALL_TIMEOUT, MIN_BODY_RATE } from './capped-wire.ts'
 import type { PeerHandler, PeerOptions } from './peer-handler.ts'
 import { RaceSocket, type PeerSocket, type Transport } from './transport.ts'
 import { newPipeline, peerQueueBound, pipelineBlock, pipelineSecond, pipelineTimeout } from '../policy/pipeline.ts'
+import { FastRejects } from './allowed-fast.ts'
 
 /**
  * Where we learnt of a peer (the keys of TorrentStats.peerSources).
@@ -75,8 +76,8 @@ export class Peer {
   private gotBitfield = false
   /** BEP 6 Suggest Piece hints, newest last (a few at most): the picker may prefer them. */
   readonly suggested: number[] = []
-  /** Allowed-fast pieces the peer rejected anyway while choking us: not asked again until it unchokes. */
-  private readonly rejectedWhileChoked = new Set<number>()
+  /** What its Rejects mean: answers to our cancels, or allowed-fast pieces to ask again later (BEP 6). */
+  private readonly fastRejects = new FastRejects()
 
   constructor(
     readonly socket: PeerSocket,
@@ -209,11 +210,11 @@ export class Peer {
 
   /**
    * We may ask for `piece` now: the peer unchokes us, or it chokes us but
-   * gave `piece` in its allowed-fast set (BEP 6).
+   * gave `piece` in its allowed-fast set and did not just reject it (BEP 6).
    */
   mayRequest(piece: number): boolean {
     if (!this.wire.peerChoking) return true
-    return this.wire.hasFast && this.wire.peerAllowedFastSet.includes(piece) && !this.rejectedWhileChoked.has(piece)
+    return this.wire.hasFast && this.wire.peerAllowedFastSet.includes(piece) && this.fastRejects.mayAsk(piece, (this.opts.now ?? Date.now)())
   }
 
   /** True when the peer has every piece. */
@@ -261,10 +262,7 @@ export class Peer {
     w.on('extended', (name: string, body: unknown) => { if (name === 'handshake') this.queueBound = peerQueueBound(body) })
     w.on('bitfield', (bits: { buffer: Uint8Array }) => {
       const parsed = Bitfield.fromBytes(bits.buffer, this.opts.pieceCount)
-      if (!parsed) {
-        this.close('malformed bitfield')
-        return
-      }
+      if (!parsed) return this.close('malformed bitfield')
       // BEP 3 wants the bitfield first and once, but aria2c 1.36 sends haves
       // first and then a full bitfield again now and then (seen on loopback):
       // take each one as a replacement, and the torrent fixes availability.
@@ -285,8 +283,8 @@ export class Peer {
     w.on('have-all', () => whole(true))
     w.on('have-none', () => whole(false))
     w.on('reject', (index: number, offset: number, length: number) => {
-      if (this.closed) return
-      if (this.wire.peerChoking) this.rejectedWhileChoked.add(index)
+      if (this.closed || this.fastRejects.answersCancel(index, offset, length)) return
+      if (this.wire.peerChoking) this.fastRejects.refused(index, (this.opts.now ?? Date.now)())
       h.onReject?.(this, index, offset, length)
     })
     w.on('allowed-fast', (index: number) => {
@@ -315,13 +313,14 @@ export class Peer {
       h.onChoke(this)
     })
     w.on('unchoke', () => {
-      this.rejectedWhileChoked.clear()
+      this.fastRejects.unchoked()
       h.onUnchoke(this)
     })
     w.on('interested', () => h.onInterested(this))
     w.on('uninterested', () => h.onUninterested(this))
     w.on('piece', (index: number, offset: number, data: Uint8Array) => {
       if (this._closed) return
+      this.fastRejects.answersCancel(index, offset, data.length)
       // inflight drops only when the torrent accepts the block (Peer.accepted).
       h.onBlock(this, index, offset, data)
     })
@@ -381,6 +380,7 @@ export class Peer {
     if (this._closed) return
     if (this._inflight > 0) this._inflight--
     this._lateAllowance++
+    if (this.wire.hasFast) this.fastRejects.cancelled(piece, offset, length)
     this.wire.cancel(piece, offset, length)
   }
 
@@ -462,7 +462,6 @@ export class Peer {
     return this.socket instanceof net.Socket ? 'tcp' : 'utp'
   }
 
-  /** Close the connection (idempotent); the handler hears onClose once. */
   /** Whether the address may be dialled again at once (the handshake it was opened with is retried another way). */
   get redialAtOnce(): boolean {
     return this._redialAtOnce
@@ -477,6 +476,7 @@ export class Peer {
     this.refusalJudge = judge
   }
 
+  /** Close the connection (idempotent); the handler hears onClose once. */
   close(reason: string): void {
     if (this._closed) return
     this._closed = true

@@ -11,7 +11,7 @@ import { Peer, incomingWire, type PeerOptions } from '../../../lib/engine/wire/p
 import { createHasher } from '../../../lib/engine/disk/hasher.ts'
 import { MAX_UPLOAD_QUEUE } from '../../../lib/engine/upload/upload-queue.ts'
 import type { Metainfo } from '../../../lib/engine/contracts.ts'
-import { MemoryStorage, metainfoOf, remotePeer, socketPair, v2MetainfoOf, type RemoteOptions } from '../../support/engine-fakes.ts'
+import { MemoryStorage, metainfoOf, remotePeer, socketPair, testContext, v2MetainfoOf, type RemoteOptions } from '../../support/engine-fakes.ts'
 import { v2Remote, type V2Remote } from '../../support/v2-remote.ts'
 
 // The coordinator driven end to end without a network: its dial seam opens
@@ -36,21 +36,10 @@ const rig = async (meta: Metainfo, remote: (address: string) => Omit<RemoteOptio
   const remotes: Wire[] = []
   const dialled: string[] = []
   const waiters: { when: () => boolean; resolve: () => void }[] = []
-  const ctx: TorrentContext = {
-    peerId: randomBytes(20).toString('hex'),
-    port: 6881,
-    hasher,
-    canConnect: () => true,
-    connectionsChanged() {},
+  const ctx: TorrentContext = testContext(hasher, {
     changed() {
       for (const w of waiters.splice(0)) (w.when() ? w.resolve() : waiters.push(w))
     },
-    maxConnsPerTorrent: 10,
-    uploadSlots: 4,
-    requestTimeout: 30000,
-    banStrikes: 1,
-    hashInline: true,
-    pex: false,
     dial: (host: string, port: number, o: PeerOptions) => {
       dialled.push(`${host}:${port}`)
       const [ours, theirs] = socketPair()
@@ -60,7 +49,7 @@ const rig = async (meta: Metainfo, remote: (address: string) => Omit<RemoteOptio
       return peer
     },
     ...opts.ctx
-  }
+  })
   const torrent = new Torrent('t1', meta, folder, storage, ctx, peers)
   return {
     torrent,

@@ -4,9 +4,10 @@
  "localUploadLimit": BYTES_PER_SECOND}
 
 Prints JSON lines to stdout: {"type": "listening", "port": N}, a "status" line
-every 200 ms (progress, state, peers, pieces), and a "peer_log" line for every
-BitTorrent message libtorrent sends (==>) or receives (<==), so a test can see
-which BEP 6 messages crossed the wire. Runs until killed.
+every 200 ms (progress, state, peers, pieces), and a "peer_log" line (with its
+time "t", seconds) for every BitTorrent message libtorrent sends (==>) or
+receives (<==), so a test can see which BEP 6 messages crossed the wire, and
+when. Runs until killed.
 """
 import json
 import sys
@@ -48,7 +49,7 @@ while True:
             msg = a.message()
             direction = getattr(a, 'direction', None)
             print(json.dumps({'type': 'peer_log', 'msg': msg, 'event': str(getattr(a, 'event_type', '')),
-                              'dir': str(direction), 'ip': str(a.ip)}), flush=True)
+                              'dir': str(direction), 'ip': str(a.ip), 't': round(time.time(), 3)}), flush=True)
         elif isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
             print(json.dumps({'type': 'error', 'msg': a.message()}), flush=True)
     st = h.status()

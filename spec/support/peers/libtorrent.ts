@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { spawnLogged, type ChildHandle } from './process.ts'
 import { makeTempDir } from './tmp.ts'
 import { FatalPollError, pollUntil } from './wait.ts'
@@ -16,7 +17,7 @@ const SCRIPT = fileURLToPath(new URL('./libtorrent-peer.py', import.meta.url))
 export type LibtorrentEvent =
   | { type: 'listening'; port: number }
   | { type: 'status'; state: string; progress: number; peers: number; pieces: number; seeding: boolean }
-  | { type: 'peer_log'; msg: string; event: string; dir: string; ip: string }
+  | { type: 'peer_log'; msg: string; event: string; dir: string; ip: string; t: number }
   | { type: 'error'; msg: string }
 
 /** A running libtorrent peer. */
@@ -27,6 +28,8 @@ export interface LibtorrentPeer {
   events(): Promise<LibtorrentEvent[]>
   /** Its messages on the wire, as libtorrent logs them (e.g. `<== HAVE_ALL`, `==> ALLOWED_FAST [ 3 ]`). */
   wireLog(): Promise<string[]>
+  /** The same, read at once (for a timeout's explanation). */
+  wireLogNow(): string[]
   /** Resolves once its latest status satisfies `ok`. */
   waitForStatus(ok: (s: Extract<LibtorrentEvent, { type: 'status' }>) => boolean, what: string, timeoutMs?: number): Promise<void>
   /** Kills it and removes its log folder. Safe to call twice. */
@@ -59,10 +62,12 @@ export async function startLibtorrent (options: LibtorrentOptions): Promise<Libt
   const dir = await makeTempDir('libtorrent-')
   const arg = JSON.stringify({ torrent: options.torrent, save: options.save, port: 0, settings: options.settings ?? {}, connect: options.connect ?? [], strictLocal: options.strictLocal === true, localUploadLimit: options.localUploadLimit ?? 0 })
   const proc = spawnLogged('/usr/bin/python3', [SCRIPT, arg], { logPath: join(dir.path, 'libtorrent.log'), graceMs: 1000 })
-  const events = async (): Promise<LibtorrentEvent[]> => (await proc.readLog()).split('\n').flatMap((line) => {
+  const parse = (text: string): LibtorrentEvent[] => text.split('\n').flatMap((line) => {
     if (!line.startsWith('{')) return []
     try { return [JSON.parse(line) as LibtorrentEvent] } catch { return [] }
   })
+  const events = async (): Promise<LibtorrentEvent[]> => parse(await proc.readLog())
+  const messages = (all: LibtorrentEvent[]): string[] => all.flatMap((e) => e.type === 'peer_log' ? [e.msg] : [])
   let port = 0
   try {
     await pollUntil(async () => {
@@ -81,7 +86,10 @@ export async function startLibtorrent (options: LibtorrentOptions): Promise<Libt
     port,
     process: proc,
     events,
-    wireLog: async () => (await events()).flatMap((e) => e.type === 'peer_log' ? [e.msg] : []),
+    wireLog: async () => messages(await events()),
+    wireLogNow: () => {
+      try { return messages(parse(readFileSync(proc.logPath, 'utf8'))) } catch { return [] }
+    },
     waitForStatus: async (ok, what, timeoutMs = 60_000) => {
       await pollUntil(async () => {
         const statuses = (await events()).filter((e) => e.type === 'status')
