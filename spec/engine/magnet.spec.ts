@@ -416,3 +416,22 @@ test('while fetching metadata, the stats carry each tracker\'s note: a refusal s
   assert.equal(s.trackers![0]!.url, tr)
   assert.match(s.trackers![0]!.error!, /tracker refused: unregistered/)
 })
+
+test('two magnet leechers connected before either has the metadata: the one that gets it first serves it over the handed-over connection', { timeout: 90_000 }, async (t) => {
+  const { tmp, tree, made, meta } = await dataSet(t, 2 << 20)
+  const aPort = await freePort()
+  const a = runEngine(t, { port: aPort, host: '127.0.0.1' })
+  const aId = await a.create(magnetOf(meta, []), join(tmp.path, 'a'))
+  // B knows only A; A knows nobody yet: their connection carries no metadata at first.
+  const b = runEngine(t, { port: await freePort(), host: '127.0.0.1' })
+  const bId = await b.create(magnetOf(meta, [`127.0.0.1:${aPort}`]), join(tmp.path, 'b'))
+  await b.waitFor(bId, 'connected to A', (s) => s.numPeers === 1, 20_000)
+  // A seeder dials A: A gets the metadata, and its torrent adopts B's connection and tells B the metadata's size.
+  const seeder = runEngine(t, { port: await freePort(), host: '127.0.0.1' })
+  await seeder.create(made.bytes, dirname(tree.root), [`127.0.0.1:${aPort}`])
+  await a.waitSeeding(aId, 40_000)
+  await b.waitSeeding(bId, 40_000)
+  assert.equal(await compareTrees(tree.root, join(tmp.path, 'b', 'payload')), undefined)
+  const by = b.handles.get(bId)!.contributed()
+  assert.ok((by[`127.0.0.1:${aPort}`] ?? 0) > 0, `B got bytes from A over the connection it dialled: ${JSON.stringify(by)}`)
+})

@@ -17,6 +17,7 @@ import { makeRandomTree, compareTrees } from '../support/peers/data.ts'
 import { mktorrent } from '../support/peers/mktorrent.ts'
 import { startAria2Seeder } from '../support/peers/aria2.ts'
 import { startLibtorrent } from '../support/peers/libtorrent.ts'
+import { freePort } from '../support/peers/ports.ts'
 
 type T = { after(fn: () => unknown): void }
 
@@ -59,4 +60,25 @@ test('magnet from a libtorrent seeder: one connection for metadata and data, fil
   // Each connection has its own remote endpoint (our ephemeral port): libtorrent logs every message by it.
   const endpoints = new Set((await lt.events()).flatMap((e) => e.type === 'peer_log' ? [e.ip] : []))
   assert.equal(endpoints.size, 1, `libtorrent saw ${endpoints.size} connections: ${[...endpoints].join(', ')}`)
+})
+
+test('a libtorrent leecher that dials a magnet serves it the metadata, is handed over (as it came: uTP, MSE) and downloads from it', { timeout: 120_000 }, async (t) => {
+  const { tmp, tree, made, meta } = await dataSet(t, 'eng-handover-ltl-')
+  const port = await freePort()
+  const engine = runEngine(t, { port, host: '127.0.0.1' })
+  // No peer hint: the metadata comes from the libtorrent leecher that dials us (it has the .torrent, no data).
+  const id = await engine.create(`magnet:?xt=urn:btih:${meta.infoHash}`, join(tmp.path, 'out'))
+  const lt = await startLibtorrent({ torrent: made.path, save: join(tmp.path, 'lt'), connect: [['127.0.0.1', port]] })
+  t.after(() => lt.close())
+  const adopted = await engine.waitFor(id, 'the torrent to run over libtorrent\'s connection', (s) => s.activity !== 'fetching metadata' && s.numPeers === 1, 30_000)
+  assert.equal(adopted.peerSources?.incoming, 1)
+  // An engine seeder dials us; libtorrent gets every piece through us, over the same connection.
+  const seeder = runEngine(t, { port: await freePort(), host: '127.0.0.1' })
+  await seeder.create(made.bytes, dirname(tree.root), [`127.0.0.1:${port}`])
+  await lt.waitForStatus((s) => s.seeding, 'libtorrent to complete', 90_000)
+  assert.equal(await compareTrees(tree.root, join(tmp.path, 'lt', 'payload')), undefined)
+  // Our extended handshake again, with the metadata's size, once the torrent took the connection.
+  const log = await lt.wireLog()
+  const handshakes = log.filter((m) => /<== EXTENDED_HANDSHAKE/.test(m))
+  assert.ok(handshakes.length >= 2 && handshakes.some((m) => m.includes(`'metadata_size': ${meta.infoBytes.length}`)), `libtorrent's log:\n${handshakes.join('\n')}`)
 })

@@ -17,7 +17,7 @@
 import type net from 'node:net'
 import { connectPeer } from '../wire/dial.ts'
 import { Peer, type CappedWire, type PeerHandler, type PeerOptions, type PeerSource } from '../wire/peer.ts'
-import { useWireExtensions } from '../wire/extensions.ts'
+import { announceMetadataSize, useWireExtensions } from '../wire/extensions.ts'
 import { MAX_UPLOAD_QUEUE } from '../upload/upload-queue.ts'
 import { HashExchange } from '../wire/hash-exchange.ts'
 import { hashServer, type HashAnswerFn } from './hash-server.ts'
@@ -204,14 +204,18 @@ export class Connections {
    * pieces (wire/allowed-fast.ts). A handed-over peer first has what it said
    * before the metadata replayed (which may close it: a bitfield of the wrong
    * length, a seed when we are one), then gets a have per piece we hold,
-   * never a late bitfield.
+   * never a late bitfield, and unless it is a seed our extended handshake
+   * again with the info dictionary's size.
    */
   greet(peer: Peer, have: Parameters<typeof greetFast>[1], infoHash: Uint8Array): void {
     const log = this.handedOver.get(peer)
     if (log === undefined) return greetFast(peer, have, infoHash)
     this.handedOver.delete(peer)
     log.replay(peer.wire)
-    if (!peer.closed) greetHandedOver(peer, have, infoHash)
+    if (peer.closed) return
+    greetHandedOver(peer, have, infoHash)
+    // Our extended handshake went out before the metadata: a peer that may lack it hears its size now.
+    if (!peer.isSeed()) announceMetadataSize(peer.wire, this.o.meta.infoBytes.length)
   }
 
   /**

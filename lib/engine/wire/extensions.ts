@@ -16,7 +16,7 @@
 // Kept in the emitted .d.ts, where tsc rewrites it to the package's types/ (shipped): consumers need these typings too.
 /// <reference path="../../../types/bittorrent-protocol.d.ts" preserve="true" />
 import type Wire from 'bittorrent-protocol'
-import { utMetadata } from './ut-metadata.ts'
+import { utMetadata, MAX_METADATA_SIZE } from './ut-metadata.ts'
 
 /** What {@link useWireExtensions} needs to know. */
 export interface WireExtensionsOptions {
@@ -41,4 +41,26 @@ export const useWireExtensions = (wire: Wire, opts: WireExtensionsOptions): void
   wire.use(utMetadata({ info: opts.info }) as unknown as Parameters<Wire['use']>[0])
   if (Number.isInteger(opts.port) && opts.port > 0 && opts.port <= 65535) wire.extendedHandshake['p'] = opts.port
   if (opts.requestQueue !== undefined) wire.extendedHandshake['reqq'] = opts.requestQueue
+}
+
+/**
+ * Send our extended handshake again with `metadata_size` (BEP 10 lets a
+ * handshake be repeated): a wire whose handshake went out before we had the
+ * info dictionary (a magnet's, handed over to its torrent) tells the peer it
+ * can now fetch it from us. The whole handshake is sent, every extension id
+ * with it (a client may drop an extension a later handshake leaves out).
+ * Nothing is sent to a peer that does not speak BEP 10.
+ *
+ * @example
+ * ```ts
+ * announceMetadataSize(wire, meta.infoBytes.length)
+ * ```
+ */
+export const announceMetadataSize = (wire: Wire, size: number): void => {
+  if (!Number.isSafeInteger(size) || size <= 0 || size > MAX_METADATA_SIZE || wire.peerExtensions?.extended !== true) return
+  wire.extendedHandshake['metadata_size'] = size
+  const m: Record<string, number> = {}
+  // Ids in order: a name registered again (PEX taken over by the torrent) keeps its latest id.
+  for (const [id, name] of Object.entries(wire.extendedMapping)) m[name] = Number(id)
+  wire.extended(0, { ...wire.extendedHandshake, m })
 }

@@ -36,6 +36,8 @@ interface Remote {
   readonly requested: Set<number>
   /** Messages it received from us. */
   readonly got: string[]
+  /** Our extended handshakes, as it received them. */
+  readonly handshakes: Array<Record<string, unknown>>
   closed: boolean
 }
 
@@ -75,7 +77,8 @@ const rig = async (meta: Metainfo): Promise<Rig> => {
       const wire = incomingWire(ours)
       const remote = new Wire()
       theirs.pipe(remote).pipe(theirs)
-      const r: Remote = { wire: remote, address, requested: new Set(), got: [], closed: false }
+      const r: Remote = { wire: remote, address, requested: new Set(), got: [], handshakes: [], closed: false }
+      remote.on('extended', (name: string, body: Record<string, unknown>) => { if (name === 'handshake') r.handshakes.push(body) })
       remotes.push(r)
       remote.on('error', () => {})
       remote.on('close', () => { r.closed = true })
@@ -213,7 +216,7 @@ test('handover: the fast extension\'s Have All before the metadata makes a seed 
   }
 })
 
-test('handover: a magnet whose data is complete already: a seed is closed, a leecher gets a have per piece and no bitfield', async () => {
+test('handover: a magnet whose data is complete already: a seed is closed, a leecher gets a have per piece, no bitfield, and the metadata size', async () => {
   const data = randomBytes(4 * 2 * B)
   const meta = metainfoOf(data, 2 * B)
   const r = await rig(meta)
@@ -230,6 +233,13 @@ test('handover: a magnet whose data is complete already: a seed is closed, a lee
     await r.changed(() => seed.closed)
     assert.equal(leecher.closed, false)
     assert.ok(!leecher.got.includes('bitfield') && !leecher.got.includes('have-all'), `no late bitfield: ${leecher.got.join(' ')}`)
+    // Our first extended handshake went out without the metadata; the leecher hears its size once we have it.
+    assert.equal(leecher.handshakes[0]?.['metadata_size'], undefined)
+    await r.changed(() => leecher.handshakes.length === 2)
+    const again = leecher.handshakes[1]!
+    assert.equal(again['metadata_size'], meta.infoBytes.length)
+    assert.equal(typeof (again['m'] as Record<string, unknown> | undefined)?.['ut_metadata'], 'number', 'every extension id again')
+    assert.equal(seed.handshakes.length, 1, 'a seed has the metadata: no second handshake')
   } finally {
     await r.done()
   }
