@@ -11,7 +11,8 @@
  * before each measurement, as bench/routing.ts's fixtures are. Prints a
  * markdown table: medians per case, and the median of each round's
  * 10,000-patron / 1-patron ratio over the same 10,000 torrents, each with
- * the rounds' spread (lowest-highest) in brackets.
+ * the rounds' spread (lowest-highest) in brackets; and the median of each
+ * round's after / before quotient per case, with the rounds it favours.
  */
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -141,3 +142,8 @@ contenders.forEach((c, j) => {
   const spread = (xs: readonly number[]): string => `${millions(median(xs))} (${(Math.min(...xs) / 1e6).toFixed(2)}-${(Math.max(...xs) / 1e6).toFixed(2)})`
   console.log(`| ${c.name} | ${f.map(spread).join(' | ')} | ${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}) |`)
 })
+// The two sides' figures are taken in the same round, one after the other:
+// the round-by-round quotient cancels most of the load that changes between rounds.
+const paired = CASES.map((_, i) => figures[1]![i]!.map((x, r) => x / figures[0]![i]![r]!))
+const quotient = (qs: readonly number[]): string => `${median(qs).toFixed(2)}x (${Math.min(...qs).toFixed(2)}-${Math.max(...qs).toFixed(2)}), faster in ${qs.filter((q) => q > 1).length} of ${qs.length}`
+console.log(`| after / before, round by round | ${paired.map(quotient).join(' | ')} | |`)

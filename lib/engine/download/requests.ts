@@ -14,6 +14,7 @@
  */
 import type { BlockRequest } from '../contracts.ts'
 import type { PiecePicker, ReceivedResult } from './picker.ts'
+import { UNRANKED, aheadBudget, readQueueCap, reorder } from '../policy/read-queue.ts'
 
 /** Refused blocks (never requested, or malformed) a peer may send before it is closed. */
 export const MAX_UNREQUESTED = 8
@@ -48,7 +49,7 @@ export interface RequestPeer {
   readonly unverified: number
   /** Last time a requested block arrived, or we (re)started waiting (ms). */
   readonly lastBlockAt: number
-  /** Its download rate (bytes/s), when measured: sizes the short queue kept while readers wait. */
+  /** Its download rate (bytes/s), when measured: sizes the queue kept while readers wait (policy/read-queue.ts). */
   readonly down?: { rate(): number }
   requestMany(reqs: readonly BlockRequest[]): void
   cancel(piece: number, offset: number, length: number): void
@@ -74,6 +75,8 @@ export interface RequestPipelineOptions {
   /** A peer that delivers nothing for this long has its requests re-issued elsewhere (ms). */
   readonly requestTimeout: number
   readonly now: () => number
+  /** The torrent's download rate (bytes/s, all peers): spaces the readers' deadlines. */
+  readonly rate?: () => number
   closed(): boolean
   /** A block was refused (unrequested, duplicate, wrong size or place), before the peer is judged. */
   refused(peer: RequestPeer, bytes: number): void
@@ -150,28 +153,28 @@ export class RequestPipeline {
     if (this.o.full()) return
     const block = this.o.picker.blockSize
     const inflight = peer.inflight
-    let room = peer.depth - inflight
-    if (!peer.trusted) {
-      // An untrusted peer may hold two pieces of unverified data: a liar costs little before its ban.
-      const budget = 2 * this.o.picker.pieceLength - peer.unverified - inflight * block
-      room = Math.min(room, Math.floor(budget / block))
-      if (room <= 0) return
-    }
-    if (this.urgent(peer)) {
-      // Readers wait on pieces this peer has: keep its queue to about a second
-      // of its data so their blocks come next, withdrawing the newest requests
-      // for other pieces beyond that (a peer serves requests in order).
-      const cap = Math.max(2, Math.ceil((peer.down?.rate() ?? 0) / block))
-      if (inflight > cap) this.withdraw(peer, inflight - cap)
-      room = Math.min(room, cap - peer.inflight)
-      if (room <= 0) return
-      // still in batches where a second of data is many blocks (per-block writes cost CPU)
-      if (room < Math.min(16, cap / 4) && peer.inflight > 0) return
-    } else if (room < Math.max(16, peer.depth / 4) && inflight > 0) return // ask in batches: one pick (and one socket write) per several blocks
+    // An untrusted peer may hold two pieces of unverified data: a liar costs little before its ban.
+    const unverifiedRoom = peer.trusted ? Infinity : Math.floor((2 * this.o.picker.pieceLength - peer.unverified - inflight * block) / block)
+    if (unverifiedRoom <= 0) return
+    let room = Math.min(peer.depth - inflight, unverifiedRoom)
     // Download limit: gate the requests (what arrives is what we asked for),
     // charged when asked; a request lost to a choke errs under the limit.
     const now = this.o.now()
-    const afford = Math.floor(this.o.throttle.available(now) / block)
+    let afford = Math.floor(this.o.throttle.available(now) / block)
+    const ranks = this.urgentRanks(peer)
+    if (ranks !== null) {
+      // Readers wait on pieces this peer has (policy/read-queue.ts): their blocks
+      // are asked first, less urgent requests queued ahead of them beyond their
+      // deadline are withdrawn (BEP 3 cancel) and asked again behind them, and
+      // the queue is kept to about a second of the peer's data.
+      const cap = readQueueCap(peer.down?.rate() ?? 0, block, peer.depth)
+      const asked = this.askUrgent(peer, ranks, cap, Math.min(unverifiedRoom, afford), choked)
+      afford -= asked
+      room = Math.min(peer.depth - peer.inflight, unverifiedRoom - asked, cap - peer.inflight)
+      if (room <= 0) return
+      // the rest in batches where a second of data is many blocks (per-block writes cost CPU)
+      if (room < Math.min(16, cap / 4) && peer.inflight > 0) return
+    } else if (room < Math.max(16, peer.depth / 4) && inflight > 0) return // ask in batches: one pick (and one socket write) per several blocks
     if (afford <= 0) {
       this.refillLater(this.o.throttle.delay(block, now))
       return
@@ -179,31 +182,62 @@ export class RequestPipeline {
     const view = choked ? { id: peer.id, has: (p: number) => peer.has(p) && peer.mayRequest!(p), ...(peer.suggested && { suggested: peer.suggested }) } : peer
     const reqs = this.o.picker.pick(view, Math.min(room, afford))
     if (reqs.length === 0) return
-    let asked = 0
-    for (const r of reqs) asked += r.length
-    this.o.throttle.charge(asked, now)
+    this.charge(reqs, now)
     peer.requestMany(reqs)
   }
 
-  /** True when a piece readers need next is still missing and this peer has it. */
-  private urgent(peer: RequestPeer): boolean {
+  /** Rank of each piece readers need next (its place in the deadline order), when one is still missing and this peer has it; else null. */
+  private urgentRanks(peer: RequestPeer): Map<number, number> | null {
     const { wanted } = this.o.picker
-    for (const p of wanted.critical()) if (peer.has(p) && wanted.wants(p)) return true
-    return false
+    const critical = wanted.critical()
+    let urgent = false
+    for (const p of critical) {
+      if (peer.has(p) && wanted.wants(p)) {
+        urgent = true
+        break
+      }
+    }
+    if (!urgent) return null
+    const ranks = new Map<number, number>()
+    critical.forEach((p, i) => ranks.set(p, i))
+    return ranks
   }
 
-  /** Withdraws up to `n` of the peer's newest requests that are not for pieces readers need next. */
-  private withdraw(peer: RequestPeer, n: number): void {
+  /**
+   * Asks `peer` for up to `max` blocks of the pieces readers need (at least a
+   * piece's worth beside the readers' requests it holds, within `cap` in
+   * all), withdrawing what policy/read-queue.ts says is queued ahead of them
+   * for too long or past the cap. Returns the blocks asked.
+   */
+  private askUrgent(peer: RequestPeer, ranks: Map<number, number>, cap: number, max: number, choked: boolean): number {
     const { picker } = this.o
-    const critical = new Set(picker.wanted.critical())
-    const reqs = picker.requestedBy(peer.id)
-    for (let i = reqs.length - 1; i >= 0 && n > 0; i--) {
-      const r = reqs[i]!
-      if (critical.has(r.piece)) continue
+    const queued = picker.requestedBy(peer.id)
+    const rankOf = (piece: number): number => ranks.get(piece) ?? UNRANKED
+    let critical = 0
+    for (const r of queued) if (ranks.has(r.piece)) critical++
+    const perPiece = Math.ceil(picker.pieceLength / picker.blockSize)
+    const n = Math.min(max, Math.max(perPiece, cap - critical))
+    const has = (p: number): boolean => ranks.has(p) && peer.has(p) && (!choked || peer.mayRequest!(p))
+    const reqs = n > 0 ? picker.pick({ id: peer.id, has }, n) : []
+    const peerRate = peer.down?.rate() ?? 0
+    const ahead = { blocksPerPiece: perPiece, peerRate, torrentRate: this.o.rate?.() ?? 0, blockSize: picker.blockSize }
+    const withdrawn = reorder([...queued.map((r) => rankOf(r.piece)), ...reqs.map((r) => rankOf(r.piece))], reqs.length, { cap, budget: (rank) => aheadBudget(rank, ahead) })
+    for (const i of withdrawn) {
+      const r = queued[i]!
       picker.cancelled(peer.id, r)
       peer.cancel(r.piece, r.offset, r.length)
-      n--
     }
+    if (reqs.length === 0) return 0
+    this.charge(reqs, this.o.now())
+    peer.requestMany(reqs)
+    return reqs.length
+  }
+
+  /** Charges the download budget for `reqs`. */
+  private charge(reqs: readonly BlockRequest[], now: number): void {
+    let bytes = 0
+    for (const r of reqs) bytes += r.length
+    this.o.throttle.charge(bytes, now)
   }
 
   /**

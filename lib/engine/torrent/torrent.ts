@@ -91,7 +91,7 @@ export class Torrent implements PeerHandler {
       drained: () => this.requests.refillAll()
     })
     this.requests = new RequestPipeline({
-      picker, now, closed, requestTimeout: ctx.requestTimeout,
+      picker, now, closed, requestTimeout: ctx.requestTimeout, rate: () => this.status.downRate(),
       throttle: torrentThrottle(ctx.clientDown, ctx.downloadRateLimit),
       full: () => this.assembly.full(),
       peers: () => this.conns.values(),

@@ -39,7 +39,7 @@ export type Respond = (err: Error | null, buf?: Uint8Array) => void
 /** What the upload queue needs of a peer. */
 export interface UploadPeer {
   readonly closed: boolean
-  /** The peer's wire (`amChoking`: after our choke the library drops answers to earlier requests). */
+  /** The peer's wire (`amChoking`: after our choke the library drops answers to earlier requests, but for allowed-fast pieces). */
   readonly wire: Wire
   /** Where answers go (corked per turn; 'drain' resumes reading). */
   readonly socket: PeerSocket
@@ -166,7 +166,8 @@ export class UploadQueue {
         return
       }
       const { piece, offset, length, respond } = q.requests.shift()!
-      if (peer.wire.amChoking) continue
+      // A choked peer keeps only its requests for allowed-fast pieces (BEP 6: the wire rejected the rest): serve those.
+      if (peer.wire.amChoking && !(peer.wire.hasFast && peer.wire.allowedFastSet.includes(piece))) continue
       this.serve(peer, q, piece, offset, length, respond)
     }
   }

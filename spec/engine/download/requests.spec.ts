@@ -174,3 +174,66 @@ test('requests: a stalled peer gives its blocks back and is closed after MAX_TIM
   }
   assert.equal(a.reason, 'too many request timeouts')
 })
+
+/** A FakePeer with a measured rate (bytes/s). */
+const rated = (p: FakePeer, rate: number): FakePeer & { down: { rate(): number } } => Object.assign(p, { down: { rate: () => rate } })
+
+test('requests: a seek’s piece behind a full queue: the nearest blocks ahead are withdrawn, its blocks asked at once, the others asked again behind them', () => {
+  // 32 pieces of 4 blocks; a 200 KB/s peer (about 13 blocks a second) holds 64 requests for pieces nobody reads
+  const r = rig(32, 4 * B)
+  const p = rated(r.add('a'), 200_000)
+  p.wire.amInterested = true
+  r.pipeline.fill(p)
+  assert.equal(p.asked.length, 64)
+  const queued = r.picker.requestedBy('a')
+  assert.ok(!queued.some((q) => q.piece === 25), 'rng 0 asks the lowest pieces first: 25 is not queued')
+  // a reader seeks to piece 25
+  r.picker.wanted.setCritical([25, 26])
+  r.pipeline.fill(p)
+  const after = r.picker.requestedBy('a')
+  const at = (piece: number) => after.findIndex((q) => q.piece === piece)
+  assert.ok(at(25) >= 0 && at(26) >= 0, 'the seek’s pieces are asked')
+  // the cap is 13: the newest of the others went first, so the oldest stay ahead
+  assert.ok(p.cancels.length >= 64 - 13, `${p.cancels.length} withdrawn`)
+  assert.deepEqual(p.cancels[0], queued.at(-1), 'the newest first')
+  const ahead = after.slice(0, after.map((q) => q.piece).lastIndexOf(25))
+  const worse = ahead.filter((q) => q.piece !== 25)
+  assert.ok(worse.length <= 2, `${worse.length} blocks of other pieces ahead of the seek’s piece`)
+  assert.ok(worse.every((w) => queued.slice(0, 2).some((q) => q.piece === w.piece && q.offset === w.offset)), 'the ones left ahead are the oldest')
+  // the seek's blocks are asked right after the first 64, and the queue is held to the cap
+  assert.ok(p.asked.slice(64, 64 + 8).every((q) => q.piece === 25 || q.piece === 26))
+  assert.ok(p.inflight <= 13 + 4, `${p.inflight} outstanding`)
+})
+
+test('requests: readers’ pieces asked before the reader came, behind worse ones, are moved ahead; in order, nothing is withdrawn', () => {
+  const r = rig(16, 4 * B)
+  const p = rated(r.add('a'), 200_000)
+  p.wire.amInterested = true
+  p.depth = 24
+  r.pipeline.fill(p) // pieces 0..5, oldest first
+  assert.deepEqual([...new Set(r.picker.requestedBy('a').map((q) => q.piece))], [0, 1, 2, 3, 4, 5])
+  // a reader needs piece 5 now, then 0
+  r.picker.wanted.setCritical([5, 0])
+  r.pipeline.fill(p)
+  const withdrawn = new Set(p.cancels.map((c) => c.piece))
+  assert.ok(!withdrawn.has(5), 'the piece due now stays')
+  assert.ok(withdrawn.has(4) && withdrawn.has(3), 'the nearest worse ones ahead of it go')
+  const after = r.picker.requestedBy('a')
+  const last5 = after.map((q) => q.piece).lastIndexOf(5)
+  assert.ok(after.slice(0, last5).filter((q) => q.piece !== 5).length <= 2, 'two blocks of others at most ahead of it (on the wire)')
+  // piece 0, due next, is asked again right behind it, before anything nobody reads
+  const first0 = after.findIndex((q) => q.piece === 0 && after.indexOf(q) > last5)
+  assert.ok(first0 === -1 || after.slice(last5 + 1, first0).every((q) => q.piece === 0))
+  assert.ok(after.some((q) => q.piece === 0), 'piece 0 is still asked')
+
+  // a reader whose pieces are queued in its order, within a second of data: no withdrawal
+  const s = rig(16, 4 * B)
+  const q = rated(s.add('b'), 200_000)
+  q.wire.amInterested = true
+  s.picker.wanted.setCritical([0, 1, 2])
+  s.pipeline.fill(q)
+  assert.deepEqual([...new Set(s.picker.requestedBy('b').map((x) => x.piece))].slice(0, 3), [0, 1, 2])
+  assert.ok(q.asked.length <= 13, `kept to a second of data (${q.asked.length})`)
+  s.pipeline.fill(q)
+  assert.equal(q.cancels.length, 0)
+})

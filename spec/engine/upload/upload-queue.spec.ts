@@ -105,3 +105,23 @@ test('upload queue: without budget blocks wait in FIFO order; a choked peer\'s q
   assert.equal(r.queue.queued(choked), 0)
   r.queue.clear()
 })
+
+test('upload queue: a choked fast peer\'s requests for its allowed-fast pieces are served, the others are not (BEP 6)', async () => {
+  const r = rig()
+  const p = fakePeer()
+  Object.assign(p.wire, { amChoking: true, hasFast: true, allowedFastSet: [2] })
+  const served = new Promise<Uint8Array>((resolve, reject) => r.queue.request(p, 2, B, B, (err, buf) => (err ? reject(err) : resolve(buf!))))
+  r.queue.request(p, 1, 0, B, () => assert.fail('not an allowed-fast piece'))
+  const buf = await served
+  await r.io.idle()
+  assert.ok(Buffer.from(buf).equals(r.data.subarray(2 * 4 * B + B, 2 * 4 * B + 2 * B)))
+  assert.equal(r.sent(), B)
+  assert.equal(r.queue.queued(p), 0)
+  // Without the fast extension a choke drops them all (BEP 3).
+  const plain = fakePeer()
+  Object.assign(plain.wire, { amChoking: true, hasFast: false, allowedFastSet: [2] })
+  r.queue.request(plain, 2, 0, B, () => assert.fail('a choked peer without the fast extension gets no answer'))
+  await r.io.idle()
+  assert.equal(r.sent(), B)
+  r.queue.clear()
+})

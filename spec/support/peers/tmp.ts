@@ -1,5 +1,7 @@
 /**
- * Temporary folders for tests, removed on close() and, failing that, when the process exits.
+ * Temporary folders for tests, removed on close() and again when the process
+ * exits: an engine still shutting down after its test may write its resume
+ * record into a folder already removed, which makes it again.
  */
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
@@ -33,12 +35,12 @@ export interface TempDirOptions {
 export async function makeTempDir (prefix = 'tp-', options: TempDirOptions = {}): Promise<TempDir> {
   const path = mkdtempSync(join(tmpdir(), prefix))
   if (options.worldReadable === true) chmodSync(path, 0o755)
-  const unregister = onProcessExit(() => rmSync(path, { recursive: true, force: true }))
+  onProcessExit(() => rmSync(path, { recursive: true, force: true }))
   let closing: Promise<void> | undefined
   return {
     path,
     close: () => {
-      closing ??= rm(path, { recursive: true, force: true, maxRetries: 3 }).finally(unregister)
+      closing ??= rm(path, { recursive: true, force: true, maxRetries: 3 })
       return closing
     }
   }
