@@ -10,7 +10,9 @@
  * - seek latency: from setting currentTime to 80% to playing 0.5 s past it
  *   (polled every 20 ms), and to the video's `seeked` event (the data at the
  *   new position is there; timed in the page); for torrent-patron also how
- *   long its server took from the seek's request to its first byte.
+ *   long its server took from the seek's request to its first byte, and
+ *   whether its download was complete when the seek came (each run's line:
+ *   `seekAtMs` and `doneMs` from the spawn, `completeAtSeek`).
  *
  * Then the whole download with one reader streaming from the start, against
  * the same download with no reader (the deadline window must cost < 10%).
@@ -123,26 +125,29 @@ const contenders: Contender[] = [
 ]
 
 /** Starts a contender cold; resolves with its file URL and the spawn time; `reads` collects its server's --trace lines. */
-async function launch(c: Contender, source: Source): Promise<{ child: ChildProcess; url: string; t0: number; out: string; reads: Array<{ start: number; firstByteMs: number }> }> {
+async function launch(c: Contender, source: Source): Promise<{ child: ChildProcess; url: string; t0: number; out: string; reads: Array<{ start: number; firstByteMs: number }>; done: { at?: number } }> {
   const out = join(work, `out-${Math.random().toString(36).slice(2)}`)
   await mkdir(out, { recursive: true })
   const [cmd, args] = c.command(source, out)
   const t0 = performance.now()
   const child = killOnExit(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: projectRoot, env: { ...process.env, TORRENT_PATRON_DHT: 'off', TORRENT_PATRON_PORT_MAPPING: 'off' } }))
   const reads: Array<{ start: number; firstByteMs: number }> = []
+  /** When the contender said its download was complete (performance.now()). */
+  const done: { at?: number } = {}
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         const m = JSON.parse(line) as { event?: string; url?: string; start?: number; firstByteMs?: number }
         if (m.event === 'listening' && m.url !== undefined) resolve(m.url)
         if (m.event === 'read') reads.push({ start: m.start!, firstByteMs: m.firstByteMs! })
+        if (m.event === 'done') done.at ??= performance.now()
       } catch {
         /* not ours */
       }
     })
     child.once('exit', (code) => reject(new Error(`${c.name} exited (${code}) before serving`)))
   })
-  return { child, url, t0, out, reads }
+  return { child, url, t0, out, reads, done }
 }
 
 async function stop(run: { child: ChildProcess; out: string }): Promise<void> {
@@ -196,6 +201,8 @@ try {
         const row = {
           contender: c.name, source, ttfbMs: Math.round(ttfbMs), playableMs: Math.round(playableMs), seekMs: Math.round(seekMs), seekedMs: Math.round(seekedMs),
           ...(served !== undefined ? { serveMs: served.firstByteMs } : {}),
+          // was the whole clip in when the seek came? (a contender that says when its download is done: a seek after it never waits on the swarm)
+          seekAtMs: Math.round(seekAt - b.t0), ...(b.done.at !== undefined ? { doneMs: Math.round(b.done.at - b.t0), completeAtSeek: b.done.at <= seekAt } : {}),
         }
         results.push(row)
         console.log(JSON.stringify(row))

@@ -105,7 +105,8 @@ test('a 10% seeded loss drops about 10% and the same datagrams for the same seed
     await bound(client)
     try {
       await sendAll(client, relay.port, n)
-      await pollUntil(() => relay.stats.up.received === n && out.got.size === relay.stats.up.forwarded, {
+      const up = relay.stats.up
+      await pollUntil(() => up.received === n && up.forwarded + up.dropped === n && out.got.size === up.forwarded, {
         timeoutMs: 60_000,
         what: 'every forwarded datagram to arrive'
       })
@@ -135,7 +136,12 @@ test('a bandwidth limit paces datagrams and a full queue tail-drops', async () =
   await bound(client)
   try {
     const sentAt = await sendAll(client, relay.port, 100, 1000, 100)
-    await pollUntil(() => relay.stats.up.received === 100 && out.got.size === relay.stats.up.forwarded, {
+    // settled: every datagram received, each either dropped or forwarded (none still queued), every forwarded one arrived
+    const settled = (): boolean => {
+      const up = relay.stats.up
+      return up.received === 100 && up.forwarded + up.dropped === 100 && out.got.size === up.forwarded
+    }
+    await pollUntil(settled, {
       timeoutMs: 60_000,
       what: 'the paced datagrams to arrive'
     })

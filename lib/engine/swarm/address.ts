@@ -79,3 +79,20 @@ export const formatAddress = (host: string, port: number): string => {
  * ```
  */
 export const familyOf = (host: string): 0 | 4 | 6 => isIP(bareHost(host)) as 0 | 4 | 6
+
+/**
+ * Where a peer that dialled us listens: its connection's IP with the port of
+ * its BEP 10 extended handshake's `p`. Null without a usable `p` (absent, not
+ * an integer in 1..65535) or when the remote host is not an IP.
+ *
+ * @example
+ * ```ts
+ * listenAddressOf('::ffff:10.0.0.2', { p: 51413 })  // '10.0.0.2:51413'
+ * listenAddressOf('10.0.0.2', { v: 'client' })     // null
+ * ```
+ */
+export const listenAddressOf = (remoteHost: string | undefined, extendedHandshake: unknown): string | null => {
+  const p = (extendedHandshake as { p?: unknown } | null | undefined)?.p
+  if (remoteHost === undefined || typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535) return null
+  return familyOf(remoteHost) === 0 ? null : formatAddress(remoteHost, p)
+}

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { isIP } from 'node:net'
 import { createPex, type PexSwarm } from './pex.ts'
+import { familyOf, listenAddressOf } from './address.ts'
 import type { ExtensionWire } from '../wire/extension-wire.ts'
 
 /** The slice of a wire this module uses (a bittorrent-protocol 5 Wire fits). */
@@ -73,13 +73,10 @@ export function createTorrentPex (opts: TorrentPexOptions): TorrentPex | null {
       wire.use(swarm.extension)
       const s: WireState = { listenAddr: dialled, ready: false, listed: false }
       wires.set(wire, s)
-      if (dialled !== null || remoteHost === undefined || isIP(remoteHost) === 0) return
+      if (dialled !== null || remoteHost === undefined || familyOf(remoteHost) === 0) return
       wire.on('extended', (name, body) => {
         if (name !== 'handshake' || s.listenAddr !== null) return
-        const p = (body as { p?: unknown } | null)?.p
-        if (typeof p !== 'number' || !Number.isInteger(p) || p <= 0 || p > 65535) return
-        const host = remoteHost.replace(/^::ffff:/, '')
-        s.listenAddr = isIP(host) === 6 ? `[${host}]:${p}` : `${host}:${p}`
+        s.listenAddr = listenAddressOf(remoteHost, body)
         list(wire, s)
       })
     },

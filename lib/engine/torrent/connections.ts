@@ -24,7 +24,7 @@ import { hashServer, type HashAnswerFn } from './hash-server.ts'
 import { answerHandshake, dialHandshake, type OurHandshake } from '../wire/v2-upgrade.ts'
 import { createTorrentPex, type PexWire, type TorrentPex } from '../swarm/torrent-pex.ts'
 import type { PeerBook } from '../swarm/peer-book.ts'
-import { bareHost, formatAddress } from '../swarm/address.ts'
+import { bareHost, formatAddress, listenAddressOf } from '../swarm/address.ts'
 import { idleVerdict } from '../policy/idle.ts'
 import { admitPeer, defaultAdmissionLimits, firstMessageVerdict, leastUseful, type AdmissionLimits, type AdmissionPeerView } from '../policy/admission.ts'
 import type { Metainfo } from '../contracts.ts'
@@ -81,6 +81,8 @@ export class Connections {
   private serveHashes: HashAnswerFn | null = null
   /** Handed-over peers not yet greeted, with what they said before the metadata. */
   private readonly handedOver = new WeakMap<Peer, AvailabilityLog>()
+  /** Each incoming peer's listen address that the book holds as connected for it (redialled once it closes). */
+  private readonly listening = new WeakMap<CappedWire, string>()
 
   constructor(private readonly o: ConnectionsOptions) {
     this.dht = !o.meta.private && o.ctx.dhtPort !== undefined
@@ -256,13 +258,41 @@ export class Connections {
     this.pex?.closed(peer.wire)
     this.o.ctx.connectionsChanged(-1)
     this.o.book.closed(peer.address, peer.redialAtOnce)
+    const listen = this.listening.get(peer.wire)
+    if (listen !== undefined) {
+      this.listening.delete(peer.wire)
+      this.o.book.closed(listen)
+    }
     return true
   }
 
-  /** Ban a peer that sent bad data, by peer id and address: never dialled or admitted again, closed now. */
+  /**
+   * An incoming peer's extended handshake named the port it listens on: its
+   * listen address enters the book, held as connected while this connection
+   * lasts (never dialled beside it) and redialled after the usual back-off
+   * once it closes, as a dialled address is. A handed-over peer's comes with
+   * its replayed handshake. Nothing is recorded for an address the book
+   * refuses (ours, banned, the book full) or one already connected or being
+   * dialled.
+   */
+  private listenedAt(wire: CappedWire, address: string, remoteHost: string, handshake: unknown): void {
+    const peer = this.peers.get(address)
+    if (peer === undefined || peer.wire !== wire || peer.closed || this.listening.has(wire)) return
+    const addr = listenAddressOf(remoteHost, handshake)
+    const key = addr === null ? null : this.o.book.add(addr, 'incoming')
+    if (key === null || this.o.book.get(key)?.connected === true || this.peers.has(key)) return
+    this.o.book.claim(key)
+    this.o.book.succeeded(key)
+    this.listening.set(wire, key)
+  }
+
+  /** Ban a peer that sent bad data, by peer id and address (and its listen address): never dialled or admitted again, closed now. */
   ban(remoteId: string, address: string): void {
     this.o.book.ban(remoteId)
     this.o.book.ban(address)
+    const wire = this.peers.get(address)?.wire
+    const listen = wire === undefined ? undefined : this.listening.get(wire)
+    if (listen !== undefined) this.o.book.ban(listen)
     this.peers.get(address)?.close('banned: sent bad data')
     this.closeAll('banned: sent bad data', remoteId)
   }
@@ -339,19 +369,24 @@ export class Connections {
       speaksV2: hs.speaksV2,
       ...(hs.upgradeKey !== undefined ? { infoHashV2: hs.upgradeKey } : {}),
       ...(this.o.ctx.now !== undefined ? { now: this.o.ctx.now } : {}),
-      extend: (w) => this.setupWire(w, remoteHost, dialled, adopted)
+      extend: (w) => this.setupWire(w, address, remoteHost, dialled, adopted)
     }
   }
 
   /**
    * BEP 10 set-up of a new wire, before our handshake: ut_metadata and `p`,
-   * then ut_pex, and the DHT port. An adopted wire carries our extensions
+   * then ut_pex, the DHT port, and for an incoming wire its listen address
+   * once its extended handshake names it. An adopted wire carries our extensions
    * already (its extended handshake went out); this torrent's PEX takes over
    * its ut_pex by name, so the id we announced stays valid.
    */
-  private setupWire(wire: CappedWire, remoteHost: string | undefined, dialled: string | null, adopted: boolean): void {
+  private setupWire(wire: CappedWire, address: string, remoteHost: string | undefined, dialled: string | null, adopted: boolean): void {
     if (!adopted) useWireExtensions(wire, { info: () => this.o.meta.infoBytes, port: this.o.ctx.port, requestQueue: MAX_UPLOAD_QUEUE })
     this.pex?.attach(wire as unknown as PexWire, remoteHost, dialled)
+    // Where a peer that dialled us listens (the first extended handshake's `p`): for the book, to redial it later.
+    if (dialled === null && remoteHost !== undefined) {
+      wire.on('extended', (name: string, body: unknown) => { if (name === 'handshake') this.listenedAt(wire, address, remoteHost, body) })
+    }
     // BEP 52 hash requests are answered from our piece layers (hash reject for what we do not hold).
     const { pieceLength, v2 } = this.o.meta
     this.serveHashes ??= (pieceLength === undefined ? null : hashServer({ pieceLength, v2 }, this.o.readPiece)) ?? (() => null)

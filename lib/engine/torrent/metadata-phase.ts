@@ -15,7 +15,7 @@
  * @internal
  * @module
  */
-import { formatAddress } from '../swarm/address.ts'
+import { formatAddress, listenAddressOf } from '../swarm/address.ts'
 import { createMetadataFetcher, type MetadataFetcher } from './metadata-fetcher.ts'
 import { newCappedWire, type CappedWire, type PeerSource } from '../wire/peer.ts'
 import { noPeerSources } from '../swarm/peer-sources.ts'
@@ -440,13 +440,9 @@ export class MetadataPhase {
     on(wire, 'malformed', close('malformed message'))
     on(wire, 'protocol-error', (reason: string) => this.closeConn(c, reason))
     on(wire, 'extended', (ext: string | number) => {
-      if (ext !== 'handshake' || source !== 'incoming') return
-      const p = wire.peerExtendedHandshake['p']
-      const ip = socket.remoteAddress
-      if (typeof p === 'number' && Number.isInteger(p) && p > 0 && p <= 65535 && ip) {
-        c.listenAddress = ip.includes(':') ? `[${ip}]:${p}` : `${ip}:${p}`
-        if (this.book.isBanned(c.listenAddress)) this.closeConn(c, 'sent wrong metadata before')
-      }
+      if (ext !== 'handshake' || source !== 'incoming' || c.listenAddress !== null) return
+      c.listenAddress = listenAddressOf(socket.remoteAddress, wire.peerExtendedHandshake)
+      if (c.listenAddress !== null && this.book.isBanned(c.listenAddress)) this.closeConn(c, 'sent wrong metadata before')
     })
     c.timer = setTimeout(close('handshake timeout'), this.opts.handshakeTimeout ?? 20000)
     c.timer.unref?.()

@@ -147,3 +147,41 @@ test('connections: a handshaken peer with no message by the first-message deadli
   assert.equal(spoke.closed, false)
   r.conns.closeAll('test over')
 })
+
+test('connections: an incoming peer\'s listen address (its IP, the extended handshake\'s p) is held while it is connected, redialled after it closes, banned with it', () => {
+  const r = rig()
+  assert.ok(incoming(r, '::ffff:10.0.2.1', 50001))
+  const peer = r.conns.get('10.0.2.1:50001')!
+  peer.wire.emit('extended', 'handshake', { p: 7001 })
+  assert.equal(r.book.get('10.0.2.1:7001')?.connected, true, 'recorded, held as connected')
+  r.conns.dialMore()
+  assert.equal(r.dialled.length, 0, 'never dialled beside its connection')
+  // A repeated handshake with another port changes nothing.
+  peer.wire.emit('extended', 'handshake', { p: 7002 })
+  assert.equal(r.book.get('10.0.2.1:7002'), undefined)
+  peer.close('test')
+  const e = r.book.get('10.0.2.1:7001')!
+  assert.deepEqual([e.connected, e.failures, e.source], [false, 1, 'incoming'], 'backs off as a dialled address does')
+
+  // Without p, or with an address dialled already, nothing is held for it (nor released when it closes).
+  assert.ok(incoming(r, '10.0.2.2', 50002))
+  r.conns.get('10.0.2.2:50002')!.wire.emit('extended', 'handshake', { v: 'no port' })
+  r.book.add('10.0.2.3:7003', 'tracker')
+  r.conns.dialMore()
+  assert.deepEqual(r.dialled.map((o) => o.address), ['10.0.2.3:7003'])
+  assert.ok(incoming(r, '10.0.2.3', 50003))
+  const twin = r.conns.get('10.0.2.3:50003')!
+  twin.wire.emit('extended', 'handshake', { p: 7003 })
+  twin.close('test')
+  assert.deepEqual([r.book.get('10.0.2.3:7003')?.connected, r.book.get('10.0.2.3:7003')?.failures], [true, 0], 'the dial keeps it')
+  assert.equal(r.book.size, 2)
+
+  // A ban names its listen address too.
+  assert.ok(incoming(r, '10.0.2.4', 50004))
+  const liar = r.conns.get('10.0.2.4:50004')!
+  liar.wire.emit('extended', 'handshake', { p: 7004 })
+  r.conns.ban(liar.remoteId!, liar.address)
+  assert.equal(liar.closed, true)
+  assert.equal(r.book.isBanned('10.0.2.4:7004'), true)
+  r.conns.closeAll('test over')
+})

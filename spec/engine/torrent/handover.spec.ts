@@ -10,10 +10,11 @@ import { Torrent } from '../../../lib/engine/torrent/torrent.ts'
 import type { TorrentContext } from '../../../lib/engine/torrent/context.ts'
 import { MetadataPhase } from '../../../lib/engine/torrent/metadata-phase.ts'
 import { AvailabilityLog, MAX_LOGGED_HAVES, type HandedOver } from '../../../lib/engine/torrent/handover.ts'
-import { incomingWire, type CappedWire } from '../../../lib/engine/wire/peer.ts'
+import { incomingWire, Peer, type CappedWire } from '../../../lib/engine/wire/peer.ts'
 import { createHasher } from '../../../lib/engine/disk/hasher.ts'
 import type { Metainfo } from '../../../lib/engine/contracts.ts'
-import { MemoryStorage, metainfoOf, socketPair } from '../../support/engine-fakes.ts'
+import { createPex } from '../../../lib/engine/swarm/pex.ts'
+import { ManualClock, MemoryStorage, metainfoOf, remotePeer, socketPair } from '../../support/engine-fakes.ts'
 
 // A magnet's metadata phase hands its live connections to the torrent proper:
 // remote peers made of real bittorrent-protocol wires dial the phase over
@@ -27,10 +28,16 @@ interface Behaviour {
   /** Its first messages (sent once our handshake arrived). */
   greet(wire: Wire): void
   readonly fast?: boolean
+  /** The port its extended handshake names (`p`). */
+  readonly listenPort?: number
+  /** Peers it learnt from our PEX (it runs ut_pex when given). */
+  readonly pexLearnt?: string[]
 }
 
 interface Remote {
   readonly wire: Wire
+  /** Its end of the connection (destroying it closes ours). */
+  readonly socket: { destroy(): void }
   readonly address: string
   /** Pieces it was asked for. */
   readonly requested: Set<number>
@@ -49,19 +56,20 @@ interface Rig {
   /** A remote dials the phase; resolves once the phase heard its first messages. */
   connect(address: string, b: Behaviour, data: Uint8Array, heard: string): Promise<Remote>
   /** The torrent proper, started with the phase's connections handed over; `dialled` must stay empty. */
-  torrent(opts?: { fill?: Uint8Array }): Promise<{ torrent: Torrent; storage: MemoryStorage; dialled: string[]; refused: HandedOver[] }>
+  torrent(opts?: { fill?: Uint8Array; now?: () => number; dial?: TorrentContext['dial'] }): Promise<{ torrent: Torrent; storage: MemoryStorage; dialled: string[]; refused: HandedOver[] }>
   changed(when: () => boolean): Promise<void>
   done(): Promise<void>
 }
 
-const rig = async (meta: Metainfo): Promise<Rig> => {
+/** `pex`: the phase and the torrent run PEX (the torrent's deltas every 50 ms, the phase's never within a test). */
+const rig = async (meta: Metainfo, o: { pex?: boolean } = {}): Promise<Rig> => {
   const folder = await mkdtemp(join(tmpdir(), 'handover-spec-'))
   const hasher = createHasher({ workers: 0 })
   const peerId = randomBytes(20).toString('hex')
   let count = 0
   const remotes: Remote[] = []
   const phase = new MetadataPhase({
-    infoHash: meta.infoHash, peerId, port: 6881, trackers: [], maxConns: 10, pex: false,
+    infoHash: meta.infoHash, peerId, port: 6881, trackers: [], maxConns: 10, pex: o.pex === true, pexInterval: 600_000,
     canConnect: () => true, connectionsChanged: (d) => { count += d }, changed() {}
   })
   phase.start()
@@ -77,7 +85,14 @@ const rig = async (meta: Metainfo): Promise<Rig> => {
       const wire = incomingWire(ours)
       const remote = new Wire()
       theirs.pipe(remote).pipe(theirs)
-      const r: Remote = { wire: remote, address, requested: new Set(), got: [], handshakes: [], closed: false }
+      if (b.listenPort !== undefined) remote.extendedHandshake['p'] = b.listenPort
+      if (b.pexLearnt !== undefined) {
+        const pex = createPex({ private: false, intervalMs: 600_000, minIncomingIntervalMs: 0 })!
+        pex.on('peer', (addr) => b.pexLearnt!.push(addr))
+        remote.use(pex.extension)
+        theirs.on('close', () => pex.destroy())
+      }
+      const r: Remote = { wire: remote, socket: theirs, address, requested: new Set(), got: [], handshakes: [], closed: false }
       remote.on('extended', (name: string, body: Record<string, unknown>) => { if (name === 'handshake') r.handshakes.push(body) })
       remotes.push(r)
       remote.on('error', () => {})
@@ -106,10 +121,12 @@ const rig = async (meta: Metainfo): Promise<Rig> => {
       const ctx: TorrentContext = {
         peerId, port: 6881, hasher, canConnect: () => true, connectionsChanged() {},
         changed() { for (const w of [...waiters]) w() },
-        maxConnsPerTorrent: 10, uploadSlots: 4, requestTimeout: 30000, banStrikes: 1, hashInline: true, pex: false,
-        dial: (host, port) => {
+        maxConnsPerTorrent: 10, uploadSlots: 4, requestTimeout: 30000, banStrikes: 1, hashInline: true, pex: o.pex === true, pexInterval: 50,
+        ...(opts.now === undefined ? {} : { now: opts.now }),
+        dial: (host, port, peerOptions) => {
           dialled.push(`${host}:${port}`)
-          throw new Error('a handed-over peer must not be dialled')
+          if (opts.dial === undefined) throw new Error('a handed-over peer must not be dialled')
+          return opts.dial(host, port, peerOptions)
         }
       }
       torrent = new Torrent('t1', meta, folder, storage, ctx, [])
@@ -266,6 +283,70 @@ test('handover: the phase lets go of the wire: its listeners leave, nothing coun
     assert.equal(h.socket.destroyed, false)
     h.close('test over')
     assert.equal(h.socket.destroyed, true)
+  } finally {
+    await r.done()
+  }
+})
+
+test('handover: a peer that dialled the phase leaves its listen address with the torrent, which redials it once the connection closes', async () => {
+  const data = randomBytes(4 * 2 * B)
+  const meta = metainfoOf(data, 2 * B)
+  const r = await rig(meta)
+  const clock = new ManualClock(Date.now())
+  try {
+    // It dialled us from an ephemeral port and listens on 7003 (its extended handshake's `p`).
+    const remote = await r.connect('10.0.0.12:51000', { greet: (w) => w.haveNone(), listenPort: 7003 }, data, 'have-none')
+    let seedAt: (address: string) => void = () => {}
+    const redialled = new Promise<string>((resolve) => {
+      seedAt = resolve
+    })
+    const { torrent, dialled } = await r.torrent({
+      now: clock.now,
+      // The redial: a seed of the whole torrent at that address.
+      dial: (host, port, o) => {
+        const [ours, theirs] = socketPair()
+        remotePeer(theirs, { meta, data })
+        const peer = new Peer(ours, o)
+        queueMicrotask(() => peer.sendHandshake())
+        seedAt(`${host}:${port}`)
+        return peer
+      }
+    })
+    assert.equal(torrent.peerInfo().length, 1)
+    // While the handed-over connection lasts, its listen address is not dialled beside it.
+    clock.advance(5000)
+    torrent.tick()
+    assert.deepEqual(dialled, [])
+    remote.socket.destroy()
+    await r.changed(() => torrent.peerInfo().length === 0)
+    // The first redial waits a second after the close, as for a dialled address.
+    torrent.tick()
+    assert.deepEqual(dialled, [], 'no redial before its back-off')
+    clock.advance(1000)
+    torrent.tick()
+    assert.equal(await redialled, '10.0.0.12:7003')
+    assert.deepEqual(dialled, ['10.0.0.12:7003'])
+    await r.changed(() => torrent.stats().activity === 'seeding')
+  } finally {
+    await r.done()
+  }
+})
+
+test('handover: the torrent\'s PEX offers a handed-over incoming peer\'s listen address to its other peers', async () => {
+  const data = randomBytes(2 * 2 * B)
+  const meta = metainfoOf(data, 2 * B)
+  const r = await rig(meta, { pex: true })
+  try {
+    const learntByA: string[] = []
+    const learntByB: string[] = []
+    await r.connect('10.0.0.13:51000', { greet: (w) => w.haveNone(), listenPort: 7004, pexLearnt: learntByA }, data, 'have-none')
+    await r.connect('10.0.0.14:51000', { greet: (w) => w.haveNone(), listenPort: 7005, pexLearnt: learntByB }, data, 'have-none')
+    const { torrent } = await r.torrent()
+    assert.equal(torrent.peerInfo().length, 2)
+    // Each hears of the other where it listens, never of the port it dialled from.
+    await r.changed(() => learntByA.length > 0 && learntByB.length > 0)
+    assert.deepEqual(learntByA, ['10.0.0.14:7005'])
+    assert.deepEqual(learntByB, ['10.0.0.13:7004'])
   } finally {
     await r.done()
   }
