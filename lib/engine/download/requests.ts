@@ -95,6 +95,10 @@ export interface RequestPipelineOptions {
  */
 export class RequestPipeline {
   private refillTimer: NodeJS.Timeout | null = null
+  /** Ranks of the latest critical list. */
+  private ranked: { critical: readonly number[]; ranks: Map<number, number> } | null = null
+  /** The ranks each peer's queue was last re-ordered by. */
+  private readonly looked = new WeakMap<RequestPeer, Map<number, number>>()
 
   constructor(private readonly o: RequestPipelineOptions) {}
 
@@ -198,9 +202,13 @@ export class RequestPipeline {
       }
     }
     if (!urgent) return null
-    const ranks = new Map<number, number>()
-    critical.forEach((p, i) => ranks.set(p, i))
-    return ranks
+    // the same list (WantedPieces hands out a new one when it changes): the same ranks
+    if (this.ranked?.critical !== critical) {
+      const ranks = new Map<number, number>()
+      critical.forEach((p, i) => ranks.set(p, i))
+      this.ranked = { critical, ranks }
+    }
+    return this.ranked.ranks
   }
 
   /**
@@ -211,21 +219,30 @@ export class RequestPipeline {
    */
   private askUrgent(peer: RequestPeer, ranks: Map<number, number>, cap: number, max: number, choked: boolean): number {
     const { picker } = this.o
-    const queued = picker.requestedBy(peer.id)
-    const rankOf = (piece: number): number => ranks.get(piece) ?? UNRANKED
-    let critical = 0
-    for (const r of queued) if (ranks.has(r.piece)) critical++
     const perPiece = Math.ceil(picker.pieceLength / picker.blockSize)
-    const n = Math.min(max, Math.max(perPiece, cap - critical))
+    // the readers' list changed (a seek, a piece in or out of a window): at least a piece's
+    // worth at once, whatever the queue holds, since what stands in its way is withdrawn
+    // below; else in batches, as for any request (per-block writes cost CPU)
+    const changed = this.looked.get(peer) !== ranks
+    this.looked.set(peer, ranks)
+    const room = cap - peer.inflight
+    const n = Math.min(max, changed ? Math.max(perPiece, room) : room >= Math.min(16, cap / 4) || peer.inflight === 0 ? room : 0)
     const has = (p: number): boolean => ranks.has(p) && peer.has(p) && (!choked || peer.mayRequest!(p))
     const reqs = n > 0 ? picker.pick({ id: peer.id, has }, n) : []
-    const peerRate = peer.down?.rate() ?? 0
-    const ahead = { blocksPerPiece: perPiece, peerRate, torrentRate: this.o.rate?.() ?? 0, blockSize: picker.blockSize }
-    const withdrawn = reorder([...queued.map((r) => rankOf(r.piece)), ...reqs.map((r) => rankOf(r.piece))], reqs.length, { cap, budget: (rank) => aheadBudget(rank, ahead) })
-    for (const i of withdrawn) {
-      const r = queued[i]!
-      picker.cancelled(peer.id, r)
-      peer.cancel(r.piece, r.offset, r.length)
+    const ahead = { blocksPerPiece: perPiece, peerRate: peer.down?.rate() ?? 0, torrentRate: this.o.rate?.() ?? 0, blockSize: picker.blockSize }
+    // re-ordered when the list changed or the queue is past the cap, unless within the cap and the least budget
+    const total = peer.inflight + reqs.length
+    if ((changed || total > cap) && total > Math.min(cap, aheadBudget(0, ahead))) {
+      // the peer's requests, oldest first; the picks just made are the newest entries
+      const queued = picker.requestedBy(peer.id)
+      const ranksOf = queued.map((r) => ranks.get(r.piece) ?? UNRANKED)
+      // (the list unchanged, the queue past the cap: only the cap to keep, as budgets were met when it was asked)
+      const withdrawn = reorder(ranksOf, reqs.length, { cap, budget: changed ? (rank) => aheadBudget(rank, ahead) : () => Infinity })
+      for (const i of withdrawn) {
+        const r = queued[i]!
+        picker.cancelled(peer.id, r)
+        peer.cancel(r.piece, r.offset, r.length)
+      }
     }
     if (reqs.length === 0) return 0
     this.charge(reqs, this.o.now())

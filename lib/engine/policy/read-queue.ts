@@ -19,11 +19,13 @@
  *   (the oldest may be on the wire already), and asked again later, behind
  *   it ({@link reorder}).
  *
- * libtorrent does the same with piece deadlines: time-critical pieces are
- * requested before anything else, from the peer whose queue drains first,
- * and its queue is sized by the peer's rate (request_queue_time), not by a
- * count. Pure: the request pipeline (download/requests.ts) hands it the
- * ranks of what is queued and of what it is about to ask.
+ * libtorrent asks for time-critical pieces before anything else, each from
+ * the peer whose queue (outstanding bytes over its rate) drains first, and
+ * leaves what is queued alone; its streaming notes name full queues hurting
+ * a seek as an open question. With one slow seeder no queue is short, so
+ * here what stands in the way is withdrawn. Pure: the request pipeline
+ * (download/requests.ts) hands it the ranks of what is queued and of what
+ * it is about to ask.
  *
  * @internal
  * @module
@@ -102,7 +104,8 @@ export const aheadBudget = (rank: number, o: AheadOptions): number => {
  *   newest unranked one is withdrawn.
  *
  * Nothing is withdrawn when every request is in rank order within its
- * budget and the queue is within the cap.
+ * budget and the queue is within the cap. `budget` must not fall as the
+ * rank grows.
  *
  * @example
  * ```ts
@@ -118,22 +121,24 @@ export function reorder(
   const n = ranks.length
   const sent = Math.max(0, n - Math.max(0, incoming))
   const gone = new Uint8Array(n)
-  let kept = n
+  const goneAt: number[] = [] // withdrawn indices: few, so counting those before a place is cheap
   // the last request of each critical rank, most urgent first
   const last = new Map<number, number>()
-  for (let i = 0; i < n; i++) if (ranks[i] !== UNRANKED) last.set(ranks[i]!, i)
+  // budgets grow with the rank: when the least covers the queue, nothing waits too long
+  if (o.budget(0) < n) for (let i = 0; i < n; i++) if (ranks[i] !== UNRANKED) last.set(ranks[i]!, i)
   for (const [rank, at] of [...last].sort((a, b) => a[0] - b[0])) {
     const budget = o.budget(rank)
     if (budget >= n) break // budgets grow with the rank: nothing further waits too long
-    let ahead = 0
-    for (let j = 0; j < at; j++) if (gone[j] === 0) ahead++
+    let ahead = at
+    for (const g of goneAt) if (g < at) ahead--
     for (let j = Math.min(at, sent) - 1; j >= 0 && ahead > budget; j--) {
       if (gone[j] === 1 || !(ranks[j]! > rank)) continue
       gone[j] = 1
+      goneAt.push(j)
       ahead--
-      kept--
     }
   }
+  let kept = n - goneAt.length
   for (let j = sent - 1; j >= 0 && kept > o.cap; j--) {
     if (gone[j] === 1 || ranks[j] !== UNRANKED) continue
     gone[j] = 1
