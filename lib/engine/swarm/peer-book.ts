@@ -47,6 +47,8 @@ export interface BookEntry {
   readonly nextTry: number
   /** A connection to it is open (or being opened). */
   readonly connected: boolean
+  /** Its last connection said it has every piece (not dialled while we have them all too). */
+  readonly seed: boolean
 }
 
 type Entry = { -readonly [K in keyof BookEntry]: BookEntry[K] }
@@ -99,29 +101,35 @@ export class PeerBook {
       return key
     }
     if (this.known.size >= this.max) return null
-    this.known.set(key, { key, host: a.host, port: a.port, source, failures: 0, nextTry: 0, connected: false })
+    this.known.set(key, { key, host: a.host, port: a.port, source, failures: 0, nextTry: 0, connected: false, seed: false })
     return key
   }
 
   /**
    * Addresses due for a dial, in the order learnt, while `room()` says one
-   * more connection may open. Each one yielded counts as connected.
+   * more connection may open; with `noSeeds` (we are a seed: two seeds have
+   * nothing to trade) not those whose last connection was a seed's. Each one
+   * yielded counts as connected.
    */
-  *due(room: () => boolean = () => true): Generator<BookEntry> {
+  *due(room: () => boolean = () => true, noSeeds = false): Generator<BookEntry> {
     const now = this.now()
     for (const k of this.known.values()) {
       if (!room()) return
-      if (k.connected || k.nextTry > now || this.bans.has(k.key)) continue
+      if (!this.isDue(k, now, noSeeds)) continue
       k.connected = true
       yield k
     }
   }
 
   /** Whether {@link PeerBook.due} would yield an address now (nothing is marked). */
-  hasDue(): boolean {
+  hasDue(noSeeds = false): boolean {
     const now = this.now()
-    for (const k of this.known.values()) if (!k.connected && k.nextTry <= now && !this.bans.has(k.key)) return true
+    for (const k of this.known.values()) if (this.isDue(k, now, noSeeds)) return true
     return false
+  }
+
+  private isDue(k: Entry, now: number, noSeeds: boolean): boolean {
+    return !k.connected && k.nextTry <= now && !this.bans.has(k.key) && !(noSeeds && k.seed)
   }
 
   /** A connection to `key` is open that the book did not yield (handed over from a magnet's metadata phase): not due until it closes. */
@@ -139,11 +147,14 @@ export class PeerBook {
   /**
    * The connection to `key` failed or closed: redial after {@link redialDelay}, or forget it;
    * with `atOnce` (it is to be retried with another handshake) it is due now and no failure counts.
+   * `seed`: whether the peer of a handshaken connection had every piece (see
+   * {@link PeerBook.due}); left as it was when not given (no handshake: nothing learnt).
    */
-  closed(key: string, atOnce = false): void {
+  closed(key: string, atOnce = false, seed?: boolean): void {
     const k = this.known.get(key)
     if (k === undefined) return
     k.connected = false
+    if (seed !== undefined) k.seed = seed
     if (atOnce) {
       k.nextTry = this.now()
       return

@@ -56,6 +56,8 @@ export interface ConnectionsOptions {
   readPiece?(piece: number): Promise<Uint8Array> | null
   /** True while the torrent takes peers. */
   accepting(): boolean
+  /** We have every piece: addresses whose last connection was a seed's are not dialled (default never). */
+  complete?(): boolean
 }
 
 /**
@@ -139,12 +141,13 @@ export class Connections {
    */
   dialMore(): void {
     if (!this.o.accepting()) return
-    if (!this.hasRoom() && this.o.book.hasDue()) {
+    const noSeeds = this.o.complete?.() === true
+    if (!this.hasRoom() && this.o.book.hasDue(noSeeds)) {
       const silent = leastUseful(this.views().filter((v) => !v.saidSomethingUseful))
       if (silent !== undefined) this.peers.get(silent.id)?.close('evicted: its slot went to a peer to dial; it had said nothing useful')
     }
     // Seeds gain nothing from other seeds; still connect: most swarm peers are leechers.
-    for (const k of this.o.book.due(() => this.hasRoom())) {
+    for (const k of this.o.book.due(() => this.hasRoom(), noSeeds)) {
       this.o.ctx.connectionsChanged(1)
       const peer = this.dial(k.host, k.port, this.options(k.source, k.key, undefined, k.key, dialHandshake(this.o.meta)))
       this.peers.set(k.key, peer)
@@ -251,17 +254,21 @@ export class Connections {
     }
   }
 
-  /** A peer closed: false when it was not (or no longer) ours. Its address is redialled after a back-off. */
+  /**
+   * A peer closed: false when it was not (or no longer) ours. Its address is
+   * redialled after a back-off, a seed's only while we lack pieces.
+   */
   remove(peer: Peer): boolean {
     if (this.peers.get(peer.address) !== peer) return false
     this.peers.delete(peer.address)
     this.pex?.closed(peer.wire)
     this.o.ctx.connectionsChanged(-1)
-    this.o.book.closed(peer.address, peer.redialAtOnce)
+    const seed = peer.ready ? peer.isSeed() : undefined
+    this.o.book.closed(peer.address, peer.redialAtOnce, seed)
     const listen = this.listening.get(peer.wire)
     if (listen !== undefined) {
       this.listening.delete(peer.wire)
-      this.o.book.closed(listen)
+      this.o.book.closed(listen, false, seed)
     }
     return true
   }

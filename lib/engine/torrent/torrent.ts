@@ -83,7 +83,7 @@ export class Torrent implements PeerHandler {
     this.book = new PeerBook({ isSelf: ctx.isSelf, now })
     const learnt = (addr: string): void => this.addPeerAddress(addr, 'pex')
     const readPiece = (p: number) => picker.have(p) ? storage.read(p * meta.pieceLength, picker.pieceSize(p)) : null
-    this.conns = new Connections({ meta, ctx, handler: this, book: this.book, learnt, accepting: () => this.accepting, readPiece })
+    this.conns = new Connections({ meta, ctx, handler: this, book: this.book, learnt, accepting: () => this.accepting, readPiece, complete: () => picker.hasAll() })
     this.assembly = new PieceAssembly({
       meta, pieces: picker, storage, hasher: ctx.hasher, hashInline: ctx.hashInline === true, io: this.io, closed,
       settled: (piece, ok, attempt) => this.settled(piece, ok, attempt),

@@ -93,3 +93,27 @@ test('peer book: a connection closed to be retried another way is due at once an
   assert.deepEqual([...book.due()].map((e) => e.key), ['10.0.0.1:1'])
   assert.equal(book.get('10.0.0.1:1')?.failures, 0)
 })
+
+test('peer book: an address whose last connection was a seed\'s is not due for a seed (noSeeds), and is again once a connection says otherwise', () => {
+  const clock = new ManualClock()
+  const book = new PeerBook({ now: clock.now })
+  book.add('10.0.0.1:1', 'tracker')
+  book.add('10.0.0.2:2', 'tracker')
+  for (const e of book.due()) void e
+  book.closed('10.0.0.1:1', false, true)
+  book.closed('10.0.0.2:2', false, false)
+  clock.advance(1000)
+  assert.equal(book.hasDue(true), true)
+  assert.deepEqual([...book.due(() => true, true)].map((e) => e.key), ['10.0.0.2:2'], 'the seed is skipped')
+  assert.equal(book.hasDue(true), false)
+  assert.equal(book.hasDue(), true, 'a leecher dials it')
+  assert.deepEqual([...book.due()].map((e) => e.key), ['10.0.0.1:1'])
+  // A failed dial (no handshake) learns nothing: it stays a seed's address.
+  book.closed('10.0.0.1:1')
+  clock.advance(2000)
+  assert.equal(book.hasDue(true), false)
+  for (const e of book.due()) void e
+  book.closed('10.0.0.1:1', false, false)
+  clock.advance(4000)
+  assert.deepEqual([...book.due(() => true, true)].map((e) => e.key), ['10.0.0.1:1'], 'its last connection was not a seed\'s')
+})

@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto'
 import { Connections } from '../../../lib/engine/torrent/connections.ts'
 import { PeerBook } from '../../../lib/engine/swarm/peer-book.ts'
 import { Peer, incomingWire, type PeerHandler, type PeerOptions } from '../../../lib/engine/wire/peer.ts'
-import { socketPair } from '../../support/engine-fakes.ts'
+import { ManualClock, socketPair } from '../../support/engine-fakes.ts'
 
-const rig = (o: { maxConns?: number; canConnect?: () => boolean; dhtPort?: () => number | null } = {}) => {
-  const book = new PeerBook()
+const rig = (o: { maxConns?: number; canConnect?: () => boolean; dhtPort?: () => number | null; complete?: () => boolean; now?: () => number } = {}) => {
+  const book = new PeerBook(o.now === undefined ? {} : { now: o.now })
   const dialled: PeerOptions[] = []
   let open = 0
   // What the coordinator does with these two events: admission and removal.
@@ -34,7 +34,8 @@ const rig = (o: { maxConns?: number; canConnect?: () => boolean; dhtPort?: () =>
     handler,
     book,
     learnt: () => {},
-    accepting: () => true
+    accepting: () => true,
+    ...(o.complete === undefined ? {} : { complete: o.complete })
   })
   return { book, conns, dialled, open: () => open }
 }
@@ -183,5 +184,30 @@ test('connections: an incoming peer\'s listen address (its IP, the extended hand
   r.conns.ban(liar.remoteId!, liar.address)
   assert.equal(liar.closed, true)
   assert.equal(r.book.isBanned('10.0.2.4:7004'), true)
+  r.conns.closeAll('test over')
+})
+
+test('connections: a seed\'s address, dialled or its listen address, is not redialled while the torrent is complete', () => {
+  let complete = true
+  const clock = new ManualClock()
+  const r = rig({ complete: () => complete, now: clock.now })
+  r.book.add('10.0.3.1:1', 'tracker')
+  r.conns.dialMore()
+  const dialledSeed = r.conns.get('10.0.3.1:1')!
+  dialledSeed.acceptHandshake(randomBytes(20).toString('hex'))
+  dialledSeed.wire.emit('have-all')
+  assert.ok(incoming(r, '10.0.3.2', 50001))
+  const incomingSeed = r.conns.get('10.0.3.2:50001')!
+  incomingSeed.wire.emit('extended', 'handshake', { p: 7001 })
+  incomingSeed.wire.emit('have-all')
+  assert.ok(dialledSeed.isSeed() && incomingSeed.isSeed())
+  dialledSeed.close('both seeds')
+  incomingSeed.close('both seeds')
+  clock.advance(1000) // past the first back-off
+  r.conns.dialMore()
+  assert.deepEqual(r.dialled.map((o) => o.address), ['10.0.3.1:1'], 'no redial while both would be seeds')
+  complete = false
+  r.conns.dialMore()
+  assert.deepEqual(r.dialled.map((o) => o.address), ['10.0.3.1:1', '10.0.3.1:1', '10.0.3.2:7001'], 'redialled once we lack pieces')
   r.conns.closeAll('test over')
 })
