@@ -14,7 +14,7 @@
  */
 import type { BlockRequest } from '../contracts.ts'
 import type { PiecePicker, ReceivedResult } from './picker.ts'
-import { UNRANKED, aheadBudget, readQueueCap, reorder } from '../policy/read-queue.ts'
+import { UNRANKED, aheadBudget, readQueueCap, readQueueMoot, reorder, type AheadOptions } from '../policy/read-queue.ts'
 
 /** Refused blocks (never requested, or malformed) a peer may send before it is closed. */
 export const MAX_UNREQUESTED = 8
@@ -166,7 +166,7 @@ export class RequestPipeline {
     const now = this.o.now()
     let afford = Math.floor(this.o.throttle.available(now) / block)
     const ranks = this.urgentRanks(peer)
-    if (ranks !== null) {
+    if (ranks !== null && !readQueueMoot(peer.depth, this.ahead(peer))) {
       // Readers wait on pieces this peer has (policy/read-queue.ts): their blocks
       // are asked first, less urgent requests queued ahead of them beyond their
       // deadline are withdrawn (BEP 3 cancel) and asked again behind them, and
@@ -229,7 +229,7 @@ export class RequestPipeline {
     const n = Math.min(max, changed ? Math.max(perPiece, room) : room >= Math.min(16, cap / 4) || peer.inflight === 0 ? room : 0)
     const has = (p: number): boolean => ranks.has(p) && peer.has(p) && (!choked || peer.mayRequest!(p))
     const reqs = n > 0 ? picker.pick({ id: peer.id, has }, n) : []
-    const ahead = { blocksPerPiece: perPiece, peerRate: peer.down?.rate() ?? 0, torrentRate: this.o.rate?.() ?? 0, blockSize: picker.blockSize }
+    const ahead = this.ahead(peer)
     // re-ordered when the list changed or the queue is past the cap, unless within the cap and the least budget
     const total = peer.inflight + reqs.length
     if ((changed || total > cap) && total > Math.min(cap, aheadBudget(0, ahead))) {
@@ -248,6 +248,12 @@ export class RequestPipeline {
     this.charge(reqs, this.o.now())
     peer.requestMany(reqs)
     return reqs.length
+  }
+
+  /** What the read-queue rules need to know of `peer` (policy/read-queue.ts). */
+  private ahead(peer: RequestPeer): AheadOptions {
+    const { picker } = this.o
+    return { blocksPerPiece: Math.ceil(picker.pieceLength / picker.blockSize), peerRate: peer.down?.rate() ?? 0, torrentRate: this.o.rate?.() ?? 0, blockSize: picker.blockSize }
   }
 
   /** Charges the download budget for `reqs`. */

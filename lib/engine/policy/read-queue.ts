@@ -92,6 +92,31 @@ export const aheadBudget = (rank: number, o: AheadOptions): number => {
 }
 
 /**
+ * Seconds of queue below which the rules here are not applied: a reader's
+ * block waits at most this long behind a peer's whole queue, and withdrawing
+ * and asking again (a cancel and a request per block, and a pass over the
+ * queue each time the readers' list changes, which is each verified piece)
+ * costs more CPU than it saves there.
+ */
+export const MOOT_SECONDS = 0.5
+
+/**
+ * True when the peer's whole queue (`depth` requests) drains within
+ * {@link MOOT_SECONDS} at its rate: then the normal pick, which takes the
+ * readers' pieces first, is left to order it. A peer whose rate is not
+ * measured yet keeps the rules.
+ *
+ * @example
+ * ```ts
+ * const o = { blocksPerPiece: 16, peerRate: 100e6, torrentRate: 100e6, blockSize: 16384 }
+ * readQueueMoot(500, o)                                   // true: 500 blocks are 82 ms at 100 MB/s
+ * readQueueMoot(500, { ...o, peerRate: 2e6, torrentRate: 2e6 }) // false: 4 s
+ * ```
+ */
+export const readQueueMoot = (depth: number, o: AheadOptions): boolean =>
+  o.peerRate > 0 && Number.isFinite(o.peerRate) && depth * o.blockSize <= o.peerRate * MOOT_SECONDS
+
+/**
  * Which queued requests to withdraw. `ranks` are the ranks of the peer's
  * outstanding requests, oldest first, followed by the `incoming` requests
  * about to be sent ({@link UNRANKED} for a piece no reader needs). Returns

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { MIN_QUEUED, UNRANKED, aheadBudget, readQueueCap, reorder } from '../../../lib/engine/policy/read-queue.ts'
+import { MIN_QUEUED, MOOT_SECONDS, UNRANKED, aheadBudget, readQueueCap, readQueueMoot, reorder } from '../../../lib/engine/policy/read-queue.ts'
 
 const B = 16384
 
@@ -88,4 +88,19 @@ test('reorder (property): withdraws only sent requests, each with a more urgent 
     ),
     { numRuns: 500 },
   )
+})
+
+test('moot: only where the peer’s whole queue drains within half a second; an unmeasured peer keeps the rules', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 500 }), fc.double({ min: 0, max: 200e6, noNaN: true }), (depth, peerRate) => {
+      const o = { blocksPerPiece: 16, peerRate, torrentRate: peerRate, blockSize: B }
+      assert.equal(readQueueMoot(depth, o), peerRate > 0 && (depth * B) / peerRate <= MOOT_SECONDS)
+    }),
+  )
+  const fast = { blocksPerPiece: 16, peerRate: 100e6, torrentRate: 100e6, blockSize: B }
+  assert.equal(readQueueMoot(500, fast), true)
+  assert.equal(readQueueMoot(500, { ...fast, peerRate: 2e6, torrentRate: 2e6 }), false)
+  assert.equal(readQueueMoot(13, { ...fast, peerRate: 200e3, torrentRate: 200e3 }), false, 'a seek at 200 KB/s keeps the rules')
+  assert.equal(readQueueMoot(500, { ...fast, peerRate: 0 }), false)
+  assert.equal(readQueueMoot(500, { ...fast, peerRate: Number.NaN }), false)
 })
