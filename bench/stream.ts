@@ -30,7 +30,7 @@
  * runs alternating with this tree's (in the video figures, as a third
  * contender).
  *
- *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only | --video-only] [--readers http,curl,engine] [--whole-rate BYTES_PER_SEC] [--ab DIR]
+ *   node --import tsx bench/stream.ts [--runs N] [--rate BYTES_PER_SEC] [--seconds VIDEO_SECONDS] [--whole-only | --video-only] [--readers http,curl,engine] [--whole-rate BYTES_PER_SEC] [--no-jitter] [--ab DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -61,11 +61,13 @@ const { values } = parseArgs({
     'video-only': { type: 'boolean', default: false },
     readers: { type: 'string', default: 'http,curl,engine' },
     'whole-rate': { type: 'string', default: '0' },
+    'no-jitter': { type: 'boolean', default: false },
     ab: { type: 'string' },
   },
 })
 const RUNS = Number(values.runs)
 const RATE = Number(values.rate)
+const JITTER = !values['no-jitter'] // a random 0-1 s wait before each launch (see launch)
 const WHOLE_RATE = Number(values['whole-rate']) // the whole download's seeder limit, bytes/s; 0: none
 const WHOLE = 128 << 20 // bytes of the whole-download comparison
 type Reader = 'none' | 'http' | 'curl' | 'engine'
@@ -129,6 +131,9 @@ async function launch(c: Contender, source: Source): Promise<{ child: ChildProce
   const out = join(work, `out-${Math.random().toString(36).slice(2)}`)
   await mkdir(out, { recursive: true })
   const [cmd, args] = c.command(source, out)
+  // a random wait first: aria2c takes new connections on its own timers, so without it each contender's
+  // start would fall on the same phase of them run after run (the runs' timings repeat), a bias, not noise
+  if (JITTER) await new Promise((r) => setTimeout(r, Math.random() * 1000))
   const t0 = performance.now()
   const child = killOnExit(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: projectRoot, env: { ...process.env, TORRENT_PATRON_DHT: 'off', TORRENT_PATRON_PORT_MAPPING: 'off' } }))
   const reads: Array<{ start: number; firstByteMs: number }> = []
@@ -275,6 +280,16 @@ for (const c of results.length > 0 ? contenders : []) {
     const rows = results.filter((x) => x.contender === c.name && x.source === source)
     const serve = rows.filter((x) => x.serveMs !== undefined).map((x) => x.serveMs!)
     console.log(`| ${c.name} | ${source} | ${median(rows.map((x) => x.ttfbMs))} | ${median(rows.map((x) => x.playableMs))} | ${median(rows.map((x) => x.seekMs))} | ${median(rows.map((x) => x.seekedMs))} | ${serve.length > 0 ? median(serve) : '-'} |`)
+  }
+}
+// with the random start the spread is aria2c's timers (about a second): the mean and the least say more than the median alone
+const mean = (xs: number[]): number => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length)
+if (results.length > 0) console.log('\nmeans (least), ms:\n| contender | source | first byte | playable | seek to 80% |\n|---|---|---|---|---|')
+for (const c of results.length > 0 ? contenders : []) {
+  for (const source of ['torrent', 'magnet'] as const) {
+    const rows = results.filter((x) => x.contender === c.name && x.source === source)
+    const both = (xs: number[]): string => `${mean(xs)} (${Math.round(Math.min(...xs))})`
+    console.log(`| ${c.name} | ${source} | ${both(rows.map((x) => x.ttfbMs))} | ${both(rows.map((x) => x.playableMs))} | ${both(rows.map((x) => x.seekMs))} |`)
   }
 }
 for (const side of new Set(whole.map((w) => w.side))) {
