@@ -10,7 +10,7 @@ import type { TorrentContext } from '../../../lib/engine/torrent/context.ts'
 import { Peer, type PeerOptions } from '../../../lib/engine/wire/peer.ts'
 import { createHasher } from '../../../lib/engine/disk/hasher.ts'
 import type { Metainfo } from '../../../lib/engine/contracts.ts'
-import { MemoryStorage, metainfoOf, socketPair } from '../../support/engine-fakes.ts'
+import { MemoryStorage, metainfoOf, socketPair, testContext } from '../../support/engine-fakes.ts'
 
 // The coordinator against one seeder that answers requests first come, first
 // served, one block when the test says: a slow swarm where a seek's blocks
@@ -91,19 +91,8 @@ test('coordinator: a seek asked of a seeder holding a queue of other blocks: the
   const folder = await mkdtemp(join(tmpdir(), 'seek-order-'))
   const hasher = createHasher({ workers: 0 })
   let seeder: GatedSeeder | undefined
-  const ctx: TorrentContext = {
-    peerId: randomBytes(20).toString('hex'),
-    port: 6881,
-    hasher,
-    canConnect: () => true,
-    connectionsChanged() {},
-    changed() {},
-    maxConnsPerTorrent: 10,
-    uploadSlots: 4,
+  const ctx: TorrentContext = testContext(hasher, {
     requestTimeout: 600_000,
-    banStrikes: 1,
-    hashInline: true,
-    pex: false,
     dial: (_host: string, _port: number, o: PeerOptions) => {
       const [ours, theirs] = socketPair()
       const wire = new Wire()
@@ -113,7 +102,7 @@ test('coordinator: a seek asked of a seeder holding a queue of other blocks: the
       queueMicrotask(() => peer.sendHandshake())
       return peer
     },
-  }
+  })
   const torrent = new Torrent('t1', meta, folder, new MemoryStorage(meta.length), ctx, ['10.0.0.2:6881'])
   try {
     await torrent.start()
