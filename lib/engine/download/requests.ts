@@ -166,13 +166,14 @@ export class RequestPipeline {
     const now = this.o.now()
     let afford = Math.floor(this.o.throttle.available(now) / block)
     const ranks = this.urgentRanks(peer)
-    if (ranks !== null && !readQueueMoot(peer.depth, this.ahead(peer))) {
+    const ahead = ranks === null ? null : this.ahead(peer) // built once per fill, only while readers wait
+    if (ranks !== null && ahead !== null && !readQueueMoot(peer.depth, ahead)) {
       // Readers wait on pieces this peer has (policy/read-queue.ts): their blocks
       // are asked first, less urgent requests queued ahead of them beyond their
       // deadline are withdrawn (BEP 3 cancel) and asked again behind them, and
       // the queue is kept to about a second of the peer's data.
       const cap = readQueueCap(peer.down?.rate() ?? 0, block, peer.depth)
-      const asked = this.askUrgent(peer, ranks, cap, Math.min(unverifiedRoom, afford), choked)
+      const asked = this.askUrgent(peer, ranks, ahead, cap, Math.min(unverifiedRoom, afford), choked)
       afford -= asked
       room = Math.min(peer.depth - peer.inflight, unverifiedRoom - asked, cap - peer.inflight)
       if (room <= 0) return
@@ -217,9 +218,9 @@ export class RequestPipeline {
    * all), withdrawing what policy/read-queue.ts says is queued ahead of them
    * for too long or past the cap. Returns the blocks asked.
    */
-  private askUrgent(peer: RequestPeer, ranks: Map<number, number>, cap: number, max: number, choked: boolean): number {
+  private askUrgent(peer: RequestPeer, ranks: Map<number, number>, ahead: AheadOptions, cap: number, max: number, choked: boolean): number {
     const { picker } = this.o
-    const perPiece = Math.ceil(picker.pieceLength / picker.blockSize)
+    const perPiece = ahead.blocksPerPiece
     // the readers' list changed (a seek, a piece in or out of a window): at least a piece's
     // worth at once, whatever the queue holds, since what stands in its way is withdrawn
     // below; else in batches, as for any request (per-block writes cost CPU)
@@ -229,7 +230,6 @@ export class RequestPipeline {
     const n = Math.min(max, changed ? Math.max(perPiece, room) : room >= Math.min(16, cap / 4) || peer.inflight === 0 ? room : 0)
     const has = (p: number): boolean => ranks.has(p) && peer.has(p) && (!choked || peer.mayRequest!(p))
     const reqs = n > 0 ? picker.pick({ id: peer.id, has }, n) : []
-    const ahead = this.ahead(peer)
     // re-ordered when the list changed or the queue is past the cap, unless within the cap and the least budget
     const total = peer.inflight + reqs.length
     if ((changed || total > cap) && total > Math.min(cap, aheadBudget(0, ahead))) {
